@@ -1,0 +1,73 @@
+/*
+ * cli.h: what every host command shares: the loaded configuration and
+ * plugins, the session with the database, option parsing and the way a
+ * command fails. Commands return an exit code: 0 ok, 1 runtime failure,
+ * 2 usage or configuration error.
+ */
+#ifndef CASEHOST_CLI_H
+#define CASEHOST_CLI_H
+
+#include "host.h"
+#include "loader.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+struct cli {
+    struct hostcfg hc;
+    struct loader loader;
+    struct diag diag;
+    struct ch_ctx ctx;
+    struct out *out;
+    const char *config_path;
+    const char *as_user;
+    int json;
+    int in_tx;
+};
+
+/*
+ * Connects, takes the application role, logs in as --as / CASEHOST_USER and
+ * opens a transaction. need_user 0 allows running without a user (bootstrap
+ * and schema work). Returns 0 or an exit code after printing why.
+ */
+int cli_session(struct cli *cli, int need_user);
+
+/* Commits the open transaction; 0 or EXIT_RUNTIME after printing why. */
+int cli_commit(struct cli *cli);
+
+/* Prints "casehost: message" (and ctx.err details) to stderr, rolls back, returns code. */
+int cli_fail(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The same with the database's message of the last failed statement in cli->ctx.err. */
+int cli_db_fail(struct cli *cli, const char *what);
+
+/* ---- options ---- */
+
+struct opt {
+    const char *name;  /* "--title" */
+    int takes_value;   /* 0 flag, 1 required value, 2 optional value (bare = "yes") */
+    const char *value; /* set by opts_parse; "" for a flag that was given */
+    int given;
+};
+
+/*
+ * Parses argv[from..] into opts and positional arguments (stored in pos,
+ * at most npos). Returns the number of positionals, or -1 after printing a
+ * usage error naming the option.
+ */
+int opts_parse(int argc, char **argv, int from, struct opt *opts, const char **pos, int npos,
+               const char *usage);
+
+/* Finds the option by name (must exist in the table). */
+struct opt *opt_get(struct opt *opts, const char *name);
+
+/* Parses a positive id or prints "what 'text' is not a valid id". */
+int parse_id(const char *text, const char *what, long long *id);
+
+/* Commands, one per verb group. */
+int cmd_case(struct cli *cli, int argc, char **argv);
+int cmd_note(struct cli *cli, int argc, char **argv);
+int cmd_person(struct cli *cli, int argc, char **argv);
+int cmd_user(struct cli *cli, int argc, char **argv);
+int cmd_agency(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * host.h: the host's shared-internal types: one invocation context (struct
+ * ch_ctx, opaque to plugins) and the loaded-plugin registry. Only core/ sees
+ * this header; plugins see casehost/plugin.h alone.
+ */
+#ifndef CASEHOST_HOST_H
+#define CASEHOST_HOST_H
+
+#include <stddef.h>
+
+#include <casehost/plugin.h>
+
+#include "db.h"
+#include "diag.h"
+#include "hostcfg.h"
+#include "out.h"
+
+struct ch_plugin {
+    const struct plugin_conf *conf; /* borrowed from the host config */
+    struct loader *loader;
+    void *dl;
+    const struct ch_plugin_desc *desc;
+    void *state;
+    int loaded;     /* init returned CH_OK */
+    int in_init;    /* registration is allowed */
+    int cfg_errors; /* config_error() calls during the current init/reload */
+    char failure[512];
+};
+
+struct hook_entry {
+    enum ch_event ev;
+    int priority;
+    unsigned seq;
+    ch_hook_fn fn;
+    void *ud;
+    struct ch_plugin *plugin;
+};
+
+struct command_entry {
+    struct ch_command cmd;
+    struct ch_plugin *plugin;
+};
+
+struct render_entry {
+    int priority;
+    unsigned seq;
+    ch_render_fn fn;
+    void *ud;
+    struct ch_plugin *plugin;
+};
+
+struct loader {
+    struct ch_plugin **plugins; /* owned; each entry owned (plugins keep their handle) */
+    size_t n_plugins;
+    struct hook_entry *hooks;
+    size_t n_hooks, cap_hooks;
+    struct command_entry *commands;
+    size_t n_commands, cap_commands;
+    struct render_entry *renders;
+    size_t n_renders, cap_renders;
+    unsigned seq;
+    const char *config_dir; /* borrowed */
+    struct diag *diag;      /* borrowed: where plugin config errors go */
+};
+
+struct ch_ctx {
+    PGconn *conn;               /* borrowed; NULL when the command needs no database */
+    struct ch_user user;
+    struct db_user dbuser;      /* storage behind user */
+    struct out *out;            /* borrowed */
+    struct ch_plugin *plugin;   /* the plugin being called, for messages */
+    int json;
+    int interactive;
+    char err[2048];
+};
+
+/* Sets up ctx->user from ctx->dbuser. */
+void ctx_bind_user(struct ch_ctx *ctx);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * hostcfg.c: reads conf/casehost.cfg. Collects every error with file:line
+ * before giving up, so an admin fixes a file in one pass.
+ * Never connects to the database and never loads a plugin.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostcfg.h"
+
+#ifndef CASEHOST_DEFAULT_CONFIG
+#define CASEHOST_DEFAULT_CONFIG "conf/casehost.cfg"
+#endif
+
+const char *hostcfg_default_path(const char *explicit_path)
+{
+    const char *env = getenv("CASEHOST_CONFIG");
+    if (explicit_path != NULL)
+        return explicit_path;
+    if (env != NULL && env[0] != '\0')
+        return env;
+    return CASEHOST_DEFAULT_CONFIG;
+}
+
+char *path_join(const char *dir, const char *rel)
+{
+    size_t n;
+    char *p;
+    if (rel[0] == '/' || dir == NULL || dir[0] == '\0')
+        return strdup(rel);
+    n = strlen(dir) + strlen(rel) + 2;
+    p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/%s", dir, rel);
+    return p;
+}
+
+static char *dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    char *d;
+    if (copy == NULL)
+        return NULL;
+    d = strdup(dirname(copy));
+    free(copy);
+    return d;
+}
+
+/* An optional string member; a present member of another type is an error. */
+static const char *opt_string(const config_setting_t *group, const char *name, const char *file,
+                              struct diag *d)
+{
+    const config_setting_t *s = config_setting_get_member(group, name);
+    if (s == NULL)
+        return NULL;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        diag_at(d, s, file, "'%s' must be a string", name);
+        return NULL;
+    }
+    return config_setting_get_string(s);
+}
+
+static int opt_bool(const config_setting_t *group, const char *name, int dflt, const char *file,
+                    struct diag *d)
+{
+    const config_setting_t *s = config_setting_get_member(group, name);
+    if (s == NULL)
+        return dflt;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        diag_at(d, s, file, "'%s' must be true or false", name);
+        return dflt;
+    }
+    return config_setting_get_bool(s);
+}
+
+/* Refuses members the host does not know, so a typo is not silently ignored. */
+static void check_members(const config_setting_t *group, const char *const *known,
+                          const char *what, const char *file, struct diag *d)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(m);
+        int ok = 0;
+        for (const char *const *k = known; *k != NULL; k++)
+            ok |= name != NULL && strcmp(name, *k) == 0;
+        if (!ok)
+            diag_at(d, m, file, "unknown setting '%s' in %s", name ? name : "?", what);
+    }
+}
+
+static int valid_plugin_name(const char *s)
+{
+    if (s[0] == '\0' || strlen(s) > 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return s[0] >= 'a' && s[0] <= 'z';
+}
+
+static void load_plugins(struct hostcfg *hc, struct diag *d)
+{
+    static const char *const known[] = {"name", "file", "required", "sql", "settings", NULL};
+    const config_setting_t *list = config_lookup(&hc->cfg, "plugins");
+    int n;
+    if (list == NULL)
+        return;
+    if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+        diag_at(d, list, hc->path, "'plugins' must be a list: plugins = ( { name = \"...\"; } );");
+        return;
+    }
+    n = config_setting_length(list);
+    hc->plugins = calloc((size_t)n + 1, sizeof(*hc->plugins));
+    if (hc->plugins == NULL) {
+        diag_error(d, hc->path, 0, 0, "out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        struct plugin_conf *pc = &hc->plugins[hc->n_plugins];
+        const char *name, *file, *sql;
+        char buf[300];
+        if (!config_setting_is_group(e)) {
+            diag_at(d, e, hc->path, "plugin entry %d must be a group { name = \"...\"; }", i + 1);
+            continue;
+        }
+        check_members(e, known, "a plugin entry", hc->path, d);
+        name = opt_string(e, "name", hc->path, d);
+        if (name == NULL) {
+            diag_at(d, e, hc->path, "plugin entry %d has no 'name'", i + 1);
+            continue;
+        }
+        if (!valid_plugin_name(name)) {
+            diag_at(d, e, hc->path,
+                    "plugin name '%s' must be lowercase letters, digits and '_'", name);
+            continue;
+        }
+        for (size_t j = 0; j < hc->n_plugins; j++)
+            if (strcmp(hc->plugins[j].name, name) == 0)
+                diag_at(d, e, hc->path, "plugin '%s' is listed twice (first at line %d)", name,
+                        hc->plugins[j].line);
+        pc->name = name;
+        pc->file = config_setting_source_file(e) ? config_setting_source_file(e) : hc->path;
+        pc->line = (int)config_setting_source_line(e);
+        pc->required = opt_bool(e, "required", 0, hc->path, d);
+        file = opt_string(e, "file", hc->path, d);
+        if (file == NULL) {
+            snprintf(buf, sizeof(buf), "%s.so", name);
+            file = buf;
+        }
+        pc->path = path_join(hc->plugin_dir, file);
+        sql = opt_string(e, "sql", hc->path, d);
+        if (sql != NULL)
+            pc->sql_dir = path_join(hc->dir, sql);
+        else
+            pc->sql_dir = path_join(hc->sql_dir, name);
+        pc->settings = config_setting_get_member(e, "settings");
+        if (pc->settings != NULL && !config_setting_is_group(pc->settings)) {
+            diag_at(d, pc->settings, hc->path, "'settings' of plugin '%s' must be a group", name);
+            pc->settings = NULL;
+        }
+        hc->n_plugins++;
+    }
+}
+
+int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
+{
+    static const char *const top[] = {"database", "paths", "plugins", NULL};
+    static const char *const db_known[] = {"conninfo", "role", NULL};
+    static const char *const paths_known[] = {"plugin_dir", "sql_dir", NULL};
+    const config_setting_t *db, *paths;
+    const char *s;
+    int errors_before = d->errors;
+
+    memset(hc, 0, sizeof(*hc));
+    config_init(&hc->cfg);
+    hc->path = strdup(path);
+    hc->dir = dir_of(path);
+    if (hc->path == NULL || hc->dir == NULL) {
+        diag_error(d, path, 0, 0, "out of memory");
+        return -1;
+    }
+    if (access(path, R_OK) != 0) {
+        diag_error(d, path, 0, 0, "cannot read host config: %s", strerror(errno));
+        return -1;
+    }
+    config_set_include_dir(&hc->cfg, hc->dir);
+    if (config_read_file(&hc->cfg, path) != CONFIG_TRUE) {
+        const char *f = config_error_file(&hc->cfg);
+        diag_error(d, f ? f : path, config_error_line(&hc->cfg), 0, "%s",
+                   config_error_text(&hc->cfg));
+        return -1;
+    }
+    check_members(config_root_setting(&hc->cfg), top, "the host config", path, d);
+
+    hc->conninfo = "";
+    db = config_lookup(&hc->cfg, "database");
+    if (db != NULL && !config_setting_is_group(db)) {
+        diag_at(d, db, path, "'database' must be a group");
+        db = NULL;
+    }
+    if (db != NULL) {
+        check_members(db, db_known, "'database'", path, d);
+        if ((s = opt_string(db, "conninfo", path, d)) != NULL)
+            hc->conninfo = s;
+        hc->db_role = opt_string(db, "role", path, d);
+        if (hc->db_role != NULL && hc->db_role[0] == '\0')
+            hc->db_role = NULL;
+    }
+
+    paths = config_lookup(&hc->cfg, "paths");
+    if (paths != NULL && !config_setting_is_group(paths)) {
+        diag_at(d, paths, path, "'paths' must be a group");
+        paths = NULL;
+    }
+    if (paths != NULL)
+        check_members(paths, paths_known, "'paths'", path, d);
+    s = paths ? opt_string(paths, "plugin_dir", path, d) : NULL;
+    hc->plugin_dir = path_join(hc->dir, s ? s : "plugins");
+    s = paths ? opt_string(paths, "sql_dir", path, d) : NULL;
+    hc->sql_dir = path_join(hc->dir, s ? s : "sql");
+
+    load_plugins(hc, d);
+    return d->errors == errors_before ? 0 : -1;
+}
+
+void hostcfg_release(struct hostcfg *hc)
+{
+    for (size_t i = 0; i < hc->n_plugins; i++) {
+        free(hc->plugins[i].path);
+        free(hc->plugins[i].sql_dir);
+    }
+    free(hc->plugins);
+    free(hc->plugin_dir);
+    free(hc->sql_dir);
+    free(hc->path);
+    free(hc->dir);
+    config_destroy(&hc->cfg);
+    memset(hc, 0, sizeof(*hc));
+}

@@ -1,0 +1,50 @@
+/*
+ * hostcfg.h: the host configuration (conf/casehost.cfg): database, paths and
+ * the plugins to load. Loading validates everything and reports every error
+ * with file:line; a config with any error is never used.
+ */
+#ifndef CASEHOST_HOSTCFG_H
+#define CASEHOST_HOSTCFG_H
+
+#include <stddef.h>
+
+#include <libconfig.h>
+
+#include "diag.h"
+
+struct plugin_conf {
+    const char *name;                /* borrowed from cfg */
+    char *path;                      /* resolved .so path; owned */
+    char *sql_dir;                   /* resolved migrations dir; owned */
+    int required;
+    const config_setting_t *settings; /* the plugin's subtree or NULL; borrowed from cfg */
+    const char *file;                /* where the entry was written */
+    int line;
+};
+
+struct hostcfg {
+    config_t cfg;
+    char *path;       /* the config file as given; owned */
+    char *dir;        /* its directory; owned */
+    const char *conninfo; /* borrowed from cfg; "" when unset */
+    const char *db_role;  /* role to SET after connecting; NULL for none */
+    char *plugin_dir; /* owned */
+    char *sql_dir;    /* owned */
+    struct plugin_conf *plugins; /* owned array */
+    size_t n_plugins;
+};
+
+/*
+ * Reads and validates path. Returns 0, or -1 after reporting every problem to
+ * d. On any return the caller releases hc with hostcfg_release().
+ */
+int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d);
+void hostcfg_release(struct hostcfg *hc);
+
+/* The config file to use: explicit, else $CASEHOST_CONFIG, else the default. */
+const char *hostcfg_default_path(const char *explicit_path);
+
+/* dir/rel unless rel is absolute; caller frees. */
+char *path_join(const char *dir, const char *rel);
+
+#endif

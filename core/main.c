@@ -1,0 +1,425 @@
+/*
+ * main.c: the casehost command line. Reads the host config, loads plugins,
+ * finds the verb (host or plugin) and runs it as the acting user inside one
+ * transaction. The only place that decides exit codes and calls exit.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "migrate.h"
+
+#ifndef CASEHOST_VERSION
+#define CASEHOST_VERSION "0.1.0"
+#endif
+
+struct verb {
+    const char *name;
+    const char *help;
+    const char *usage;
+    int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+static int cmd_plugin(struct cli *cli, int argc, char **argv);
+static int cmd_config(struct cli *cli, int argc, char **argv);
+static int cmd_db(struct cli *cli, int argc, char **argv);
+static int cmd_tick(struct cli *cli, int argc, char **argv);
+
+static const struct verb verbs[] = {
+    {"case", "create, list, show, update and close cases",
+     "case new --title TEXT [--person ID] [--assignee USER] [--state XX] [--county NAME]\n"
+     "         [--runaway-start TIME] [--runaway-return TIME] [--cw-history] [--jj-history]\n"
+     "         [--flags a,b]\n"
+     "case list [--status open|in_progress|waiting|closed|all] [--mine]\n"
+     "case show ID\n"
+     "case update ID [--title TEXT] [--status STATUS] [--assignee USER|none] [--person ID|none]\n"
+     "         [--state XX] [--county NAME] [--runaway-start TIME|none] [--runaway-return TIME|none]\n"
+     "         [--cw-history yes|no] [--jj-history yes|no] [--flags a,b]\n"
+     "case close ID --reason TEXT",
+     cmd_case},
+    {"note", "add a note to a case", "note add CASE TEXT", cmd_note},
+    {"person", "record and show people",
+     "person add [--given NAME] [--family NAME] [--dob YYYY-MM-DD | --age-estimate YEARS]\n"
+     "           [--gender TEXT] [--language TEXT] [--interpreter]\n"
+     "person show ID",
+     cmd_person},
+    {"user", "add users (admins; the first user bootstraps an empty database)",
+     "user add NAME --agency AGENCY --role caseworker|supervisor|admin [--full-name TEXT]",
+     cmd_user},
+    {"agency", "add agencies (admins, or the bootstrap of an empty database)",
+     "agency add NAME [--kind KIND] [--state XX] [--county NAME]", cmd_agency},
+    {"plugin", "list loaded plugins", "plugin list", cmd_plugin},
+    {"config", "validate the host config and every plugin's config", "config check",
+     cmd_config},
+    {"db", "apply or list database migrations", "db migrate\ndb status", cmd_db},
+    {"tick", "run the periodic work of every plugin once (for cron or a timer)", "tick",
+     cmd_tick},
+    {"help", "show commands, or the usage of one", "help [VERB]", cmd_help},
+};
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+/* ------------------------------------------------------------ session --- */
+
+int cli_fail(struct cli *cli, int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("casehost: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (cli->in_tx && cli->ctx.conn != NULL) {
+        PQclear(PQexec(cli->ctx.conn, "ROLLBACK"));
+        cli->in_tx = 0;
+    }
+    return code;
+}
+
+int cli_db_fail(struct cli *cli, const char *what)
+{
+    return cli_fail(cli, EXIT_RUNTIME, "%s: %s", what, cli->ctx.err);
+}
+
+void ctx_bind_user(struct ch_ctx *ctx)
+{
+    ctx->user.id = ctx->dbuser.id;
+    ctx->user.name = ctx->dbuser.name;
+    ctx->user.role = ctx->dbuser.role;
+    ctx->user.agency_id = ctx->dbuser.agency_id;
+    ctx->user.agency_name = ctx->dbuser.agency_name;
+}
+
+int cli_session(struct cli *cli, int need_user)
+{
+    const char *env = getenv("CASEHOST_DB");
+    const char *conninfo = env != NULL && env[0] != '\0' ? env : cli->hc.conninfo;
+    const char *user = cli->as_user;
+    struct ch_ctx *ctx = &cli->ctx;
+
+    if (user == NULL || user[0] == '\0')
+        user = getenv("CASEHOST_USER");
+    if (user != NULL && user[0] == '\0')
+        user = NULL;
+    if (need_user && user == NULL)
+        return cli_fail(cli, EXIT_USAGE,
+                        "no acting user: every command acts as a named user\n"
+                        "hint: add --as NAME or set CASEHOST_USER");
+    ctx->conn = db_connect(conninfo, ctx->err, sizeof(ctx->err));
+    if (ctx->conn == NULL)
+        return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
+    if (user != NULL) {
+        if (db_start(ctx->conn, cli->hc.db_role, user, &ctx->dbuser, ctx->err,
+                     sizeof(ctx->err)) != 0)
+            return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
+        ctx_bind_user(ctx);
+    } else if (db_start_anonymous(ctx->conn, cli->hc.db_role, ctx->err, sizeof(ctx->err)) != 0) {
+        return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
+    }
+    cli->in_tx = 1;
+    return 0;
+}
+
+int cli_commit(struct cli *cli)
+{
+    if (db_run(cli->ctx.conn, "COMMIT", 0, NULL, cli->ctx.err, sizeof(cli->ctx.err)) != 0)
+        return cli_db_fail(cli, "commit failed, nothing was saved");
+    cli->in_tx = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ options --- */
+
+struct opt *opt_get(struct opt *opts, const char *name)
+{
+    for (; opts->name != NULL; opts++)
+        if (strcmp(opts->name, name) == 0)
+            return opts;
+    return NULL;
+}
+
+int opts_parse(int argc, char **argv, int from, struct opt *opts, const char **pos, int npos,
+               const char *usage)
+{
+    int n = 0;
+    for (int i = from; i < argc; i++) {
+        const char *a = argv[i];
+        struct opt *o;
+        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
+            if (strcmp(a, "--") == 0 && i + 1 < argc)
+                a = argv[++i];
+            if (n >= npos) {
+                fprintf(stderr, "casehost: unexpected argument '%s'\nusage: %s\n", a, usage);
+                return -1;
+            }
+            pos[n++] = a;
+            continue;
+        }
+        o = opt_get(opts, a);
+        if (o == NULL) {
+            fprintf(stderr, "casehost: unknown option '%s'\nusage: %s\n", a, usage);
+            return -1;
+        }
+        if (o->given) {
+            fprintf(stderr, "casehost: option '%s' given twice\n", a);
+            return -1;
+        }
+        o->given = 1;
+        o->value = "";
+        /* takes_value 2: an optional value; a bare flag means "yes". */
+        if (o->takes_value == 2 && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+            o->value = "yes";
+        } else if (o->takes_value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "casehost: option '%s' needs a value\nusage: %s\n", a, usage);
+                return -1;
+            }
+            o->value = argv[++i];
+        }
+    }
+    return n;
+}
+
+int parse_id(const char *text, const char *what, long long *id)
+{
+    char *end;
+    long long v;
+    if (text == NULL) {
+        fprintf(stderr, "casehost: missing %s id\n", what);
+        return -1;
+    }
+    v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v <= 0) {
+        fprintf(stderr, "casehost: %s '%s' is not a valid id (a positive number)\n", what, text);
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+/* ----------------------------------------------------------- commands --- */
+
+static int cmd_help(struct cli *cli, int argc, char **argv)
+{
+    if (argc >= 2) {
+        const struct command_entry *ce = loader_command(&cli->loader, argv[1]);
+        for (size_t i = 0; i < N_VERBS; i++)
+            if (strcmp(verbs[i].name, argv[1]) == 0) {
+                printf("%s: %s\n\nusage:\n  %s\n", verbs[i].name, verbs[i].help, verbs[i].usage);
+                return EXIT_OK;
+            }
+        if (ce != NULL) {
+            printf("%s: %s (plugin %s)\n\nusage:\n  %s\n", ce->cmd.verb, ce->cmd.help,
+                   ce->plugin->conf->name, ce->cmd.usage ? ce->cmd.usage : ce->cmd.verb);
+            return EXIT_OK;
+        }
+        return cli_fail(cli, EXIT_USAGE, "no command '%s'; 'casehost help' lists them", argv[1]);
+    }
+    printf("casehost %s: case management with plugins\n\n"
+           "usage: casehost [-c CONFIG] [--as USER] [--json] VERB ...\n\ncommands:\n",
+           CASEHOST_VERSION);
+    for (size_t i = 0; i < N_VERBS; i++)
+        printf("  %-12s %s\n", verbs[i].name, verbs[i].help);
+    for (size_t i = 0; i < cli->loader.n_commands; i++)
+        printf("  %-12s %s (plugin %s)\n", cli->loader.commands[i].cmd.verb,
+               cli->loader.commands[i].cmd.help, cli->loader.commands[i].plugin->conf->name);
+    printf("\n'casehost help VERB' shows a command's usage. Exit codes: 0 ok, 1 failure, "
+           "2 usage or configuration error.\n");
+    return EXIT_OK;
+}
+
+static const struct ch_plugin *loaded_plugin(const struct loader *l, const char *name)
+{
+    for (size_t i = 0; i < l->n_plugins; i++)
+        if (strcmp(l->plugins[i]->conf->name, name) == 0)
+            return l->plugins[i];
+    return NULL;
+}
+
+static int cmd_plugin(struct cli *cli, int argc, char **argv)
+{
+    char abi[32];
+    if (argc != 2 || strcmp(argv[1], "list") != 0)
+        return cli_fail(cli, EXIT_USAGE, "usage: plugin list");
+    out_array(cli->out, "plugins");
+    for (size_t i = 0; i < cli->hc.n_plugins; i++) {
+        const struct plugin_conf *pc = &cli->hc.plugins[i];
+        const struct ch_plugin *p = loaded_plugin(&cli->loader, pc->name);
+        out_object(cli->out, NULL);
+        out_str(cli->out, "name", pc->name);
+        out_str(cli->out, "version", p ? p->desc->version : NULL);
+        if (p != NULL)
+            snprintf(abi, sizeof(abi), "%u.%u", p->desc->abi_major, p->desc->abi_minor);
+        out_str(cli->out, "abi", p ? abi : NULL);
+        out_str(cli->out, "state", p ? "loaded" : "not loaded");
+        out_bool(cli->out, "required", pc->required);
+        out_str(cli->out, "file", pc->path);
+        out_end(cli->out);
+    }
+    out_end(cli->out);
+    snprintf(abi, sizeof(abi), "%d.%d", CH_ABI_MAJOR, CH_ABI_MINOR);
+    out_str(cli->out, "host_abi", abi);
+    return EXIT_OK;
+}
+
+/* Loading already validated everything; this reports the verdict. */
+static int cmd_config(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "check") != 0)
+        return cli_fail(cli, EXIT_USAGE, "usage: config check");
+    out_str(cli->out, "config", cli->hc.path);
+    out_int(cli->out, "plugins_loaded", (int64_t)cli->loader.n_plugins);
+    out_int(cli->out, "errors", cli->diag.errors);
+    out_int(cli->out, "warnings", cli->diag.warnings);
+    if (cli->diag.errors > 0 || cli->loader.n_plugins < cli->hc.n_plugins) {
+        out_flush(cli->out, stdout);
+        return EXIT_USAGE;
+    }
+    out_message(cli->out, "configuration is valid");
+    return EXIT_OK;
+}
+
+static int cmd_db(struct cli *cli, int argc, char **argv)
+{
+    int rc;
+    if (argc != 2 || (strcmp(argv[1], "migrate") != 0 && strcmp(argv[1], "status") != 0))
+        return cli_fail(cli, EXIT_USAGE, "usage: db migrate | db status");
+    {
+        const char *env = getenv("CASEHOST_DB");
+        cli->ctx.conn = db_connect(env && env[0] ? env : cli->hc.conninfo, cli->ctx.err,
+                                   sizeof(cli->ctx.err));
+    }
+    if (cli->ctx.conn == NULL)
+        return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
+    if (strcmp(argv[1], "migrate") == 0)
+        rc = migrate_apply(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err, sizeof(cli->ctx.err));
+    else
+        rc = migrate_status(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err,
+                            sizeof(cli->ctx.err));
+    return rc == 0 ? EXIT_OK : cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
+}
+
+static int cmd_tick(struct cli *cli, int argc, char **argv)
+{
+    struct ch_event_data ev = {sizeof(ev), CH_EV_TICK, 0, 0, NULL, 0};
+    int rc;
+    (void)argv;
+    if (argc != 1)
+        return cli_fail(cli, EXIT_USAGE, "usage: tick");
+    if ((rc = cli_session(cli, 1)) != 0)
+        return rc;
+    if (loader_fire(&cli->loader, &cli->ctx, &ev) != 0)
+        return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
+    return cli_commit(cli);
+}
+
+static int run_plugin_command(struct cli *cli, const struct command_entry *ce, int argc,
+                              char **argv)
+{
+    int rc = cli_session(cli, 1);
+    if (rc != 0)
+        return rc;
+    cli->ctx.plugin = ce->plugin;
+    cli->ctx.err[0] = '\0';
+    rc = ce->cmd.run(&cli->ctx, argc, argv, ce->cmd.ud);
+    cli->ctx.plugin = NULL;
+    if (rc == CH_USAGE)
+        return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err,
+                        cli->ctx.err[0] ? "\n" : "", ce->cmd.usage);
+    if (rc != CH_OK && rc != CH_DECLINED)
+        return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err[0] ? cli->ctx.err : "failed");
+    return cli_commit(cli);
+}
+
+/* ---------------------------------------------------------------- main --- */
+
+/* Takes -c, --as and --json out of argv wherever they are; returns the new argc or -1. */
+static int global_options(struct cli *cli, int argc, char **argv)
+{
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 ||
+            strcmp(argv[i], "--as") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "casehost: option '%s' needs a value\n", argv[i]);
+                return -1;
+            }
+            if (strcmp(argv[i], "--as") == 0)
+                cli->as_user = argv[++i];
+            else
+                cli->config_path = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            cli->json = 1;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("casehost %s (plugin ABI %d.%d)\n", CASEHOST_VERSION, CH_ABI_MAJOR,
+                   CH_ABI_MINOR);
+            exit(EXIT_OK);
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            argv[n++] = (char *)"help";
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    const struct verb *v = NULL;
+    const struct command_entry *ce;
+    int rc;
+
+    memset(&cli, 0, sizeof(cli));
+    diag_init(&cli.diag, stderr);
+    argc = global_options(&cli, argc, argv);
+    if (argc < 0)
+        return EXIT_USAGE;
+    if (argc < 2) {
+        fprintf(stderr, "usage: casehost [-c CONFIG] [--as USER] [--json] VERB ...\n"
+                        "'casehost help' lists the commands\n");
+        return EXIT_USAGE;
+    }
+    cli.out = out_new(cli.json);
+    cli.ctx.out = cli.out;
+    cli.ctx.json = cli.json;
+    cli.ctx.interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cli.json;
+    if (cli.out == NULL)
+        return EXIT_RUNTIME;
+
+    if (hostcfg_load(&cli.hc, hostcfg_default_path(cli.config_path), &cli.diag) != 0) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    rc = loader_load_all(&cli.loader, &cli.hc, &cli.diag);
+    if (rc == -2 || (cli.diag.errors > 0 && strcmp(argv[1], "config") != 0)) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+
+    for (size_t i = 0; i < N_VERBS; i++)
+        if (strcmp(verbs[i].name, argv[1]) == 0)
+            v = &verbs[i];
+    ce = loader_command(&cli.loader, argv[1]);
+    if (v != NULL)
+        rc = v->run(&cli, argc - 1, argv + 1);
+    else if (ce != NULL)
+        rc = run_plugin_command(&cli, ce, argc - 1, argv + 1);
+    else
+        rc = cli_fail(&cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them",
+                      argv[1]);
+    if (rc == EXIT_OK && out_flush(cli.out, stdout) != 0)
+        rc = EXIT_RUNTIME;
+out:
+    if (cli.ctx.conn != NULL)
+        PQfinish(cli.ctx.conn);
+    loader_release(&cli.loader);
+    hostcfg_release(&cli.hc);
+    out_free(cli.out);
+    return rc;
+}

@@ -1,0 +1,329 @@
+/*
+ * out.c: builds the output document with jansson and renders it as JSON or
+ * as aligned text. Text rendering is generic: scalars as "Label: value",
+ * nested objects as titled sections, arrays of objects as tables.
+ * Never prints anything before out_flush(), so a failed command shows no
+ * half-finished result.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "out.h"
+
+#define OUT_MAX_DEPTH 16
+
+struct out {
+    json_t *root;
+    json_t *stack[OUT_MAX_DEPTH];
+    int depth;
+    int json;
+};
+
+struct out *out_new(int json)
+{
+    struct out *o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return NULL;
+    o->root = json_object();
+    o->stack[0] = o->root;
+    o->json = json;
+    return o;
+}
+
+void out_free(struct out *o)
+{
+    if (o == NULL)
+        return;
+    json_decref(o->root);
+    free(o);
+}
+
+/* Adds v (stealing the reference) to the current container. */
+static void put(struct out *o, const char *key, json_t *v)
+{
+    json_t *cur = o->stack[o->depth];
+    if (v == NULL)
+        return;
+    if (json_is_array(cur))
+        json_array_append_new(cur, v);
+    else
+        json_object_set_new(cur, key != NULL ? key : "value", v);
+}
+
+static void push(struct out *o, const char *key, json_t *c)
+{
+    put(o, key, c);
+    if (o->depth + 1 < OUT_MAX_DEPTH)
+        o->stack[++o->depth] = c;
+}
+
+void out_object(struct out *o, const char *key) { push(o, key, json_object()); }
+void out_array(struct out *o, const char *key) { push(o, key, json_array()); }
+
+void out_end(struct out *o)
+{
+    if (o->depth > 0)
+        o->depth--;
+}
+
+void out_str(struct out *o, const char *key, const char *value)
+{
+    put(o, key, value != NULL ? json_string(value) : json_null());
+}
+
+void out_int(struct out *o, const char *key, int64_t value)
+{
+    put(o, key, json_integer((json_int_t)value));
+}
+
+void out_bool(struct out *o, const char *key, int value) { put(o, key, json_boolean(value)); }
+
+void out_message(struct out *o, const char *text)
+{
+    json_t *m = json_object_get(o->root, "messages");
+    if (m == NULL) {
+        m = json_array();
+        json_object_set_new(o->root, "messages", m);
+    }
+    json_array_append_new(m, json_string(text));
+}
+
+/* PostgreSQL type oids of the values we keep typed. */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_JSON = 114,
+       OID_TEXTARR = 1009, OID_JSONB = 3802 };
+
+static json_t *cell(const PGresult *res, int row, int col)
+{
+    const char *v;
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    v = PQgetvalue(res, row, col);
+    switch (PQftype(res, col)) {
+    case OID_BOOL:
+        return json_boolean(v[0] == 't');
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+        return json_integer((json_int_t)strtoll(v, NULL, 10));
+    case OID_JSON:
+    case OID_JSONB: {
+        json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
+        return j != NULL ? j : json_string(v);
+    }
+    default:
+        return json_string(v);
+    }
+}
+
+void out_row(struct out *o, const PGresult *res, int row)
+{
+    for (int c = 0; c < PQnfields(res); c++)
+        put(o, PQfname(res, c), cell(res, row, c));
+}
+
+void out_result(struct out *o, const char *key, const PGresult *res, int as_array)
+{
+    if (!as_array) {
+        out_object(o, key);
+        if (PQntuples(res) > 0)
+            out_row(o, res, 0);
+        out_end(o);
+        return;
+    }
+    out_array(o, key);
+    for (int r = 0; r < PQntuples(res); r++) {
+        out_object(o, NULL);
+        out_row(o, res, r);
+        out_end(o);
+    }
+    out_end(o);
+}
+
+/* ---- text rendering ---- */
+
+static void label(char *buf, size_t n, const char *key)
+{
+    size_t i = 0;
+    for (; key[i] != '\0' && i + 1 < n; i++)
+        buf[i] = key[i] == '_' ? ' ' : key[i];
+    buf[i] = '\0';
+    if (i > 0)
+        buf[0] = (char)toupper((unsigned char)buf[0]);
+}
+
+/* Text of a scalar (or a short array of scalars) into buf. */
+static void scalar_text(const json_t *v, char *buf, size_t n)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        snprintf(buf, n, "%s", json_string_value(v));
+        break;
+    case JSON_INTEGER:
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        snprintf(buf, n, "%g", json_real_value(v));
+        break;
+    case JSON_TRUE:
+        snprintf(buf, n, "yes");
+        break;
+    case JSON_FALSE:
+        snprintf(buf, n, "no");
+        break;
+    case JSON_NULL:
+        snprintf(buf, n, "-");
+        break;
+    case JSON_ARRAY: {
+        size_t used = 0, i;
+        json_t *e;
+        buf[0] = '\0';
+        json_array_foreach(v, i, e) {
+            char one[256];
+            scalar_text(e, one, sizeof(one));
+            used += (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s",
+                                     i ? ", " : "", one);
+            if (used >= n)
+                break;
+        }
+        if (json_array_size(v) == 0)
+            snprintf(buf, n, "-");
+        break;
+    }
+    case JSON_OBJECT:
+        snprintf(buf, n, "{...}");
+        break;
+    }
+}
+
+static int is_scalarish(const json_t *v)
+{
+    size_t i;
+    json_t *e;
+    if (json_is_object(v))
+        return 0;
+    if (!json_is_array(v))
+        return 1;
+    json_array_foreach(v, i, e) if (json_is_object(e) || json_is_array(e)) return 0;
+    return 1;
+}
+
+static void render_object(FILE *f, const json_t *obj, int indent);
+
+static void render_table(FILE *f, const json_t *arr, int indent)
+{
+    const json_t *first = json_array_get(arr, 0);
+    const char *key;
+    json_t *v;
+    size_t ncol = json_object_size(first), c, i;
+    size_t *width = calloc(ncol ? ncol : 1, sizeof(size_t));
+    char buf[512];
+    json_t *row;
+    if (width == NULL)
+        return;
+    c = 0;
+    json_object_foreach((json_t *)first, key, v) {
+        label(buf, sizeof(buf), key);
+        width[c++] = strlen(buf);
+    }
+    json_array_foreach(arr, i, row) {
+        c = 0;
+        json_object_foreach((json_t *)first, key, v) {
+            const json_t *cellv = json_object_get(row, key);
+            scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
+            if (strlen(buf) > width[c])
+                width[c] = strlen(buf) > 60 ? 60 : strlen(buf);
+            c++;
+        }
+    }
+    fprintf(f, "%*s", indent, "");
+    c = 0;
+    json_object_foreach((json_t *)first, key, v) {
+        label(buf, sizeof(buf), key);
+        if (c + 1 < ncol)
+            fprintf(f, "%-*s  ", (int)width[c], buf);
+        else
+            fprintf(f, "%s\n", buf);
+        c++;
+    }
+    json_array_foreach(arr, i, row) {
+        fprintf(f, "%*s", indent, "");
+        c = 0;
+        json_object_foreach((json_t *)first, key, v) {
+            const json_t *cellv = json_object_get(row, key);
+            scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
+            if (c + 1 < ncol)
+                fprintf(f, "%-*.*s  ", (int)width[c], (int)width[c], buf);
+            else
+                fprintf(f, "%s\n", buf);
+            c++;
+        }
+    }
+    free(width);
+}
+
+static void render_value(FILE *f, const char *key, const json_t *v, int indent)
+{
+    char title[128];
+    label(title, sizeof(title), key);
+    fprintf(f, "\n%*s%s\n", indent, "", title);
+    if (json_is_object(v)) {
+        render_object(f, v, indent + 2);
+    } else if (json_array_size(v) == 0) {
+        fprintf(f, "%*s(none)\n", indent + 2, "");
+    } else if (json_is_object(json_array_get(v, 0))) {
+        render_table(f, v, indent + 2);
+    } else {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) {
+            char buf[1024];
+            scalar_text(e, buf, sizeof(buf));
+            fprintf(f, "%*s%s\n", indent + 2, "", buf);
+        }
+    }
+}
+
+static void render_object(FILE *f, const json_t *obj, int indent)
+{
+    const char *key;
+    json_t *v;
+    size_t w = 0;
+    char lab[128], buf[4096];
+    json_object_foreach((json_t *)obj, key, v) {
+        if (is_scalarish(v) && strcmp(key, "messages") != 0) {
+            label(lab, sizeof(lab), key);
+            if (strlen(lab) > w)
+                w = strlen(lab);
+        }
+    }
+    json_object_foreach((json_t *)obj, key, v) {
+        if (!is_scalarish(v) || strcmp(key, "messages") == 0)
+            continue;
+        label(lab, sizeof(lab), key);
+        scalar_text(v, buf, sizeof(buf));
+        fprintf(f, "%*s%s:%-*s  %s\n", indent, "", lab, (int)(w - strlen(lab)), "", buf);
+    }
+    json_object_foreach((json_t *)obj, key, v) {
+        if (!is_scalarish(v))
+            render_value(f, key, v, indent);
+    }
+}
+
+int out_flush(struct out *o, FILE *f)
+{
+    if (o->json) {
+        if (json_dumpf(o->root, f, JSON_INDENT(2)) != 0)
+            return -1;
+        fputc('\n', f);
+    } else {
+        const json_t *msgs = json_object_get(o->root, "messages");
+        size_t i;
+        json_t *m;
+        render_object(f, o->root, 0);
+        json_array_foreach(msgs, i, m) fprintf(f, "%s\n", json_string_value(m));
+    }
+    return fflush(f) == 0 ? 0 : -1;
+}
