@@ -180,4 +180,6 @@ format:
 clean:
 	rm -rf build
 
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

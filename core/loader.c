@@ -307,7 +307,7 @@ int loader_load_one(struct loader *l, const struct plugin_conf *pc, char *err, s
         return 0;
     }
     unregister(l, p);
-    if (rc != CH_DECLINED && p->desc->fini != NULL)
+    if (p->desc->fini != NULL)
         p->desc->fini(p->state);
     if (rc == CH_DECLINED) {
         snprintf(err, errlen, "plugin '%s': not started (nothing configured)", pc->name);

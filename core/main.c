@@ -396,8 +396,9 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    rc = loader_load_all(&cli.loader, &cli.hc, &cli.diag);
-    if (rc == -2 || (cli.diag.errors > 0 && strcmp(argv[1], "config") != 0)) {
+    /* Migrations must run even when a plugin's own configuration is broken. */
+    if (strcmp(argv[1], "db") != 0 &&
+        loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
         rc = EXIT_USAGE;
         goto out;
     }

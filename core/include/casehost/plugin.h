@@ -189,7 +189,7 @@ struct ch_plugin_desc {
      * configuration working. May be NULL.
      */
     int (*reload)(struct ch_plugin *self, void *state);
-    /* Releases state. May be NULL. */
+    /* Releases state; also called after init declined or failed. May be NULL. */
     void (*fini)(void *state);
 };
 

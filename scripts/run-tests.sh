@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# run-tests.sh BUILD: runs every Check suite under BUILD/tests against a
+# throwaway PostgreSQL started in a temp dir (fsync off), which is always
+# stopped and removed. Prints each suite's summary line and a total; exits
+# non-zero if any suite failed or ran no test.
+set -uo pipefail
+
+build=${1:?usage: run-tests.sh BUILD}
+root=$(pwd)
+build=$(cd "$build" && pwd)
+tmp=$(mktemp -d /tmp/casehost-test.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+    "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+"$root/scripts/pg.sh" start "$tmp/pg" --throwaway || { echo "cannot start PostgreSQL" >&2; exit 1; }
+server=$("$root/scripts/pg.sh" conninfo "$tmp/pg" postgres)
+sock="host=$tmp/pg user=casehost"
+psql "$server" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE casehost_tmpl" || exit 1
+
+# The template holds every component's migrations, test plugin included.
+cat > "$tmp/migrate.cfg" <<CFG
+database = { role = "casehost_app"; };
+paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
+plugins = (
+  { name = "testplug"; sql = "$root/tests/sql/testplug"; }
+$(for d in "$root"/sql/*/; do n=$(basename "$d"); [ "$n" = core ] && continue; echo "  , { name = \"$n\"; }"; done)
+);
+CFG
+CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$tmp/migrate.cfg" db migrate >"$tmp/migrate.log" 2>&1 \
+    || { cat "$tmp/migrate.log" >&2; exit 1; }
+
+export CASEHOST_TEST_SERVER="$server"
+export CASEHOST_TEST_SOCKET_INFO="$sock"
+export CASEHOST_TEST_BUILD="$build"
+export CASEHOST_TEST_ROOT="$root"
+export CASEHOST_TEST_TMP="$tmp"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+unset CASEHOST_DB CASEHOST_USER CASEHOST_CONFIG
+
+failed=0; suites=0; checks=0; bad=0
+for t in "$build"/tests/unit/check_* "$build"/tests/integration/check_*; do
+    [ -x "$t" ] || continue
+    name=${t#"$build"/tests/}
+    suites=$((suites + 1))
+    log="$tmp/$(basename "$t").log"
+    "$t" >"$log" 2>&1
+    rc=$?
+    summary=$(grep -E '^[0-9]+%: Checks: [0-9]+' "$log" | tail -1)
+    n=$(echo "$summary" | sed -nE 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1/p')
+    f=$(echo "$summary" | sed -nE 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\2+\3/p')
+    checks=$((checks + ${n:-0}))
+    if [ "$rc" != 0 ] || [ -z "$summary" ] || [ "${n:-0}" = 0 ]; then
+        failed=$((failed + 1))
+        bad=$((bad + ${f:-0}))
+        [ "${f:-0}" = "0+0" ] && bad=$((bad + 1))
+        echo "FAIL $name (exit $rc): ${summary:-no summary}"
+        grep -vE '^Running suite' "$log" | head -60
+    else
+        echo "ok   $name: $summary"
+    fi
+done
+if [ "$suites" = 0 ]; then
+    echo "no test suites were built" >&2
+    exit 1
+fi
+bad=$(( bad ))
+echo "$suites suites, $checks checks"
+echo "$((checks - bad)) passed, $bad failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,223 @@
+/*
+ * testplug.c: the smallest real plugin, built only from the public header,
+ * proving the contract is enough. It records every event it sees in its own
+ * table (in the caller's transaction), registers two hooks of different
+ * priority, a command and a render section, and can be told by its settings
+ * to fail init, decline, or fail a hook. Built in variants that break the
+ * ABI on purpose (see the Makefile).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <casehost/plugin.h>
+
+#ifndef TP_ABI_MAJOR
+#define TP_ABI_MAJOR CH_ABI_MAJOR
+#endif
+#ifndef TP_ABI_MINOR_BUMP
+#define TP_ABI_MINOR_BUMP 0
+#endif
+
+struct tp_state {
+    const struct ch_host_api *api;
+    struct ch_plugin *self;
+    char fail_title[128];
+};
+
+static const char *const event_names[] = {"case_created", "case_updated", "note_added",
+                                          "case_closed", "tick"};
+
+static int record(struct tp_state *st, struct ch_ctx *ctx, const char *hook,
+                  const struct ch_event_data *ev, const char *detail)
+{
+    static const char sql[] =
+        "INSERT INTO testplug.events (case_id, hook, event, detail, actor) "
+        "VALUES (nullif($1, '0')::bigint, $2, $3, $4, $5)";
+    char id[24], actor[80];
+    const char *params[5] = {id, hook, event_names[ev->kind], detail, actor};
+    PGresult *r;
+    int ok;
+    snprintf(id, sizeof(id), "%lld", (long long)ev->case_id);
+    snprintf(actor, sizeof(actor), "%s", st->api->user(ctx)->name);
+    r = PQexecParams(st->api->conn(ctx), sql, 5, NULL, params, NULL, NULL, 0);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        st->api->fail(ctx, "cannot record event: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? CH_OK : CH_ERROR;
+}
+
+/* Runs first (priority 10). Refuses a case whose title is the configured one. */
+static int hook_early(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct tp_state *st = ud;
+    char detail[512] = "";
+    if (ev->kind == CH_EV_CASE_CREATED && st->fail_title[0] != '\0') {
+        char id[24];
+        const char *params[1] = {id};
+        PGresult *r;
+        int refuse;
+        snprintf(id, sizeof(id), "%lld", (long long)ev->case_id);
+        r = PQexecParams(st->api->conn(ctx), "SELECT title FROM casehost.cases WHERE id = $1", 1,
+                         NULL, params, NULL, NULL, 0);
+        refuse = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                 strcmp(PQgetvalue(r, 0, 0), st->fail_title) == 0;
+        PQclear(r);
+        if (refuse) {
+            /* Written first, so the test sees the plugin's own write rolled back too. */
+            if (record(st, ctx, "early", ev, "about to refuse") != CH_OK)
+                return CH_ERROR;
+            st->api->fail(ctx, "refusing case titled '%s'", st->fail_title);
+            return CH_ERROR;
+        }
+    }
+    for (size_t i = 0; i < ev->n_changes; i++) {
+        size_t n = strlen(detail);
+        snprintf(detail + n, sizeof(detail) - n, "%s%s", i ? "," : "", ev->changes[i].field);
+    }
+    return record(st, ctx, "early", ev, detail);
+}
+
+static int hook_late(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    return record(ud, ctx, "late", ev, NULL);
+}
+
+static int cmd_events(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+{
+    struct tp_state *st = ud;
+    static const char sql[] = "SELECT id, hook, event, detail FROM testplug.events "
+                              "WHERE case_id = $1 ORDER BY id";
+    const char *params[1];
+    PGresult *r;
+    if (argc != 2) {
+        st->api->fail(ctx, "tp-events needs a CASE id");
+        return CH_USAGE;
+    }
+    params[0] = argv[1];
+    r = PQexecParams(st->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        st->api->fail(ctx, "case '%s': %s", argv[1], PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    st->api->out_result(ctx, "events", r, 1);
+    st->api->out_str(ctx, "user", st->api->user(ctx)->name);
+    PQclear(r);
+    return st->api->audit(ctx, "read", "testplug_events", 0, argv[1]) == 0 ? CH_OK : CH_ERROR;
+}
+
+static int render(struct ch_ctx *ctx, int64_t case_id, void *ud)
+{
+    struct tp_state *st = ud;
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+    snprintf(id, sizeof(id), "%lld", (long long)case_id);
+    r = PQexecParams(st->api->conn(ctx),
+                     "SELECT count(*) FROM testplug.events WHERE case_id = $1", 1, NULL, params,
+                     NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        st->api->fail(ctx, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    st->api->out_object(ctx, "testplug");
+    st->api->out_int(ctx, "events_seen", strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    st->api->out_end(ctx);
+    PQclear(r);
+    return CH_OK;
+}
+
+/* Reads settings; reports every problem with its file and line. */
+static int read_settings(struct tp_state *st, int *decline)
+{
+    const config_setting_t *set = st->api->config(st->self);
+    const config_setting_t *s;
+    const char *str;
+    int b = 0, errors = 0;
+    *decline = 0;
+    st->fail_title[0] = '\0';
+    if (set == NULL)
+        return 0;
+    if (config_setting_lookup_bool(set, "decline", &b) == CONFIG_TRUE && b)
+        *decline = 1;
+    if (config_setting_lookup_string(set, "fail_title", &str) == CONFIG_TRUE)
+        snprintf(st->fail_title, sizeof(st->fail_title), "%s", str);
+    s = config_setting_get_member(set, "fail_init");
+    if (s != NULL && config_setting_get_bool(s)) {
+        st->api->config_error(st->self, config_setting_source_file(s),
+                              (int)config_setting_source_line(s), 0,
+                              "fail_init is set, refusing to start");
+        errors++;
+    }
+    return errors ? -1 : 0;
+}
+
+static int tp_init(struct ch_plugin *self, const struct ch_host_api *api, void **state)
+{
+    static const struct ch_command events_cmd = {
+        "tp-events", "list the events the test plugin saw for a case", "tp-events CASE",
+        cmd_events, NULL, 0};
+    struct ch_command cmd = events_cmd;
+    struct tp_state *st;
+    int decline;
+    if (api->size < sizeof(struct ch_host_api) || api->abi_major != CH_ABI_MAJOR)
+        return CH_ERROR;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return CH_ERROR;
+    st->api = api;
+    st->self = self;
+    *state = st;
+    if (read_settings(st, &decline) != 0)
+        return CH_ERROR;
+    if (decline)
+        return CH_DECLINED;
+    /* Registered late-first, so order can only come from the priorities. */
+    for (int ev = 0; ev < CH_EV__COUNT; ev++) {
+        if (api->hook(self, (enum ch_event)ev, 20, hook_late, st) != 0 ||
+            api->hook(self, (enum ch_event)ev, 10, hook_early, st) != 0)
+            return CH_ERROR;
+    }
+    cmd.ud = st;
+    if (api->command(self, &cmd) != 0 || api->render(self, 50, render, st) != 0)
+        return CH_ERROR;
+    return CH_OK;
+}
+
+static int tp_reload(struct ch_plugin *self, void *state)
+{
+    struct tp_state *st = state, next = *st;
+    int decline;
+    (void)self;
+    if (read_settings(&next, &decline) != 0)
+        return CH_ERROR; /* st untouched: the old settings stay */
+    *st = next;
+    return CH_OK;
+}
+
+static void tp_fini(void *state) { free(state); }
+
+/* The TP_NO_ENTRY variant keeps the function but does not export it. */
+#ifdef TP_NO_ENTRY
+static __attribute__((used))
+#else
+CH_PLUGIN_EXPORT
+#endif
+const struct ch_plugin_desc *CH_PLUGIN_ENTRY(void)
+{
+    static const struct ch_plugin_desc desc = {
+        sizeof(struct ch_plugin_desc),
+        TP_ABI_MAJOR,
+        CH_ABI_MINOR + TP_ABI_MINOR_BUMP,
+        "testplug",
+        "1.0",
+        "contract test plugin",
+        tp_init,
+        tp_reload,
+        tp_fini,
+    };
+    return &desc;
+}

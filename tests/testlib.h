@@ -1,0 +1,53 @@
+/*
+ * testlib.h: what integration tests share: a fresh database per test cloned
+ * from the migrated template, host configs written on the fly, and running
+ * the real casehost binary with its output captured. Everything talks to the
+ * throwaway server started by scripts/run-tests.sh; nothing is mocked.
+ */
+#ifndef TESTLIB_H
+#define TESTLIB_H
+
+#include <libpq-fe.h>
+
+/* Set by scripts/run-tests.sh. */
+const char *tl_env(const char *name);
+
+/* Creates a database from the template; returns its conninfo (static storage). */
+const char *tl_db_new(void);
+
+/*
+ * Writes a host config into the test's temp dir and returns its path (static
+ * storage). plugins is the text of the plugins list, e.g.
+ *   "{ name = \"testplug\"; file = \"testplug.so\"; }"
+ * "" for none. The test plugin directory and its migrations are set up.
+ */
+const char *tl_config(const char *plugins);
+
+/* The standard test plugin entry, with extra settings text inside settings = { }. */
+const char *tl_testplug(const char *settings);
+
+struct tl_result {
+    int status; /* exit status, or 128 + signal */
+    char out[65536];
+    char err[16384];
+};
+
+/*
+ * Runs casehost with CASEHOST_DB = db and -c cfg, then the NULL-terminated
+ * argument list. Returns r->status.
+ */
+int tl_run(struct tl_result *r, const char *db, const char *cfg, ...);
+
+/* Bootstraps agency "A" (admin "a_admin", caseworker "a_worker") and "B" likewise. */
+void tl_seed_agencies(const char *db, const char *cfg);
+
+/* Connects or fails the test. */
+PGconn *tl_connect(const char *conninfo);
+
+/* The single value of a one-row, one-column query as a number (-1 on error). */
+long long tl_value(PGconn *c, const char *sql);
+
+/* A config file in the temp dir with the given text; returns its path (static storage). */
+const char *tl_write_file(const char *name, const char *text);
+
+#endif
