@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "cases.h"
 #include "cli.h"
 
 static const char case_usage[] = "see 'casehost help case'";
@@ -110,96 +111,58 @@ fail:
     return NULL;
 }
 
-/* Fires ev through the plugins and commits; on a hook failure rolls everything back. */
-static int fire_and_commit(struct cli *cli, const struct ch_event_data *ev)
+/* Commits after a case operation, or says why nothing was saved. */
+static int finish(struct cli *cli, int rc, const char *what)
 {
-    if (loader_fire(&cli->loader, &cli->ctx, ev) != 0)
+    if (rc == CASE_HOOK_ERROR)
         return cli_fail(cli, EXIT_RUNTIME, "%s\nnothing was saved", cli->ctx.err);
+    if (rc != 0)
+        return cli_db_fail(cli, what);
     return cli_commit(cli);
-}
-
-/* Reads the change rows casehost.case_update/case_close return into ch_change entries. */
-static struct ch_change *changes_of(const PGresult *r)
-{
-    int n = PQntuples(r);
-    struct ch_change *ch = calloc((size_t)(n ? n : 1), sizeof(*ch));
-    for (int i = 0; ch != NULL && i < n; i++) {
-        ch[i].field = PQgetvalue(r, i, 0);
-        ch[i].old_value = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
-        ch[i].new_value = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
-    }
-    return ch;
 }
 
 static int case_new(struct cli *cli, int argc, char **argv)
 {
-    static const char sql[] = "SELECT casehost.case_new($1::jsonb)";
     struct opt *opts = case_field_opts();
     const char *pos[1];
     json_t *fields = NULL;
-    char *text = NULL;
-    PGresult *r = NULL;
+    char *text = NULL, msg[64];
+    int64_t id = 0;
     int rc;
-    struct ch_event_data ev = {sizeof(ev), CH_EV_CASE_CREATED, 0, 0, NULL, 0};
 
-    rc = opts_parse(argc, argv, 2, opts, pos, 0, case_usage);
-    if (rc < 0) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if (!opt_get(opts, "--title")->given || opt_get(opts, "--reason")->given) {
-        rc = cli_fail(cli, EXIT_USAGE, "case new needs --title TEXT (and takes no --reason)");
-        goto out;
-    }
+    if (opts_parse(argc, argv, 2, opts, pos, 0, case_usage) < 0)
+        return EXIT_USAGE;
+    if (!opt_get(opts, "--title")->given || opt_get(opts, "--reason")->given)
+        return cli_fail(cli, EXIT_USAGE, "case new needs --title TEXT (and takes no --reason)");
     fields = case_fields(opts, 1);
-    if (fields == NULL) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
+    if (fields == NULL)
+        return EXIT_USAGE;
     text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
     if ((rc = cli_session(cli, 1)) != 0)
         goto out;
-    r = db_exec(cli->ctx.conn, sql, 1, (const char *const *)&text, cli->ctx.err,
-                sizeof(cli->ctx.err));
-    if (r == NULL) {
-        rc = cli_db_fail(cli, "cannot create the case");
+    rc = finish(cli, case_create(&cli->ctx, &cli->loader, text, &id), "cannot create the case");
+    if (rc != 0)
         goto out;
-    }
-    ev.case_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    if ((rc = fire_and_commit(cli, &ev)) != 0)
-        goto out;
-    out_int(cli->out, "case", ev.case_id);
-    {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "case %lld created", (long long)ev.case_id);
-        out_message(cli->out, msg);
-    }
+    out_int(cli->out, "case", id);
+    snprintf(msg, sizeof(msg), "case %lld created", (long long)id);
+    out_message(cli->out, msg);
 out:
-    PQclear(r);
     free(text);
-    json_decref(fields);
     return rc;
 }
 
 /* update and close share everything but the SQL and the event. */
 static int case_change(struct cli *cli, int argc, char **argv, int closing)
 {
-    static const char update_sql[] = "SELECT * FROM casehost.case_update($1, $2::jsonb)";
-    static const char close_sql[] = "SELECT * FROM casehost.case_close($1, $2)";
     struct opt *opts = case_field_opts();
     const char *pos[1] = {NULL};
-    json_t *fields = NULL;
-    char *text = NULL, idbuf[24];
-    const char *params[2];
-    PGresult *r = NULL;
-    struct ch_change *changes = NULL;
+    char *text = NULL, what[64], msg[96];
+    PGresult *changes = NULL;
     long long id;
     int rc;
-    struct ch_event_data ev = {sizeof(ev), closing ? CH_EV_CASE_CLOSED : CH_EV_CASE_UPDATED,
-                               0, 0, NULL, 0};
 
-    rc = opts_parse(argc, argv, 2, opts, pos, 1, case_usage);
-    if (rc < 0)
+    if (opts_parse(argc, argv, 2, opts, pos, 1, case_usage) < 0)
         return EXIT_USAGE;
     if (parse_id(pos[0], "case", &id) != 0)
         return EXIT_USAGE;
@@ -213,6 +176,7 @@ static int case_change(struct cli *cli, int argc, char **argv, int closing)
                                 o->name);
         text = strdup(reason->value);
     } else {
+        json_t *fields;
         if (opt_get(opts, "--reason")->given)
             return cli_fail(cli, EXIT_USAGE, "--reason belongs to 'case close'");
         fields = case_fields(opts, 0);
@@ -220,46 +184,31 @@ static int case_change(struct cli *cli, int argc, char **argv, int closing)
             return EXIT_USAGE;
         if (json_object_size(fields) == 0) {
             json_decref(fields);
-            return cli_fail(cli, EXIT_USAGE, "case update %lld: nothing to change; "
-                                             "'casehost help case' lists the fields", id);
+            return cli_fail(cli, EXIT_USAGE,
+                            "case update %lld: nothing to change; "
+                            "'casehost help case' lists the fields",
+                            id);
         }
         text = json_dumps(fields, JSON_COMPACT);
+        json_decref(fields);
     }
-    snprintf(idbuf, sizeof(idbuf), "%lld", id);
-    params[0] = idbuf;
-    params[1] = text;
     if ((rc = cli_session(cli, 1)) != 0)
         goto out;
-    r = db_exec(cli->ctx.conn, closing ? close_sql : update_sql, 2, params, cli->ctx.err,
-                sizeof(cli->ctx.err));
-    if (r == NULL) {
-        char what[64];
-        snprintf(what, sizeof(what), "case %lld", id);
-        rc = cli_db_fail(cli, what);
-        goto out;
-    }
-    ev.case_id = id;
-    ev.n_changes = (size_t)PQntuples(r);
-    ev.changes = changes = changes_of(r);
-    if (ev.n_changes > 0 && (rc = fire_and_commit(cli, &ev)) != 0)
-        goto out;
-    if (ev.n_changes == 0 && (rc = cli_commit(cli)) != 0)
+    snprintf(what, sizeof(what), "case %lld", id);
+    rc = finish(cli, case_modify(&cli->ctx, &cli->loader, id, closing, text, &changes), what);
+    if (rc != 0)
         goto out;
     out_int(cli->out, "case", id);
-    out_result(cli->out, "changes", r, 1);
-    {
-        char msg[96];
-        snprintf(msg, sizeof(msg), ev.n_changes == 0 ? "case %lld: nothing changed"
-                                   : closing         ? "case %lld closed"
-                                                     : "case %lld updated",
-                 id);
-        out_message(cli->out, msg);
-    }
+    out_result(cli->out, "changes", changes, 1);
+    snprintf(msg, sizeof(msg),
+             PQntuples(changes) == 0 ? "case %lld: nothing changed"
+             : closing               ? "case %lld closed"
+                                     : "case %lld updated",
+             id);
+    out_message(cli->out, msg);
 out:
-    free(changes);
-    PQclear(r);
+    PQclear(changes);
     free(text);
-    json_decref(fields);
     return rc;
 }
 
@@ -385,12 +334,8 @@ int cmd_case(struct cli *cli, int argc, char **argv)
 
 int cmd_note(struct cli *cli, int argc, char **argv)
 {
-    static const char sql[] = "SELECT casehost.note_add($1, $2)";
     const char *pos[2] = {NULL, NULL};
-    char idbuf[24];
-    const char *params[2] = {idbuf, NULL};
-    struct ch_event_data ev = {sizeof(ev), CH_EV_NOTE_ADDED, 0, 0, NULL, 0};
-    PGresult *r;
+    int64_t note_id = 0;
     long long id;
     int rc;
     if (argc < 2 || strcmp(argv[1], "add") != 0)
@@ -402,19 +347,13 @@ int cmd_note(struct cli *cli, int argc, char **argv)
         return EXIT_USAGE;
     if (pos[1] == NULL || pos[1][0] == '\0')
         return cli_fail(cli, EXIT_USAGE, "note add %lld: the note text is empty", id);
-    snprintf(idbuf, sizeof(idbuf), "%lld", id);
-    params[1] = pos[1];
     if ((rc = cli_session(cli, 1)) != 0)
         return rc;
-    r = db_exec(cli->ctx.conn, sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
-    if (r == NULL)
-        return cli_db_fail(cli, "cannot add the note");
-    ev.case_id = id;
-    ev.note_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    if ((rc = fire_and_commit(cli, &ev)) != 0)
+    rc = finish(cli, case_note(&cli->ctx, &cli->loader, id, pos[1], &note_id),
+                "cannot add the note");
+    if (rc != 0)
         return rc;
-    out_int(cli->out, "note", ev.note_id);
+    out_int(cli->out, "note", note_id);
     out_int(cli->out, "case", id);
     out_message(cli->out, "note added");
     return EXIT_OK;
