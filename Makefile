@@ -13,7 +13,7 @@ VERSION := 0.1.0
 
 CC      ?= cc
 PKGS    := libpq libconfig jansson
-PLUGIN_PKGS := libpq libconfig libcrypto
+PLUGIN_PKGS := libpq libconfig libcrypto jansson
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wpedantic -Werror
 OPT     ?= -O2 -g

@@ -1,0 +1,39 @@
+/*
+ * trf.h: the trafficking plugin's state as the host sees it: the host API,
+ * this plugin's handle, and the configuration generation in force. Shared by
+ * the plugin's entry, hooks and commands; nothing outside the plugin sees it.
+ */
+#ifndef TRF_TRF_H
+#define TRF_TRF_H
+
+#include <casehost/plugin.h>
+
+#include "instrument.h"
+#include "trigger.h"
+
+/* One loaded, validated configuration. Replaced whole on reload, never edited. */
+struct trf_config {
+    struct instrument_set *instruments;
+    struct trigger_set *triggers;
+};
+
+struct trf {
+    const struct ch_host_api *api;
+    struct ch_plugin *self;
+    struct trf_config *cfg;
+};
+
+/* Loads the configuration named in the plugin's settings; NULL after reporting every error. */
+struct trf_config *trf_config_load(struct trf *t);
+void trf_config_free(struct trf_config *c);
+
+/* Registers the plugin's commands (cmd_screen.c). 0 or -1. */
+int trf_register_commands(struct trf *t);
+
+/* Case-event hook: suggests screenings from the triggers (screening.c). */
+int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);
+
+/* `case show` section: the case's screenings (screening.c). */
+int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud);
+
+#endif
