@@ -27,16 +27,26 @@ database = { role = "casehost_app"; };
 paths = { plugin_dir = "$build/tests/plugins"; sql_dir = "$root/sql"; };
 plugins = ( { name = "testplug"; sql = "$root/tests/sql/testplug"; } );
 CFG
-ch() { "$build/casehost" -c "$tmp/testplug.cfg" "$@" >/dev/null; }
-ch db migrate
-ch agency add Bench --state CA
-ch user add bench --agency Bench --role admin
+cat > "$tmp/trafficking.cfg" <<CFG
+database = { role = "casehost_app"; };
+paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
+plugins = ( { name = "trafficking"; settings = {
+    instruments = "$root/conf/trafficking/instruments";
+    screening = "$root/conf/trafficking/screening.cfg"; }; } );
+CFG
+ch() { "$build/casehost" -c "$tmp/$1.cfg" "${@:2}" >/dev/null; }
+ch testplug db migrate
+ch trafficking db migrate
+ch core agency add Bench --state CA
+ch core user add bench --agency Bench --role admin
 psql "$CASEHOST_DB" -qX -c "CREATE SCHEMA bench; CREATE TABLE bench.baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, agency_id bigint, title text, created_at timestamptz DEFAULT now())"
 
 echo "== host core (PostgreSQL $(psql "$admin" -qtAX -c 'SHOW server_version'), $(nproc) cores, durable commits)"
 "$build/bench/host_bench" load "$tmp/testplug.cfg" 2000
+"$build/bench/host_bench" load "$tmp/trafficking.cfg" 200
 "$build/bench/host_bench" cases "$tmp/core.cfg" "$N" bench
 "$build/bench/host_bench" cases "$tmp/testplug.cfg" "$N" bench
+"$build/bench/host_bench" cases "$tmp/trafficking.cfg" "$N" bench
 
 t0=$(date +%s%N)
 for i in $(seq 1 100); do
@@ -45,9 +55,37 @@ done
 t1=$(date +%s%N)
 echo "casehost case new, whole process (exec, config, connect, commit): $(( (t1 - t0) / 100000 )) us per command"
 
-for b in "$build"/bench/*; do
-    case "$(basename "$b")" in host_bench) continue ;; esac
-    [ -x "$b" ] && [ -f "$root/scripts/bench-$(basename "$b").sh" ] && \
-        bash "$root/scripts/bench-$(basename "$b").sh" "$build" "$b"
-done
+# A 30-item instrument: the size the screening figure is quoted for.
+mkdir -p "$tmp/instruments"
+{
+    echo 'instrument = { id = "bench30"; version = 1; title = "Bench 30"; purpose = "bench";'
+    echo '  source = "generated"; population = { min_age = 0; max_age = 120; }; mode = "interview";'
+    echo '  min_answered = 20; scoring = { method = "count_at_least"; n = 2; }; items = ('
+    for i in $(seq 1 30); do
+        sep=","; [ "$i" = 30 ] && sep=""
+        echo "    { id = \"item_$i\"; domain = \"control\"; kind = \"yes_no\"; prompt = \"Question $i?\"; }$sep"
+    done
+    echo '  ); };'
+} > "$tmp/instruments/bench30.cfg"
+"$build/casehost" -c "$tmp/core.cfg" --as bench person add --given Sam --age-estimate 16 >/dev/null
+"$build/casehost" -c "$tmp/core.cfg" --as bench case new --title "screening bench" --person 1 >/dev/null
+case_id=$(psql "$CASEHOST_DB" -qtAX -c "SELECT max(id) FROM casehost.cases")
+
+echo
+echo "== screening submit (trafficking plugin)"
+"$build/bench/screening_bench" "$tmp/instruments" "$N" 4 bench "$case_id"
+
+echo
+echo "== rule language"
+"$build/bench/rule_bench" 2000000
+"$build/bench/rule_bench" --compile 10000
+if command -v valgrind >/dev/null; then
+    evals=100000
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" --toggle-collect=rule_eval \
+        "$build/bench/rule_bench" "$evals" >/dev/null 2>"$tmp/cg.log"
+    ir=$(sed -nE 's/^summary: ([0-9]+).*/\1/p' "$tmp/cg.out")
+    # rule_bench runs the evaluations twice: without and with a trace.
+    echo "callgrind: $ir instructions in rule_eval for 2 x $evals evaluations (plain, traced):" \
+         "$((ir / (2 * evals))) instructions per evaluation of the 16-node routing rule"
+fi
 exit 0

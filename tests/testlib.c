@@ -183,3 +183,16 @@ void tl_seed_agencies(const char *db, const char *cfg)
         ck_assert_msg(rc == 0, "seed step %zu failed (%d): %s", i, rc, r.err);
     }
 }
+
+const char *tl_trafficking(void)
+{
+    static char buf[2048];
+    const char *root = tl_env("CASEHOST_TEST_ROOT");
+    snprintf(buf, sizeof(buf),
+             "{ name = \"trafficking\"; required = true; file = \"%s/plugins/trafficking.so\";"
+             " sql = \"%s/sql/trafficking\"; settings = {"
+             " instruments = \"%s/conf/trafficking/instruments\";"
+             " screening = \"%s/conf/trafficking/screening.cfg\"; }; }",
+             tl_env("CASEHOST_TEST_BUILD"), root, root, root);
+    return buf;
+}

@@ -50,4 +50,6 @@ long long tl_value(PGconn *c, const char *sql);
 /* A config file in the temp dir with the given text; returns its path (static storage). */
 const char *tl_write_file(const char *name, const char *text);
 
+/* The trafficking plugin entry with the shipped configuration (static storage). */
+const char *tl_trafficking(void);
 #endif

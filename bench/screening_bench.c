@@ -1,0 +1,180 @@
+/*
+ * screening_bench.c: submitting a completed screening, as the plugin does it,
+ * against a bare single-row INSERT transaction on the same server.
+ *   screening_bench INSTRUMENT_DIR N CLIENTS USER CASE
+ * (CASEHOST_DB names the database.) Also counts the round trips of one
+ * submit from libpq's protocol trace. Prints figures; asserts no speed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "casefacts.h"
+#include "db.h"
+#include "screening.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct job {
+    const struct instrument *inst;
+    const char *user;
+    int64_t case_id;
+    struct answer *answers;
+};
+
+static void report(void *ud, const char *file, int line, int col, const char *msg)
+{
+    (void)ud;
+    fprintf(stderr, "%s:%d:%d: %s\n", file, line, col, msg);
+}
+
+/* One screening submit in its own transaction, the way `screen start` runs it. */
+static int submit_one(PGconn *c, const struct job *j, FILE *trace)
+{
+    struct db_user u;
+    struct casefacts cf;
+    struct rule_value facts[FACTS__COUNT];
+    struct scoring_outcome o;
+    struct screening_submit s = {0};
+    char err[1024];
+    if (db_start(c, "casehost_app", j->user, &u, err, sizeof(err)) != 0 ||
+        casefacts_load(c, j->case_id, &cf, err, sizeof(err)) != 0)
+        goto fail;
+    casefacts_fill(&cf, facts);
+    if (scoring_run(j->inst, j->answers, facts, &o, NULL, err, sizeof(err)) != 0)
+        goto fail;
+    s.case_id = j->case_id;
+    s.inst = j->inst;
+    s.answers = j->answers;
+    s.outcome = &o;
+    s.age = &cf.age;
+    if (trace != NULL) {
+        PQtrace(c, trace);
+        PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+    }
+    if (screening_store(c, &s, err, sizeof(err)) < 0)
+        goto fail;
+    if (trace != NULL)
+        PQuntrace(c);
+    if (db_run(c, "COMMIT", 0, NULL, err, sizeof(err)) != 0 ||
+        db_run(c, "RESET ROLE", 0, NULL, err, sizeof(err)) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "screening_bench: %s\n", err);
+    return -1;
+}
+
+static int baseline_one(PGconn *c)
+{
+    static const char sql[] = "INSERT INTO bench.baseline (agency_id, title) VALUES ($1, $2)";
+    const char *params[2] = {"1", "baseline row"};
+    char err[512];
+    if (db_run(c, sql, 2, params, err, sizeof(err)) != 0) {
+        fprintf(stderr, "screening_bench: baseline: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs n units split over clients processes; returns units per second, or -1. */
+static double run(long n, int clients, const struct job *j)
+{
+    double t0 = now();
+    for (int k = 0; k < clients; k++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            return -1;
+        if (pid == 0) {
+            char err[512];
+            PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
+            if (c == NULL)
+                _exit(1);
+            for (long i = k; i < n; i += clients)
+                if ((j ? submit_one(c, j, NULL) : baseline_one(c)) != 0)
+                    _exit(1);
+            PQfinish(c);
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < clients; k++) {
+        int st;
+        if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return -1;
+    }
+    return (double)n / (now() - t0);
+}
+
+/* Counts the Sync messages the client sent during one submit: one per round trip. */
+static int round_trips_of_submit(const struct job *j)
+{
+    char *buf = NULL, err[512];
+    size_t len = 0;
+    int syncs = 0;
+    FILE *f = open_memstream(&buf, &len);
+    PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
+    if (f == NULL || c == NULL)
+        return -1;
+    if (submit_one(c, j, f) != 0)
+        return -1;
+    fclose(f);
+    for (char *line = buf; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        if (strncmp(line, "F\t", 2) == 0 && strstr(line, "\tSync") != NULL)
+            syncs++;
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(buf);
+    PQfinish(c);
+    return syncs;
+}
+
+int main(int argc, char **argv)
+{
+    struct instrument_set *set = NULL;
+    struct job j;
+    long n;
+    int clients_list[2] = {1, 4};
+    if (argc != 6) {
+        fprintf(stderr, "usage: screening_bench INSTRUMENT_DIR N CLIENTS USER CASE\n");
+        return 2;
+    }
+    n = strtol(argv[2], NULL, 10);
+    clients_list[1] = (int)strtol(argv[3], NULL, 10);
+    if (instrument_set_load(argv[1], report, NULL, &set) != 0 || set->n == 0)
+        return 1;
+    j.inst = set->v[0];
+    j.user = argv[4];
+    j.case_id = strtoll(argv[5], NULL, 10);
+    j.answers = calloc(j.inst->n_items, sizeof(*j.answers));
+    for (size_t i = 0; i < j.inst->n_items; i++)
+        j.answers[i] = (struct answer){i % 7 == 3 ? ANSWER_YES : ANSWER_NO, 0};
+
+    printf("screening submit: %zu-item instrument '%s', %d round trip(s) for the submit itself\n",
+           j.inst->n_items, j.inst->id, round_trips_of_submit(&j));
+    for (int k = 0; k < 2; k++) {
+        int clients = clients_list[k];
+        double base = run(n, clients, NULL);
+        double subm = run(n, clients, &j);
+        if (base < 0 || subm < 0) {
+            fprintf(stderr, "screening_bench: a client failed\n");
+            return 1;
+        }
+        printf("%d client%s: baseline INSERT %7.0f tx/s, screening submit %7.0f/s "
+               "(login+BEGIN, case facts, submit, COMMIT), ratio %.2f\n",
+               clients, clients == 1 ? " " : "s", base, subm, subm / base);
+    }
+    free(j.answers);
+    instrument_set_free(set);
+    return 0;
+}
