@@ -66,11 +66,21 @@ echo "case $case_id created"
 step "Add what the caseworker learned"
 run --as maria note add "$case_id" "Jordan was found at a friend's place; says an older man online offered a job in LA."
 
-step "Jordan is back: record the return"
+step "Jordan is back: record the return (the trafficking plugin suggests a screening)"
 run --as maria case update "$case_id" --runaway-return "$(date -u '+%Y-%m-%d %H:%M')" --status in_progress \
     --flags recruitment
 
-step "The case as the caseworker sees it, with its history"
+step "What is due: screenings past or near their due time, soonest first"
+run --as maria screen due
+
+step "The suggested instrument"
+run --as maria instrument show youth_quick
+
+step "Screen Jordan (on a terminal this asks one question at a time; here the answers are given)"
+run --as maria screen start "$case_id" offer_not_as_promised=yes could_not_leave=no \
+    id_money_phone_held=declined exchanged_sex=no someone_making_you_now=no
+
+step "The case as the caseworker sees it, with its history and screenings"
 run --as maria case show "$case_id"
 
 step "Open cases of the agency"
