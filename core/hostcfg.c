@@ -16,13 +16,37 @@
 #define CASEHOST_DEFAULT_CONFIG "conf/casehost.cfg"
 #endif
 
+/*
+ * Without -c or CASEHOST_CONFIG: the installed config next to the program
+ * (PREFIX/bin -> PREFIX/etc/casehost), else the checkout's conf/ (the
+ * program lives in build/ or build/asan/), else conf/ under the current
+ * directory. Returns static storage.
+ */
 const char *hostcfg_default_path(const char *explicit_path)
 {
+    static const char *const candidates[] = {"../etc/casehost/casehost.cfg", "../conf/casehost.cfg",
+                                             "../../conf/casehost.cfg"};
+    static char found[4096];
     const char *env = getenv("CASEHOST_CONFIG");
+    char exe[2048];
+    ssize_t n;
     if (explicit_path != NULL)
         return explicit_path;
     if (env != NULL && env[0] != '\0')
         return env;
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+            snprintf(found, sizeof(found), "%s/%s", exe, candidates[i]);
+            if (access(found, R_OK) == 0)
+                return found;
+        }
+    }
     return CASEHOST_DEFAULT_CONFIG;
 }
 
