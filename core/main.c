@@ -3,6 +3,7 @@
  * finds the verb (host or plugin) and runs it as the acting user inside one
  * transaction. The only place that decides exit codes and calls exit.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,8 @@ static const struct verb verbs[] = {
     {"config", "validate the host config and every plugin's config", "config check",
      cmd_config},
     {"db", "apply or list database migrations", "db migrate\ndb status", cmd_db},
-    {"tick", "run the periodic work of every plugin once (for cron or a timer)", "tick",
-     cmd_tick},
+    {"tick", "run every plugin's periodic work once, or every N seconds (SIGHUP reloads)",
+     "tick [--every SECONDS]", cmd_tick},
     {"help", "show commands, or the usage of one", "help [VERB]", cmd_help},
 };
 
@@ -303,18 +304,73 @@ static int cmd_db(struct cli *cli, int argc, char **argv)
     return rc == 0 ? EXIT_OK : cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
 }
 
-static int cmd_tick(struct cli *cli, int argc, char **argv)
+static volatile sig_atomic_t reload_requested, stop_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+/* One tick: every plugin's periodic work in one transaction. */
+static int tick_once(struct cli *cli)
 {
     struct ch_event_data ev = {sizeof(ev), CH_EV_TICK, 0, 0, NULL, 0};
     int rc;
-    (void)argv;
-    if (argc != 1)
-        return cli_fail(cli, EXIT_USAGE, "usage: tick");
-    if ((rc = cli_session(cli, 1)) != 0)
-        return rc;
+    if (cli->ctx.conn == NULL) {
+        if ((rc = cli_session(cli, 1)) != 0)
+            return rc;
+    } else {
+        if (db_start(cli->ctx.conn, cli->hc.db_role, cli->ctx.user.name, &cli->ctx.dbuser,
+                     cli->ctx.err, sizeof(cli->ctx.err)) != 0)
+            return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
+        ctx_bind_user(&cli->ctx);
+        cli->in_tx = 1;
+    }
     if (loader_fire(&cli->loader, &cli->ctx, &ev) != 0)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
     return cli_commit(cli);
+}
+
+/*
+ * `tick` runs once (for cron); `tick --every SECONDS` keeps running, and on
+ * SIGHUP re-reads every plugin's own configuration: a plugin whose new
+ * configuration is broken says so and keeps the previous one.
+ */
+static int cmd_tick(struct cli *cli, int argc, char **argv)
+{
+    struct opt opts[] = {{"--every", 1, NULL, 0}, {NULL, 0, NULL, 0}};
+    struct sigaction sa;
+    long every;
+    char *end;
+    int rc;
+    if (opts_parse(argc, argv, 1, opts, NULL, 0, "tick [--every SECONDS]") < 0)
+        return EXIT_USAGE;
+    if (!opts[0].given)
+        return tick_once(cli);
+    every = strtol(opts[0].value, &end, 10);
+    if (opts[0].value[0] == '\0' || *end != '\0' || every < 1 || every > 86400)
+        return cli_fail(cli, EXIT_USAGE, "tick --every takes 1 to 86400 seconds, not '%s'",
+                        opts[0].value);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            fprintf(stderr, "casehost: reloading plugin configuration\n");
+            loader_reload(&cli->loader);
+        }
+        if ((rc = tick_once(cli)) != 0)
+            return rc;
+        for (long s = 0; s < every && !stop_requested && !reload_requested; s++)
+            sleep(1);
+    }
+    return EXIT_OK;
 }
 
 static int run_plugin_command(struct cli *cli, const struct command_entry *ce, int argc,

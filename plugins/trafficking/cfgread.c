@@ -19,6 +19,24 @@
 /* Definitions are small hand-written files; anything bigger is a mistake. */
 #define CFGREAD_MAX_FILE (1024 * 1024)
 
+/* Keeps a copy of msg for cfgread_flush; 0, or -1 when out of memory. */
+static int hold(struct cfgread *r, int line, int col, const char *msg)
+{
+    if (r->n_held == r->cap_held) {
+        size_t cap = r->cap_held ? r->cap_held * 2 : 16;
+        struct cfgread_msg *held = realloc(r->held, cap * sizeof(*held));
+        if (held == NULL)
+            return -1;
+        r->held = held;
+        r->cap_held = cap;
+    }
+    char *copy = strdup(msg);
+    if (copy == NULL)
+        return -1;
+    r->held[r->n_held++] = (struct cfgread_msg){.line = line, .col = col, .text = copy};
+    return 0;
+}
+
 void cfgread_error(struct cfgread *r, int line, int col, const char *ctx, const char *fmt, ...)
 {
     char body[400];
@@ -32,23 +50,8 @@ void cfgread_error(struct cfgread *r, int line, int col, const char *ctx, const 
     else
         snprintf(msg, sizeof(msg), "%s", body);
     r->errors++;
-    if (r->n_held == r->cap_held) {
-        size_t cap = r->cap_held ? r->cap_held * 2 : 16;
-        struct cfgread_msg *held = realloc(r->held, cap * sizeof(*held));
-        if (held == NULL)
-            goto now;
-        r->held = held;
-        r->cap_held = cap;
-    }
-    char *copy = strdup(msg);
-    if (copy == NULL)
-        goto now;
-    r->held[r->n_held++] = (struct cfgread_msg){.line = line, .col = col, .text = copy};
-    return;
-now:
-    /* Out of memory: better out of order than lost. */
-    if (r->report != NULL)
-        r->report(r->ud, r->file, line, col, msg);
+    if (hold(r, line, col, msg) != 0 && r->report != NULL)
+        r->report(r->ud, r->file, line, col, msg); /* out of memory: out of order, not lost */
 }
 
 void cfgread_flush(struct cfgread *r)
@@ -74,6 +77,14 @@ void cfgread_flush(struct cfgread *r)
     r->n_held = r->cap_held = 0;
 }
 
+char *cfgread_strdup(struct cfgread *r, const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL)
+        cfgread_error(r, 0, 0, NULL, "out of memory");
+    return d;
+}
+
 int cfgread_line(const config_setting_t *s)
 {
     return (int)config_setting_source_line(s);
@@ -94,8 +105,12 @@ static void sha256_hex(const char *text, size_t len, char hash[CFGREAD_HASH_LEN 
     hash[CFGREAD_HASH_LEN] = '\0';
 }
 
-int cfgread_slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_HASH_LEN + 1],
-                  char *err, size_t errlen)
+/*
+ * Reads the whole of path into *text (NUL-terminated, caller frees) and hashes
+ * it. Returns 0, or -1 with a message in err.
+ */
+static int slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_HASH_LEN + 1],
+                 char *err, size_t errlen)
 {
     int rc = -1;
     char *buf = NULL;
@@ -159,8 +174,17 @@ static int include_line(const char *text)
     return 0;
 }
 
-int cfgread_parse(struct cfgread *r, config_t *c)
+int cfgread_load(struct cfgread *r, config_t *c, char **text, size_t *len,
+                 char hash[CFGREAD_HASH_LEN + 1])
 {
+    char err[200];
+    *text = NULL;
+    *len = 0;
+    if (slurp(r->file, text, len, hash, err, sizeof(err)) != 0) {
+        cfgread_error(r, 0, 0, NULL, "%s", err);
+        return -1;
+    }
+    r->text = *text;
     int line = include_line(r->text);
     if (line > 0) {
         cfgread_error(r, line, 0, NULL,
@@ -283,8 +307,8 @@ int cfgread_bool(struct cfgread *r, const config_setting_t *group, const char *c
 
 static int is_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '*';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '*';
 }
 
 /*
@@ -293,8 +317,7 @@ static int is_name_char(char c)
  * "name: literal") on the setting's line whose low 32 bits match what libconfig
  * kept, and returns the literal's full value.
  */
-static long long literal_value(const struct cfgread *r, const config_setting_t *s,
-                               long long parsed)
+static long long literal_value(const struct cfgread *r, const config_setting_t *s, long long parsed)
 {
     const char *name = config_setting_name(s);
     size_t nlen = strlen(name);
@@ -331,8 +354,8 @@ static long long literal_value(const struct cfgread *r, const config_setting_t *
     return parsed;
 }
 
-int cfgread_int(struct cfgread *r, const config_setting_t *group, const char *ctx,
-                const char *name, int required, long long min, long long max, long long *out)
+int cfgread_int(struct cfgread *r, const config_setting_t *group, const char *ctx, const char *name,
+                int required, long long min, long long max, long long *out)
 {
     const config_setting_t *s = member(r, group, ctx, name, required);
     if (s == NULL)
@@ -345,8 +368,8 @@ int cfgread_int(struct cfgread *r, const config_setting_t *group, const char *ct
         v = literal_value(r, s, v);
     if (v < min || v > max) {
         if (max == LLONG_MAX)
-            cfgread_error(r, cfgread_line(s), 0, ctx, "'%s' must be at least %lld (got %lld)",
-                          name, min, v);
+            cfgread_error(r, cfgread_line(s), 0, ctx, "'%s' must be at least %lld (got %lld)", name,
+                          min, v);
         else
             cfgread_error(r, cfgread_line(s), 0, ctx,
                           "'%s' must be between %lld and %lld (got %lld)", name, min, max, v);
@@ -388,8 +411,7 @@ int cfgread_enum(struct cfgread *r, const config_setting_t *group, const char *c
 }
 
 const config_setting_t *cfgread_aggregate(struct cfgread *r, const config_setting_t *group,
-                                          const char *ctx, const char *name, int required,
-                                          int type)
+                                          const char *ctx, const char *name, int required, int type)
 {
     const config_setting_t *s = member(r, group, ctx, name, required);
     if (s == NULL)
@@ -399,4 +421,23 @@ const config_setting_t *cfgread_aggregate(struct cfgread *r, const config_settin
         return NULL;
     }
     return s;
+}
+
+const config_setting_t *cfgread_strings(struct cfgread *r, const config_setting_t *group,
+                                        const char *ctx, const char *name, int min)
+{
+    const config_setting_t *a = cfgread_aggregate(r, group, ctx, name, 1, CONFIG_TYPE_ARRAY);
+    if (a == NULL)
+        return NULL;
+    int n = config_setting_length(a);
+    if (n > 0 && config_setting_type(config_setting_get_elem(a, 0)) != CONFIG_TYPE_STRING) {
+        cfgread_error(r, cfgread_line(a), 0, ctx, "'%s' must hold strings", name);
+        return NULL;
+    }
+    if (n < min) {
+        cfgread_error(r, cfgread_line(a), 0, ctx, "'%s' needs at least %d %s", name, min,
+                      min == 1 ? "entry" : "entries");
+        return NULL;
+    }
+    return a;
 }

@@ -58,23 +58,22 @@ void cfgread_error(struct cfgread *r, int line, int col, const char *ctx, const 
  */
 void cfgread_flush(struct cfgread *r);
 
+/* strdup that reports "out of memory" instead of failing silently; caller frees. */
+char *cfgread_strdup(struct cfgread *r, const char *s);
+
 /* Line where s was written (a missing member is reported at its parent's line). */
 int cfgread_line(const config_setting_t *s);
 
 /*
- * Reads the whole of path into *text (NUL-terminated, caller frees with free())
- * and writes the SHA-256 of its bytes as lowercase hex into hash. Returns 0, or
- * -1 with a message in err ("cannot open: No such file or directory").
+ * Reads r->file whole and parses it into c (initialised and destroyed by the
+ * caller). *text receives the NUL-terminated bytes (caller frees with free(),
+ * also on failure) and r->text points to them; hash receives their SHA-256 as
+ * lowercase hex, so a stored screening or decision can name exactly what it
+ * used. @include is refused because the hash must cover the whole definition.
+ * Returns 0, or -1 after reporting why (unreadable file, syntax error).
  */
-int cfgread_slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_HASH_LEN + 1],
-                  char *err, size_t errlen);
-
-/*
- * Parses r->text into c (initialised by the caller, destroyed by the caller).
- * Refuses @include, because a definition's hash must cover all of it.
- * Returns 0, or -1 after reporting.
- */
-int cfgread_parse(struct cfgread *r, config_t *c);
+int cfgread_load(struct cfgread *r, config_t *c, char **text, size_t *len,
+                 char hash[CFGREAD_HASH_LEN + 1]);
 
 /* Reports every member of group whose name is not in allowed (NULL-terminated). */
 void cfgread_members(struct cfgread *r, const config_setting_t *group, const char *ctx,
@@ -93,8 +92,8 @@ int cfgread_ident(struct cfgread *r, const config_setting_t *group, const char *
 int cfgread_bool(struct cfgread *r, const config_setting_t *group, const char *ctx,
                  const char *name, int required, int *out);
 /* An integer read as 64 bits and checked against [min, max]. */
-int cfgread_int(struct cfgread *r, const config_setting_t *group, const char *ctx,
-                const char *name, int required, long long min, long long max, long long *out);
+int cfgread_int(struct cfgread *r, const config_setting_t *group, const char *ctx, const char *name,
+                int required, long long min, long long max, long long *out);
 /*
  * A string naming one of names[0 .. n-1]; *out is its index. what names the
  * kind of thing in the message: "unknown domain 'x' (expected one of ...)".
@@ -109,6 +108,13 @@ int cfgread_enum(struct cfgread *r, const config_setting_t *group, const char *c
 const config_setting_t *cfgread_aggregate(struct cfgread *r, const config_setting_t *group,
                                           const char *ctx, const char *name, int required,
                                           int type);
+
+/*
+ * A required array of at least min strings; NULL when absent, of another type
+ * or too short (all reported).
+ */
+const config_setting_t *cfgread_strings(struct cfgread *r, const config_setting_t *group,
+                                        const char *ctx, const char *name, int min);
 
 /* Non-zero when s is a lowercase identifier as cfgread_ident accepts. */
 int cfgread_is_ident(const char *s);

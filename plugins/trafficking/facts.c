@@ -28,8 +28,7 @@ const struct facts_def facts_table[FACTS__COUNT] = {
     [FACTS_RUNAWAY_EPISODES] = {"runaway_episodes", RULE_NUM, FACTS_GROUP_CASE,
                                 "number of runaway or missing episodes"},
     [FACTS_CW_HISTORY] = {"cw_history", RULE_BOOL, FACTS_GROUP_CASE, "child-welfare history"},
-    [FACTS_JJ_HISTORY] = {"jj_history", RULE_BOOL, FACTS_GROUP_CASE,
-                          "juvenile-justice history"},
+    [FACTS_JJ_HISTORY] = {"jj_history", RULE_BOOL, FACTS_GROUP_CASE, "juvenile-justice history"},
     [FACTS_RECRUITMENT_FLAG] = {"recruitment_flag", RULE_BOOL, FACTS_GROUP_CASE,
                                 "a caseworker flagged recruitment or fraud indicators"},
     [FACTS_CONTROL_FLAG] = {"control_flag", RULE_BOOL, FACTS_GROUP_CASE,
@@ -49,8 +48,11 @@ const struct facts_def facts_table[FACTS__COUNT] = {
 };
 
 static const char *const event_names[FACTS_EV__COUNT] = {
-    [FACTS_EV_CREATED] = "created", [FACTS_EV_UPDATED] = "updated",
-    [FACTS_EV_NOTE_ADDED] = "note_added", [FACTS_EV_CLOSED] = "closed", [FACTS_EV_TICK] = "tick",
+    [FACTS_EV_CREATED] = "created",
+    [FACTS_EV_UPDATED] = "updated",
+    [FACTS_EV_NOTE_ADDED] = "note_added",
+    [FACTS_EV_CLOSED] = "closed",
+    [FACTS_EV_TICK] = "tick",
 };
 
 int facts_lookup(const char *name, enum rule_type *type)
@@ -113,14 +115,14 @@ static void unknown_function(const struct facts_resolver *r, const char *fn, cha
 {
     size_t off = (size_t)snprintf(err, errlen, "unknown function '%s'", fn);
     for (size_t i = 0; i < r->n_fns && off < errlen; i++)
-        off += (size_t)snprintf(err + off, errlen - off, "%s%s", i == 0 ? " (expected one of " : ", ",
-                                r->fns[i].name);
+        off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+                                i == 0 ? " (expected one of " : ", ", r->fns[i].name);
     if (r->n_fns > 0 && off < errlen)
         snprintf(err + off, errlen - off, ")");
 }
 
-static int resolve_name(struct facts_resolver *r, const char *name, enum rule_type *type,
-                        char *err, size_t errlen)
+static int resolve_name(struct facts_resolver *r, const char *name, enum rule_type *type, char *err,
+                        size_t errlen)
 {
     int slot = facts_lookup(name, type);
     if (slot < 0) {
@@ -132,6 +134,31 @@ static int resolve_name(struct facts_resolver *r, const char *name, enum rule_ty
         snprintf(err, errlen, "'%s' is only known after a screening is scored", name);
         return -1;
     }
+    return slot;
+}
+
+/* Gives the call fns[fn](arg) the next dynamic slot; -1 with a message when out of memory. */
+static int append_call(struct facts_resolver *r, int fn, const char *arg, int target, char *err,
+                       size_t errlen)
+{
+    int slot = -1;
+    char *copy = NULL;
+    if (r->n_calls == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        struct facts_call *calls = realloc(r->calls, cap * sizeof(*calls));
+        if (calls == NULL)
+            goto out;
+        r->calls = calls;
+        r->cap = cap;
+    }
+    copy = strdup(arg);
+    if (copy == NULL)
+        goto out;
+    r->calls[r->n_calls] = (struct facts_call){.fn = fn, .arg = copy, .target = target};
+    slot = FACTS__COUNT + (int)r->n_calls++;
+out:
+    if (slot < 0)
+        snprintf(err, errlen, "out of memory");
     return slot;
 }
 
@@ -159,23 +186,7 @@ static int resolve(void *ud, const char *fn, const char *name, enum rule_type *t
     for (size_t i = 0; i < r->n_calls; i++)
         if (r->calls[i].fn == (int)f && strcmp(r->calls[i].arg, name) == 0)
             return FACTS__COUNT + (int)i;
-
-    if (r->n_calls == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        struct facts_call *calls = realloc(r->calls, cap * sizeof(*calls));
-        if (calls == NULL)
-            goto nomem;
-        r->calls = calls;
-        r->cap = cap;
-    }
-    char *arg = strdup(name);
-    if (arg == NULL)
-        goto nomem;
-    r->calls[r->n_calls] = (struct facts_call){.fn = (int)f, .arg = arg, .target = target};
-    return FACTS__COUNT + (int)r->n_calls++;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    return append_call(r, (int)f, name, target, err, errlen);
 }
 
 struct rule_schema facts_resolver_schema(struct facts_resolver *r)

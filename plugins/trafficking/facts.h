@@ -13,33 +13,35 @@
 #include "rule.h"
 
 /*
- * Fixed slots of every fact vector. Append only within a group: stored traces
- * name facts by name, but compiled programs use these numbers.
+ * Fixed slots of every fact vector; dynamic slots (calls) follow from
+ * FACTS__COUNT. Numbers live only as long as a loaded configuration: programs
+ * are compiled at each load and stored traces name facts by their names, so
+ * never store a slot number.
  */
 enum facts_slot_id {
     /* case facts: known whenever a case exists */
-    FACTS_MINOR = 0,         /* bool: under 18, age unknown, or estimated under 18 */
-    FACTS_AGE,               /* num: years, null if unknown */
-    FACTS_AGE_KNOWN,         /* bool: age from a date of birth */
-    FACTS_AGE_ESTIMATED,     /* bool: age from an estimate */
-    FACTS_PATHWAY,           /* str: "minor", "adult", "minor_unknown_age" */
-    FACTS_GENDER,            /* str */
-    FACTS_STATE,             /* str: two-letter state code */
-    FACTS_COUNTY,            /* str */
-    FACTS_RUNAWAY_RETURN,    /* bool: a runaway episode with a return time */
-    FACTS_RUNAWAY_EPISODES,  /* num */
-    FACTS_CW_HISTORY,        /* bool: child-welfare history */
-    FACTS_JJ_HISTORY,        /* bool: juvenile-justice history */
-    FACTS_RECRUITMENT_FLAG,  /* bool */
-    FACTS_CONTROL_FLAG,      /* bool */
-    FACTS_FOREIGN_NATIONAL,  /* bool */
-    FACTS_IMMINENT_DANGER,   /* bool */
-    FACTS_EVENT,             /* str: "created", "updated", "note_added", "closed", "tick" */
+    FACTS_MINOR = 0,        /* bool: under 18, age unknown, or estimated under 18 */
+    FACTS_AGE,              /* num: years, null if unknown */
+    FACTS_AGE_KNOWN,        /* bool: age from a date of birth */
+    FACTS_AGE_ESTIMATED,    /* bool: age from an estimate */
+    FACTS_PATHWAY,          /* str: "minor", "adult", "minor_unknown_age" */
+    FACTS_GENDER,           /* str */
+    FACTS_STATE,            /* str: two-letter state code */
+    FACTS_COUNTY,           /* str */
+    FACTS_RUNAWAY_RETURN,   /* bool: a runaway episode with a return time */
+    FACTS_RUNAWAY_EPISODES, /* num */
+    FACTS_CW_HISTORY,       /* bool: child-welfare history */
+    FACTS_JJ_HISTORY,       /* bool: juvenile-justice history */
+    FACTS_RECRUITMENT_FLAG, /* bool */
+    FACTS_CONTROL_FLAG,     /* bool */
+    FACTS_FOREIGN_NATIONAL, /* bool */
+    FACTS_IMMINENT_DANGER,  /* bool */
+    FACTS_EVENT,            /* str: "created", "updated", "note_added", "closed", "tick" */
     /* screening facts: known only once a screening has been scored */
-    FACTS_BAND,              /* str */
-    FACTS_RESULT,            /* str: "negative", "possible", "positive", "incomplete" */
-    FACTS_SCORE,             /* num */
-    FACTS_DISCLOSURE,        /* bool */
+    FACTS_BAND,       /* str */
+    FACTS_RESULT,     /* str: "negative", "possible", "positive", "incomplete" */
+    FACTS_SCORE,      /* num */
+    FACTS_DISCLOSURE, /* bool */
     FACTS__COUNT
 };
 
@@ -128,7 +130,10 @@ struct rule_schema facts_resolver_schema(struct facts_resolver *r);
 /* Size a fact vector needs for every program compiled through r. */
 size_t facts_resolver_slot_count(const struct facts_resolver *r);
 
-/* The call behind a dynamic slot, or NULL for a fixed slot or out of range. */
+/*
+ * The call behind a dynamic slot, or NULL for a fixed slot or out of range.
+ * Borrowed: valid until the resolver is released or resolves a new call.
+ */
 const struct facts_call *facts_resolver_call(const struct facts_resolver *r, size_t slot);
 
 #endif /* TRF_FACTS_H */

@@ -93,15 +93,6 @@ void instrument_free(struct instrument *inst)
     free(inst);
 }
 
-/* strdup that remembers failure in the reader instead of crashing later. */
-static char *dup_or_report(struct cfgread *r, const char *s)
-{
-    char *d = strdup(s);
-    if (d == NULL)
-        cfgread_error(r, 0, 0, NULL, "out of memory");
-    return d;
-}
-
 static void parse_population(struct instrument_loader *l, const config_setting_t *group)
 {
     static const char *const members[] = {"min_age", "max_age", NULL};
@@ -169,8 +160,8 @@ static void parse_scoring(struct instrument_loader *l, const config_setting_t *g
         int b = cfgread_int(r, s, "scoring", "clear_at", 1, 1, 100000, &clear);
         if (a == 1 && b == 1 && v >= clear)
             cfgread_error(r, cfgread_line(config_setting_get_member(s, "possible_at")), 0,
-                          "scoring", "'possible_at' (%lld) must be less than 'clear_at' (%lld)",
-                          v, clear);
+                          "scoring", "'possible_at' (%lld) must be less than 'clear_at' (%lld)", v,
+                          clear);
         inst->possible_at = (int)v;
         inst->clear_at = (int)clear;
         if (b == 1)
@@ -192,9 +183,8 @@ static void check_totals(struct instrument_loader *l)
                       "'min_answered' (%d) is more than the number of items (%zu)",
                       inst->min_answered, inst->n_items);
     if (l->n_line > 0 && (size_t)inst->at_least > inst->n_items)
-        cfgread_error(r, l->n_line, 0, "scoring",
-                      "'n' (%d) is more than the number of items (%zu)", inst->at_least,
-                      inst->n_items);
+        cfgread_error(r, l->n_line, 0, "scoring", "'n' (%d) is more than the number of items (%zu)",
+                      inst->at_least, inst->n_items);
     if (l->clear_line > 0 && l->weights_ok) {
         long long total = 0;
         for (size_t i = 0; i < inst->n_items; i++)
@@ -221,15 +211,15 @@ static void parse_instrument(struct instrument_loader *l, const config_setting_t
     inst->line = cfgread_line(g);
     cfgread_members(r, g, NULL, members);
     if (cfgread_ident(r, g, NULL, "id", 1, &s) == 1)
-        inst->id = dup_or_report(r, s);
+        inst->id = cfgread_strdup(r, s);
     if (cfgread_int(r, g, NULL, "version", 1, 1, INT_MAX, &v) == 1)
         inst->version = (int)v;
     if (cfgread_string(r, g, NULL, "title", 1, &s) == 1)
-        inst->title = dup_or_report(r, s);
+        inst->title = cfgread_strdup(r, s);
     if (cfgread_string(r, g, NULL, "purpose", 1, &s) == 1)
-        inst->purpose = dup_or_report(r, s);
+        inst->purpose = cfgread_strdup(r, s);
     if (cfgread_string(r, g, NULL, "source", 1, &s) == 1)
-        inst->source = dup_or_report(r, s);
+        inst->source = cfgread_strdup(r, s);
     parse_population(l, g);
     int m = 0;
     if (cfgread_enum(r, g, NULL, "mode", 1, "mode", mode_names, COUNT_OF(mode_names), &m) == 1)
@@ -246,12 +236,10 @@ static void parse_instrument(struct instrument_loader *l, const config_setting_t
     instrument__compile_show_if(l);
 }
 
-int instrument_load_file(const char *path, trf_report_fn report, void *ud,
-                         struct instrument **out)
+int instrument_load_file(const char *path, trf_report_fn report, void *ud, struct instrument **out)
 {
     int rc = -1;
     config_t c;
-    char err[200];
     struct instrument_loader l = {.r = {.file = path, .report = report, .ud = ud}};
 
     *out = NULL;
@@ -261,14 +249,9 @@ int instrument_load_file(const char *path, trf_report_fn report, void *ud,
         cfgread_error(&l.r, 0, 0, NULL, "out of memory");
         goto out;
     }
-    if (cfgread_slurp(path, &l.inst->text, &l.inst->text_len, l.inst->hash, err, sizeof(err))) {
-        cfgread_error(&l.r, 0, 0, NULL, "%s", err);
+    if (cfgread_load(&l.r, &c, &l.inst->text, &l.inst->text_len, l.inst->hash) != 0)
         goto out;
-    }
-    l.inst->path = dup_or_report(&l.r, path);
-    l.r.text = l.inst->text;
-    if (cfgread_parse(&l.r, &c) != 0)
-        goto out;
+    l.inst->path = cfgread_strdup(&l.r, path);
 
     static const char *const top[] = {"instrument", NULL};
     const config_setting_t *root = config_root_setting(&c);
@@ -341,41 +324,39 @@ static int list_cfg_files(const char *dir, char ***paths, size_t *n, char *err, 
         snprintf(err, errlen, "cannot open directory: %s", strerror(errno));
         goto out;
     }
+    snprintf(err, errlen, "out of memory"); /* the only failure from here on */
     const char *sep = dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/";
     for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
         size_t nl = strlen(e->d_name);
         if (e->d_name[0] == '.' || nl < 5 || strcmp(e->d_name + nl - 4, ".cfg") != 0)
             continue;
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, ncap * sizeof(*nv));
+            if (nv == NULL)
+                goto out;
+            v = nv;
+            cap = ncap;
+        }
         size_t plen = strlen(dir) + strlen(sep) + nl + 1;
         char *p = malloc(plen);
         if (p == NULL)
-            goto nomem;
+            goto out;
         snprintf(p, plen, "%s%s%s", dir, sep, e->d_name);
         struct stat st;
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(p);
             continue;
         }
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, ncap * sizeof(*nv));
-            if (nv == NULL) {
-                free(p);
-                goto nomem;
-            }
-            v = nv;
-            cap = ncap;
-        }
         v[len++] = p;
     }
-    qsort(v, len, sizeof(*v), cmp_names);
+    if (len > 1)
+        qsort(v, len, sizeof(*v), cmp_names);
     *paths = v;
     *n = len;
     v = NULL;
+    err[0] = '\0';
     rc = 0;
-    goto out;
-nomem:
-    snprintf(err, errlen, "out of memory");
 out:
     if (v != NULL)
         free_names(v, len);

@@ -81,13 +81,13 @@ struct instrument_item {
     char *prompt;
     enum instrument_domain domain;
     enum instrument_kind kind;
-    int key;        /* a concern answer makes the screen positive */
-    int disclosure; /* a yes stops the screening */
-    int weight;     /* 1 unless the method is weighted */
-    char **choices; /* choice items: n_choices labels */
+    int key;                /* a concern answer makes the screen positive */
+    int disclosure;         /* a yes stops the screening */
+    int weight;             /* 1 unless the method is weighted */
+    char **choices;         /* choice items: n_choices labels */
     unsigned char *concern; /* choice items: concern[i] != 0 when choice i is a concern */
     size_t n_choices;
-    long long concern_at; /* count items: a value >= concern_at is a concern */
+    long long concern_at;      /* count items: a value >= concern_at is a concern */
     struct rule_prog *show_if; /* NULL: always shown */
     int line;
 };
@@ -128,8 +128,7 @@ struct instrument_set {
  * instrument_free), or -1 with *out NULL after reporting every problem through
  * report (which may be NULL). path is copied.
  */
-int instrument_load_file(const char *path, trf_report_fn report, void *ud,
-                         struct instrument **out);
+int instrument_load_file(const char *path, trf_report_fn report, void *ud, struct instrument **out);
 void instrument_free(struct instrument *inst);
 
 /*

@@ -41,33 +41,12 @@ static void refuse(struct instrument_loader *l, const config_setting_t *s, const
         cfgread_error(&l->r, cfgread_line(m), 0, ctx, "'%s' is only for %s items", name, owner);
 }
 
-/* Reads a non-empty array of strings; NULL (reported) when it is not one. */
-static const config_setting_t *string_array(struct instrument_loader *l,
-                                            const config_setting_t *s, const char *ctx,
-                                            const char *name, int min)
-{
-    const config_setting_t *a = cfgread_aggregate(&l->r, s, ctx, name, 1, CONFIG_TYPE_ARRAY);
-    if (a == NULL)
-        return NULL;
-    int n = config_setting_length(a);
-    if (n > 0 && config_setting_type(config_setting_get_elem(a, 0)) != CONFIG_TYPE_STRING) {
-        cfgread_error(&l->r, cfgread_line(a), 0, ctx, "'%s' must hold strings", name);
-        return NULL;
-    }
-    if (n < min) {
-        cfgread_error(&l->r, cfgread_line(a), 0, ctx, "'%s' needs at least %d %s", name, min,
-                      min == 1 ? "entry" : "entries");
-        return NULL;
-    }
-    return a;
-}
-
 static void parse_choices(struct instrument_loader *l, const config_setting_t *s, const char *ctx,
                           struct instrument_item *it)
 {
     struct cfgread *r = &l->r;
-    const config_setting_t *a = string_array(l, s, ctx, "choices", 2);
-    const config_setting_t *c = string_array(l, s, ctx, "concern", 1);
+    const config_setting_t *a = cfgread_strings(r, s, ctx, "choices", 2);
+    const config_setting_t *c = cfgread_strings(r, s, ctx, "concern", 1);
     if (a == NULL)
         return;
     size_t n = (size_t)config_setting_length(a);
@@ -84,11 +63,9 @@ static void parse_choices(struct instrument_loader *l, const config_setting_t *s
         for (size_t j = 0; j < it->n_choices; j++)
             if (strcmp(it->choices[j], v) == 0)
                 cfgread_error(r, cfgread_line(a), 0, ctx, "duplicate choice '%s'", v);
-        it->choices[k] = strdup(v);
-        if (it->choices[k] == NULL) {
-            cfgread_error(r, 0, 0, NULL, "out of memory");
+        it->choices[k] = cfgread_strdup(r, v);
+        if (it->choices[k] == NULL)
             return;
-        }
         it->n_choices++;
     }
     if (c == NULL)
@@ -153,7 +130,7 @@ static void parse_weight(struct instrument_loader *l, const config_setting_t *s,
 static void parse_item(struct instrument_loader *l, const config_setting_t *s, size_t i)
 {
     static const char *const members[] = {
-        "id",  "domain",     "kind",    "prompt",     "key",     "disclosure",
+        "id",     "domain",  "kind",    "prompt",  "key",        "disclosure",
         "weight", "show_if", "choices", "concern", "concern_at", NULL,
     };
     struct cfgread *r = &l->r;
@@ -170,11 +147,9 @@ static void parse_item(struct instrument_loader *l, const config_setting_t *s, s
         int first = instrument_item_index(inst, id);
         if (first >= 0)
             cfgread_error(r, cfgread_line(config_setting_get_member(s, "id")), 0, NULL,
-                          "duplicate item id '%s' (first at line %d)", id,
-                          inst->items[first].line);
+                          "duplicate item id '%s' (first at line %d)", id, inst->items[first].line);
         /* Kept even when duplicate, so later messages name the item as written. */
-        if ((it->id = strdup(id)) == NULL)
-            cfgread_error(r, 0, 0, NULL, "out of memory");
+        it->id = cfgread_strdup(r, id);
     }
     item_ctx(id, i, ctx, sizeof(ctx));
     cfgread_members(r, s, ctx, members);
@@ -187,8 +162,8 @@ static void parse_item(struct instrument_loader *l, const config_setting_t *s, s
     int kind_ok = cfgread_enum(r, s, ctx, "kind", 1, "kind", names, n, &v) == 1;
     if (kind_ok)
         it->kind = (enum instrument_kind)v;
-    if (cfgread_string(r, s, ctx, "prompt", 1, &str) == 1 && (it->prompt = strdup(str)) == NULL)
-        cfgread_error(r, 0, 0, NULL, "out of memory");
+    if (cfgread_string(r, s, ctx, "prompt", 1, &str) == 1)
+        it->prompt = cfgread_strdup(r, str);
     if (cfgread_bool(r, s, ctx, "key", 0, &v) == 1)
         it->key = v;
     if (cfgread_bool(r, s, ctx, "disclosure", 0, &v) == 1)
@@ -280,7 +255,8 @@ void instrument__compile_show_if(struct instrument_loader *l)
         struct rule_schema schema = facts_resolver_schema(&inst->resolver);
         struct rule_error e = {0};
         l->cur = i;
-        inst->items[i].show_if = rule_compile(config_setting_get_string(l->show_if[i]), &schema, &e);
+        inst->items[i].show_if =
+            rule_compile(config_setting_get_string(l->show_if[i]), &schema, &e);
         if (inst->items[i].show_if == NULL) {
             char ctx[120];
             item_ctx(inst->items[i].id, i, ctx, sizeof(ctx));

@@ -17,15 +17,15 @@
 /* State of loading one instrument file. */
 struct instrument_loader {
     struct cfgread r;
-    struct instrument *inst;           /* being filled; owned by the loader until returned */
-    const config_setting_t **show_if;  /* per item: its show_if setting or NULL; freed by caller */
-    size_t cur;                        /* item whose show_if is being compiled */
-    int method_known;                  /* scoring.method was valid */
-    int items_ok;                      /* items is a non-empty list */
-    int weights_ok;                    /* every item has a valid weight */
-    int min_answered_line;             /* 0 when min_answered was not valid */
-    int n_line;                        /* scoring.n, 0 when not valid */
-    int clear_line;                    /* scoring.clear_at, 0 when not valid */
+    struct instrument *inst;          /* being filled; owned by the loader until returned */
+    const config_setting_t **show_if; /* per item: its show_if setting or NULL; freed by caller */
+    size_t cur;                       /* item whose show_if is being compiled */
+    int method_known;                 /* scoring.method was valid */
+    int items_ok;                     /* items is a non-empty list */
+    int weights_ok;                   /* every item has a valid weight */
+    int min_answered_line;            /* 0 when min_answered was not valid */
+    int n_line;                       /* scoring.n, 0 when not valid */
+    int clear_line;                   /* scoring.clear_at, 0 when not valid */
 };
 
 /* Reads `items` of the instrument group into l->inst. */

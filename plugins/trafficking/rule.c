@@ -1,79 +1,28 @@
 /*
- * rule.c: compiler and evaluator of the rule language declared in rule.h.
- *
- * Compiling may allocate; rule_eval() must never allocate, do I/O or keep state
- * between calls: it walks a preorder node array with recursion bounded at compile time.
+ * rule.c: the compiler of the rule language declared in rule.h: lexer, parser
+ * and type checker, building the node array that rule_eval.c walks.
+ * Must never let through a program deeper than RULE__MAX_DEPTH or ill-typed.
  */
 #include "rule.h"
+#include "rule_prog.h"
 
 #include <assert.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Deepest node allowed; rule_eval recurses once per level, so this bounds its stack. */
-#define RULE_MAX_DEPTH 64
 /* Longest source in bytes; keeps offsets, node counts and columns well inside int. */
 #define RULE_MAX_SOURCE 65536
 /* A decimal of at most 15 significant digits converts to double exactly rounded. */
 #define RULE_MAX_DIGITS 15
-/* How much of a token or string value a message or explanation quotes. */
-#define RULE_QUOTE_MAX 40
 
 #if defined(__GNUC__)
 #define RULE_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define RULE_PRINTF(f, a)
 #endif
-
-enum node_kind {
-    N_LIT,
-    N_SLOT,
-    N_NOT,
-    N_AND,
-    N_OR,
-    N_EQ,
-    N_NE,
-    N_LT,
-    N_LE,
-    N_GT,
-    N_GE,
-    N_IN,
-    N_NOT_IN,
-};
-
-/*
- * Nodes are stored in preorder: a node's first child is the next node and each
- * following child starts where the previous child's subtree (size nodes) ends.
- * So a skipped operand is one contiguous range, and evaluation needs no pointers.
- */
-struct node {
-    enum node_kind kind;
-    enum rule_type type; /* static type; RULE_NULL only for the null literal */
-    int size;            /* nodes in this subtree, itself included */
-    int depth;           /* 0 for the root */
-    int off, len;        /* source span in bytes, parentheses included */
-    union {
-        struct rule_value lit; /* N_LIT; strings point into prog->text */
-        int slot;              /* N_SLOT */
-        struct {
-            int first, count; /* N_IN, N_NOT_IN: range of prog->items */
-        } list;
-    } u;
-};
-
-struct rule_prog {
-    struct node *nodes;
-    int n_nodes;
-    struct rule_value *items; /* list literals of every `in`, one run per list */
-    int n_items;
-    int slot_count;
-    /* the source, its NUL, then the decoded string literals (each at most as long as its span) */
-    char text[];
-};
 
 enum tok_kind {
     T_END,
@@ -123,18 +72,15 @@ static const struct {
     const char *word;
     enum tok_kind kind;
 } keywords[] = {
-    {"and", T_AND},   {"or", T_OR},     {"not", T_NOT},   {"in", T_IN},
+    {"and", T_AND},   {"or", T_OR},       {"not", T_NOT},   {"in", T_IN},
     {"true", T_TRUE}, {"false", T_FALSE}, {"null", T_NULL},
 };
 
 static const char *const op_names[] = {
-    [N_NOT] = "not", [N_AND] = "and", [N_OR] = "or",  [N_EQ] = "==", [N_NE] = "!=",
-    [N_LT] = "<",    [N_LE] = "<=",   [N_GT] = ">",   [N_GE] = ">=", [N_IN] = "in",
-    [N_NOT_IN] = "not in",
+    [RULE__NOT] = "not", [RULE__AND] = "and", [RULE__OR] = "or",         [RULE__EQ] = "==",
+    [RULE__NE] = "!=",   [RULE__LT] = "<",    [RULE__LE] = "<=",         [RULE__GT] = ">",
+    [RULE__GE] = ">=",   [RULE__IN] = "in",   [RULE__NOT_IN] = "not in",
 };
-
-/* An unknown value; u.b = -1 would mean "not evaluated" in a trace. */
-static const struct rule_value null_value = {.type = RULE_NULL, .u.b = 0};
 
 static const char *type_name(enum rule_type t)
 {
@@ -160,7 +106,7 @@ static int column(const char *src, int off)
 
 static int fail(struct parser *p, int off, const char *fmt, ...) RULE_PRINTF(3, 4);
 
-/* Records the first error; returns -1 so callers can `return fail(...)`. */
+/* Records the error that ends the compile; returns -1 so callers can `return fail(...)`. */
 static int fail(struct parser *p, int off, const char *fmt, ...)
 {
     va_list ap;
@@ -173,7 +119,7 @@ static int fail(struct parser *p, int off, const char *fmt, ...)
 
 static int quoted_len(int len)
 {
-    return len > RULE_QUOTE_MAX ? RULE_QUOTE_MAX : len;
+    return len > RULE__QUOTE_MAX ? RULE__QUOTE_MAX : len;
 }
 
 /* "expected X but found 'tok'", or the end-of-input message when input ran out. */
@@ -183,7 +129,7 @@ static int fail_expected(struct parser *p, const char *what)
     if (t->kind == T_END)
         return fail(p, t->off, "unexpected end of expression");
     return fail(p, t->off, "expected %s but found '%.*s%s'", what, quoted_len(t->len),
-                p->src + t->off, t->len > RULE_QUOTE_MAX ? "..." : "");
+                p->src + t->off, t->len > RULE__QUOTE_MAX ? "..." : "");
 }
 
 static int is_name_start(char c)
@@ -199,11 +145,6 @@ static int is_digit(char c)
 static int is_name_char(char c)
 {
     return is_name_start(c) || is_digit(c) || c == '.';
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 /*
@@ -318,7 +259,7 @@ static int lex(struct parser *p, int off, struct token *t)
     static const char singles[] = "()[],";
     static const enum tok_kind single_kinds[] = {T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_COMMA};
     const char *s = p->src;
-    while (is_space(s[off]))
+    while (rule__is_space(s[off]))
         off++;
     t->off = off;
     t->len = 0;
@@ -371,12 +312,12 @@ static int out_of_memory(struct parser *p)
 }
 
 /* Inserts n at index at, shifting later nodes; sizes are relative, so nothing else changes. */
-static int insert_node(struct parser *p, int at, const struct node *n)
+static int insert_node(struct parser *p, int at, const struct rule__node *n)
 {
     struct rule_prog *prog = p->prog;
     if (prog->n_nodes == p->cap_nodes) {
         int cap = p->cap_nodes ? p->cap_nodes * 2 : 16;
-        struct node *nodes = realloc(prog->nodes, (size_t)cap * sizeof *nodes);
+        struct rule__node *nodes = realloc(prog->nodes, (size_t)cap * sizeof *nodes);
         if (nodes == NULL)
             return out_of_memory(p);
         prog->nodes = nodes;
@@ -404,11 +345,11 @@ static int push_item(struct parser *p, struct rule_value v)
 }
 
 /* Inserts an operator node above the subtree at start; its span runs to the end of node last. */
-static int insert_operator(struct parser *p, int start, enum node_kind kind, int last)
+static int insert_operator(struct parser *p, int start, enum rule__kind kind, int last)
 {
-    struct node n = {.kind = kind, .type = RULE_BOOL};
-    const struct node *first = &p->prog->nodes[start];
-    const struct node *end = &p->prog->nodes[last];
+    struct rule__node n = {.kind = kind, .type = RULE_BOOL};
+    const struct rule__node *first = &p->prog->nodes[start];
+    const struct rule__node *end = &p->prog->nodes[last];
     n.off = first->off;
     n.len = end->off + end->len - first->off;
     if (insert_node(p, start, &n) < 0)
@@ -420,22 +361,22 @@ static int insert_operator(struct parser *p, int start, enum node_kind kind, int
 /* Closes an operator inserted earlier: it now spans its whole subtree. */
 static void close_operator(struct parser *p, int start, int last)
 {
-    struct node *n = &p->prog->nodes[start];
-    const struct node *end = &p->prog->nodes[last];
+    struct rule__node *n = &p->prog->nodes[start];
+    const struct rule__node *end = &p->prog->nodes[last];
     n->size = p->prog->n_nodes - start;
     n->len = end->off + end->len - n->off;
 }
 
 static int enter(struct parser *p)
 {
-    if (++p->nesting > RULE_MAX_DEPTH)
+    if (++p->nesting > RULE__MAX_DEPTH)
         return fail(p, p->tok.off, "expression nested too deeply");
     return 0;
 }
 
 static int check_bool(struct parser *p, int i, const char *what)
 {
-    const struct node *n = &p->prog->nodes[i];
+    const struct rule__node *n = &p->prog->nodes[i];
     if (n->type != RULE_BOOL)
         return fail(p, n->off, "%s, found %s", what, type_name(n->type));
     return 0;
@@ -465,7 +406,7 @@ static int resolve(struct parser *p, int off, int len, const char *fn, const cha
     if (slot == INT_MAX || (type != RULE_BOOL && type != RULE_NUM && type != RULE_STR))
         return fail(p, off, "'%.*s' resolved to an unusable slot or type", quoted_len(len),
                     p->src + off);
-    struct node n = {.kind = N_SLOT, .type = type, .size = 1, .off = off, .len = len};
+    struct rule__node n = {.kind = RULE__SLOT, .type = type, .size = 1, .off = off, .len = len};
     n.u.slot = slot;
     if (slot >= p->prog->slot_count)
         p->prog->slot_count = slot + 1;
@@ -517,7 +458,7 @@ static struct rule_value token_literal(struct parser *p)
         return (struct rule_value){.type = RULE_BOOL, .u.b = p->tok.kind == T_TRUE};
     default:
         assert(p->tok.kind == T_NULL);
-        return null_value;
+        return rule__null();
     }
 }
 
@@ -532,7 +473,7 @@ static int parse_primary(struct parser *p)
         if (p->tok.kind != T_RPAREN)
             return fail_expected(p, "')'");
         /* the parentheses belong to the operand's text, so a parent's span covers them */
-        struct node *n = &p->prog->nodes[start];
+        struct rule__node *n = &p->prog->nodes[start];
         n->len = p->tok.off + 1 - off;
         n->off = off;
         p->nesting--;
@@ -541,8 +482,8 @@ static int parse_primary(struct parser *p)
     if (!is_literal(p->tok.kind))
         return fail_expected(p, "a value");
     struct rule_value v = token_literal(p);
-    struct node n = {.kind = N_LIT, .type = v.type, .size = 1, .off = p->tok.off,
-                     .len = p->tok.len};
+    struct rule__node n = {
+        .kind = RULE__LIT, .type = v.type, .size = 1, .off = p->tok.off, .len = p->tok.len};
     n.u.lit = v;
     if (insert_node(p, p->prog->n_nodes, &n) < 0)
         return -1;
@@ -550,13 +491,13 @@ static int parse_primary(struct parser *p)
 }
 
 /* "[" literal ("," literal)* "]" after `in`; items share one type, that of the left operand. */
-static int parse_list(struct parser *p, int start, enum node_kind kind)
+static int parse_list(struct parser *p, int start, enum rule__kind kind)
 {
     enum rule_type left = p->prog->nodes[start].type;
     enum rule_type type = RULE_NULL;
     int first = p->prog->n_items;
     if (p->tok.kind != T_LBRACK)
-        return fail_expected(p, kind == N_IN ? "'[' after 'in'" : "'[' after 'not in'");
+        return fail_expected(p, kind == RULE__IN ? "'[' after 'in'" : "'[' after 'not in'");
     int list_off = p->tok.off;
     if (left == RULE_NULL)
         return fail(p, p->prog->nodes[start].off,
@@ -588,7 +529,7 @@ static int parse_list(struct parser *p, int start, enum node_kind kind)
     if (type != RULE_NULL && type != left)
         return fail(p, list_off, "'%s' needs a list of %s, found a list of %s", op_names[kind],
                     type_plural(left), type_plural(type));
-    struct node n = {.kind = kind, .type = RULE_BOOL};
+    struct rule__node n = {.kind = kind, .type = RULE_BOOL};
     n.off = p->prog->nodes[start].off;
     n.len = p->tok.off + 1 - n.off;
     n.u.list.first = first;
@@ -600,8 +541,8 @@ static int parse_list(struct parser *p, int start, enum node_kind kind)
 }
 
 /* parse_cmp maps a comparison token to its node kind by offset */
-_Static_assert(T_GE - T_EQ == N_GE - N_EQ && T_NE - T_EQ == N_NE - N_EQ &&
-                   T_LT - T_EQ == N_LT - N_EQ && T_GT - T_EQ == N_GT - N_EQ,
+_Static_assert(T_GE - T_EQ == RULE__GE - RULE__EQ && T_NE - T_EQ == RULE__NE - RULE__EQ &&
+                   T_LT - T_EQ == RULE__LT - RULE__EQ && T_GT - T_EQ == RULE__GT - RULE__EQ,
                "comparison tokens and nodes must be in the same order");
 
 static int is_comparison(enum tok_kind k)
@@ -609,16 +550,16 @@ static int is_comparison(enum tok_kind k)
     return k >= T_EQ && k <= T_GE;
 }
 
-static int check_comparison(struct parser *p, enum node_kind kind, int left, int right)
+static int check_comparison(struct parser *p, enum rule__kind kind, int left, int right)
 {
-    const struct node *l = &p->prog->nodes[left], *r = &p->prog->nodes[right];
-    if (kind == N_EQ || kind == N_NE) {
+    const struct rule__node *l = &p->prog->nodes[left], *r = &p->prog->nodes[right];
+    if (kind == RULE__EQ || kind == RULE__NE) {
         if (l->type != r->type && l->type != RULE_NULL && r->type != RULE_NULL)
             return fail(p, r->off, "'%s' needs operands of one type, found %s and %s",
                         op_names[kind], type_name(l->type), type_name(r->type));
         return 0;
     }
-    const struct node *bad = l->type != RULE_NUM ? l : r->type != RULE_NUM ? r : NULL;
+    const struct rule__node *bad = l->type != RULE_NUM ? l : r->type != RULE_NUM ? r : NULL;
     if (bad != NULL)
         return fail(p, bad->off, "'%s' needs numbers, found %s", op_names[kind],
                     type_name(bad->type));
@@ -633,7 +574,7 @@ static int parse_cmp(struct parser *p)
         return -1;
     enum tok_kind op = p->tok.kind;
     if (is_comparison(op)) {
-        enum node_kind kind = (enum node_kind)(N_EQ + (op - T_EQ));
+        enum rule__kind kind = (enum rule__kind)(RULE__EQ + (op - T_EQ));
         if (advance(p) < 0)
             return -1;
         int right = p->prog->n_nodes;
@@ -641,7 +582,7 @@ static int parse_cmp(struct parser *p)
             insert_operator(p, start, kind, right) < 0)
             return -1;
     } else if (op == T_IN) {
-        if (advance(p) < 0 || parse_list(p, start, N_IN) < 0)
+        if (advance(p) < 0 || parse_list(p, start, RULE__IN) < 0)
             return -1;
     } else if (op == T_NOT) {
         struct token next;
@@ -650,7 +591,7 @@ static int parse_cmp(struct parser *p)
         p->tok = next;
         if (next.kind != T_IN)
             return fail_expected(p, "'in' after 'not'");
-        if (advance(p) < 0 || parse_list(p, start, N_NOT_IN) < 0)
+        if (advance(p) < 0 || parse_list(p, start, RULE__NOT_IN) < 0)
             return -1;
     } else {
         return 0;
@@ -670,8 +611,8 @@ static int parse_not(struct parser *p)
     int start = p->prog->n_nodes;
     if (parse_not(p) < 0 || check_bool(p, start, "'not' needs a true/false operand") < 0)
         return -1;
-    struct node n = {.kind = N_NOT, .type = RULE_BOOL, .off = off};
-    const struct node *operand = &p->prog->nodes[start];
+    struct rule__node n = {.kind = RULE__NOT, .type = RULE_BOOL, .off = off};
+    const struct rule__node *operand = &p->prog->nodes[start];
     n.len = operand->off + operand->len - off;
     if (insert_node(p, start, &n) < 0)
         return -1;
@@ -688,11 +629,11 @@ static int parse_chain(struct parser *p, int level)
 {
     static const struct {
         enum tok_kind tok;
-        enum node_kind kind;
+        enum rule__kind kind;
         const char *need;
     } ops[] = {
-        {T_OR, N_OR, "'or' needs true/false operands"},
-        {T_AND, N_AND, "'and' needs true/false operands"},
+        {T_OR, RULE__OR, "'or' needs true/false operands"},
+        {T_AND, RULE__AND, "'and' needs true/false operands"},
     };
     int start = p->prog->n_nodes, last = start;
     if ((level == 0 ? parse_chain(p, 1) : parse_not(p)) < 0)
@@ -722,9 +663,9 @@ static int parse_or(struct parser *p)
 /* Sets depths below node i and returns the index after its subtree, or -1 when too deep. */
 static int set_depth(struct parser *p, int i, int depth)
 {
-    struct node *n = &p->prog->nodes[i];
+    struct rule__node *n = &p->prog->nodes[i];
     int end = i + n->size;
-    if (depth >= RULE_MAX_DEPTH) {
+    if (depth >= RULE__MAX_DEPTH) {
         fail(p, n->off, "expression nested too deeply");
         return -1;
     }
@@ -749,13 +690,16 @@ static int parse_program(struct parser *p)
         return fail(p, p->tok.off, "unmatched ')'");
     if (p->tok.kind != T_END)
         return fail_expected(p, "'and', 'or' or end of expression");
-    const struct node *root = &p->prog->nodes[0];
+    const struct rule__node *root = &p->prog->nodes[0];
     if (root->type != RULE_BOOL)
-        return fail(p, root->off, "expression must be true/false, found %s",
-                    type_name(root->type));
+        return fail(p, root->off, "expression must be true/false, found %s", type_name(root->type));
     return set_depth(p, 0, 0) < 0 ? -1 : 0;
 }
 
+/*
+ * src and schema are borrowed for the call only; err (may be NULL) is filled on
+ * failure and cleared on success. The program is the caller's: rule_free().
+ */
 struct rule_prog *rule_compile(const char *src, const struct rule_schema *schema,
                                struct rule_error *err)
 {
@@ -789,8 +733,13 @@ struct rule_prog *rule_compile(const char *src, const struct rule_schema *schema
     p.strings = prog->text + len + 1;
     p.str_cap = len + 1;
     rc = parse_program(&p);
+    if (rc == 0) {
+        /* a resolver may have written into msg while succeeding */
+        p.err->col = 0;
+        p.err->msg[0] = '\0';
+    }
     if (rc == 0 && prog->n_nodes < p.cap_nodes) {
-        struct node *fit = realloc(prog->nodes, (size_t)prog->n_nodes * sizeof *fit);
+        struct rule__node *fit = realloc(prog->nodes, (size_t)prog->n_nodes * sizeof *fit);
         if (fit != NULL)
             prog->nodes = fit;
     }
@@ -810,290 +759,4 @@ void rule_free(struct rule_prog *prog)
     free(prog->nodes);
     free(prog->items);
     free(prog);
-}
-
-size_t rule_node_count(const struct rule_prog *prog)
-{
-    return (size_t)prog->n_nodes;
-}
-
-int rule_slot_count(const struct rule_prog *prog)
-{
-    return prog->slot_count;
-}
-
-int rule_uses_slot(const struct rule_prog *prog, int slot)
-{
-    for (int i = 0; i < prog->n_nodes; i++)
-        if (prog->nodes[i].kind == N_SLOT && prog->nodes[i].u.slot == slot)
-            return 1;
-    return 0;
-}
-
-const char *rule_source(const struct rule_prog *prog)
-{
-    return prog->text;
-}
-
-void rule_node_span(const struct rule_prog *prog, size_t i, size_t *offset, size_t *length,
-                    int *depth)
-{
-    assert(i < (size_t)prog->n_nodes);
-    const struct node *n = &prog->nodes[i];
-    if (offset != NULL)
-        *offset = (size_t)n->off;
-    if (length != NULL)
-        *length = (size_t)n->len;
-    if (depth != NULL)
-        *depth = n->depth;
-}
-
-/* ---- evaluation: nothing below allocates ---- */
-
-static int truthy(struct rule_value v)
-{
-    return v.type == RULE_BOOL && v.u.b;
-}
-
-/*
- * A fact of another type than the schema promised, a NULL string or a NaN is
- * treated as unknown: rule_eval must never read the wrong union member.
- */
-static struct rule_value load_fact(const struct node *n, const struct rule_value *facts)
-{
-    struct rule_value v = facts[n->u.slot];
-    if (v.type != n->type)
-        return null_value;
-    if ((v.type == RULE_STR && v.u.s == NULL) || (v.type == RULE_NUM && isnan(v.u.n)))
-        return null_value;
-    if (v.type == RULE_BOOL)
-        v.u.b = v.u.b != 0;
-    return v;
-}
-
-/* Both known; the compiler made their types equal. */
-static int values_equal(struct rule_value a, struct rule_value b)
-{
-    if (a.type != b.type)
-        return 0;
-    switch (a.type) {
-    case RULE_BOOL:
-        return !a.u.b == !b.u.b;
-    case RULE_NUM:
-        return a.u.n == b.u.n;
-    case RULE_STR:
-        return strcmp(a.u.s, b.u.s) == 0;
-    case RULE_NULL:
-        break;
-    }
-    return 1;
-}
-
-/*
- * == and != treat null as a value of its own (so != is exactly `not ==`); the
- * ordering operators are false when either side is null.
- */
-static int compare(enum node_kind kind, struct rule_value l, struct rule_value r)
-{
-    if (kind == N_EQ || kind == N_NE) {
-        int eq = l.type == RULE_NULL || r.type == RULE_NULL ? l.type == r.type
-                                                            : values_equal(l, r);
-        return kind == N_EQ ? eq : !eq;
-    }
-    if (l.type != RULE_NUM || r.type != RULE_NUM)
-        return 0;
-    switch (kind) {
-    case N_LT:
-        return l.u.n < r.u.n;
-    case N_LE:
-        return l.u.n <= r.u.n;
-    case N_GT:
-        return l.u.n > r.u.n;
-    default:
-        return l.u.n >= r.u.n;
-    }
-}
-
-/* `in` with a null operand is false; `not in` is exactly `not (x in list)`, so true then. */
-static int in_list(const struct rule_prog *prog, const struct node *n, struct rule_value v)
-{
-    int found = 0;
-    if (v.type != RULE_NULL) {
-        const struct rule_value *item = &prog->items[n->u.list.first];
-        for (int k = 0; k < n->u.list.count && !found; k++)
-            found = values_equal(v, item[k]);
-    }
-    return n->kind == N_IN ? found : !found;
-}
-
-static void mark_skipped(struct rule_value *trace, int from, int to)
-{
-    if (trace == NULL)
-        return;
-    for (int i = from; i < to; i++)
-        trace[i] = (struct rule_value){.type = RULE_NULL, .u.b = -1};
-}
-
-/* Recursion depth is the node's depth, which rule_compile bounded by RULE_MAX_DEPTH. */
-static struct rule_value eval_node(const struct rule_prog *prog, int i,
-                                   const struct rule_value *facts, struct rule_value *trace)
-{
-    const struct node *n = &prog->nodes[i];
-    struct rule_value v = {.type = RULE_BOOL, .u.b = 0};
-    int a = i + 1, end = i + n->size;
-
-    switch (n->kind) {
-    case N_LIT:
-        v = n->u.lit;
-        break;
-    case N_SLOT:
-        v = load_fact(n, facts);
-        break;
-    case N_NOT:
-        v.u.b = !truthy(eval_node(prog, a, facts, trace));
-        break;
-    case N_AND:
-    case N_OR: {
-        int stop = n->kind == N_OR; /* the operand value that decides the chain */
-        v.u.b = !stop;
-        for (int c = a; c < end; c += prog->nodes[c].size) {
-            if (truthy(eval_node(prog, c, facts, trace)) == stop) {
-                v.u.b = stop;
-                mark_skipped(trace, c + prog->nodes[c].size, end);
-                break;
-            }
-        }
-        break;
-    }
-    case N_IN:
-    case N_NOT_IN:
-        v.u.b = in_list(prog, n, eval_node(prog, a, facts, trace));
-        break;
-    default: {
-        struct rule_value l = eval_node(prog, a, facts, trace);
-        struct rule_value r = eval_node(prog, a + prog->nodes[a].size, facts, trace);
-        v.u.b = compare(n->kind, l, r);
-        break;
-    }
-    }
-    if (trace != NULL)
-        trace[i] = v;
-    return v;
-}
-
-int rule_eval(const struct rule_prog *prog, const struct rule_value *facts,
-              struct rule_value *trace)
-{
-    assert(prog != NULL && prog->n_nodes > 0);
-    assert(facts != NULL || prog->slot_count == 0);
-    return truthy(eval_node(prog, 0, facts, trace));
-}
-
-/* ---- explanation ---- */
-
-/* snprintf-style output: counts everything, stores what fits, always terminates. */
-struct explain_out {
-    char *buf;
-    size_t len, pos;
-};
-
-static void out_char(struct explain_out *o, char c)
-{
-    if (o->pos + 1 < o->len)
-        o->buf[o->pos] = c;
-    o->pos++;
-}
-
-static void out_text(struct explain_out *o, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out_char(o, s[i]);
-}
-
-/* Quotes a string value, escaped as in the source and cut at RULE_QUOTE_MAX characters. */
-static size_t out_string(struct explain_out *o, const char *s)
-{
-    size_t start = o->pos, n = 0;
-    out_char(o, '"');
-    for (; s[n] != '\0' && n < RULE_QUOTE_MAX; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c == '"' || c == '\\')
-            out_char(o, '\\');
-        out_char(o, c < 0x20 ? ' ' : (char)c);
-    }
-    if (s[n] != '\0')
-        out_text(o, "...", 3);
-    out_char(o, '"');
-    return o->pos - start;
-}
-
-static size_t out_value(struct explain_out *o, struct rule_value v)
-{
-    char num[32];
-    const char *text = "null";
-    switch (v.type) {
-    case RULE_NULL:
-        text = v.u.b == -1 ? "skipped" : "null";
-        break;
-    case RULE_BOOL:
-        text = v.u.b ? "true" : "false";
-        break;
-    case RULE_NUM:
-        snprintf(num, sizeof num, "%.15g", v.u.n);
-        text = num;
-        break;
-    case RULE_STR:
-        if (v.u.s != NULL)
-            return out_string(o, v.u.s);
-        break;
-    }
-    out_text(o, text, strlen(text));
-    return strlen(text);
-}
-
-/* Source text on one line: whitespace runs outside string literals become one space. */
-static void out_source(struct explain_out *o, const char *s, size_t n)
-{
-    int in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\' && i + 1 < n) {
-                out_char(o, c);
-                c = s[++i];
-            } else if (c == '"') {
-                in_str = 0;
-            }
-            out_char(o, (unsigned char)c < 0x20 ? ' ' : c);
-        } else if (is_space(c)) {
-            while (i + 1 < n && is_space(s[i + 1]))
-                i++;
-            out_char(o, ' ');
-        } else {
-            in_str = c == '"';
-            out_char(o, c);
-        }
-    }
-}
-
-size_t rule_explain(const struct rule_prog *prog, const struct rule_value *trace, char *buf,
-                    size_t len)
-{
-    struct explain_out o = {.buf = buf, .len = len};
-    for (int i = 0; i < prog->n_nodes; i++) {
-        const struct node *n = &prog->nodes[i];
-        for (int d = 0; d < n->depth; d++)
-            out_text(&o, "  ", 2);
-        if (trace != NULL) {
-            size_t w = out_value(&o, trace[i]);
-            do
-                out_char(&o, ' ');
-            while (++w < 7);
-        }
-        out_source(&o, prog->text + n->off, (size_t)n->len);
-        out_char(&o, '\n');
-    }
-    if (len > 0)
-        buf[o.pos < len ? o.pos : len - 1] = '\0';
-    return o.pos;
 }

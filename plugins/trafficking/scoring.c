@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *const answer_names[ANSWER__COUNT] = {
-    [ANSWER_NOT_ASKED] = "not_asked", [ANSWER_YES] = "yes",          [ANSWER_NO] = "no",
+    [ANSWER_NOT_ASKED] = "not_asked", [ANSWER_YES] = "yes",           [ANSWER_NO] = "no",
     [ANSWER_UNKNOWN] = "unknown",     [ANSWER_DECLINED] = "declined", [ANSWER_VALUE] = "value",
 };
 
@@ -62,8 +62,8 @@ static int answer_fits(const struct instrument_item *it, const struct answer *a,
     }
     if (value && it->kind == INSTRUMENT_KIND_CHOICE &&
         (a->value < 0 || (size_t)a->value >= it->n_choices)) {
-        snprintf(err, errlen, "item '%s': choice %lld is out of range (0 to %zu)", it->id,
-                 a->value, it->n_choices - 1);
+        snprintf(err, errlen, "item '%s': choice %lld is out of range (0 to %zu)", it->id, a->value,
+                 it->n_choices - 1);
         return 0;
     }
     if (value && it->kind == INSTRUMENT_KIND_COUNT && a->value < 0) {
@@ -139,8 +139,11 @@ static void tally(const struct instrument *inst, size_t i, const struct answer *
         o->answered++;
     if (a->kind == ANSWER_NOT_ASKED && o->next < 0)
         o->next = (int)i;
-    if (is_open(a))
+    if (is_open(a)) {
         o->reachable += it->weight;
+        if (it->key)
+            o->key_open = 1;
+    }
     if (!is_concern(it, a))
         return;
     o->score += it->weight;
@@ -158,11 +161,12 @@ static void tally(const struct instrument *inst, size_t i, const struct answer *
 static enum scoring_result decide(const struct instrument *inst, const struct scoring_outcome *o)
 {
     long long positive_at = inst->method == INSTRUMENT_WEIGHTED ? inst->clear_at : inst->at_least;
-    long long possible_at = inst->method == INSTRUMENT_WEIGHTED ? inst->possible_at : inst->at_least;
+    long long possible_at =
+        inst->method == INSTRUMENT_WEIGHTED ? inst->possible_at : inst->at_least;
     enum scoring_result r = SCORING_NEGATIVE;
     if (o->key_item >= 0 || o->stopped || o->score >= positive_at)
         return SCORING_POSITIVE;
-    if (o->score >= possible_at || o->reachable >= possible_at)
+    if (o->score >= possible_at || o->reachable >= possible_at || o->key_open)
         r = SCORING_POSSIBLE;
     int need = inst->min_answered < o->shown ? inst->min_answered : o->shown;
     if (o->answered < need)

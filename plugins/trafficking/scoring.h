@@ -29,7 +29,8 @@
  *      weighted:       score >= clear_at                -> positive (clear concern)
  *                      score >= possible_at             -> possible (possible concern)
  *   3. score + weights of open items reaches the first threshold (1, n or
- *      possible_at): the concern cannot be ruled out    -> possible
+ *      possible_at), or a key item is open: the concern cannot be ruled
+ *      out                                              -> possible
  *   4. otherwise                                        -> negative
  *   5. if fewer shown items have a yes, no or value answer than min_answered
  *      (capped at the number of shown items, since a skipped item is not
@@ -75,17 +76,18 @@ const char *scoring_result_name(enum scoring_result r);
 
 struct scoring_outcome {
     enum scoring_result result;
-    long long score;     /* sum of concern weights: the yes count unless weighted */
-    long long reachable; /* score plus the weights of open (unknown/declined) items */
-    int stopped;         /* a disclosure item was answered yes */
-    int stop_item;       /* its index, or -1 */
-    int key_item;        /* first key item with a concern, or -1 */
-    int next;            /* first shown item still not asked, or -1 (none, or stopped) */
-    int shown;           /* items shown by skip logic, up to the stop */
-    int skipped;         /* items hidden by show_if */
-    int after_stop;      /* items not reached because of a stop */
-    int answered;        /* shown items answered yes, no or with a value */
-    int counts[ANSWER__COUNT];                       /* answers of shown items */
+    long long score;           /* sum of concern weights: the yes count unless weighted */
+    long long reachable;       /* score plus the weights of open (unknown/declined) items */
+    int stopped;               /* a disclosure item was answered yes */
+    int stop_item;             /* its index, or -1 */
+    int key_item;              /* first key item with a concern, or -1 */
+    int key_open;              /* a key item was answered unknown or declined */
+    int next;                  /* first shown item still not asked, or -1 (none, or stopped) */
+    int shown;                 /* items shown by skip logic, up to the stop */
+    int skipped;               /* items hidden by show_if */
+    int after_stop;            /* items not reached because of a stop */
+    int answered;              /* shown items answered yes, no or with a value */
+    int counts[ANSWER__COUNT]; /* answers of shown items */
     long long domain_score[INSTRUMENT_DOMAIN__COUNT]; /* concern weight per domain */
     int domain_concerns[INSTRUMENT_DOMAIN__COUNT];    /* concern items per domain */
 };
