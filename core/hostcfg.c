@@ -156,7 +156,8 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
         check_members(e, known, "a plugin entry", hc->path, d);
         name = opt_string(e, "name", hc->path, d);
         if (name == NULL) {
-            diag_at(d, e, hc->path, "plugin entry %d has no 'name'", i + 1);
+            if (config_setting_get_member(e, "name") == NULL)
+                diag_at(d, e, hc->path, "plugin entry %d has no 'name'", i + 1);
             continue;
         }
         if (!valid_plugin_name(name)) {
@@ -164,10 +165,13 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
                     "plugin name '%s' must be lowercase letters, digits and '_'", name);
             continue;
         }
-        for (size_t j = 0; j < hc->n_plugins; j++)
-            if (strcmp(hc->plugins[j].name, name) == 0)
+        for (size_t j = 0; j < hc->n_plugins; j++) {
+            if (strcmp(hc->plugins[j].name, name) == 0) {
                 diag_at(d, e, hc->path, "plugin '%s' is listed twice (first at line %d)", name,
                         hc->plugins[j].line);
+                break;
+            }
+        }
         pc->name = name;
         pc->file = config_setting_source_file(e) ? config_setting_source_file(e) : hc->path;
         pc->line = (int)config_setting_source_line(e);

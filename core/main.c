@@ -449,6 +449,9 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
 
     if (hostcfg_load(&cli.hc, hostcfg_default_path(cli.config_path), &cli.diag) != 0) {
+        /* config check still reports its verdict; every other command stops here. */
+        if (strcmp(argv[1], "config") == 0)
+            cmd_config(&cli, argc - 1, argv + 1);
         rc = EXIT_USAGE;
         goto out;
     }

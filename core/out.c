@@ -20,6 +20,9 @@ struct out {
     json_t *stack[OUT_MAX_DEPTH];
     int depth;
     int json;
+    /* Arrays opened with out_array are lists of records: shown as sections, "(none)" when empty. */
+    const json_t **lists;
+    size_t n_lists, cap_lists;
 };
 
 struct out *out_new(int json)
@@ -38,6 +41,7 @@ void out_free(struct out *o)
     if (o == NULL)
         return;
     json_decref(o->root);
+    free(o->lists);
     free(o);
 }
 
@@ -61,7 +65,22 @@ static void push(struct out *o, const char *key, json_t *c)
 }
 
 void out_object(struct out *o, const char *key) { push(o, key, json_object()); }
-void out_array(struct out *o, const char *key) { push(o, key, json_array()); }
+
+void out_array(struct out *o, const char *key)
+{
+    json_t *a = json_array();
+    if (o->n_lists == o->cap_lists) {
+        size_t cap = o->cap_lists ? o->cap_lists * 2 : 8;
+        const json_t **v = realloc(o->lists, cap * sizeof(*v));
+        if (v != NULL) {
+            o->lists = v;
+            o->cap_lists = cap;
+        }
+    }
+    if (o->n_lists < o->cap_lists)
+        o->lists[o->n_lists++] = a;
+    push(o, key, a);
+}
 
 void out_end(struct out *o)
 {
@@ -93,7 +112,7 @@ void out_message(struct out *o, const char *text)
 
 /* PostgreSQL type oids of the values we keep typed. */
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_JSON = 114,
-       OID_TEXTARR = 1009, OID_JSONB = 3802 };
+       OID_JSONB = 3802 };
 
 static json_t *cell(const PGresult *res, int row, int col)
 {
@@ -198,11 +217,20 @@ static void scalar_text(const json_t *v, char *buf, size_t n)
     }
 }
 
-static int is_scalarish(const json_t *v)
+static int is_list(const struct out *o, const json_t *v)
+{
+    for (size_t i = 0; i < o->n_lists; i++)
+        if (o->lists[i] == v)
+            return 1;
+    return 0;
+}
+
+/* Printed on one "Label: value" line: scalars and arrays of scalars that are not record lists. */
+static int is_scalarish(const struct out *o, const json_t *v)
 {
     size_t i;
     json_t *e;
-    if (json_is_object(v))
+    if (json_is_object(v) || is_list(o, v))
         return 0;
     if (!json_is_array(v))
         return 1;
@@ -210,67 +238,95 @@ static int is_scalarish(const json_t *v)
     return 1;
 }
 
-static void render_object(FILE *f, const json_t *obj, int indent);
+/* Characters, not bytes, so columns of non-ASCII text line up. */
+static size_t text_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Cuts s to at most max characters, never inside a UTF-8 sequence. */
+static void cut(char *s, size_t max)
+{
+    size_t chars = 0;
+    for (char *p = s; *p != '\0'; p++) {
+        if (((unsigned char)*p & 0xC0) != 0x80 && chars++ == max) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+static void pad(FILE *f, const char *s, size_t width)
+{
+    size_t w = text_width(s);
+    fputs(s, f);
+    for (; w < width; w++)
+        fputc(' ', f);
+}
+
+#define TABLE_CELL_MAX 60
+
+static void render_object(FILE *f, const struct out *o, const json_t *obj, int indent);
 
 static void render_table(FILE *f, const json_t *arr, int indent)
 {
     const json_t *first = json_array_get(arr, 0);
     const char *key;
-    json_t *v;
+    json_t *v, *row;
     size_t ncol = json_object_size(first), c, i;
     size_t *width = calloc(ncol ? ncol : 1, sizeof(size_t));
     char buf[512];
-    json_t *row;
     if (width == NULL)
         return;
     c = 0;
     json_object_foreach((json_t *)first, key, v) {
         label(buf, sizeof(buf), key);
-        width[c++] = strlen(buf);
+        width[c++] = text_width(buf);
     }
     json_array_foreach(arr, i, row) {
         c = 0;
         json_object_foreach((json_t *)first, key, v) {
             const json_t *cellv = json_object_get(row, key);
             scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
-            if (strlen(buf) > width[c])
-                width[c] = strlen(buf) > 60 ? 60 : strlen(buf);
+            cut(buf, TABLE_CELL_MAX);
+            if (text_width(buf) > width[c])
+                width[c] = text_width(buf);
             c++;
         }
     }
-    fprintf(f, "%*s", indent, "");
-    c = 0;
-    json_object_foreach((json_t *)first, key, v) {
-        label(buf, sizeof(buf), key);
-        if (c + 1 < ncol)
-            fprintf(f, "%-*s  ", (int)width[c], buf);
-        else
-            fprintf(f, "%s\n", buf);
-        c++;
-    }
-    json_array_foreach(arr, i, row) {
+    for (i = 0; i <= json_array_size(arr); i++) {
+        row = i == 0 ? NULL : json_array_get(arr, i - 1);
         fprintf(f, "%*s", indent, "");
         c = 0;
         json_object_foreach((json_t *)first, key, v) {
-            const json_t *cellv = json_object_get(row, key);
-            scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
-            if (c + 1 < ncol)
-                fprintf(f, "%-*.*s  ", (int)width[c], (int)width[c], buf);
+            const json_t *cellv = row ? json_object_get(row, key) : NULL;
+            if (row == NULL)
+                label(buf, sizeof(buf), key);
             else
-                fprintf(f, "%s\n", buf);
+                scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
+            if (c + 1 < ncol) {
+                cut(buf, TABLE_CELL_MAX);
+                pad(f, buf, width[c] + 2);
+            } else {
+                fprintf(f, "%s\n", buf); /* the last column is never cut */
+            }
             c++;
         }
     }
     free(width);
 }
 
-static void render_value(FILE *f, const char *key, const json_t *v, int indent)
+static void render_value(FILE *f, const struct out *o, const char *key, const json_t *v,
+                         int indent)
 {
     char title[128];
     label(title, sizeof(title), key);
     fprintf(f, "\n%*s%s\n", indent, "", title);
     if (json_is_object(v)) {
-        render_object(f, v, indent + 2);
+        render_object(f, o, v, indent + 2);
     } else if (json_array_size(v) == 0) {
         fprintf(f, "%*s(none)\n", indent + 2, "");
     } else if (json_is_object(json_array_get(v, 0))) {
@@ -286,29 +342,37 @@ static void render_value(FILE *f, const char *key, const json_t *v, int indent)
     }
 }
 
-static void render_object(FILE *f, const json_t *obj, int indent)
+/* The root's "messages" are prose printed last, not a field. */
+static int is_root_messages(const struct out *o, const json_t *obj, const char *key)
+{
+    return obj == o->root && strcmp(key, "messages") == 0;
+}
+
+static void render_object(FILE *f, const struct out *o, const json_t *obj, int indent)
 {
     const char *key;
     json_t *v;
     size_t w = 0;
     char lab[128], buf[4096];
     json_object_foreach((json_t *)obj, key, v) {
-        if (is_scalarish(v) && strcmp(key, "messages") != 0) {
+        if (is_scalarish(o, v) && !is_root_messages(o, obj, key)) {
             label(lab, sizeof(lab), key);
-            if (strlen(lab) > w)
-                w = strlen(lab);
+            if (text_width(lab) > w)
+                w = text_width(lab);
         }
     }
     json_object_foreach((json_t *)obj, key, v) {
-        if (!is_scalarish(v) || strcmp(key, "messages") == 0)
+        if (!is_scalarish(o, v) || is_root_messages(o, obj, key))
             continue;
         label(lab, sizeof(lab), key);
         scalar_text(v, buf, sizeof(buf));
-        fprintf(f, "%*s%s:%-*s  %s\n", indent, "", lab, (int)(w - strlen(lab)), "", buf);
+        fprintf(f, "%*s%s:", indent, "", lab);
+        pad(f, "", w - text_width(lab) + 2);
+        fprintf(f, "%s\n", buf);
     }
     json_object_foreach((json_t *)obj, key, v) {
-        if (!is_scalarish(v))
-            render_value(f, key, v, indent);
+        if (!is_scalarish(o, v) && !is_root_messages(o, obj, key))
+            render_value(f, o, key, v, indent);
     }
 }
 
@@ -322,7 +386,7 @@ int out_flush(struct out *o, FILE *f)
         const json_t *msgs = json_object_get(o->root, "messages");
         size_t i;
         json_t *m;
-        render_object(f, o->root, 0);
+        render_object(f, o, o->root, 0);
         json_array_foreach(msgs, i, m) fprintf(f, "%s\n", json_string_value(m));
     }
     return fflush(f) == 0 ? 0 : -1;

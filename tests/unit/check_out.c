@@ -120,6 +120,13 @@ static void doc_scalar_array(struct out *o)
     out_end(o);
 }
 
+/* A list opened with out_array and left empty says so, instead of looking like a value. */
+static void doc_empty_list(struct out *o)
+{
+    out_array(o, "cases");
+    out_end(o);
+}
+
 /* Messages go to the root wherever they are written, and print last as text. */
 static void doc_messages(struct out *o)
 {
@@ -245,7 +252,8 @@ static const struct {
      "    }\n"
      "  ]\n"
      "}\n"},
-    {"scalar_array", doc_scalar_array, "Flags:  recruitment, runaway, yes\n",
+    {"empty_list", doc_empty_list, "\nCases\n  (none)\n", "{\n  \"cases\": []\n}\n"},
+    {"scalar_array", doc_scalar_array, "\nFlags\n  recruitment\n  runaway\n  yes\n",
      "{\n"
      "  \"flags\": [\n"
      "    \"recruitment\",\n"
