@@ -64,9 +64,11 @@ struct trf_config *trf_config_load(struct trf *t)
             ok = 0;
         }
     }
-    if (ok && instrument_set_load(idir, report, t, &c->instruments) != 0)
+    /* Load both files even when one fails, so one run reports every error. */
+    if (c != NULL && idir != NULL && instrument_set_load(idir, report, t, &c->instruments) != 0)
         ok = 0;
-    if (ok && trigger_set_load(spath, c->instruments, report, t, &c->triggers) != 0)
+    if (c != NULL && spath != NULL &&
+        trigger_set_load(spath, c->instruments, report, t, &c->triggers) != 0)
         ok = 0;
     free(idir);
     free(spath);

@@ -101,7 +101,8 @@ static void parse_trigger(struct cfgread *r, const config_setting_t *s, struct t
     cfgread_members(r, s, ctx, members);
     parse_events(r, s, ctx, t);
     if (cfgread_ident(r, s, ctx, "instrument", 1, &str) == 1) {
-        if (instrument_set_find(instruments, str, 0) == NULL)
+        /* NULL instruments: they failed to load; still check everything else. */
+        if (instruments != NULL && instrument_set_find(instruments, str, 0) == NULL)
             unknown_instrument(r, cfgread_line(config_setting_get_member(s, "instrument")), ctx,
                                str, instruments);
         t->instrument = cfgread_strdup(r, str);

@@ -49,7 +49,7 @@ struct trigger_set {
 
 /*
  * Loads path, checking instrument ids against instruments (borrowed, only
- * during the call). Returns 0 and *out (caller frees with trigger_set_free),
+ * during the call; NULL skips that check, when the instruments failed to load). Returns 0 and *out (caller frees with trigger_set_free),
  * or -1 with *out NULL after reporting every problem through report.
  */
 int trigger_set_load(const char *path, const struct instrument_set *instruments,
