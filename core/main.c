@@ -458,6 +458,8 @@ int main(int argc, char **argv)
     /* Migrations must run even when a plugin's own configuration is broken. */
     if (strcmp(argv[1], "db") != 0 &&
         loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
+        if (strcmp(argv[1], "config") == 0)
+            cmd_config(&cli, argc - 1, argv + 1);
         rc = EXIT_USAGE;
         goto out;
     }
