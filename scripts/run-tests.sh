@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# run-tests.sh BUILD: runs every Check suite under BUILD/tests against a
+# run-tests.sh BUILD [NAME...]: runs every Check suite (or those whose file
+# name contains one of NAME) under BUILD/tests against a
 # throwaway PostgreSQL started in a temp dir (fsync off), which is always
 # stopped and removed. Prints each suite's summary line and a total; exits
 # non-zero if any suite failed or ran no test.
 set -uo pipefail
 
-build=${1:?usage: run-tests.sh BUILD}
+build=${1:?usage: run-tests.sh BUILD [NAME...]}
+shift
+only=("$@")
 root=$(pwd)
 build=$(cd "$build" && pwd)
 tmp=$(mktemp -d /tmp/casehost-test.XXXXXX)
@@ -46,6 +49,11 @@ failed=0; suites=0; checks=0; bad=0
 for t in "$build"/tests/unit/check_* "$build"/tests/integration/check_*; do
     [ -x "$t" ] || continue
     name=${t#"$build"/tests/}
+    if [ ${#only[@]} -gt 0 ]; then
+        keep=0
+        for o in "${only[@]}"; do case "$name" in *"$o"*) keep=1 ;; esac; done
+        [ "$keep" = 1 ] || continue
+    fi
     suites=$((suites + 1))
     log="$tmp/$(basename "$t").log"
     "$t" >"$log" 2>&1
