@@ -13,7 +13,7 @@ VERSION := 0.1.0
 
 CC      ?= cc
 PKGS    := libpq libconfig jansson
-PLUGIN_PKGS := libpq libconfig libcrypto jansson
+PLUGIN_PKGS := libpq libconfig libcrypto jansson libcurl
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wpedantic -Werror
 OPT     ?= -O2 -g
@@ -26,6 +26,7 @@ pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 DEB_PACKAGES := gcc make pkg-config libpq-dev libconfig-dev check libjansson-dev libssl-dev \
+                libcurl4-openssl-dev \
                 postgresql postgresql-contrib
 BENCH_PACKAGES := valgrind
 
@@ -92,9 +93,9 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/testplug.c core/include/casehost/plug
 
 # --------------------------------------------------------------- tests ---
 TEST_CFLAGS = $(CFLAGS_BASE) -Itests -Icore/include -Icore $(addprefix -Iplugins/,$(PLUGINS)) \
-              $(call pkg_cflags,$(PKGS) check libcrypto)
+              $(call pkg_cflags,$(PKGS) check libcrypto libcurl)
 TEST_LIBS   = $(PLUGINS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a \
-              $(call pkg_libs,$(PKGS) check libcrypto) -ldl -lm
+              $(call pkg_libs,$(PKGS) check libcrypto libcurl) -ldl -lm
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -132,8 +133,8 @@ bench-build: $(BUILD)/casehost $(PLUGIN_SO) $(BUILD)/tests/plugins/testplug.so \
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a $(PLUGINS:%=$(BUILD)/lib%.a)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) -Icore/include -Icore $(addprefix -Iplugins/,$(PLUGINS)) \
-	    $(call pkg_cflags,$(PKGS) libcrypto) -o $@ $< $(PLUGINS:%=$(BUILD)/lib%.a) \
-	    $(BUILD)/libcore.a $(call pkg_libs,$(PKGS) libcrypto) -ldl -lm
+	    $(call pkg_cflags,$(PKGS) libcrypto libcurl) -o $@ $< $(PLUGINS:%=$(BUILD)/lib%.a) \
+	    $(BUILD)/libcore.a $(call pkg_libs,$(PKGS) libcrypto libcurl) -ldl -lm
 
 # ---------------------------------------------------------------- deps ---
 deps:

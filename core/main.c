@@ -377,7 +377,11 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
                               char **argv)
 {
     int rc = cli_session(cli, 1);
+    int own_tx = (ce->cmd.flags & CH_CMD_OWN_TX) != 0;
     if (rc != 0)
+        return rc;
+    /* The login stays for the session; the command opens its own transactions. */
+    if (own_tx && (rc = cli_commit(cli)) != 0)
         return rc;
     cli->ctx.plugin = ce->plugin;
     cli->ctx.err[0] = '\0';
@@ -386,8 +390,16 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
     if (rc == CH_USAGE)
         return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err,
                         cli->ctx.err[0] ? "\n" : "", ce->cmd.usage);
+    if (own_tx && PQtransactionStatus(cli->ctx.conn) != PQTRANS_IDLE)
+        cli->in_tx = 1; /* left open: cli_fail or the check below rolls it back */
     if (rc != CH_OK && rc != CH_DECLINED)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err[0] ? cli->ctx.err : "failed");
+    if (own_tx) {
+        if (cli->in_tx)
+            return cli_fail(cli, EXIT_RUNTIME, "command '%s' left a transaction open; "
+                                               "it was rolled back", ce->cmd.verb);
+        return EXIT_OK;
+    }
     return cli_commit(cli);
 }
 

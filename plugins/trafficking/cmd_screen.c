@@ -636,7 +636,7 @@ int trf_register_commands(struct trf *t)
 {
     const struct ch_command screen = {"screen",
                                       "start, decline, show and list screenings; see what is due",
-                                      USAGE_SCREEN, cmd_screen, t, 1};
+                                      USAGE_SCREEN, cmd_screen, t, 0};
     const struct ch_command instrument = {"instrument", "list and show screening instruments",
                                           USAGE_INSTRUMENT, cmd_instrument, t, 0};
     if (t->api->command(t->self, &screen) != 0 || t->api->command(t->self, &instrument) != 0)

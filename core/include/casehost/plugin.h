@@ -96,13 +96,23 @@ typedef int (*ch_command_fn)(struct ch_ctx *ctx, int argc, char **argv, void *ud
 /* Adds a section to `case show` through the ctx output functions. */
 typedef int (*ch_render_fn)(struct ch_ctx *ctx, int64_t case_id, void *ud);
 
+/* How the host runs a command. */
+enum ch_command_flags {
+    /*
+     * The host logs the user in but opens no transaction: the command runs
+     * its own (for long-running work such as a dispatcher). The host rolls
+     * back whatever is left open when it returns.
+     */
+    CH_CMD_OWN_TX = 1u << 0,
+};
+
 struct ch_command {
     const char *verb;  /* one word, unique across host and plugins */
     const char *help;  /* one line */
     const char *usage; /* "screen start CASE [--instrument ID]\n..." */
     ch_command_fn run;
     void *ud;
-    int writes; /* non-zero: runs in a read-write transaction and is audited */
+    unsigned flags; /* enum ch_command_flags; 0: one transaction, committed on CH_OK */
 };
 
 /*
