@@ -14,7 +14,7 @@ static const char load_sql[] =
     "       CASE WHEN p.date_of_birth IS NULL THEN casehost.person_age(p) END,"
     "       current_date::text, p.id IS NOT NULL, c.runaway_start IS NOT NULL,"
     "       c.runaway_return IS NOT NULL, c.cw_history, c.jj_history,"
-    "       ',' || array_to_string(c.flags, ',') || ','"
+    "       ',' || array_to_string(c.flags, ',') || ',', c.status = 'closed'"
     "  FROM casehost.cases c LEFT JOIN casehost.people p ON p.id = c.subject_id"
     " WHERE c.id = $1";
 
@@ -56,6 +56,7 @@ int casefacts_load(PGconn *conn, int64_t case_id, struct casefacts *cf, char *er
     cf->cw_history = flag(r, 9);
     cf->jj_history = flag(r, 10);
     copy(cf->flags, sizeof(cf->flags), r, 11);
+    cf->closed = flag(r, 12);
     if (scoring_age(cf->dob[0] ? cf->dob : NULL, cf->estimated_age, cf->today, &cf->age, err,
                     errlen) != 0)
         goto out;

@@ -29,6 +29,7 @@ struct casefacts {
     int runaway_returned;  /* ... with a return time */
     int cw_history;
     int jj_history;
+    int closed;            /* the case is closed */
     char flags[512];       /* ",a,b," so a flag is found as ",name," */
     struct scoring_age age;
 };

@@ -154,6 +154,10 @@ static int set_pair(const struct instrument *inst, struct answer *answers, const
         snprintf(err, errlen, "%s: instrument '%s' has no item '%s'", where, inst->id, item);
         return -1;
     }
+    if (answers[idx].kind != ANSWER_NOT_ASKED) {
+        snprintf(err, errlen, "%s: item '%s' is answered twice", where, item);
+        return -1;
+    }
     if (parse_answer(&inst->items[idx], v, &answers[idx], msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s", where, msg);
         return -1;
@@ -276,11 +280,14 @@ static const struct instrument *pick_instrument(struct trf *t, struct ch_ctx *ct
     const char *id = a->instrument;
     if (id == NULL) {
         sugg = suggested_instrument(t->api->conn(ctx), case_id, err, sizeof(err));
+        if (sugg == NULL && err[0] != '\0') {
+            t->api->fail(ctx, "case %lld: %s", (long long)case_id, err);
+            return NULL;
+        }
         if (sugg == NULL) {
             t->api->fail(ctx,
-                         err[0] ? err
-                                : "case %lld has no suggested screening: choose one with "
-                                  "--instrument ID ('casehost instrument list')",
+                         "case %lld has no suggested screening: choose one with "
+                         "--instrument ID ('casehost instrument list')",
                          (long long)case_id);
             return NULL;
         }
@@ -351,6 +358,10 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct args *a,
         t->api->fail(ctx, "%s", err);
     if (r != 0)
         return CH_ERROR;
+    if (cf.closed) {
+        t->api->fail(ctx, "case %lld is closed: reopen it before screening", (long long)case_id);
+        return CH_ERROR;
+    }
     casefacts_fill(&cf, facts);
     inst = pick_instrument(t, ctx, a, case_id);
     if (inst == NULL)
@@ -511,9 +522,20 @@ static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
 
 static int screen_list(struct trf *t, struct ch_ctx *ctx, const struct args *a)
 {
+    struct casefacts cf;
+    char err[512];
     int64_t id;
+    int r;
     if (a->npos != 1 || parse_id(t, ctx, a->pos[0], "case", &id) != 0)
         return CH_USAGE;
+    r = casefacts_load(t->api->conn(ctx), id, &cf, err, sizeof(err));
+    if (r != 0) {
+        if (r > 0)
+            t->api->fail(ctx, "case %lld not found", (long long)id);
+        else
+            t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
     if (trf_render_case(ctx, id, t) != CH_OK)
         return CH_ERROR;
     return t->api->audit(ctx, "read", "screenings", id, "list") == 0 ? CH_OK : CH_ERROR;

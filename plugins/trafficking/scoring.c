@@ -73,7 +73,7 @@ static int answer_fits(const struct instrument_item *it, const struct answer *a,
     return 1;
 }
 
-static int is_concern(const struct instrument_item *it, const struct answer *a)
+int scoring_is_concern(const struct instrument_item *it, const struct answer *a)
 {
     switch (it->kind) {
     case INSTRUMENT_KIND_YES_NO:
@@ -110,7 +110,7 @@ static void fill_calls(const struct instrument *inst, const struct answer *eff,
         switch (c->fn) {
         case INSTRUMENT_FN_INDICATOR:
             facts[s].type = RULE_BOOL;
-            facts[s].u.b = is_concern(&inst->items[c->target], &eff[c->target]);
+            facts[s].u.b = scoring_is_concern(&inst->items[c->target], &eff[c->target]);
             break;
         case INSTRUMENT_FN_ANSWERED:
             facts[s].type = RULE_BOOL;
@@ -144,7 +144,7 @@ static void tally(const struct instrument *inst, size_t i, const struct answer *
         if (it->key)
             o->key_open = 1;
     }
-    if (!is_concern(it, a))
+    if (!scoring_is_concern(it, a))
         return;
     o->score += it->weight;
     o->reachable += it->weight;

@@ -71,6 +71,9 @@ enum scoring_result {
     SCORING_INCOMPLETE,
 };
 
+/* 1 when answer a to item it is a concern (see "Scoring" above). */
+int scoring_is_concern(const struct instrument_item *it, const struct answer *a);
+
 /* Static name ("negative", "possible", "positive", "incomplete"), or NULL. */
 const char *scoring_result_name(enum scoring_result r);
 

@@ -21,9 +21,21 @@ const char *screening_final_state(const struct scoring_outcome *o)
     return o->stopped ? "stopped" : "completed";
 }
 
-static json_t *outcome_json(const struct instrument *inst, const struct scoring_outcome *o)
+/* Items answered with a concern: what routing's indicator("item") reads. */
+static json_t *concerns_json(const struct instrument *inst, const struct answer *answers)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < inst->n_items; i++)
+        if (scoring_is_concern(&inst->items[i], &answers[i]))
+            json_array_append_new(a, json_string(inst->items[i].id));
+    return a;
+}
+
+static json_t *outcome_json(const struct instrument *inst, const struct scoring_outcome *o,
+                            const struct answer *answers)
 {
     json_t *j = json_object(), *counts = json_object(), *domains = json_object();
+    json_object_set_new(j, "concerns", concerns_json(inst, answers));
     for (int k = 0; k < ANSWER__COUNT; k++)
         if (o->counts[k] > 0)
             json_object_set_new(counts, answer_kind_name((enum answer_kind)k),
@@ -69,7 +81,7 @@ int64_t screening_store(PGconn *conn, const struct screening_submit *s, char *er
         json_object_set_new(p, "result", json_string(scoring_result_name(s->outcome->result)));
         json_object_set_new(p, "band", json_string(scoring_band(inst, s->outcome)));
         json_object_set_new(p, "score", json_integer(s->outcome->score));
-        json_object_set_new(p, "outcome", outcome_json(inst, s->outcome));
+        json_object_set_new(p, "outcome", outcome_json(inst, s->outcome, s->answers));
         for (size_t i = 0; i < inst->n_items; i++) {
             json_t *a = json_object();
             json_object_set_new(a, "i", json_integer((json_int_t)i));

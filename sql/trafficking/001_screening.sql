@@ -85,8 +85,11 @@ CREATE FUNCTION trafficking.screening_immutable() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.state IN ('completed', 'stopped', 'declined') THEN
+        -- Only a correction that names this screening may mark it superseded.
         IF OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL
-           AND (to_jsonb(NEW) - 'superseded_by') = (to_jsonb(OLD) - 'superseded_by') THEN
+           AND (to_jsonb(NEW) - 'superseded_by') = (to_jsonb(OLD) - 'superseded_by')
+           AND EXISTS (SELECT 1 FROM trafficking.screenings
+                        WHERE id = NEW.superseded_by AND supersedes = OLD.id) THEN
             RETURN NEW;
         END IF;
         RAISE EXCEPTION 'screening % is %, and a finished screening cannot change', OLD.id, OLD.state
@@ -174,6 +177,11 @@ BEGIN
         IF old.case_id <> (p->>'case')::bigint THEN
             RAISE EXCEPTION 'screening % belongs to case %, not case %', old.id, old.case_id,
                 p->>'case' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF old.instrument_id <> p->>'instrument' THEN
+            RAISE EXCEPTION 'screening % used instrument %, a correction must use it too',
+                old.id, old.instrument_id USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'scores belong to one instrument: start a separate screening instead';
         END IF;
         IF old.state NOT IN ('completed', 'stopped', 'declined') THEN
             RAISE EXCEPTION 'screening % is %: only a finished screening can be superseded',

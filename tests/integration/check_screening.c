@@ -79,14 +79,16 @@ static int has_message(const char *part)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(doc, "messages"), i, m) {
+    json_array_foreach(json_object_get(doc, "messages"), i, m)
+    {
         if (strstr(json_string_value(m), part) != NULL)
             return 1;
     }
     return 0;
 }
 
-#define HAS_MESSAGE(part) ck_assert_msg(has_message(part), "no message with '%s' in:\n%s", (part), r.out)
+#define HAS_MESSAGE(part)                                                                          \
+    ck_assert_msg(has_message(part), "no message with '%s' in:\n%s", (part), r.out)
 
 /* The value of a one-row, one-column query as the superuser (no row-level security). */
 static long long db_value(const char *sql)
@@ -103,8 +105,8 @@ static const char *db_text(const char *sql)
     static char buf[4096];
     PGconn *c = tl_connect(db);
     PGresult *res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
-                  "%s: %d rows: %s", sql, PQntuples(res), PQresultErrorMessage(res));
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %d rows: %s",
+                  sql, PQntuples(res), PQresultErrorMessage(res));
     snprintf(buf, sizeof(buf), "%s", PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
     PQclear(res);
     PQfinish(c);
@@ -173,7 +175,7 @@ static const char *const youth_all_no[] = {"offer_not_as_promised=no", "could_no
 
 /* ------------------------------------------------------------- triggers --- */
 
-START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_after_a_new_return)
+START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_return)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("--age-estimate", "15"));
@@ -224,8 +226,7 @@ START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_after_a
     ck_assert_int_eq(jint(doc, "screening"), 1);
     ck_assert_str_eq(jstr(doc, "instrument"), "youth_quick");
     ck_assert_str_eq(jstr(doc, "state"), "completed");
-    ck_assert_str_eq(db_text("SELECT state FROM trafficking.screenings WHERE id = 1"),
-                     "completed");
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.screenings WHERE id = 1"), "completed");
     RUN_JSON("screen", "due");
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "due")), 0);
 
@@ -318,8 +319,8 @@ START_TEST(overdue_screening_is_listed_first_and_closed_cases_are_not_listed)
     ck_assert_int_eq(jint(json_array_get(json_object_get(doc, "due"), 0), "case"), 2);
     /* the case section shows the overdue flag too */
     RUN_JSON("case", "show", "2");
-    ck_assert(json_is_true(json_object_get(json_array_get(json_object_get(doc, "screenings"), 0),
-                                           "overdue")));
+    ck_assert(json_is_true(
+        json_object_get(json_array_get(json_object_get(doc, "screenings"), 0), "overdue")));
 }
 END_TEST
 
@@ -425,8 +426,8 @@ START_TEST(scoring_outcome_is_shown_and_stored_per_instrument)
     ck_assert_str_eq(jstr(doc, "state"), "completed");
     ck_assert_str_eq(jstr(doc, "pathway"), "minor");
 
-    snprintf(want, sizeof(want), "%s/%s/%d/%s/completed", outcomes[_i].result,
-             outcomes[_i].result, outcomes[_i].score, outcomes[_i].instrument);
+    snprintf(want, sizeof(want), "%s/%s/%d/%s/completed", outcomes[_i].result, outcomes[_i].result,
+             outcomes[_i].score, outcomes[_i].instrument);
     ck_assert_str_eq(db_textf("SELECT result || '/' || band || '/' || score || '/' || "
                               "instrument_id || '/' || state FROM trafficking.screenings "
                               "WHERE id = %lld",
@@ -488,8 +489,7 @@ START_TEST(items_after_a_disclosure_are_stored_as_not_asked)
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.answers "
                               "WHERE answer <> 'not_asked'"),
                      1);
-    ck_assert_str_eq(db_text("SELECT answer FROM trafficking.answers WHERE item_index = 0"),
-                     "yes");
+    ck_assert_str_eq(db_text("SELECT answer FROM trafficking.answers WHERE item_index = 0"), "yes");
     ck_assert_str_eq(db_text("SELECT answer || coalesce(value::text, '') FROM trafficking.answers "
                              "WHERE item_id = 'times_ran_away'"),
                      "not_asked");
@@ -538,8 +538,7 @@ START_TEST(completed_screening_is_immutable_and_corrected_by_superseding)
     ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "a screening was deleted");
     PQclear(res);
     PQfinish(a);
-    ck_assert_str_eq(db_text("SELECT result FROM trafficking.screenings WHERE id = 1"),
-                     "negative");
+    ck_assert_str_eq(db_text("SELECT result FROM trafficking.screenings WHERE id = 1"), "negative");
 
     /* the correction is a new screening that names the old one */
     RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", "--supersedes", "1",
@@ -598,6 +597,39 @@ START_TEST(decline_records_the_reason_and_needs_one)
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screening_history "
                               "WHERE from_state = 'suggested' AND to_state = 'declined'"),
                      1);
+    /* a decline is a finished record too */
+    {
+        PGconn *a = as_app("a_worker");
+        PGresult *res = PQexec(a, "UPDATE trafficking.screenings SET decline_reason = 'x'");
+        ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "a declined screening changed");
+        HAS(PQresultErrorMessage(res), "a finished screening cannot change");
+        PQclear(res);
+        PQfinish(a);
+    }
+}
+END_TEST
+
+/*
+ * A note changes no fact a trigger can read, so, as with an update of an
+ * unrelated field, it must not suggest again a screening that was already
+ * done (here: the adult screen of a flagged adult, which listens to notes).
+ */
+START_TEST(note_on_a_screened_adult_case_does_not_suggest_the_screen_again)
+{
+    add_person("--dob", "1990-01-01");
+    RUN_OK("--as", "a_worker", "case", "new", "--title", "Flagged", "--person", "1", "--flags",
+           "recruitment");
+    RUN_OK("--as", "a_worker", "note", "add", "1", "Offered the screen; will do it now.");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
+    RUN_JSON("screen", "start", "1", "work_differs=no", "debt_cannot_repay=no",
+             "not_free_to_leave=no", "papers_kept=no", "threats=no", "pay_withheld=no",
+             "forced_sexual_activity=no", "contact_controlled=no");
+    ck_assert_str_eq(jstr(doc, "instrument"), "adult");
+    ck_assert_str_eq(jstr(doc, "state"), "completed");
+    RUN_OK("--as", "a_worker", "note", "add", "1", "Called back about housing.");
+    ck_assert_msg(strstr(r.out, "screening suggested") == NULL, "a note suggested again:\n%s",
+                  r.out);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
 }
 END_TEST
 
@@ -648,8 +680,8 @@ START_TEST(bad_screen_input_says_what_and_writes_nothing)
            a[9], NULL);
     ck_assert_msg(r.status == bad_inputs[_i].status, "%s %s %s: exit %d, want %d: %s", a[0], a[1],
                   a[2], r.status, bad_inputs[_i].status, r.err);
-    ck_assert_msg(strstr(r.err, bad_inputs[_i].err) != NULL, "want '%s' in: %s",
-                  bad_inputs[_i].err, r.err);
+    ck_assert_msg(strstr(r.err, bad_inputs[_i].err) != NULL, "want '%s' in: %s", bad_inputs[_i].err,
+                  r.err);
     ck_assert_str_eq(r.out, "");
     assert_same_counts(before, a[1]);
 }
@@ -707,8 +739,7 @@ START_TEST(case_refused_by_another_plugin_leaves_no_screening)
 {
     char plugins[4200];
     snprintf(plugins, sizeof(plugins), "%s, ", tl_testplug("fail_title = \"BOOM\";"));
-    snprintf(plugins + strlen(plugins), sizeof(plugins) - strlen(plugins), "%s",
-             tl_trafficking());
+    snprintf(plugins + strlen(plugins), sizeof(plugins) - strlen(plugins), "%s", tl_trafficking());
     snprintf(cfg, sizeof(cfg), "%s", tl_config(plugins));
     add_person("--age-estimate", "15");
     RUN_FAILS(1, "case", "new", "--title", "BOOM", "--person", "1", "--runaway-start",
@@ -723,9 +754,8 @@ START_TEST(case_refused_by_another_plugin_leaves_no_screening)
                               "WHERE object_type IN ('case', 'screening')"),
                      0);
     /* the same case under another title goes through, with both suggestions */
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "fine", "--person", "1",
-           "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00",
-           "--cw-history");
+    RUN_OK("--as", "a_worker", "case", "new", "--title", "fine", "--person", "1", "--runaway-start",
+           "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00", "--cw-history");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 2);
 }
 END_TEST
@@ -767,15 +797,15 @@ START_TEST(other_agency_cannot_see_screenings)
     add_person("--age-estimate", "15");
     RUN_OK("--as", "a_worker", "case", "new", "--title", "A's case", "--person", "1",
            "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
-    RUN_JSON("screen", "start", "1", "offer_not_as_promised=yes", youth_all_no[1],
-             youth_all_no[2], youth_all_no[3]);
+    RUN_JSON("screen", "start", "1", "offer_not_as_promised=yes", youth_all_no[1], youth_all_no[2],
+             youth_all_no[3]);
     ck_assert_int_eq(jint(doc, "screening"), 1);
 
     ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "screen", "show", "1", NULL), 1);
     HAS(r.err, "screening 1 not found");
     ck_assert_str_eq(r.out, "");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "screen", "start", "1",
-                            "--instrument", "youth_quick", "offer_not_as_promised=no", NULL),
+    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "screen", "start", "1", "--instrument",
+                            "youth_quick", "offer_not_as_promised=no", NULL),
                      1);
     HAS(r.err, "case 1 not found");
     ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "--json", "screen", "due", NULL), 0);
@@ -835,8 +865,7 @@ static Suite *screening_suite(void)
     TCase *tc = tcase_create("cli");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc,
-                   runaway_return_suggests_one_quick_screen_due_in_24h_and_again_after_a_new_return);
+    tcase_add_test(tc, runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_return);
     tcase_add_test(tc, minor_with_child_welfare_history_gets_the_staff_observation_checklist);
     tcase_add_test(tc,
                    adult_with_recruitment_flag_gets_the_adult_screen_and_unflagged_adult_gets_none);
@@ -849,6 +878,7 @@ static Suite *screening_suite(void)
     tcase_add_test(tc, disclosure_item_without_an_earlier_concern_is_skipped_by_its_condition);
     tcase_add_test(tc, completed_screening_is_immutable_and_corrected_by_superseding);
     tcase_add_test(tc, decline_records_the_reason_and_needs_one);
+    tcase_add_test(tc, note_on_a_screened_adult_case_does_not_suggest_the_screen_again);
     tcase_add_loop_test(tc, bad_screen_input_says_what_and_writes_nothing, 0,
                         (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
     tcase_add_test(tc, answers_file_takes_comments_and_reports_file_and_line);
