@@ -1,7 +1,11 @@
 /*
  * screening_bench.c: submitting a completed screening, as the plugin does it,
- * against a bare single-row INSERT transaction on the same server.
- *   screening_bench INSTRUMENT_DIR N CLIENTS USER CASE
+ * alone and with routing (decision, referrals, outbox) in the same
+ * transaction, against a bare single-row INSERT transaction on the same
+ * server.
+ *   screening_bench INSTRUMENT_DIR N CLIENTS USER FIRST_CASE DESTINATIONS ROUTING
+ * Cases FIRST_CASE .. FIRST_CASE + 4N - 1 must exist (each run screens fresh
+ * cases, so every routed screening makes its referrals and outbox rows).
  * (CASEHOST_DB names the database.) Also counts the round trips of one
  * submit from libpq's protocol trace. Prints figures; asserts no speed.
  */
@@ -14,6 +18,7 @@
 
 #include "casefacts.h"
 #include "db.h"
+#include "route.h"
 #include "screening.h"
 
 static double now(void)
@@ -26,8 +31,9 @@ static double now(void)
 struct job {
     const struct instrument *inst;
     const char *user;
-    int64_t case_id;
+    int64_t case_id; /* the first case of this run */
     struct answer *answers;
+    const struct routing_config *routing; /* NULL: submit only */
 };
 
 static void report(void *ud, const char *file, int line, int col, const char *msg)
@@ -36,8 +42,8 @@ static void report(void *ud, const char *file, int line, int col, const char *ms
     fprintf(stderr, "%s:%d:%d: %s\n", file, line, col, msg);
 }
 
-/* One screening submit in its own transaction, the way `screen start` runs it. */
-static int submit_one(PGconn *c, const struct job *j, FILE *trace)
+/* One screening submit (and routing) in its own transaction, as `screen start` runs it. */
+static int submit_one(PGconn *c, const struct job *j, int64_t case_id, FILE *trace)
 {
     struct db_user u;
     struct casefacts cf;
@@ -45,13 +51,14 @@ static int submit_one(PGconn *c, const struct job *j, FILE *trace)
     struct scoring_outcome o;
     struct screening_submit s = {0};
     char err[1024];
+    int64_t sid;
     if (db_start(c, "casehost_app", j->user, &u, err, sizeof(err)) != 0 ||
-        casefacts_load(c, j->case_id, &cf, err, sizeof(err)) != 0)
+        casefacts_load(c, case_id, &cf, err, sizeof(err)) != 0)
         goto fail;
     casefacts_fill(&cf, facts);
     if (scoring_run(j->inst, j->answers, facts, &o, NULL, err, sizeof(err)) != 0)
         goto fail;
-    s.case_id = j->case_id;
+    s.case_id = case_id;
     s.inst = j->inst;
     s.answers = j->answers;
     s.outcome = &o;
@@ -60,10 +67,18 @@ static int submit_one(PGconn *c, const struct job *j, FILE *trace)
         PQtrace(c, trace);
         PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
     }
-    if (screening_store(c, &s, err, sizeof(err)) < 0)
+    if ((sid = screening_store(c, &s, err, sizeof(err))) < 0)
         goto fail;
     if (trace != NULL)
         PQuntrace(c);
+    if (j->routing != NULL) {
+        struct routing_decision d;
+        int rc = route_decide_store(c, j->routing, case_id, sid, "screening_completed", 1, &d,
+                                    err, sizeof(err));
+        routing_decision_release(&d);
+        if (rc != 0)
+            goto fail;
+    }
     if (db_run(c, "COMMIT", 0, NULL, err, sizeof(err)) != 0 ||
         db_run(c, "RESET ROLE", 0, NULL, err, sizeof(err)) != 0)
         goto fail;
@@ -99,7 +114,7 @@ static double run(long n, int clients, const struct job *j)
             if (c == NULL)
                 _exit(1);
             for (long i = k; i < n; i += clients)
-                if ((j ? submit_one(c, j, NULL) : baseline_one(c)) != 0)
+                if ((j ? submit_one(c, j, j->case_id + i, NULL) : baseline_one(c)) != 0)
                     _exit(1);
             PQfinish(c);
             _exit(0);
@@ -123,7 +138,7 @@ static int round_trips_of_submit(const struct job *j)
     PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
     if (f == NULL || c == NULL)
         return -1;
-    if (submit_one(c, j, f) != 0)
+    if (submit_one(c, j, j->case_id, f) != 0)
         return -1;
     fclose(f);
     for (char *line = buf; line != NULL && *line != '\0';) {
@@ -142,39 +157,53 @@ static int round_trips_of_submit(const struct job *j)
 int main(int argc, char **argv)
 {
     struct instrument_set *set = NULL;
+    struct routing_config *routing = NULL;
     struct job j;
     long n;
+    int64_t next_case;
     int clients_list[2] = {1, 4};
-    if (argc != 6) {
-        fprintf(stderr, "usage: screening_bench INSTRUMENT_DIR N CLIENTS USER CASE\n");
+    if (argc != 8) {
+        fprintf(stderr, "usage: screening_bench INSTRUMENT_DIR N CLIENTS USER FIRST_CASE "
+                        "DESTINATIONS ROUTING\n");
         return 2;
     }
     n = strtol(argv[2], NULL, 10);
     clients_list[1] = (int)strtol(argv[3], NULL, 10);
-    if (instrument_set_load(argv[1], report, NULL, &set) != 0 || set->n == 0)
+    if (instrument_set_load(argv[1], report, NULL, &set) != 0 || set->n == 0 ||
+        routing_config_load(argv[6], argv[7], report, NULL, &routing) != 0)
         return 1;
     j.inst = set->v[0];
     j.user = argv[4];
-    j.case_id = strtoll(argv[5], NULL, 10);
+    next_case = strtoll(argv[5], NULL, 10);
     j.answers = calloc(j.inst->n_items, sizeof(*j.answers));
     for (size_t i = 0; i < j.inst->n_items; i++)
         j.answers[i] = (struct answer){i % 7 == 3 ? ANSWER_YES : ANSWER_NO, 0};
 
+    j.routing = NULL;
+    j.case_id = next_case++;
     printf("screening submit: %zu-item instrument '%s', %d round trip(s) for the submit itself\n",
            j.inst->n_items, j.inst->id, round_trips_of_submit(&j));
     for (int k = 0; k < 2; k++) {
         int clients = clients_list[k];
-        double base = run(n, clients, NULL);
-        double subm = run(n, clients, &j);
-        if (base < 0 || subm < 0) {
+        double base = run(n, clients, NULL), subm, routed;
+        j.routing = NULL;
+        j.case_id = next_case;
+        next_case += n;
+        subm = run(n, clients, &j);
+        j.routing = routing;
+        j.case_id = next_case;
+        next_case += n;
+        routed = run(n, clients, &j);
+        if (base < 0 || subm < 0 || routed < 0) {
             fprintf(stderr, "screening_bench: a client failed\n");
             return 1;
         }
-        printf("%d client%s: baseline INSERT %7.0f tx/s, screening submit %7.0f/s "
-               "(login+BEGIN, case facts, submit, COMMIT), ratio %.2f\n",
-               clients, clients == 1 ? " " : "s", base, subm, subm / base);
+        printf("%d client%s: baseline INSERT %6.0f tx/s | screening submit %5.0f/s, ratio %.2f | "
+               "submit + route + outbox %5.0f/s, ratio %.2f\n",
+               clients, clients == 1 ? " " : "s", base, subm, subm / base, routed, routed / base);
     }
     free(j.answers);
     instrument_set_free(set);
+    routing_config_free(routing);
     return 0;
 }

@@ -150,14 +150,22 @@ static void api_out_int(struct ch_ctx *ctx, const char *key, int64_t v)
 }
 static void api_out_bool(struct ch_ctx *ctx, const char *key, int v) { out_bool(ctx->out, key, v); }
 
+/* Messages may be long (a routing explanation): sized to fit, never cut. */
 static void api_out_message(struct ch_ctx *ctx, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
+    char *msg;
+    int n;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
     out_message(ctx->out, msg);
+    free(msg);
 }
 
 static void api_out_result(struct ch_ctx *ctx, const char *key, const PGresult *res, int as_array)

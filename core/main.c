@@ -405,12 +405,17 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
 
 /* ---------------------------------------------------------------- main --- */
 
-/* Takes -c, --as and --json out of argv wherever they are; returns the new argc or -1. */
+/*
+ * Takes --as and --json out of argv wherever they are, and -c/--config before
+ * the verb (after it, --config belongs to the command, as in routing replay
+ * --config DIR). Returns the new argc or -1.
+ */
 static int global_options(struct cli *cli, int argc, char **argv)
 {
     int n = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 ||
+        int before_verb = n == 1;
+        if (((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && before_verb) ||
             strcmp(argv[i], "--as") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "casehost: option '%s' needs a value\n", argv[i]);

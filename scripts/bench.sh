@@ -63,17 +63,32 @@ mkdir -p "$tmp/instruments"
     echo '  min_answered = 20; scoring = { method = "count_at_least"; n = 2; }; items = ('
     for i in $(seq 1 30); do
         sep=","; [ "$i" = 30 ] && sep=""
-        echo "    { id = \"item_$i\"; domain = \"control\"; kind = \"yes_no\"; prompt = \"Question $i?\"; }$sep"
+        domain=control; [ $((i % 3)) = 0 ] && domain=sex_trafficking
+        echo "    { id = \"item_$i\"; domain = \"$domain\"; kind = \"yes_no\"; prompt = \"Question $i?\"; }$sep"
     done
     echo '  ); };'
 } > "$tmp/instruments/bench30.cfg"
 "$build/casehost" -c "$tmp/core.cfg" --as bench person add --given Sam --age-estimate 16 >/dev/null
-"$build/casehost" -c "$tmp/core.cfg" --as bench case new --title "screening bench" --person 1 >/dev/null
-case_id=$(psql "$CASEHOST_DB" -qtAX -c "SELECT max(id) FROM casehost.cases")
+# Fresh cases for every screening, so each routed one makes its referrals and outbox rows.
+case_id=$(psql "$CASEHOST_DB" -qtAX -c "
+    INSERT INTO casehost.cases (agency_id, title, subject_id, state)
+    SELECT 1, 'screening bench ' || g, 1, 'CA' FROM generate_series(1, 4 * $N + 1) g;
+    SELECT min(id) FROM casehost.cases WHERE title LIKE 'screening bench%'" | tail -1)
 
 echo
-echo "== screening submit (trafficking plugin)"
-"$build/bench/screening_bench" "$tmp/instruments" "$N" 4 bench "$case_id"
+echo "== screening submit, and submit + route + outbox in one transaction (trafficking plugin)"
+"$build/bench/screening_bench" "$tmp/instruments" "$N" 4 bench "$case_id" \
+    "$root/conf/trafficking/destinations.cfg" "$root/conf/trafficking/routing.cfg"
+psql "$CASEHOST_DB" -qtAX -c "SELECT 'outbox rows written: ' || count(*) FROM trafficking.outbox"
+
+echo
+echo "== dispatch (outbox to a loopback webhook)"
+"$build/bench/dispatch_bench" bench "$N" 2
+
+echo
+echo "== routing engine"
+"$build/bench/routing_bench" 50000 "$root/conf/trafficking"
+"$build/bench/routing_bench" --compile 10000
 
 echo
 echo "== rule language"

@@ -76,12 +76,30 @@ run --as maria screen due
 step "The suggested instrument"
 run --as maria instrument show youth_quick
 
-step "Screen Jordan (on a terminal this asks one question at a time; here the answers are given)"
+step "Jordan's safe contact: the person who recruited them controls their phone"
+run --as maria safety set "$person" --safe-channels email,via_caseworker --email jordan.safe@example.org \
+    --trafficker-controls-phone yes
+
+step "Screen Jordan (on a terminal this asks one question at a time; here the answers are given).
+   Routing runs in the same transaction: a minor with a commercial-sex indicator is reported
+   to child welfare and law enforcement within 24 hours, whatever the consent."
 run --as maria screen start "$case_id" offer_not_as_promised=yes could_not_leave=no \
-    id_money_phone_held=declined exchanged_sex=no someone_making_you_now=no
+    id_money_phone_held=declined exchanged_sex=yes someone_making_you_now=no
+
+step "Referrals leave only through the outbox: the dispatcher sends them (spool files for the demo)"
+run --as maria dispatch --once
+ls -1 var/spool/*/ 2>/dev/null | sed 's/^/  /'
+
+step "Child welfare acknowledges the report"
+ref=$("$bin" -c "$cfg" --as maria --json referral list --case "$case_id" | sed -nE 's/.*"id": ([0-9]+).*/\1/p' | head -1)
+run --as maria referral ack "$ref" --reference "CW-2026-0042"
+run --as maria referral list --case "$case_id"
 
 step "The case as the caseworker sees it, with its history and screenings"
 run --as maria case show "$case_id"
 
 step "Open cases of the agency"
 run --as maria case list
+
+step "Why these referrals: every rule, its sub-conditions, and why a destination was not used"
+run --as maria route explain "$case_id"

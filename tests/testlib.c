@@ -165,34 +165,49 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
     return r->status;
 }
 
+/*
+ * The same steps as `agency add` / `user add` on the command line (the CLI
+ * tests do those through the program), through the same SQL functions, on one
+ * connection: seeding every test's database through six processes would cost
+ * more than the test.
+ */
 void tl_seed_agencies(const char *db, const char *cfg)
 {
-    static struct tl_result r;
-    static const char *const steps[][10] = {
-        {"agency", "add", "A", "--state", "CA"},
-        {"user", "add", "a_admin", "--agency", "A", "--role", "admin"},
-        {"--as", "a_admin", "agency", "add", "B", "--state", "NV"},
-        {"--as", "a_admin", "user", "add", "a_worker", "--agency", "A", "--role", "caseworker"},
-        {"--as", "a_admin", "user", "add", "b_admin", "--agency", "B", "--role", "admin"},
-        {"--as", "b_admin", "user", "add", "b_worker", "--agency", "B", "--role", "caseworker"},
-    };
-    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        const char *const *s = steps[i];
-        int rc = tl_run(&r, db, cfg, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9],
-                        NULL);
-        ck_assert_msg(rc == 0, "seed step %zu failed (%d): %s", i, rc, r.err);
-    }
+    static const char seed[] =
+        "SET ROLE casehost_app;"
+        "SELECT casehost.agency_add('A', NULL, 'CA', NULL);"
+        "SELECT casehost.user_add('a_admin', NULL, 'admin', 'A');"
+        "SELECT * FROM casehost.login('a_admin');"
+        "SELECT casehost.agency_add('B', NULL, 'NV', NULL);"
+        "SELECT casehost.user_add('a_worker', NULL, 'caseworker', 'A');"
+        "SELECT casehost.user_add('b_admin', NULL, 'admin', 'B');"
+        "SELECT * FROM casehost.login('b_admin');"
+        "SELECT casehost.user_add('b_worker', NULL, 'caseworker', 'B');";
+    PGconn *c = tl_connect(db);
+    PGresult *res = PQexec(c, seed);
+    (void)cfg;
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "seeding agencies failed: %s",
+                  PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
 }
 
-const char *tl_trafficking(void)
+/* The plugin with every shipped configuration file, plus extra settings text. */
+const char *tl_trafficking_with(const char *settings)
 {
-    static char buf[2048];
+    static char buf[8192];
     const char *root = tl_env("CASEHOST_TEST_ROOT");
-    snprintf(buf, sizeof(buf),
-             "{ name = \"trafficking\"; required = true; file = \"%s/plugins/trafficking.so\";"
-             " sql = \"%s/sql/trafficking\"; settings = {"
-             " instruments = \"%s/conf/trafficking/instruments\";"
-             " screening = \"%s/conf/trafficking/screening.cfg\"; }; }",
-             tl_env("CASEHOST_TEST_BUILD"), root, root, root);
+    int n = snprintf(buf, sizeof(buf),
+                     "{ name = \"trafficking\"; required = true;"
+                     " file = \"%s/plugins/trafficking.so\"; sql = \"%s/sql/trafficking\";"
+                     " settings = {"
+                     " instruments = \"%s/conf/trafficking/instruments\";"
+                     " screening = \"%s/conf/trafficking/screening.cfg\";"
+                     " destinations = \"%s/conf/trafficking/destinations.cfg\";"
+                     " routing = \"%s/conf/trafficking/routing.cfg\"; %s }; }",
+                     tl_env("CASEHOST_TEST_BUILD"), root, root, root, root, root, settings);
+    ck_assert_msg(n > 0 && (size_t)n < sizeof(buf), "trafficking settings too long");
     return buf;
 }
+
+const char *tl_trafficking(void) { return tl_trafficking_with(""); }

@@ -38,7 +38,7 @@ struct tl_result {
  */
 int tl_run(struct tl_result *r, const char *db, const char *cfg, ...);
 
-/* Bootstraps agency "A" (admin "a_admin", caseworker "a_worker") and "B" likewise. */
+/* Agency "A" (admin "a_admin", caseworker "a_worker") and "B" likewise, by SQL. */
 void tl_seed_agencies(const char *db, const char *cfg);
 
 /* Connects or fails the test. */
@@ -52,4 +52,8 @@ const char *tl_write_file(const char *name, const char *text);
 
 /* The trafficking plugin entry with the shipped configuration (static storage). */
 const char *tl_trafficking(void);
+
+/* The same with extra settings text inside settings = { } (static storage). */
+const char *tl_trafficking_with(const char *settings);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "route.h"
 #include "screening.h"
 
 #define USAGE_SCREEN                                                                            \
@@ -446,6 +447,9 @@ store:
         t->api->fail(ctx, "case %lld: %s", (long long)case_id, err);
         goto out;
     }
+    /* Routing runs in the same transaction: the screening and its referrals commit together. */
+    if (route_case(t, ctx, case_id, sid, "screening_completed", 1) != CH_OK)
+        goto out;
     t->api->out_int(ctx, "screening", sid);
     t->api->out_int(ctx, "case", case_id);
     t->api->out_str(ctx, "instrument", inst->id);

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_dispatch.h"
+#include "cmd_routing.h"
+#include "route.h"
 #include "trf.h"
 
 #define TRF_VERSION "0.1.0"
@@ -44,12 +47,15 @@ static char *setting_path(struct trf *t, const char *name, const char *dflt)
 
 struct trf_config *trf_config_load(struct trf *t)
 {
-    static const char *const known[] = {"instruments", "screening", NULL};
+    static const char *const known[] = {"instruments", "screening",        "destinations",
+                                        "routing",     "dispatch_targets", NULL};
     const config_setting_t *set = t->api->config(t->self);
     struct trf_config *c = calloc(1, sizeof(*c));
     char *idir = setting_path(t, "instruments", "trafficking/instruments");
     char *spath = setting_path(t, "screening", "trafficking/screening.cfg");
-    int ok = c != NULL && idir != NULL && spath != NULL;
+    char *dpath = setting_path(t, "destinations", "trafficking/destinations.cfg");
+    char *rpath = setting_path(t, "routing", "trafficking/routing.cfg");
+    int ok = c != NULL && idir != NULL && spath != NULL && dpath != NULL && rpath != NULL;
 
     for (int i = 0; set != NULL && i < config_setting_length(set); i++) {
         const config_setting_t *m = config_setting_get_elem(set, (unsigned)i);
@@ -59,7 +65,8 @@ struct trf_config *trf_config_load(struct trf *t)
         if (!found) {
             t->api->config_error(t->self, config_setting_source_file(m),
                                  (int)config_setting_source_line(m), 0,
-                                 "unknown setting '%s' (known: instruments, screening)",
+                                 "unknown setting '%s' (known: instruments, screening, "
+                                 "destinations, routing, dispatch_targets)",
                                  config_setting_name(m));
             ok = 0;
         }
@@ -70,8 +77,13 @@ struct trf_config *trf_config_load(struct trf *t)
     if (c != NULL && spath != NULL &&
         trigger_set_load(spath, c->instruments, report, t, &c->triggers) != 0)
         ok = 0;
+    if (c != NULL && dpath != NULL && rpath != NULL &&
+        routing_config_load_checked(dpath, rpath, c->instruments, report, t, &c->routing) != 0)
+        ok = 0;
     free(idir);
     free(spath);
+    free(dpath);
+    free(rpath);
     if (!ok) {
         trf_config_free(c);
         return NULL;
@@ -85,7 +97,58 @@ void trf_config_free(struct trf_config *c)
         return;
     instrument_set_free(c->instruments);
     trigger_set_free(c->triggers);
+    routing_config_free(c->routing);
     free(c);
+}
+
+/*
+ * Where the dispatcher sends a destination's referrals: the routing
+ * destinations of the configuration in force (dispatch_targets settings
+ * override single destinations, see cmd_dispatch.c).
+ */
+static const struct dispatch_target *destination_lookup(void *ud, const char *id)
+{
+    static struct dispatch_target target;
+    static char secret[512];
+    struct trf *t = ud;
+    const struct dispatch_target *override = trf_dispatch_config_lookup(t, id);
+    const struct routing_config *cfg = t->cfg->routing;
+    const struct routing_destination *d;
+    int i;
+    if (override != NULL)
+        return override;
+    i = routing_config_destination(cfg, id);
+    if (i < 0)
+        return NULL;
+    d = &cfg->destinations[i];
+    memset(&target, 0, sizeof(target));
+    switch (d->channel.type) {
+    case ROUTING_CHANNEL_WEBHOOK:
+        target.channel = DISPATCH_WEBHOOK;
+        target.url = d->channel.url;
+        target.secret = d->channel.secret;
+        if (target.secret == NULL && d->channel.secret_file != NULL) {
+            FILE *f = fopen(d->channel.secret_file, "r");
+            secret[0] = '\0';
+            if (f != NULL) {
+                if (fgets(secret, sizeof(secret), f) == NULL)
+                    secret[0] = '\0';
+                fclose(f);
+            }
+            secret[strcspn(secret, "\r\n")] = '\0';
+            target.secret = secret;
+        }
+        break;
+    case ROUTING_CHANNEL_COMMAND:
+        target.channel = DISPATCH_COMMAND;
+        target.command = d->channel.command;
+        break;
+    default:
+        target.channel = DISPATCH_SPOOL;
+        target.spool_dir = d->channel.spool_dir;
+        break;
+    }
+    return &target;
 }
 
 static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void **state)
@@ -104,10 +167,17 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
     t->cfg = trf_config_load(t);
     if (t->cfg == NULL)
         return CH_ERROR;
+    /* Triggers first (100), then routing (110), both in the change's transaction. */
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
         if (api->hook(self, events[i], 100, trf_on_case_event, t) != 0)
             return CH_ERROR;
-    if (api->render(self, 100, trf_render_case, t) != 0 || trf_register_commands(t) != 0)
+    if (api->hook(self, CH_EV_CASE_CREATED, 110, route_on_case_event, t) != 0 ||
+        api->hook(self, CH_EV_CASE_UPDATED, 110, route_on_case_event, t) != 0 ||
+        api->hook(self, CH_EV_TICK, 100, route_on_tick, t) != 0)
+        return CH_ERROR;
+    if (api->render(self, 100, trf_render_case, t) != 0 || trf_register_commands(t) != 0 ||
+        trf_register_referral_commands(t) != 0 || trf_register_routing_commands(t) != 0 ||
+        trf_register_dispatch(t, destination_lookup, t) != 0)
         return CH_ERROR;
     return CH_OK;
 }

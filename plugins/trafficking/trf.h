@@ -9,12 +9,14 @@
 #include <casehost/plugin.h>
 
 #include "instrument.h"
+#include "routing.h"
 #include "trigger.h"
 
 /* One loaded, validated configuration. Replaced whole on reload, never edited. */
 struct trf_config {
     struct instrument_set *instruments;
     struct trigger_set *triggers;
+    struct routing_config *routing;
 };
 
 struct trf {
@@ -29,6 +31,9 @@ void trf_config_free(struct trf_config *c);
 
 /* Registers the plugin's commands (cmd_screen.c). 0 or -1. */
 int trf_register_commands(struct trf *t);
+
+/* Registers consent, safety and referral (cmd_referral.c). 0 or -1. */
+int trf_register_referral_commands(struct trf *t);
 
 /* Case-event hook: suggests screenings from the triggers (screening.c). */
 int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);

@@ -18,6 +18,7 @@ LANGUAGE sql STABLE AS $$
           'case_id', c.id,
           'agency', a.name,
           'person_name', nullif(concat_ws(' ', p.given_name, p.family_name), ''),
+          'date_of_birth', p.date_of_birth,
           'age', casehost.person_age(p),
           'age_basis', CASE WHEN p.date_of_birth IS NOT NULL THEN 'date of birth'
                             WHEN p.estimated_age IS NOT NULL THEN 'estimated'
@@ -100,10 +101,11 @@ BEGIN
         INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, payload,
                                         idempotency_key)
         VALUES (casehost.current_agency(), rid, r->>'destination',
-                trafficking.referral_payload(
+                -- Every payload names the referral; the rest is the destination's fields.
+                jsonb_build_object('referral_id', rid, 'destination', r->>'destination')
+                || trafficking.referral_payload(
                     p_case, ARRAY(SELECT jsonb_array_elements_text(r->'fields')),
-                    jsonb_build_object('referral_id', rid, 'urgency', r->>'urgency',
-                                       'basis', r->>'basis', 'destination', r->>'destination')
+                    jsonb_build_object('urgency', r->>'urgency', 'basis', r->>'basis')
                     || coalesce(r->'payload', '{}'::jsonb)),
                 key);
     END IF;

@@ -247,6 +247,29 @@ START_TEST(plugin_list_and_help_show_plugin_verbs)
 }
 END_TEST
 
+/* An empty database: the first agency and admin come from the CLI, without --as. */
+START_TEST(empty_database_is_bootstrapped_from_the_cli)
+{
+    db = tl_db_new();
+    cfg = tl_config(tl_testplug(""));
+    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "add", "adm", "--agency", "X", "--role",
+                            "admin", NULL),
+                     1);
+    ck_assert_msg(strstr(r.err, "unknown agency \"X\"") != NULL, "%s", r.err);
+    RUN_OK("agency", "add", "X", "--state", "CA");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "add", "w", "--agency", "X", "--role",
+                            "caseworker", NULL),
+                     1);
+    ck_assert_msg(strstr(r.err, "the first user must be an admin") != NULL, "%s", r.err);
+    RUN_OK("user", "add", "adm", "--agency", "X", "--role", "admin");
+    /* once a user exists, the bootstrap is over */
+    ck_assert_int_eq(tl_run(&r, db, cfg, "agency", "add", "Y", NULL), 1);
+    ck_assert_msg(strstr(r.err, "only an admin may add agencies") != NULL, "%s", r.err);
+    RUN_OK("--as", "adm", "user", "add", "w", "--agency", "X", "--role", "caseworker");
+    RUN_OK("--as", "w", "case", "new", "--title", "first case");
+}
+END_TEST
+
 static Suite *cases_suite(void)
 {
     Suite *s = suite_create("cases");
@@ -262,6 +285,10 @@ static Suite *cases_suite(void)
     tcase_add_loop_test(tc, bad_commands_say_what_and_exit_nonzero, 0,
                         (int)(sizeof(usage_errors) / sizeof(usage_errors[0])));
     tcase_add_test(tc, plugin_list_and_help_show_plugin_verbs);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bootstrap");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, empty_database_is_bootstrapped_from_the_cli);
     suite_add_tcase(s, tc);
     return s;
 }

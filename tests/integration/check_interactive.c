@@ -31,9 +31,9 @@ static void setup(void)
     ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "a_worker", "person", "add", "--given", "Ana",
                             "--age-estimate", "15", NULL),
                      0);
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "a_worker", "case", "new", "--title", "t",
-                            "--person", "1", NULL),
-                     0);
+    ck_assert_msg(tl_run(&r, db, cfg, "--as", "a_worker", "case", "new", "--title", "t", "--person",
+                         "1", NULL) == 0,
+                  "%s", r.err);
 }
 
 static size_t cursor; /* what the test has already matched */

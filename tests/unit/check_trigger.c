@@ -219,7 +219,9 @@ static const struct match_case matches[] = {
      {"runaway_return", "minor_system_history"}},
     {"minor with juvenile-justice history", "17", JJ, FACTS_EV_UPDATED, {"minor_system_history"}},
     {"adult with juvenile-justice history", "30", JJ, FACTS_EV_UPDATED, {NULL}},
-    {"adult with recruitment flag", "30", RECRUIT, FACTS_EV_NOTE_ADDED, {"adult_indicators"}},
+    {"adult with recruitment flag", "30", RECRUIT, FACTS_EV_UPDATED, {"adult_indicators"}},
+    /* a note changes no fact: it never suggests a screening again */
+    {"adult with recruitment flag on a note", "30", RECRUIT, FACTS_EV_NOTE_ADDED, {NULL}},
     {"adult with control flag", "30", CONTROL, FACTS_EV_CREATED, {"adult_indicators"}},
     {"adult with control flag on close", "30", CONTROL, FACTS_EV_CLOSED, {NULL}},
     {"adult without flags", "30", 0, FACTS_EV_CREATED, {NULL}},

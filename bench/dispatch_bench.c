@@ -1,0 +1,229 @@
+/*
+ * dispatch_bench.c: outbox dispatch throughput (rows/s) to a webhook receiver
+ * on loopback (tests/http_sink.h, answering at once), with 1 and WORKERS
+ * dispatcher processes, against a baseline in the same run: the bare
+ * claim-and-mark transaction (lock one row SKIP LOCKED, mark it sent, commit)
+ * without the re-checks, the referral move or any send.
+ *   dispatch_bench USER N [WORKERS]     (WORKERS defaults to 2)
+ * CASEHOST_DB names a database migrated with the trafficking plugin in which
+ * USER is an application user; each run queues N fresh referrals (one case
+ * each) in USER's agency, then analyzes the tables when the connection may.
+ * Prints figures and checks that every row was sent and accepted once;
+ * asserts no speed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tests/http_sink.h"
+#include "db.h"
+#include "dispatch.h"
+
+#define SECRET "bench-secret"
+
+static struct dispatch_target target = {DISPATCH_WEBHOOK, NULL, SECRET, NULL, NULL};
+
+static const struct dispatch_target *lookup(void *ud, const char *destination_id)
+{
+    (void)ud;
+    (void)destination_id;
+    return &target;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A connection logged in as user, outside any transaction; NULL after saying why. */
+static PGconn *session(const char *user)
+{
+    char err[512];
+    struct db_user u;
+    PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
+    if (c == NULL || db_start(c, "casehost_app", user, &u, err, sizeof(err)) != 0 ||
+        db_run(c, "COMMIT", 0, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dispatch_bench: %s\n", err);
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* n queued referrals with outbox rows (about 400 bytes of payload each). */
+static int seed(const char *user, long n)
+{
+    static const char sql[] =
+        "WITH c AS (INSERT INTO casehost.cases (agency_id, title, created_by)"
+        "   SELECT casehost.current_agency(), 'bench ' || g, casehost.current_actor()"
+        "     FROM generate_series(1, $1::int) g RETURNING id),"
+        " r AS (INSERT INTO trafficking.referrals (agency_id, case_id, destination_id,"
+        "         destination_kind, rule, basis, urgency, due_at, ack_sla_hours, state, fields,"
+        "         idempotency_key)"
+        "   SELECT casehost.current_agency(), c.id, 'bench_hotline', 'hotline', 'bench',"
+        "          'mandatory_report', '24h', now() + interval '1 day', 24, 'queued',"
+        "          ARRAY['case_id', 'age', 'state'], 'ref-' || c.id FROM c RETURNING id, case_id)"
+        " INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, payload,"
+        "                                 idempotency_key)"
+        " SELECT casehost.current_agency(), r.id, 'bench_hotline',"
+        "        jsonb_build_object('referral', r.id, 'case_id', r.case_id, 'age', 15,"
+        "          'state', 'CA', 'urgency', '24h', 'basis', 'mandatory_report',"
+        "          'summary', repeat('x', 300)), 'bench-' || r.id FROM r";
+    char count[24], err[512];
+    const char *params[1] = {count};
+    PGconn *c = session(user);
+    int rc;
+    if (c == NULL)
+        return -1;
+    snprintf(count, sizeof(count), "%ld", n);
+    rc = db_run(c, sql, 1, params, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "dispatch_bench: seed: %s\n", err);
+    PQfinish(c);
+    if (rc == 0 && (c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err))) != NULL) {
+        /* Steady state: statistics as autovacuum keeps them (needs the tables' owner). */
+        db_run(c, "ANALYZE trafficking.outbox, trafficking.referrals, trafficking.referral_history",
+               0, NULL, err, sizeof(err));
+        PQfinish(c);
+    }
+    return rc;
+}
+
+/* The baseline: lock one ready row, mark it sent, commit; until none is left. */
+static int claim_and_mark(PGconn *c)
+{
+    static const char take[] =
+        "SELECT id FROM trafficking.outbox WHERE state = 'pending' AND next_attempt_at <= now()"
+        " ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+    static const char mark[] =
+        "UPDATE trafficking.outbox SET state = 'sent', sent_at = now() WHERE id = $1";
+    char err[512], id[24];
+    const char *params[1] = {id};
+    for (;;) {
+        PGresult *r;
+        if (db_run(c, "BEGIN", 0, NULL, err, sizeof(err)) != 0 ||
+            (r = db_exec(c, take, 0, NULL, err, sizeof(err))) == NULL)
+            return -1;
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            return db_run(c, "COMMIT", 0, NULL, err, sizeof(err));
+        }
+        snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        if (db_run(c, mark, 1, params, err, sizeof(err)) != 0 ||
+            db_run(c, "COMMIT", 0, NULL, err, sizeof(err)) != 0)
+            return -1;
+    }
+}
+
+/* workers processes, each dispatching (or claim-and-mark) until no row is ready; rows/s. */
+static double run(const char *user, long n, int workers, int baseline)
+{
+    pid_t pids[64];
+    double t0;
+    if (seed(user, n) != 0)
+        return -1;
+    t0 = now();
+    for (int k = 0; k < workers; k++) {
+        pid_t pid = pids[k] = fork();
+        if (pid < 0)
+            return -1;
+        if (pid == 0) {
+            struct dispatch_options opt;
+            struct dispatch_stats st;
+            char err[1024];
+            PGconn *c = session(user);
+            int rc;
+            if (c == NULL)
+                _exit(1);
+            dispatch_options_init(&opt);
+            opt.once = 1;
+            opt.timeout_ms = 10000;
+            rc = baseline ? claim_and_mark(c)
+                          : dispatch_run(c, lookup, NULL, &opt, &st, err, sizeof(err));
+            if (rc != 0 || (!baseline && (st.retried > 0 || st.failed > 0 || st.held > 0)))
+                fprintf(stderr, "dispatch_bench: worker %d: %s\n", k,
+                        rc != 0 ? err : "some rows were not sent");
+            PQfinish(c);
+            _exit(rc != 0);
+        }
+    }
+    /* waitpid, not wait: the receiver is a child too. */
+    for (int k = 0; k < workers; k++) {
+        int st;
+        if (waitpid(pids[k], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return -1;
+    }
+    return (double)n / (now() - t0);
+}
+
+/* Every key accepted once by the receiver; the raw deliveries in *raw. */
+static int accepted(const char *records, int max, int *raw)
+{
+    struct sink_record *recs = calloc((size_t)max, sizeof(*recs));
+    int n = recs != NULL ? sink_load(records, recs, max) : -1, acc = 0;
+    for (int i = 0; i < n; i++)
+        acc += recs[i].accepted && recs[i].sig_ok;
+    *raw = n;
+    free(recs);
+    return acc;
+}
+
+int main(int argc, char **argv)
+{
+    char records[256], url[64];
+    struct sink sink = {0, 0};
+    struct sink_options o = {SECRET, records, 0, 0, 0, 0, 600, 0, 0};
+    const char *user;
+    long n;
+    int workers = 2, sizes[2], raw = 0, acc;
+    double base, one, many;
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "usage: dispatch_bench USER N [WORKERS]\n");
+        return 2;
+    }
+    user = argv[1];
+    n = strtol(argv[2], NULL, 10);
+    if (argc == 4)
+        workers = (int)strtol(argv[3], NULL, 10);
+    if (n < 1 || n > 100000 || workers < 1 || workers > 64 || getenv("CASEHOST_DB") == NULL) {
+        fprintf(stderr, "dispatch_bench: N 1..100000, WORKERS 1..64, CASEHOST_DB set\n");
+        return 2;
+    }
+    snprintf(records, sizeof(records), "/tmp/dispatch_bench.%ld.records", (long)getpid());
+    o.max_requests = (int)(3 * n + 10);
+    if (sink_start(&sink, &o) != 0) {
+        perror("dispatch_bench: receiver");
+        return 1;
+    }
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/referrals", sink.port);
+    target.url = url;
+    sizes[0] = 1;
+    sizes[1] = workers;
+    base = run(user, n, workers, 1);
+    one = run(user, n, sizes[0], 0);
+    many = run(user, n, sizes[1], 0);
+    sink_stop(&sink);
+    acc = accepted(records, (int)(3 * n + 10), &raw);
+    unlink(records);
+    if (base < 0 || one < 0 || many < 0) {
+        fprintf(stderr, "dispatch_bench: a worker failed\n");
+        return 1;
+    }
+    if (acc != 2 * n || raw != 2 * n) {
+        fprintf(stderr, "dispatch_bench: receiver accepted %d of %ld (%d raw)\n", acc, 2 * n, raw);
+        return 1;
+    }
+    printf("dispatch to a loopback webhook, %ld rows per run, every row accepted once:\n", n);
+    printf("  baseline claim-and-mark, %d workers: %7.0f rows/s\n", workers, base);
+    printf("  dispatch, 1 worker:                 %7.0f rows/s\n", one);
+    printf("  dispatch, %d workers:                %7.0f rows/s (%.2f of baseline, %.2fx one "
+           "worker)\n",
+           workers, many, many / base, many / one);
+    return 0;
+}

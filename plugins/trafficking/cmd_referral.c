@@ -1,0 +1,463 @@
+/*
+ * cmd_referral.c: the caseworker's verbs for what leaves the agency:
+ * `consent` (an object with purpose, recipients, time limit, revocation),
+ * `safety` (how a person may be reached safely) and `referral` (the
+ * lifecycle after routing). Every move goes through SQL functions that refuse
+ * invalid transitions; nothing here sends anything (the dispatcher does).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "route.h"
+#include "trf.h"
+
+#define USAGE_CONSENT                                                                           \
+    "consent add PERSON --purpose P --recipients ID|kind:KIND[,...] --regime "                 \
+    "vawa_voca|hipaa|part2|state_law|other --expires YYYY-MM-DD [--verbal] [--note TEXT]\n"    \
+    "  consent revoke CONSENT --reason TEXT\n"                                                 \
+    "  consent list PERSON"
+#define USAGE_SAFETY                                                                            \
+    "safety set PERSON [--safe-channels phone,sms,email,in_person,via_caseworker] "            \
+    "[--phone N] [--email A] [--safe-times TEXT] [--code-word W] [--do-not-contact yes|no] "   \
+    "[--trafficker-controls-phone yes|no]\n"                                                   \
+    "  safety show PERSON"
+#define USAGE_REFERRAL                                                                          \
+    "referral list [--case CASE] [--state STATE]\n"                                            \
+    "  referral show REFERRAL\n"                                                               \
+    "  referral ack REFERRAL [--reference REF]\n"                                              \
+    "  referral accept REFERRAL\n"                                                             \
+    "  referral reject REFERRAL --reason TEXT\n"                                               \
+    "  referral close REFERRAL --outcome TEXT\n"                                               \
+    "  referral revoke REFERRAL --reason TEXT\n"                                               \
+    "  referral overdue"
+
+struct kv {
+    const char *name;
+    const char *value; /* NULL when not given; "yes" for a bare flag */
+    int flag;          /* takes no value */
+};
+
+/* Parses argv[2..] into one positional and the named options; -1 after fail(). */
+static int parse(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, struct kv *opts,
+                 const char **pos)
+{
+    *pos = NULL;
+    for (int i = 2; i < argc; i++) {
+        struct kv *o = NULL;
+        for (struct kv *k = opts; k->name != NULL; k++)
+            if (strcmp(k->name, argv[i]) == 0)
+                o = k;
+        if (o != NULL) {
+            if (o->flag) {
+                o->value = "yes";
+            } else if (i + 1 < argc) {
+                o->value = argv[++i];
+            } else {
+                t->api->fail(ctx, "option '%s' needs a value", argv[i]);
+                return -1;
+            }
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            t->api->fail(ctx, "unknown option '%s'", argv[i]);
+            return -1;
+        } else if (*pos == NULL) {
+            *pos = argv[i];
+        } else {
+            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *opt(const struct kv *opts, const char *name)
+{
+    for (; opts->name != NULL; opts++)
+        if (strcmp(opts->name, name) == 0)
+            return opts->value;
+    return NULL;
+}
+
+static int valid_id(const char *s)
+{
+    char *end;
+    long long v;
+    if (s == NULL || *s == '\0')
+        return 0;
+    v = strtoll(s, &end, 10);
+    return *end == '\0' && v > 0;
+}
+
+/*
+ * Runs sql with params; shows the rows under key (as_array) or the first
+ * row's columns at the top level (key NULL). Returns CH_OK or CH_ERROR with
+ * the database's message prefixed by what.
+ */
+static int query(struct trf *t, struct ch_ctx *ctx, const char *what, const char *sql, int n,
+                 const char *const *params, const char *key, int as_array)
+{
+    PGresult *r = PQexecParams(t->api->conn(ctx), sql, n, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok) {
+        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+        t->api->fail(ctx, "%s: %s%s%s", what, m ? m : PQresultErrorMessage(r),
+                     h ? "\nhint: " : "", h ? h : "");
+    } else if (key != NULL) {
+        t->api->out_result(ctx, key, r, as_array);
+    } else if (PQntuples(r) > 0) {
+        for (int c = 0; c < PQnfields(r); c++)
+            t->api->out_str(ctx, PQfname(r, c), PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c));
+    }
+    PQclear(r);
+    return ok ? CH_OK : CH_ERROR;
+}
+
+
+/* ------------------------------------------------------------- consent --- */
+
+static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    static const char sql[] =
+        "INSERT INTO trafficking.consents (agency_id, person_id, purpose, recipients,"
+        "       legal_regime, written, expires_at, recorded_by, note)"
+        " SELECT casehost.current_agency(), p.id, $2,"
+        "        string_to_array(regexp_replace($3, '\\s+', '', 'g'), ','), $4, $5::boolean,"
+        "        ($6::date + 1)::timestamptz, casehost.current_actor(), $7"
+        "   FROM casehost.people p WHERE p.id = $1"
+        " RETURNING id AS consent, person_id AS person, purpose,"
+        "           array_to_string(recipients, ', ') AS recipients, legal_regime,"
+        "           to_char(expires_at - interval '1 second', 'YYYY-MM-DD') AS valid_through";
+    struct kv o[] = {{"--purpose", NULL, 0}, {"--recipients", NULL, 0}, {"--regime", NULL, 0},
+                     {"--expires", NULL, 0}, {"--verbal", NULL, 1},     {"--note", NULL, 0},
+                     {NULL, NULL, 0}};
+    const char *person, *params[7];
+    PGresult *r;
+    int rc;
+    if (parse(t, ctx, argc, argv, o, &person) != 0)
+        return CH_USAGE;
+    if (!valid_id(person) || !opt(o, "--purpose") || !opt(o, "--recipients") ||
+        !opt(o, "--regime") || !opt(o, "--expires")) {
+        t->api->fail(ctx, "consent add needs PERSON, --purpose, --recipients, --regime and "
+                          "--expires (consent is time-limited)");
+        return CH_USAGE;
+    }
+    params[0] = person;
+    params[1] = opt(o, "--purpose");
+    params[2] = opt(o, "--recipients");
+    params[3] = opt(o, "--regime");
+    params[4] = opt(o, "--verbal") ? "false" : "true";
+    params[5] = opt(o, "--expires");
+    params[6] = opt(o, "--note");
+    r = PQexecParams(t->api->conn(ctx), sql, 7, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        t->api->fail(ctx, "person %s: %s", person,
+                     PQresultStatus(r) == PGRES_TUPLES_OK ? "not found" : (m ? m : "failed"));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    t->api->out_result(ctx, "consent", r, 0);
+    rc = t->api->audit(ctx, "create", "consent", strtoll(PQgetvalue(r, 0, 0), NULL, 10),
+                       params[1]);
+    PQclear(r);
+    if (rc != 0)
+        return CH_ERROR;
+    rc = trf_consent_changed(t, ctx, strtoll(person, NULL, 10));
+    if (rc == CH_OK && !t->api->json(ctx))
+        t->api->out_message(ctx, "consent recorded; services never depend on it");
+    return rc;
+}
+
+/*
+ * Revoking a consent revokes the referrals that rest on it and have not left
+ * yet, and holds their outbox rows, in the same transaction.
+ */
+static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    static const char sql[] =
+        "WITH c AS (UPDATE trafficking.consents SET revoked_at = now(), revoke_reason = $2"
+        "            WHERE id = $1 AND revoked_at IS NULL RETURNING id)"
+        " SELECT c.id AS consent,"
+        "        (SELECT count(*) FROM trafficking.referrals r,"
+        "                LATERAL trafficking.referral_move(r.id, 'revoked',"
+        "                        'consent ' || c.id || ' revoked: ' || $2) m"
+        "          WHERE r.consent_id = c.id AND r.basis = 'consent'"
+        "            AND r.state IN ('pending_consent', 'queued')) AS referrals_revoked"
+        "   FROM c";
+    struct kv o[] = {{"--reason", NULL, 0}, {NULL, NULL, 0}};
+    const char *id, *params[2];
+    PGresult *r;
+    int rc = CH_ERROR;
+    if (parse(t, ctx, argc, argv, o, &id) != 0)
+        return CH_USAGE;
+    if (!valid_id(id) || opt(o, "--reason") == NULL) {
+        t->api->fail(ctx, "consent revoke needs CONSENT and --reason TEXT");
+        return CH_USAGE;
+    }
+    params[0] = id;
+    params[1] = opt(o, "--reason");
+    r = PQexecParams(t->api->conn(ctx), sql, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        t->api->fail(ctx, "consent %s: %s", id, PQresultErrorMessage(r));
+    else if (PQntuples(r) == 0)
+        t->api->fail(ctx, "consent %s not found, or already revoked", id);
+    else {
+        t->api->out_result(ctx, "revoked", r, 0);
+        rc = t->api->audit(ctx, "revoke", "consent", strtoll(id, NULL, 10), params[1]) == 0
+                 ? CH_OK
+                 : CH_ERROR;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int cmd_consent(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+{
+    static const char list_sql[] =
+        "SELECT id, purpose, array_to_string(recipients, ', ') AS recipients, legal_regime,"
+        "       written, to_char(granted_at, 'YYYY-MM-DD') AS granted,"
+        "       to_char(expires_at - interval '1 second', 'YYYY-MM-DD') AS valid_through,"
+        "       to_char(revoked_at, 'YYYY-MM-DD') AS revoked,"
+        "       (revoked_at IS NULL AND expires_at > now()) AS active"
+        "  FROM trafficking.consents WHERE person_id = $1 ORDER BY id";
+    struct trf *t = ud;
+    const char *sub = argc >= 2 ? argv[1] : "";
+    if (strcmp(sub, "add") == 0)
+        return consent_add(t, ctx, argc, argv);
+    if (strcmp(sub, "revoke") == 0)
+        return consent_revoke(t, ctx, argc, argv);
+    if (strcmp(sub, "list") == 0 && argc == 3 && valid_id(argv[2])) {
+        const char *params[1] = {argv[2]};
+        return query(t, ctx, "consents", list_sql, 1, params, "consents", 1);
+    }
+    t->api->fail(ctx, "consent: expected add, revoke or list");
+    return CH_USAGE;
+}
+
+/* -------------------------------------------------------------- safety --- */
+
+static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    static const char sql[] =
+        "INSERT INTO trafficking.safe_contact AS s (person_id, agency_id, safe_channels, phone,"
+        "       email, safe_times, code_word, do_not_contact, trafficker_controls_phone,"
+        "       updated_by)"
+        " SELECT p.id, p.agency_id, coalesce(string_to_array(regexp_replace($2, '\\s+', '', 'g'),"
+        "        ','), '{}'), $3, $4, $5, $6, coalesce($7::boolean, false),"
+        "        coalesce($8::boolean, false), casehost.current_actor()"
+        "   FROM casehost.people p WHERE p.id = $1"
+        " ON CONFLICT (person_id) DO UPDATE SET"
+        "   safe_channels = coalesce(string_to_array(regexp_replace($2, '\\s+', '', 'g'), ','),"
+        "                            s.safe_channels),"
+        "   phone = coalesce($3, s.phone), email = coalesce($4, s.email),"
+        "   safe_times = coalesce($5, s.safe_times), code_word = coalesce($6, s.code_word),"
+        "   do_not_contact = coalesce($7::boolean, s.do_not_contact),"
+        "   trafficker_controls_phone = coalesce($8::boolean, s.trafficker_controls_phone),"
+        "   updated_by = casehost.current_actor(), updated_at = now()"
+        " RETURNING person_id AS person, array_to_string(safe_channels, ', ') AS safe_channels,"
+        "           do_not_contact, trafficker_controls_phone";
+    struct kv o[] = {{"--safe-channels", NULL, 0},
+                     {"--phone", NULL, 0},
+                     {"--email", NULL, 0},
+                     {"--safe-times", NULL, 0},
+                     {"--code-word", NULL, 0},
+                     {"--do-not-contact", NULL, 0},
+                     {"--trafficker-controls-phone", NULL, 0},
+                     {NULL, NULL, 0}};
+    const char *person, *params[8];
+    PGresult *r;
+    int rc = CH_ERROR;
+    if (parse(t, ctx, argc, argv, o, &person) != 0)
+        return CH_USAGE;
+    if (!valid_id(person)) {
+        t->api->fail(ctx, "safety set needs a PERSON id");
+        return CH_USAGE;
+    }
+    for (int i = 5; i < 7; i++)
+        if (o[i].value != NULL && strcmp(o[i].value, "yes") != 0 &&
+            strcmp(o[i].value, "no") != 0) {
+            t->api->fail(ctx, "%s takes yes or no, not '%s'", o[i].name, o[i].value);
+            return CH_USAGE;
+        }
+    params[0] = person;
+    for (int i = 0; i < 7; i++)
+        params[i + 1] = o[i].value == NULL             ? NULL
+                        : i < 5                        ? o[i].value
+                        : strcmp(o[i].value, "yes") == 0 ? "true"
+                                                         : "false";
+    r = PQexecParams(t->api->conn(ctx), sql, 8, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        t->api->fail(ctx, "person %s: %s", person, PQresultErrorMessage(r));
+    else if (PQntuples(r) == 0)
+        t->api->fail(ctx, "person %s not found", person);
+    else {
+        t->api->out_result(ctx, "safe_contact", r, 0);
+        rc = t->api->audit(ctx, "update", "safe_contact", strtoll(person, NULL, 10), NULL) == 0
+                 ? CH_OK
+                 : CH_ERROR;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int cmd_safety(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+{
+    static const char show_sql[] =
+        "SELECT person_id AS person, array_to_string(safe_channels, ', ') AS safe_channels,"
+        "       phone, email, safe_times, code_word, do_not_contact, trafficker_controls_phone,"
+        "       to_char(updated_at, 'YYYY-MM-DD HH24:MI') AS updated"
+        "  FROM trafficking.safe_contact WHERE person_id = $1";
+    struct trf *t = ud;
+    const char *sub = argc >= 2 ? argv[1] : "";
+    if (strcmp(sub, "set") == 0)
+        return safety_set(t, ctx, argc, argv);
+    if (strcmp(sub, "show") == 0 && argc == 3 && valid_id(argv[2])) {
+        const char *params[1] = {argv[2]};
+        if (query(t, ctx, "safe contact", show_sql, 1, params, "safe_contact", 0) != CH_OK)
+            return CH_ERROR;
+        return t->api->audit(ctx, "read", "safe_contact", strtoll(argv[2], NULL, 10), NULL) == 0
+                   ? CH_OK
+                   : CH_ERROR;
+    }
+    t->api->fail(ctx, "safety: expected set or show");
+    return CH_USAGE;
+}
+
+/* ------------------------------------------------------------ referral --- */
+
+static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **argv,
+                         const char *to, const char *need)
+{
+    static const char sql[] =
+        "SELECT m.id AS referral, m.state, m.destination_id AS destination"
+        "  FROM trafficking.referral_move($1, $2, $3) m";
+    static const char ref_sql[] =
+        "UPDATE trafficking.referrals SET reference = $2 WHERE id = $1 RETURNING id";
+    struct kv o[] = {{"--reason", NULL, 0}, {"--outcome", NULL, 0}, {"--reference", NULL, 0},
+                     {NULL, NULL, 0}};
+    const char *id, *params[3];
+    char what[64];
+    if (parse(t, ctx, argc, argv, o, &id) != 0)
+        return CH_USAGE;
+    if (!valid_id(id) || (need != NULL && opt(o, need) == NULL)) {
+        t->api->fail(ctx, "referral %s needs a REFERRAL id%s%s%s", argv[1], need ? " and " : "",
+                     need ? need : "", need ? " TEXT" : "");
+        return CH_USAGE;
+    }
+    params[0] = id;
+    params[1] = to;
+    params[2] = need ? opt(o, need) : opt(o, "--reference");
+    snprintf(what, sizeof(what), "referral %s", id);
+    if (query(t, ctx, what, sql, 3, params, NULL, 0) != CH_OK)
+        return CH_ERROR;
+    if (opt(o, "--reference") != NULL) {
+        const char *p2[2] = {id, opt(o, "--reference")};
+        PGresult *r = PQexecParams(t->api->conn(ctx), ref_sql, 2, NULL, p2, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+        if (!ok) {
+            t->api->fail(ctx, "referral %s: cannot record the reference", id);
+            return CH_ERROR;
+        }
+    }
+    return CH_OK;
+}
+
+static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+{
+    static const char list_sql[] =
+        "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.destination_kind"
+        "       AS kind, r.basis, r.urgency, r.state,"
+        "       to_char(r.due_at, 'YYYY-MM-DD HH24:MI') AS due, r.rule"
+        "  FROM trafficking.referrals r"
+        " WHERE ($1::bigint IS NULL OR r.case_id = $1::bigint) AND ($2::text IS NULL OR"
+        "       r.state = $2) ORDER BY r.id";
+    static const char show_sql[] =
+        "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.destination_kind"
+        "       AS kind, r.rule, r.basis, r.consent_id AS consent, r.urgency, r.state,"
+        "       to_char(r.due_at, 'YYYY-MM-DD HH24:MI') AS due, r.ack_sla_hours,"
+        "       array_to_string(r.fields, ', ') AS fields_shared, r.reference, r.reason,"
+        "       r.outcome, r.escalation_of, to_char(r.escalated_at, 'YYYY-MM-DD HH24:MI')"
+        "       AS escalated, o.state AS outbox, o.attempts, o.last_error, r.idempotency_key"
+        "  FROM trafficking.referrals r LEFT JOIN trafficking.outbox o ON o.referral_id = r.id"
+        " WHERE r.id = $1";
+    static const char history_sql[] =
+        "SELECT to_char(h.at, 'YYYY-MM-DD HH24:MI:SS') AS at, u.name AS by, h.from_state,"
+        "       h.to_state, h.detail FROM trafficking.referral_history h"
+        "  LEFT JOIN casehost.users u ON u.id = h.actor_id WHERE h.referral_id = $1 ORDER BY h.id";
+    static const char overdue_sql[] =
+        "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.state,"
+        "       CASE WHEN r.state IN ('pending_consent', 'queued') THEN 'not sent by due time'"
+        "            ELSE 'not acknowledged within ' || r.ack_sla_hours || ' h' END AS problem,"
+        "       to_char(CASE WHEN r.state IN ('pending_consent', 'queued') THEN r.due_at"
+        "                    ELSE r.sent_at + make_interval(hours => r.ack_sla_hours) END,"
+        "               'YYYY-MM-DD HH24:MI') AS since,"
+        "       to_char(r.escalated_at, 'YYYY-MM-DD HH24:MI') AS escalated"
+        "  FROM trafficking.referrals r"
+        " WHERE (r.state IN ('pending_consent', 'queued') AND r.due_at < now())"
+        "    OR (r.state = 'sent' AND r.sent_at + make_interval(hours => r.ack_sla_hours) < now())"
+        " ORDER BY 6, r.id";
+    static const struct {
+        const char *sub, *to, *need;
+    } moves[] = {{"ack", "acknowledged", NULL},     {"accept", "accepted", NULL},
+                 {"reject", "rejected", "--reason"}, {"close", "closed", "--outcome"},
+                 {"revoke", "revoked", "--reason"}};
+    struct trf *t = ud;
+    const char *sub = argc >= 2 ? argv[1] : "";
+    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
+        if (strcmp(sub, moves[i].sub) == 0)
+            return referral_move(t, ctx, argc, argv, moves[i].to, moves[i].need);
+    if (strcmp(sub, "list") == 0) {
+        struct kv o[] = {{"--case", NULL, 0}, {"--state", NULL, 0}, {NULL, NULL, 0}};
+        const char *pos, *params[2];
+        if (parse(t, ctx, argc, argv, o, &pos) != 0 || pos != NULL ||
+            (o[0].value && !valid_id(o[0].value)))
+            return CH_USAGE;
+        params[0] = o[0].value;
+        params[1] = o[1].value;
+        return query(t, ctx, "referrals", list_sql, 2, params, "referrals", 1);
+    }
+    if (strcmp(sub, "show") == 0 && argc == 3 && valid_id(argv[2])) {
+        const char *params[1] = {argv[2]};
+        char what[64];
+        PGresult *r;
+        int found;
+        snprintf(what, sizeof(what), "referral %s", argv[2]);
+        r = PQexecParams(t->api->conn(ctx), show_sql, 1, NULL, params, NULL, NULL, 0);
+        found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        if (found)
+            t->api->out_result(ctx, "referral", r, 0);
+        PQclear(r);
+        if (!found) {
+            t->api->fail(ctx, "referral %s not found", argv[2]);
+            return CH_ERROR;
+        }
+        if (query(t, ctx, what, history_sql, 1, params, "history", 1) != CH_OK)
+            return CH_ERROR;
+        return t->api->audit(ctx, "read", "referral", strtoll(argv[2], NULL, 10), NULL) == 0
+                   ? CH_OK
+                   : CH_ERROR;
+    }
+    if (strcmp(sub, "overdue") == 0 && argc == 2)
+        return query(t, ctx, "overdue referrals", overdue_sql, 0, NULL, "overdue", 1);
+    t->api->fail(ctx, "referral: unknown subcommand '%s'", sub);
+    return CH_USAGE;
+}
+
+int trf_register_referral_commands(struct trf *t)
+{
+    const struct ch_command cmds[] = {
+        {"consent", "record, revoke and list a person's consent to share", USAGE_CONSENT,
+         cmd_consent, t, 0},
+        {"safety", "record how a person may be contacted safely", USAGE_SAFETY, cmd_safety, t, 0},
+        {"referral", "follow referrals: acknowledge, accept, reject, close, revoke, overdue",
+         USAGE_REFERRAL, cmd_referral, t, 0},
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (t->api->command(t->self, &cmds[i]) != 0)
+            return -1;
+    return 0;
+}

@@ -1,0 +1,586 @@
+/*
+ * route.c: the database side of routing. The engine (routing.c) decides;
+ * this file reads its input, stores what it decided, and runs it at the
+ * moments that matter. JSON for the database is built with jansson or by
+ * PostgreSQL, never by hand; values reach SQL only as parameters.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmd_routing.h"
+#include "route.h"
+
+/* The routing input of a case, shaped as routing_input_from_json reads it. */
+static const char input_sql[] =
+    "WITH c AS (SELECT * FROM casehost.cases WHERE id = $1),"
+    " p AS (SELECT p.* FROM casehost.people p JOIN c ON c.subject_id = p.id),"
+    " s AS (SELECT * FROM trafficking.screenings"
+    "        WHERE case_id = $1 AND state IN ('completed', 'stopped') AND superseded_by IS NULL"
+    "        ORDER BY finished_at DESC, id DESC LIMIT 1),"
+    " sc AS (SELECT sc.* FROM trafficking.safe_contact sc JOIN p ON p.id = sc.person_id)"
+    " SELECT json_build_object("
+    "   'case_id', c.id,"
+    "   'age', (SELECT casehost.person_age(p) FROM p),"
+    "   'age_known', coalesce((SELECT p.date_of_birth IS NOT NULL FROM p), false),"
+    "   'age_estimated', coalesce((SELECT p.date_of_birth IS NULL AND p.estimated_age IS NOT NULL"
+    "                               FROM p), false),"
+    "   'gender', (SELECT p.gender_identity FROM p), 'state', c.state, 'county', c.county,"
+    "   'flags', json_build_object("
+    "      'foreign_national', 'foreign_national' = ANY (c.flags),"
+    "      'imminent_danger', 'imminent_danger' = ANY (c.flags),"
+    "      'recruitment', 'recruitment' = ANY (c.flags),"
+    "      'control', 'control' = ANY (c.flags),"
+    "      'runaway_return', c.runaway_return IS NOT NULL,"
+    "      'cw_history', c.cw_history, 'jj_history', c.jj_history),"
+    "   'runaway_episodes', CASE WHEN c.runaway_start IS NOT NULL THEN 1 ELSE 0 END,"
+    "   'screening', (SELECT json_build_object('id', s.id, 'instrument', s.instrument_id,"
+    "                   'version', s.instrument_version, 'result', s.result, 'band', s.band,"
+    "                   'score', s.score, 'stopped', s.state = 'stopped') FROM s),"
+    "   'indicators', coalesce((SELECT s.outcome->'concerns' FROM s), '[]'::jsonb),"
+    "   'domain_scores', (SELECT s.outcome->'domain_scores' FROM s),"
+    "   'consents', coalesce((SELECT json_agg(json_build_object('id', k.id, 'purpose', k.purpose,"
+    "                   'recipients', k.recipients,"
+    "                   'active', k.revoked_at IS NULL AND k.expires_at > now()"
+    "                                 AND k.granted_at <= now()) ORDER BY k.id)"
+    "               FROM trafficking.consents k JOIN p ON p.id = k.person_id), '[]'::json),"
+    "   'safe_contact', json_build_object("
+    "      'do_not_contact', coalesce((SELECT do_not_contact FROM sc), false),"
+    "      'trafficker_controls_phone', coalesce((SELECT trafficker_controls_phone FROM sc),"
+    "                                            false),"
+    "      'safe_channels', coalesce((SELECT to_json(safe_channels) FROM sc), '[]'::json)))"
+    "  FROM c";
+
+static const char store_sql[] = "SELECT * FROM trafficking.decision_store($1::jsonb)";
+
+int route_input_load(PGconn *conn, int64_t case_id, struct routing_input *in, char *err,
+                     size_t errlen)
+{
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+    json_t *j = NULL;
+    json_error_t je;
+    int rc = -1;
+
+    routing_input_init(in);
+    snprintf(id, sizeof(id), "%lld", (long long)case_id);
+    r = PQexecParams(conn, input_sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot read case %s for routing: %s", id, PQresultErrorMessage(r));
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        rc = 1;
+        goto out;
+    }
+    j = json_loads(PQgetvalue(r, 0, 0), 0, &je);
+    if (j == NULL) {
+        snprintf(err, errlen, "case %s: routing input is not JSON: %s", id, je.text);
+        goto out;
+    }
+    rc = routing_input_from_json(j, in, err, errlen) == 0 ? 0 : -1;
+out:
+    json_decref(j);
+    PQclear(r);
+    return rc;
+}
+
+/* What the engine knows and the database does not: added to every payload. */
+static json_t *payload_extra(const struct routing_input *in)
+{
+    json_t *p = json_object();
+    double sex = in->domain_score[INSTRUMENT_DOMAIN_SEX_TRAFFICKING];
+    double labour = in->domain_score[INSTRUMENT_DOMAIN_LABOUR];
+    json_t *ind = json_array();
+    for (size_t i = 0; i < in->n_indicators; i++)
+        json_array_append_new(ind, json_string(in->indicators[i]));
+    json_object_set_new(p, "indicators", ind);
+    json_object_set_new(p, "trafficking_type",
+                        json_string(sex > 0 && labour > 0 ? "sex_and_labour"
+                                    : sex > 0             ? "sex"
+                                    : labour > 0          ? "labour"
+                                                          : "undetermined"));
+    json_object_set_new(p, "imminent_danger", json_boolean(in->imminent_danger));
+    json_object_set_new(p, "nationality_status",
+                        json_string(in->foreign_national ? "foreign_national" : "not_recorded"));
+    if (in->screening.present) {
+        json_object_set_new(p, "screening_instrument", json_string(in->screening.instrument));
+        json_object_set_new(p, "screening_result", json_string(in->screening.result));
+        json_object_set_new(p, "screening_band", json_string(in->screening.band));
+    }
+    return p;
+}
+
+/* Referrals of a decision as decision_store() takes them. */
+static json_t *referrals_json(const struct routing_config *cfg, const struct routing_decision *d,
+                              const struct routing_input *in)
+{
+    json_t *arr = json_array(), *extra = payload_extra(in);
+    for (size_t i = 0; i < d->n_referrals; i++) {
+        const struct routing_referral *rf = &d->referrals[i];
+        json_t *o = json_object();
+        (void)cfg;
+        json_object_set_new(o, "destination", json_string(rf->destination));
+        json_object_set_new(o, "kind", json_string(routing_kind_name(rf->kind)));
+        json_object_set_new(o, "rule", json_string(rf->rule));
+        json_object_set_new(o, "basis", json_string(routing_basis_name(rf->basis)));
+        json_object_set_new(o, "consent", json_integer(rf->consent_id));
+        json_object_set_new(o, "urgency", json_string(routing_urgency_name(rf->urgency)));
+        json_object_set_new(o, "due_hours", json_integer(rf->due_hours));
+        json_object_set_new(o, "ack_sla_hours", json_integer(rf->ack_sla_hours));
+        json_object_set_new(o, "state", json_string(routing_state_name(rf->state)));
+        json_object_set_new(o, "fields", routing_fields_to_json(rf->fields));
+        json_object_set_new(o, "payload", json_deep_copy(extra));
+        json_array_append_new(arr, o);
+    }
+    json_decref(extra);
+    return arr;
+}
+
+/*
+ * Stores decision d (made from in) and returns the result row of
+ * decision_store (caller PQclear()s), or NULL with err set.
+ */
+static PGresult *store(PGconn *conn, const struct routing_config *cfg,
+                       const struct routing_decision *d, const struct routing_input *in,
+                       int64_t screening_id, const char *cause, char *err, size_t errlen)
+{
+    json_t *p = json_object(), *dj = routing_decision_to_json(d);
+    char *text;
+    PGresult *r;
+    json_object_set_new(p, "case", json_integer(in->case_id));
+    json_object_set_new(p, "screening", json_integer(screening_id));
+    json_object_set_new(p, "cause", json_string(cause));
+    json_object_set_new(p, "config_hash", json_string(cfg->hash));
+    json_object_set_new(p, "input", routing_input_to_json(in));
+    json_object_set(p, "rules", json_object_get(dj, "rules"));
+    json_object_set(p, "outcome", json_object_get(dj, "outcome"));
+    json_object_set_new(p, "referrals", referrals_json(cfg, d, in));
+    text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    json_decref(dj);
+    if (text == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r = PQexecParams(conn, store_sql, 1, NULL, (const char *const *)&text, NULL, NULL, 0);
+    free(text);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot store the routing decision: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int any_rule_matched(const struct routing_decision *d)
+{
+    for (size_t i = 0; i < d->n_rules; i++)
+        if (d->rules[i].matched)
+            return 1;
+    return 0;
+}
+
+int route_decide_store(PGconn *conn, const struct routing_config *cfg, int64_t case_id,
+                       int64_t screening_id, const char *cause, int always,
+                       struct routing_decision *d, char *err, size_t errlen)
+{
+    struct routing_input in;
+    PGresult *r = NULL;
+    int rc = -1, lr;
+
+    routing_decision_init(d);
+    lr = route_input_load(conn, case_id, &in, err, errlen);
+    if (lr > 0)
+        snprintf(err, errlen, "case %lld not found", (long long)case_id);
+    if (lr != 0)
+        goto out;
+    if (routing_decide(cfg, &in, d) != 0) {
+        snprintf(err, errlen, "case %lld: routing ran out of memory", (long long)case_id);
+        goto out;
+    }
+    if (!always && !any_rule_matched(d)) {
+        rc = 0;
+        goto out;
+    }
+    r = store(conn, cfg, d, &in, screening_id, cause, err, errlen);
+    rc = r != NULL ? 0 : -1;
+out:
+    PQclear(r);
+    routing_input_release(&in);
+    return rc;
+}
+
+int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t screening_id,
+               const char *cause, int always)
+{
+    struct routing_decision d;
+    char err[1024];
+    int rc = CH_ERROR;
+
+    if (route_decide_store(t->api->conn(ctx), t->cfg->routing, case_id, screening_id, cause,
+                           always, &d, err, sizeof(err)) != 0) {
+        t->api->fail(ctx, "%s", err);
+        goto out;
+    }
+    for (size_t i = 0; i < d.n_referrals; i++) {
+        const struct routing_referral *rf = &d.referrals[i];
+        t->api->out_message(ctx, "referral to %s (%s, %s): %s, due within %d h", rf->destination,
+                            routing_basis_name(rf->basis), routing_urgency_name(rf->urgency),
+                            routing_state_name(rf->state), rf->due_hours);
+    }
+    rc = CH_OK;
+out:
+    routing_decision_release(&d);
+    return rc;
+}
+
+/* ------------------------------------------------------------- explain --- */
+
+static const char latest_decision_sql[] =
+    "SELECT d.id, d.case_id, d.cause, d.config_hash, d.input::text, d.rules::text,"
+    "       d.outcome::text, to_char(d.decided_at, 'YYYY-MM-DD HH24:MI:SS') AS decided_at,"
+    "       u.name AS decided_by, d.screening_id"
+    "  FROM trafficking.decisions d LEFT JOIN casehost.users u ON u.id = d.decided_by"
+    " WHERE d.case_id = $1 AND ($2::bigint IS NULL OR d.id = $2::bigint)"
+    " ORDER BY d.id DESC LIMIT 1";
+
+/* Rebuilds a stored decision from its rules and outcome columns. */
+static int stored_decision(const char *rules, const char *outcome, struct routing_decision *d,
+                           char *err, size_t errlen)
+{
+    json_t *j = json_object();
+    int rc;
+    json_object_set_new(j, "rules", json_loads(rules, 0, NULL));
+    json_object_set_new(j, "outcome", json_loads(outcome, 0, NULL));
+    rc = routing_decision_from_json(j, d, err, errlen);
+    json_decref(j);
+    return rc;
+}
+
+int route_explain(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    const char *case_arg = NULL, *decision_arg = NULL, *params[2];
+    struct routing_decision d;
+    char err[512], *text = NULL;
+    size_t len = 0;
+    PGresult *r;
+    FILE *mem;
+    int rc = CH_ERROR;
+
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--decision") == 0 && i + 1 < argc)
+            decision_arg = argv[++i];
+        else if (case_arg == NULL && argv[i][0] != '-')
+            case_arg = argv[i];
+        else {
+            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
+            return CH_USAGE;
+        }
+    }
+    if (case_arg == NULL || strtoll(case_arg, NULL, 10) <= 0) {
+        t->api->fail(ctx, "route explain needs a CASE id");
+        return CH_USAGE;
+    }
+    params[0] = case_arg;
+    params[1] = decision_arg;
+    routing_decision_init(&d);
+    r = PQexecParams(t->api->conn(ctx), latest_decision_sql, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "case %s: %s", case_arg, PQresultErrorMessage(r));
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        t->api->fail(ctx, "case %s has no routing decision%s", case_arg,
+                     decision_arg ? " with that id" : " (routing runs when a screening completes)");
+        goto out;
+    }
+    if (stored_decision(PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6), &d, err, sizeof(err)) != 0) {
+        t->api->fail(ctx, "decision %s: %s", PQgetvalue(r, 0, 0), err);
+        goto out;
+    }
+    d.case_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    snprintf(d.config_hash, sizeof(d.config_hash), "%s", PQgetvalue(r, 0, 3));
+    t->api->out_str(ctx, "decision", PQgetvalue(r, 0, 0));
+    t->api->out_str(ctx, "case", PQgetvalue(r, 0, 1));
+    t->api->out_str(ctx, "cause", PQgetvalue(r, 0, 2));
+    t->api->out_str(ctx, "decided_at", PQgetvalue(r, 0, 7));
+    t->api->out_str(ctx, "decided_by", PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8));
+    t->api->out_str(ctx, "config_hash", PQgetvalue(r, 0, 3));
+    if (t->api->json(ctx)) {
+        json_t *in = json_loads(PQgetvalue(r, 0, 4), 0, NULL);
+        json_t *dj = routing_decision_to_json(&d);
+        trf_out_json(t, ctx, "input", in);
+        trf_out_json(t, ctx, "rules", json_object_get(dj, "rules"));
+        trf_out_json(t, ctx, "outcome", json_object_get(dj, "outcome"));
+        json_decref(in);
+        json_decref(dj);
+    } else {
+        mem = open_memstream(&text, &len);
+        if (mem == NULL) {
+            t->api->fail(ctx, "out of memory");
+            goto out;
+        }
+        routing_explain_text(&d, mem);
+        fclose(mem);
+        t->api->out_message(ctx, "%s", text);
+    }
+    rc = t->api->audit(ctx, "read", "decision", strtoll(PQgetvalue(r, 0, 0), NULL, 10), NULL) == 0
+             ? CH_OK
+             : CH_ERROR;
+out:
+    free(text);
+    PQclear(r);
+    routing_decision_release(&d);
+    return rc;
+}
+
+/* -------------------------------------------------------------- replay --- */
+
+/*
+ * Re-decides every stored decision (the latest per case, since a date) under
+ * a candidate configuration from the same stored input, and prints what would
+ * change. Reads only; the one write is the audit record of the read.
+ */
+int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    static const char sql[] =
+        "SELECT DISTINCT ON (case_id) id, case_id, input::text, rules::text, outcome::text,"
+        "       config_hash"
+        "  FROM trafficking.decisions"
+        " WHERE decided_at >= coalesce($1::date, '-infinity'::date)"
+        " ORDER BY case_id, id DESC";
+    const char *dir = NULL, *since = NULL, *params[1];
+    struct routing_config *cand;
+    PGresult *r = NULL;
+    int changed = 0, rc = CH_ERROR;
+
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+            since = argv[++i];
+        else {
+            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
+            return CH_USAGE;
+        }
+    }
+    if (dir == NULL) {
+        t->api->fail(ctx, "routing replay needs --config DIR (the candidate configuration)");
+        return CH_USAGE;
+    }
+    cand = trf_routing_config_open(t, ctx, dir);
+    if (cand == NULL)
+        return CH_USAGE;
+    if (PQtransactionStatus(t->api->conn(ctx)) == PQTRANS_IDLE)
+        PQclear(PQexec(t->api->conn(ctx), "BEGIN READ ONLY"));
+    params[0] = since;
+    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "cannot read stored decisions: %s", PQresultErrorMessage(r));
+        goto out;
+    }
+    t->api->out_str(ctx, "candidate_hash", cand->hash);
+    t->api->out_array(ctx, "changes");
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct routing_input in;
+        struct routing_decision before, after;
+        char err[512], *text = NULL;
+        size_t len = 0;
+        json_t *ij = json_loads(PQgetvalue(r, i, 2), 0, NULL);
+        FILE *mem = open_memstream(&text, &len);
+        int n = -1;
+        routing_decision_init(&before);
+        routing_decision_init(&after);
+        if (ij != NULL && mem != NULL && routing_input_from_json(ij, &in, err, sizeof(err)) == 0 &&
+            stored_decision(PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), &before, err,
+                            sizeof(err)) == 0 &&
+            routing_decide(cand, &in, &after) == 0)
+            n = routing_decision_diff(&before, &after, mem);
+        else
+            routing_input_init(&in);
+        if (mem != NULL)
+            fclose(mem);
+        if (n != 0) {
+            t->api->out_object(ctx, NULL);
+            t->api->out_str(ctx, "case", PQgetvalue(r, i, 1));
+            t->api->out_str(ctx, "decision", PQgetvalue(r, i, 0));
+            t->api->out_str(ctx, "changes", n < 0 ? err : text);
+            t->api->out_end(ctx);
+            changed++;
+        }
+        free(text);
+        json_decref(ij);
+        routing_input_release(&in);
+        routing_decision_release(&before);
+        routing_decision_release(&after);
+    }
+    t->api->out_end(ctx);
+    t->api->out_int(ctx, "decisions_replayed", PQntuples(r));
+    t->api->out_int(ctx, "decisions_changed", changed);
+    t->api->out_message(ctx, "%d of %d stored decisions would change; nothing was written",
+                        changed, PQntuples(r));
+    rc = CH_OK;
+out:
+    PQclear(r);
+    if (PQtransactionStatus(t->api->conn(ctx)) != PQTRANS_IDLE)
+        PQclear(PQexec(t->api->conn(ctx), rc == CH_OK ? "COMMIT" : "ROLLBACK"));
+    routing_config_free(cand);
+    return rc;
+}
+
+/* ---------------------------------------------------------- escalation --- */
+
+static const char claim_sql[] =
+    "SELECT id, case_id, destination_id, basis, coalesce(consent_id, 0), ack_sla_hours"
+    "  FROM trafficking.referrals_claim_overdue()";
+static const char escalate_sql[] =
+    "SELECT trafficking.referral_create($1, NULL, $2::jsonb)";
+/*
+ * An escalation keeps the original legal basis; on a consent basis it may
+ * leave only if the same consent also names the new recipient.
+ */
+static const char escalation_state_sql[] =
+    "SELECT CASE WHEN $1 <> 'consent' THEN 'queued'"
+    "            WHEN EXISTS (SELECT 1 FROM trafficking.consents k"
+    "                          WHERE k.id = nullif($2, '0')::bigint AND k.revoked_at IS NULL"
+    "                            AND k.expires_at > now()"
+    "                            AND ($3 = ANY (k.recipients) OR 'kind:' || $4 = ANY (k.recipients)))"
+    "            THEN 'queued' ELSE 'pending_consent' END";
+static const char event_sql[] =
+    "INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,"
+    "       to_state, detail)"
+    " VALUES ($1, casehost.current_agency(), casehost.current_actor(), 'sent', 'sent', $2)";
+
+/*
+ * Escalates one overdue referral: records the event and refers the case to
+ * the destination's escalation target with the same legal basis.
+ */
+static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, int row)
+{
+    const struct routing_config *cfg = t->cfg->routing;
+    const char *rid = PQgetvalue(r, row, 0), *case_id = PQgetvalue(r, row, 1);
+    int di = routing_config_destination(cfg, PQgetvalue(r, row, 2));
+    const struct routing_destination *target = NULL;
+    char detail[300];
+    const char *params[2];
+    PGresult *x;
+    int ok;
+
+    if (di >= 0 && cfg->destinations[di].escalate_to >= 0)
+        target = &cfg->destinations[cfg->destinations[di].escalate_to];
+    snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s",
+             PQgetvalue(r, row, 5), target ? "escalated to " : "no escalation target",
+             target ? target->id : "");
+    params[0] = rid;
+    params[1] = detail;
+    x = PQexecParams(t->api->conn(ctx), event_sql, 2, NULL, params, NULL, NULL, 0);
+    ok = PQresultStatus(x) == PGRES_COMMAND_OK;
+    PQclear(x);
+    if (ok && target != NULL) {
+        json_t *o = json_object();
+        const char *sp[4] = {PQgetvalue(r, row, 3), PQgetvalue(r, row, 4), target->id,
+                             routing_kind_name(target->kind)};
+        PGresult *st = PQexecParams(t->api->conn(ctx), escalation_state_sql, 4, NULL, sp, NULL,
+                                    NULL, 0);
+        char state[32] = "pending_consent";
+        char *text;
+        if (PQresultStatus(st) == PGRES_TUPLES_OK && PQntuples(st) == 1)
+            snprintf(state, sizeof(state), "%s", PQgetvalue(st, 0, 0));
+        PQclear(st);
+        json_object_set_new(o, "destination", json_string(target->id));
+        json_object_set_new(o, "kind", json_string(routing_kind_name(target->kind)));
+        json_object_set_new(o, "rule", json_string("escalation"));
+        json_object_set_new(o, "basis", json_string(PQgetvalue(r, row, 3)));
+        json_object_set_new(o, "consent", strcmp(state, "queued") == 0
+                                              ? json_integer(strtoll(PQgetvalue(r, row, 4), NULL, 10))
+                                              : json_integer(0));
+        json_object_set_new(o, "urgency", json_string("immediate"));
+        json_object_set_new(o, "due_hours", json_integer(1));
+        json_object_set_new(o, "ack_sla_hours", json_integer(target->ack_sla_hours));
+        json_object_set_new(o, "state", json_string(state));
+        json_object_set_new(o, "fields", routing_fields_to_json(target->fields));
+        json_object_set_new(o, "escalation_of", json_integer(strtoll(rid, NULL, 10)));
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        params[0] = case_id;
+        params[1] = text;
+        x = PQexecParams(t->api->conn(ctx), escalate_sql, 2, NULL, params, NULL, NULL, 0);
+        ok = PQresultStatus(x) == PGRES_TUPLES_OK;
+        if (!ok)
+            t->api->fail(ctx, "referral %s: cannot escalate: %s", rid, PQresultErrorMessage(x));
+        PQclear(x);
+        free(text);
+    } else if (!ok) {
+        t->api->fail(ctx, "referral %s: cannot record the escalation", rid);
+    }
+    if (ok)
+        t->api->out_message(ctx, "referral %s: %s", rid, detail);
+    return ok ? 0 : -1;
+}
+
+int route_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct trf *t = ud;
+    PGresult *r;
+    int rc = CH_OK;
+    (void)ev;
+    r = PQexecParams(t->api->conn(ctx), claim_sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "cannot claim overdue referrals: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    for (int i = 0; i < PQntuples(r) && rc == CH_OK; i++)
+        if (escalate_one(t, ctx, r, i) != 0)
+            rc = CH_ERROR;
+    PQclear(r);
+    return rc;
+}
+
+/* ------------------------------------------------------ other moments --- */
+
+int trf_consent_changed(struct trf *t, struct ch_ctx *ctx, int64_t person_id)
+{
+    static const char sql[] = "SELECT id FROM casehost.cases"
+                              " WHERE subject_id = $1 AND status <> 'closed' ORDER BY id";
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+    int rc = CH_OK;
+    snprintf(id, sizeof(id), "%lld", (long long)person_id);
+    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "person %s: %s", id, PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    for (int i = 0; i < PQntuples(r) && rc == CH_OK; i++)
+        rc = route_case(t, ctx, strtoll(PQgetvalue(r, i, 0), NULL, 10), 0, "consent_changed", 0);
+    PQclear(r);
+    return rc;
+}
+
+/* Case fields routing reads: a change of any of them may change a decision. */
+static int routing_relevant(const struct ch_event_data *ev)
+{
+    static const char *const fields[] = {"flags", "state", "county", "subject_id",
+                                         "runaway_return", "cw_history", "jj_history"};
+    for (size_t i = 0; i < ev->n_changes; i++)
+        for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+            if (strcmp(ev->changes[i].field, fields[k]) == 0)
+                return 1;
+    return 0;
+}
+
+int route_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct trf *t = ud;
+    if (ev->kind == CH_EV_CASE_UPDATED && !routing_relevant(ev))
+        return CH_OK;
+    return route_case(t, ctx, ev->case_id, 0,
+                      ev->kind == CH_EV_CASE_CREATED ? "case_created" : "case_updated", 0);
+}

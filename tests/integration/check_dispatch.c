@@ -1,0 +1,838 @@
+/*
+ * check_dispatch.c: the outbox dispatcher end to end: the real casehost
+ * binary against a real PostgreSQL and a real HTTP receiver on loopback
+ * (tests/http_sink.h). Webhook, spool and command delivery; retries with
+ * backoff and the final 'failed'; the consent re-check (revoked, expired,
+ * legal basis); agency separation; a lost connection; and two dispatchers
+ * of which one is SIGKILLed mid-run, after which every referral must still
+ * have been delivered and none accepted twice.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "check_main.h"
+#include "http_sink.h"
+#include "testlib.h"
+
+#define SECRET "s3cret-for-tests"
+#define MAX_RECORDS 2000
+
+static struct tl_result r;
+static struct sink_record *recs; /* the receiver's records, see load_records() */
+static char db[1024], cfg[1024], dir[1024], records[1100];
+static struct sink sink;
+static PGconn *app; /* a_worker through the application role */
+static json_t *doc; /* the last dispatch --json output */
+
+static PGconn *as_app(const char *user)
+{
+    PGconn *c = tl_connect(db);
+    char sql[200];
+    PGresult *res;
+    snprintf(sql, sizeof(sql), "SET ROLE casehost_app; SELECT * FROM casehost.login('%s')", user);
+    res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    return c;
+}
+
+/* A fresh database with agencies A and B; a scratch directory for files. */
+static void setup(void)
+{
+    snprintf(db, sizeof(db), "%s", tl_db_new());
+    snprintf(cfg, sizeof(cfg), "%s", tl_config(tl_trafficking()));
+    tl_seed_agencies(db, cfg);
+    snprintf(dir, sizeof(dir), "%s/%ld_dispatch", tl_env("CASEHOST_TEST_TMP"), (long)getpid());
+    ck_assert_msg(mkdir(dir, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", dir, strerror(errno));
+    snprintf(records, sizeof(records), "%s/records", dir);
+    app = as_app("a_worker");
+    sink.pid = 0;
+}
+
+static void teardown(void)
+{
+    sink_stop(&sink);
+    PQfinish(app);
+    app = NULL;
+    json_decref(doc);
+    doc = NULL;
+    free(recs);
+    recs = NULL;
+}
+
+#if defined(__GNUC__)
+#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TEST_PRINTF(f, a)
+#endif
+
+static void configure(const char *fmt, ...) TEST_PRINTF(1, 2);
+
+/* The host config with dispatch_targets = { targets } (printf-style). */
+static void configure(const char *fmt, ...)
+{
+    char targets[2048], settings[2300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(targets, sizeof(targets), fmt, ap);
+    va_end(ap);
+    snprintf(settings, sizeof(settings), "dispatch_targets = { %s };", targets);
+    snprintf(cfg, sizeof(cfg), "%s", tl_config(tl_trafficking_with(settings)));
+}
+
+/* A webhook target "hotline" pointing at the running sink. */
+static void configure_webhook(void)
+{
+    configure("hotline = { channel = \"webhook\"; url = \"http://127.0.0.1:%d/referrals\"; "
+              "secret = \"" SECRET "\"; };",
+              sink.port);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The receiver; request number stall_at (0: none) is answered only after a 2 s pause. */
+static void start_sink_stalling(int fail_first, int fail_all, int delay_ms, int stall_at)
+{
+    struct sink_options o = {SECRET, records, fail_first, fail_all, delay_ms,
+                             1000,   120,     stall_at,   2000};
+    ck_assert_msg(sink_start(&sink, &o) == 0, "cannot start the receiver: %s", strerror(errno));
+}
+
+static void start_sink(int fail_first, int fail_all, int delay_ms)
+{
+    start_sink_stalling(fail_first, fail_all, delay_ms, 0);
+}
+
+/*
+ * n queued referrals (one case each) to dest with their outbox rows, as
+ * a_worker. consent is a consent id or NULL. The payload holds characters
+ * that must survive byte for byte (escapes, non-ASCII).
+ */
+static void seed_as(PGconn *c, int n, const char *dest, const char *basis, const char *consent)
+{
+    static const char sql[] =
+        "WITH c AS (INSERT INTO casehost.cases (agency_id, title, created_by)"
+        "   SELECT casehost.current_agency(), 'dispatch ' || g, casehost.current_actor()"
+        "     FROM generate_series(1, $1::int) g RETURNING id),"
+        " r AS (INSERT INTO trafficking.referrals (agency_id, case_id, destination_id,"
+        "         destination_kind, rule, basis, consent_id, urgency, due_at, ack_sla_hours,"
+        "         state, fields, idempotency_key)"
+        "   SELECT casehost.current_agency(), c.id, $2, 'hotline', 'test_rule', $3, $4::bigint,"
+        "          '24h', now() + interval '1 day', 24, 'queued', ARRAY['case_id', 'age'],"
+        "          'ref-' || c.id || '-' || $2 FROM c RETURNING id, case_id)"
+        " INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, payload,"
+        "                                 idempotency_key)"
+        " SELECT casehost.current_agency(), r.id, $2,"
+        "        jsonb_build_object('referral', r.id, 'case_id', r.case_id, 'age', 15,"
+        "                           'note', E'two\\nlines, \"quoted\", caf\\u00e9 \\u2013 ok'),"
+        "        'casehost:' || $2 || '-' || r.id FROM r";
+    char count[16];
+    const char *params[4] = {count, dest, basis, consent};
+    PGresult *res;
+    snprintf(count, sizeof(count), "%d", n);
+    res = PQexecParams(c, sql, 4, NULL, params, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "seed: %s", PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+static void seed(int n, const char *dest, const char *basis, const char *consent)
+{
+    seed_as(app, n, dest, basis, consent);
+}
+
+/* A consent for a new person, valid for 30 days; returns its id (static storage). */
+static const char *make_consent(void)
+{
+    static char id[24];
+    long long v = tl_value(
+        app, "WITH p AS (INSERT INTO casehost.people (agency_id, given_name, created_by)"
+             "   VALUES (casehost.current_agency(), 'Ana', casehost.current_actor()) RETURNING id)"
+             " INSERT INTO trafficking.consents (agency_id, person_id, purpose, recipients,"
+             "   legal_regime, granted_at, expires_at, recorded_by)"
+             " SELECT casehost.current_agency(), p.id, 'referral', ARRAY['hotline'], 'vawa_voca',"
+             "   now() - interval '2 days', now() + interval '30 days', casehost.current_actor()"
+             " FROM p RETURNING id");
+    ck_assert_int_gt(v, 0);
+    snprintf(id, sizeof(id), "%lld", v);
+    return id;
+}
+
+/* One value as the superuser (no row-level security); "" for NULL. */
+static const char *db_text(const char *sql)
+{
+    static char buf[4096];
+    PGconn *c = tl_connect(db);
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return buf;
+}
+
+static long long db_value(const char *sql)
+{
+    PGconn *c = tl_connect(db);
+    long long v = tl_value(c, sql);
+    PQfinish(c);
+    return v;
+}
+
+static void db_exec(const char *sql)
+{
+    PGconn *c = tl_connect(db);
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+}
+
+#define HAS(text, part)                                                                            \
+    ck_assert_msg(strstr((text), (part)) != NULL, "want '%s' in:\n%s", (part), (text))
+
+/*
+ * casehost --as USER --json dispatch --once ARGS... NULL; expects exit 0 and
+ * parses the counts.
+ */
+#define DISPATCH_AS(user, ...)                                                                     \
+    do {                                                                                           \
+        ck_assert_msg(                                                                             \
+            tl_run(&r, db, cfg, "--as", user, "--json", "dispatch", "--once", __VA_ARGS__) == 0,   \
+            "exit %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);                            \
+        json_decref(doc);                                                                          \
+        doc = json_loads(r.out, 0, NULL);                                                          \
+        ck_assert_msg(doc != NULL, "not JSON:\n%s", r.out);                                        \
+    } while (0)
+#define DISPATCH(...) DISPATCH_AS("a_worker", __VA_ARGS__)
+
+static long long count(const char *key)
+{
+    const json_t *v = json_object_get(doc, key);
+    ck_assert_msg(json_is_integer(v), "'%s' missing in %s", key, r.out);
+    return (long long)json_integer_value(v);
+}
+
+#define COUNTS(s, h, rt, f)                                                                        \
+    do {                                                                                           \
+        ck_assert_msg(count("sent") == (s) && count("held") == (h) && count("retried") == (rt) &&  \
+                          count("failed") == (f),                                                  \
+                      "want sent %d held %d retried %d failed %d, got %s\nstderr: %s", (s), (h),   \
+                      (rt), (f), r.out, r.err);                                                    \
+    } while (0)
+
+/* The receiver's records so far. */
+static int load_records(void)
+{
+    int n;
+    if (recs == NULL)
+        recs = calloc(MAX_RECORDS, sizeof(*recs));
+    ck_assert_ptr_nonnull(recs);
+    n = sink_load(records, recs, MAX_RECORDS);
+    ck_assert_int_ge(n, 0);
+    return n;
+}
+
+START_TEST(webhook_delivers_signed_json_with_its_key)
+{
+    int n;
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed(3, "hotline", "mandatory_report", NULL);
+    DISPATCH("--timeout-ms", "5000", NULL);
+    COUNTS(3, 0, 0, 0);
+    n = load_records();
+    ck_assert_int_eq(n, 3);
+    for (int i = 0; i < n; i++) {
+        char sql[600];
+        ck_assert_msg(recs[i].sig_ok, "bad signature for %s", recs[i].key);
+        ck_assert_msg(recs[i].ct_ok, "bad content type for %s", recs[i].key);
+        ck_assert_int_eq(recs[i].status, 200);
+        ck_assert_int_eq(recs[i].accepted, 1);
+        /* the body is the stored payload, byte for byte */
+        snprintf(sql, sizeof(sql),
+                 "SELECT payload::text FROM trafficking.outbox WHERE idempotency_key = '%s'"
+                 "   AND state = 'sent' AND sent_at IS NOT NULL AND attempts = 1",
+                 recs[i].key);
+        ck_assert_str_eq(recs[i].body, db_text(sql));
+        HAS(recs[i].body, "caf\xc3\xa9");
+    }
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals"
+                              " WHERE state = 'sent' AND sent_at IS NOT NULL"),
+                     3);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referral_history"
+                              " WHERE from_state = 'queued' AND to_state = 'sent'"
+                              "   AND detail = 'sent to hotline by webhook (attempt 1)'"),
+                     3);
+    /* nothing is left to send */
+    DISPATCH("--timeout-ms", "5000", NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(load_records(), 3);
+}
+END_TEST
+
+/* Names of the files in path (sorted count of regular files, temp files counted apart). */
+static int count_files(const char *path, int *tmp)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+    *tmp = 0;
+    ck_assert_msg(d != NULL, "cannot open %s", path);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp") != NULL)
+            (*tmp)++;
+        else if (strstr(e->d_name, ".json") != NULL)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void read_text(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t k;
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    k = fread(buf, 1, size - 1, f);
+    buf[k] = '\0';
+    fclose(f);
+}
+
+START_TEST(spool_writes_one_file_per_referral_and_never_twice)
+{
+    char spool[1200], path[1500], text[4096], sql[400];
+    struct stat sb;
+    int tmp;
+    snprintf(spool, sizeof(spool), "%s/spool/county", dir); /* does not exist yet */
+    configure("cw_county = { channel = \"spool\"; spool_dir = \"%s\"; };", spool);
+    seed(3, "cw_county", "mandatory_report", NULL);
+    DISPATCH(NULL);
+    COUNTS(3, 0, 0, 0);
+    ck_assert_int_eq(count_files(spool, &tmp), 3);
+    ck_assert_int_eq(tmp, 0);
+    ck_assert_int_eq(stat(spool, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0700);
+    /* each file is the payload under its key */
+    for (int i = 1; i <= 3; i++) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT idempotency_key FROM trafficking.outbox ORDER BY id OFFSET %d LIMIT 1",
+                 i - 1);
+        snprintf(path, sizeof(path), "%s/%s.json", spool, db_text(sql));
+        read_text(path, text, sizeof(text));
+        snprintf(sql, sizeof(sql),
+                 "SELECT payload::text || E'\\n' FROM trafficking.outbox ORDER BY id OFFSET %d "
+                 "LIMIT 1",
+                 i - 1);
+        ck_assert_str_eq(text, db_text(sql));
+    }
+    /* a second run finds nothing to do and writes nothing */
+    DISPATCH(NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(count_files(spool, &tmp), 3);
+    /*
+     * A crash after the rename but before the commit leaves the rows pending:
+     * the next run counts the files already there as delivered and leaves
+     * them as they are.
+     */
+    snprintf(path, sizeof(path), "%s/%s.json", spool,
+             db_text("SELECT idempotency_key FROM trafficking.outbox ORDER BY id LIMIT 1"));
+    {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("kept\n", f);
+        fclose(f);
+    }
+    db_exec("UPDATE trafficking.referrals SET state = 'queued', sent_at = NULL");
+    db_exec("UPDATE trafficking.outbox SET state = 'pending', sent_at = NULL");
+    DISPATCH(NULL);
+    COUNTS(3, 0, 0, 0);
+    ck_assert_int_eq(count_files(spool, &tmp), 3);
+    ck_assert_int_eq(tmp, 0);
+    read_text(path, text, sizeof(text));
+    ck_assert_str_eq(text, "kept\n");
+}
+END_TEST
+
+static const struct command_case {
+    const char *name;
+    const char *command; /* %s: the scratch directory */
+    int writes_file;     /* to <scratch>/<key>.json */
+    int sent;
+    const char *error; /* part of last_error when not sent */
+} command_cases[] = {
+    {"reads the JSON on stdin with the key in its environment",
+     "cat > %s/$CASEHOST_IDEMPOTENCY_KEY.json", 1, 1, NULL},
+    {"exit status other than 0 is a failure with its output",
+     "cat > /dev/null; echo refused by gateway >&2; exit 3", 0, 0,
+     "command: exit 3: refused by gateway"},
+    {"a command that hangs is stopped at the timeout", "sleep 20", 0, 0,
+     "command: no exit within 700 ms"},
+    {"a command that ignores stdin but exits 0 delivered", "exit 0", 0, 1, NULL},
+};
+
+START_TEST(command_gets_the_json_on_stdin)
+{
+    const struct command_case *c = &command_cases[_i];
+    char command[1200], path[1500], text[4096];
+    struct timespec t0, t1;
+    snprintf(command, sizeof(command), c->command, dir);
+    configure("le = { channel = \"command\"; command = \"%s\"; };", command);
+    seed(1, "le", "mandatory_report", NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    DISPATCH("--timeout-ms", "700", "--backoff-ms", "60000", NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (c->sent) {
+        COUNTS(1, 0, 0, 0);
+    } else {
+        COUNTS(0, 0, 1, 0);
+        HAS(db_text("SELECT last_error FROM trafficking.outbox"), c->error);
+        ck_assert_str_eq(db_text("SELECT state FROM trafficking.outbox"), "pending");
+    }
+    /* the timeout really stops it: far less than the command's 20 s */
+    ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 10);
+    if (c->writes_file) {
+        snprintf(path, sizeof(path), "%s/%s.json", dir,
+                 db_text("SELECT idempotency_key FROM trafficking.outbox"));
+        read_text(path, text, sizeof(text));
+        ck_assert_str_eq(text, db_text("SELECT payload::text FROM trafficking.outbox"));
+    }
+}
+END_TEST
+
+/* Milliseconds until the only outbox row is due. */
+static long long due_in_ms(void)
+{
+    return db_value("SELECT (extract(epoch FROM next_attempt_at - clock_timestamp()) * 1000)"
+                    "::bigint FROM trafficking.outbox");
+}
+
+/* The server's clock now, as text. */
+static void server_now(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", db_text("SELECT clock_timestamp()::text"));
+}
+
+/*
+ * The only row's backoff was want ms: set at a failure between before and
+ * after, so next_attempt_at - want lies between them (whatever the load).
+ */
+static void assert_backoff(const char *before, const char *after, long want)
+{
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT (next_attempt_at - %ld * interval '1 millisecond'"
+             "        BETWEEN '%s'::timestamptz AND '%s'::timestamptz)::int"
+             "  FROM trafficking.outbox",
+             want, before, after);
+    ck_assert_msg(db_value(sql) == 1, "backoff is not %ld ms: due %s, failed between %s and %s",
+                  want, db_text("SELECT next_attempt_at::text FROM trafficking.outbox"), before,
+                  after);
+}
+
+static void wait_until_due(void)
+{
+    for (int i = 0; i < 1000 && db_value("SELECT count(*) FROM trafficking.outbox"
+                                         " WHERE next_attempt_at > now()") > 0;
+         i++)
+        sleep_ms(10);
+}
+
+START_TEST(answer_500_retries_with_doubling_backoff_then_succeeds)
+{
+    char before[64], after[64];
+    int n;
+    start_sink(2, 0, 0);
+    configure_webhook();
+    seed(1, "hotline", "mandatory_report", NULL);
+    server_now(before, sizeof(before));
+    DISPATCH("--backoff-ms", "600", NULL);
+    server_now(after, sizeof(after));
+    COUNTS(0, 0, 1, 0);
+    assert_backoff(before, after, 600);
+    HAS(db_text("SELECT last_error FROM trafficking.outbox"), "webhook: HTTP 500: please retry");
+    wait_until_due();
+    server_now(before, sizeof(before));
+    DISPATCH("--backoff-ms", "600", NULL);
+    server_now(after, sizeof(after));
+    COUNTS(0, 0, 1, 0);
+    assert_backoff(before, after, 1200); /* doubled */
+    wait_until_due();
+    DISPATCH("--backoff-ms", "600", NULL);
+    COUNTS(1, 0, 0, 0);
+    ck_assert_str_eq(db_text("SELECT state || ' ' || attempts || ' ' || (last_error IS NULL)"
+                             " FROM trafficking.outbox"),
+                     "sent 3 true");
+    HAS(db_text("SELECT detail FROM trafficking.referral_history WHERE to_state = 'sent'"),
+        "(attempt 3)");
+    n = load_records();
+    ck_assert_int_eq(n, 3);
+    for (int i = 0; i < n; i++) {
+        ck_assert_str_eq(recs[i].key, recs[0].key);
+        ck_assert_int_eq(recs[i].raw, i + 1);
+        ck_assert_int_eq(recs[i].status, i < 2 ? 500 : 200);
+        ck_assert_int_eq(recs[i].accepted, i == 2);
+    }
+}
+END_TEST
+
+START_TEST(max_attempts_leaves_the_row_failed_and_visible)
+{
+    start_sink(0, 1, 0);
+    configure_webhook();
+    seed(1, "hotline", "mandatory_report", NULL);
+    DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
+    COUNTS(0, 0, 2, 1);
+    ck_assert_int_eq(load_records(), 3);
+    ck_assert_str_eq(db_text("SELECT state || ' ' || attempts FROM trafficking.outbox"),
+                     "failed 3");
+    HAS(db_text("SELECT last_error FROM trafficking.outbox"), "HTTP 500");
+    /* the referral did not leave: still queued, with the failure in its history */
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.referrals"), "queued");
+    HAS(db_text("SELECT detail FROM trafficking.referral_history"),
+        "dispatch to hotline failed after 3 attempts: webhook: HTTP 500");
+    /* a failed row is not taken again */
+    DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(load_records(), 3);
+}
+END_TEST
+
+static const struct leave_case {
+    const char *name;
+    const char *basis;
+    int with_consent;
+    const char *change; /* SQL as a_worker after queueing; %s is the consent id */
+    int sent;
+    const char *error;          /* outbox last_error (held) */
+    const char *referral_state; /* afterwards */
+} leave_cases[] = {
+    {"valid consent: sent", "consent", 1, NULL, 1, NULL, "sent"},
+    {"consent revoked after queueing: held, referral revoked", "consent", 1,
+     "UPDATE trafficking.consents SET revoked_at = now(), revoke_reason = 'person withdrew'"
+     " WHERE id = %s",
+     0, "was revoked at", "revoked"},
+    {"consent expired: held, referral revoked", "consent", 1,
+     "UPDATE trafficking.consents SET expires_at = now() - interval '1 hour' WHERE id = %s", 0,
+     "expired at", "revoked"},
+    {"mandatory report leaves without consent", "mandatory_report", 0, NULL, 1, NULL, "sent"},
+    {"imminent danger leaves without consent", "imminent_danger", 0, NULL, 1, NULL, "sent"},
+    {"referral no longer queued: held, referral left alone", "mandatory_report", 0,
+     "UPDATE trafficking.referrals SET state = 'pending_consent'", 0,
+     "is pending_consent, not queued", "pending_consent"},
+};
+
+START_TEST(consent_is_checked_again_before_sending)
+{
+    const struct leave_case *c = &leave_cases[_i];
+    const char *consent = c->with_consent ? make_consent() : NULL;
+    char consent_id[24] = "", want[200];
+    start_sink(0, 0, 0);
+    configure_webhook();
+    if (consent != NULL)
+        snprintf(consent_id, sizeof(consent_id), "%s", consent);
+    seed(1, "hotline", c->basis, c->with_consent ? consent_id : NULL);
+    if (c->change != NULL) {
+        char sql[400];
+        PGresult *res;
+        snprintf(sql, sizeof(sql), c->change, consent_id);
+        res = PQexec(app, sql);
+        ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+    DISPATCH(NULL);
+    if (c->sent) {
+        COUNTS(1, 0, 0, 0);
+        ck_assert_int_eq(load_records(), 1);
+    } else {
+        COUNTS(0, 1, 0, 0);
+        ck_assert_int_eq(load_records(), 0); /* nothing left the building */
+        ck_assert_str_eq(db_text("SELECT state FROM trafficking.outbox"), "held");
+        HAS(db_text("SELECT last_error FROM trafficking.outbox"), c->error);
+    }
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.referrals"), c->referral_state);
+    if (strcmp(c->referral_state, "revoked") == 0) {
+        /* the reason names the consent, in the referral and in its history */
+        snprintf(want, sizeof(want), "consent %s ", consent_id);
+        HAS(db_text("SELECT reason FROM trafficking.referrals"), want);
+        HAS(db_text("SELECT detail FROM trafficking.referral_history WHERE to_state = 'revoked'"),
+            want);
+        if (strstr(c->error, "revoked") != NULL)
+            HAS(db_text("SELECT reason FROM trafficking.referrals"), "(person withdrew)");
+    }
+}
+END_TEST
+
+START_TEST(unknown_destination_is_retried_not_lost)
+{
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed(1, "nowhere", "mandatory_report", NULL);
+    DISPATCH("--backoff-ms", "60000", NULL);
+    COUNTS(0, 0, 1, 0);
+    HAS(db_text("SELECT last_error FROM trafficking.outbox"),
+        "no dispatch target is configured for destination 'nowhere'");
+    ck_assert_int_eq(load_records(), 0);
+    /* a row that is not due yet is left alone */
+    ck_assert_int_gt(due_in_ms(), 50000);
+    DISPATCH("--backoff-ms", "60000", NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_str_eq(db_text("SELECT state || ' ' || attempts FROM trafficking.outbox"),
+                     "pending 1");
+}
+END_TEST
+
+START_TEST(a_dispatcher_sends_only_its_own_agency)
+{
+    PGconn *b = as_app("b_worker");
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed_as(b, 2, "hotline", "mandatory_report", NULL);
+    PQfinish(b);
+    DISPATCH_AS("a_worker", "--backoff-ms", "0", NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'"),
+                     2);
+    DISPATCH_AS("b_worker", "--backoff-ms", "0", NULL);
+    COUNTS(2, 0, 0, 0);
+    ck_assert_int_eq(load_records(), 2);
+}
+END_TEST
+
+START_TEST(bad_dispatch_targets_are_reported_with_their_line)
+{
+    configure("hotline = { channel = \"pigeon\"; };\n"
+              "le = { channel = \"webhook\"; url = \"ftp://example.org/x\"; };\n"
+              "cw = { channel = \"spool\"; spool_dir = \"x\"; colour = \"red\"; };");
+    ck_assert_int_ne(tl_run(&r, db, cfg, "--as", "a_worker", "dispatch", "--once", NULL), 0);
+    /* the plugins list starts on line 3 of the host config: one target per line */
+    HAS(r.err, ".cfg:3: trafficking: dispatch_targets: 'hotline': channel must be \"webhook\", "
+               "\"command\" or \"spool\"");
+    HAS(r.err, ".cfg:4: trafficking: dispatch_targets: 'le': a webhook target needs 'secret'");
+    HAS(r.err, ".cfg:4: trafficking: dispatch_targets: 'le': url must start with http:// or "
+               "https://");
+    HAS(r.err, ".cfg:5: trafficking: dispatch_targets: 'cw': unknown setting 'colour'");
+    configure("%s", "");
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, "--as", "a_worker", "dispatch", "--max-attempts", "0", NULL), 2);
+    HAS(r.err, "--max-attempts takes a whole number from 1 to 1000, not '0'");
+    HAS(r.err, "usage: dispatch [--once]");
+}
+END_TEST
+
+/* ------------------------------------------------ long-running dispatchers --- */
+
+struct proc {
+    pid_t pid;
+    char out[1200], err[1200];
+};
+
+/*
+ * Starts `casehost --as a_worker --json dispatch ARGS...` in the background.
+ * An alarm bounds it even if the test dies before stopping it.
+ */
+static void spawn_dispatcher(struct proc *p, const char *tag, const char *idle_ms)
+{
+    char bin[1024];
+    snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
+    snprintf(p->out, sizeof(p->out), "%s/%s.out", dir, tag);
+    snprintf(p->err, sizeof(p->err), "%s/%s.err", dir, tag);
+    p->pid = fork();
+    ck_assert(p->pid >= 0);
+    if (p->pid == 0) {
+        const char *argv[] = {bin,      "-c",           cfg,         "--as",  "a_worker",
+                              "--json", "dispatch",     "--idle-ms", idle_ms, "--backoff-ms",
+                              "50",     "--timeout-ms", "5000",      NULL};
+        int in = open("/dev/null", O_RDONLY);
+        int fo = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || fo < 0 || fe < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        setenv("CASEHOST_DB", db, 1);
+        unsetenv("CASEHOST_USER");
+        alarm(170);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+}
+
+/* Waits for p; its exit status, or 128 + signal. */
+static int reap(struct proc *p)
+{
+    int st;
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    p->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Polls until no outbox row is pending, or fails after seconds. */
+static void wait_drained(int seconds)
+{
+    long long pending = -1;
+    for (int i = 0; i < seconds * 20; i++) {
+        pending = db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'");
+        if (pending == 0)
+            return;
+        sleep_ms(50);
+    }
+    ck_abort_msg("%lld outbox rows still pending after %d s", pending, seconds);
+}
+
+static void wait_records(int at_least, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        if (load_records() >= at_least)
+            return;
+        sleep_ms(10);
+    }
+    ck_abort_msg("the receiver got fewer than %d requests in %d s", at_least, seconds);
+}
+
+/*
+ * Every outbox key was accepted exactly once by the receiver; returns how
+ * many raw duplicate deliveries there were.
+ */
+static int check_every_key_accepted_once(int n_rows)
+{
+    PGconn *c = tl_connect(db);
+    PGresult *keys = PQexec(c, "SELECT idempotency_key FROM trafficking.outbox ORDER BY id");
+    int n = load_records(), accepted = 0, dups = 0;
+    ck_assert_int_eq(PQntuples(keys), n_rows);
+    for (int i = 0; i < n; i++) {
+        ck_assert_msg(recs[i].sig_ok, "bad signature for %s", recs[i].key);
+        accepted += recs[i].accepted;
+        dups += recs[i].raw > 1;
+    }
+    ck_assert_int_eq(accepted, n_rows);
+    for (int k = 0; k < n_rows; k++) {
+        const char *key = PQgetvalue(keys, k, 0);
+        int got = 0;
+        for (int i = 0; i < n; i++)
+            got += strcmp(recs[i].key, key) == 0 && recs[i].accepted;
+        ck_assert_msg(got == 1, "key %s accepted %d times", key, got);
+    }
+    PQclear(keys);
+    PQfinish(c);
+    return dups;
+}
+
+START_TEST(killing_a_dispatcher_mid_run_loses_and_doubles_nothing)
+{
+    struct proc d1, d2;
+    char out[4096];
+    int dups;
+    /*
+     * The receiver pauses on request 40, so both dispatchers are waiting on
+     * it, each with a row locked and unrecorded: the kill lands mid-flight.
+     */
+    start_sink_stalling(0, 0, 3, 40);
+    configure_webhook();
+    seed(200, "hotline", "mandatory_report", NULL);
+    spawn_dispatcher(&d1, "d1", "50");
+    spawn_dispatcher(&d2, "d2", "50");
+    wait_records(40, 60);
+    sleep_ms(300);
+    kill(d1.pid, SIGKILL);
+    ck_assert_int_eq(reap(&d1), 128 + SIGKILL);
+    ck_assert_int_lt(load_records(), 200); /* it really was mid-run */
+    wait_drained(90);
+    /* the survivor stops cleanly on SIGTERM and reports what it did */
+    kill(d2.pid, SIGTERM);
+    ck_assert_int_eq(reap(&d2), 0);
+    read_text(d2.out, out, sizeof(out));
+    HAS(out, "\"sent\"");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals WHERE state = 'sent'"),
+                     200);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'"), 200);
+    dups = check_every_key_accepted_once(200);
+    /*
+     * Only the row in flight at the kill is delivered twice: the receiver got
+     * it, the killed transaction never committed, and the survivor sent it
+     * again under the same key.
+     */
+    ck_assert_int_le(dups, 1);
+    ck_assert_int_eq(dups, 1);
+    fprintf(stderr, "kill test: %d requests for 200 referrals, %d raw duplicate(s)\n",
+            load_records(), dups);
+}
+END_TEST
+
+START_TEST(a_lost_connection_is_reconnected)
+{
+    struct proc d;
+    char out[4096];
+    /* The connection dies while a send is in flight (the receiver pauses on request 5). */
+    start_sink_stalling(0, 0, 5, 5);
+    configure_webhook();
+    seed(30, "hotline", "mandatory_report", NULL);
+    spawn_dispatcher(&d, "d", "50");
+    wait_records(5, 60);
+    sleep_ms(300);
+    ck_assert_int_ge(db_value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                              " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                              "   AND backend_type = 'client backend'"),
+                     1);
+    wait_drained(60);
+    kill(d.pid, SIGTERM);
+    ck_assert_int_eq(reap(&d), 0);
+    read_text(d.out, out, sizeof(out));
+    json_decref(doc);
+    doc = json_loads(out, 0, NULL);
+    ck_assert_msg(doc != NULL, "not JSON:\n%s", out);
+    ck_assert_msg(json_integer_value(json_object_get(doc, "reconnects")) >= 1, "%s", out);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "sent")), 30);
+    /* the row whose outcome could not be recorded went again, under its key */
+    ck_assert_int_eq(check_every_key_accepted_once(30), 1);
+}
+END_TEST
+
+static Suite *dispatch_suite(void)
+{
+    Suite *s = suite_create("dispatch");
+    TCase *tc = tcase_create("dispatch");
+    TCase *kill = tcase_create("concurrency");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(kill, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(kill, 180);
+    tcase_add_test(tc, webhook_delivers_signed_json_with_its_key);
+    tcase_add_test(tc, spool_writes_one_file_per_referral_and_never_twice);
+    tcase_add_loop_test(tc, command_gets_the_json_on_stdin, 0,
+                        (int)(sizeof(command_cases) / sizeof(command_cases[0])));
+    tcase_add_test(tc, answer_500_retries_with_doubling_backoff_then_succeeds);
+    tcase_add_test(tc, max_attempts_leaves_the_row_failed_and_visible);
+    tcase_add_loop_test(tc, consent_is_checked_again_before_sending, 0,
+                        (int)(sizeof(leave_cases) / sizeof(leave_cases[0])));
+    tcase_add_test(tc, unknown_destination_is_retried_not_lost);
+    tcase_add_test(tc, a_dispatcher_sends_only_its_own_agency);
+    tcase_add_test(tc, bad_dispatch_targets_are_reported_with_their_line);
+    tcase_add_test(kill, killing_a_dispatcher_mid_run_loses_and_doubles_nothing);
+    tcase_add_test(kill, a_lost_connection_is_reconnected);
+    suite_add_tcase(s, tc);
+    suite_add_tcase(s, kill);
+    return s;
+}
+
+CHECK_MAIN(dispatch_suite())
