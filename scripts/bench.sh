@@ -32,7 +32,9 @@ database = { role = "casehost_app"; };
 paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
 plugins = ( { name = "trafficking"; settings = {
     instruments = "$root/conf/trafficking/instruments";
-    screening = "$root/conf/trafficking/screening.cfg"; }; } );
+    screening = "$root/conf/trafficking/screening.cfg";
+    destinations = "$root/conf/trafficking/destinations.cfg";
+    routing = "$root/conf/trafficking/routing.cfg"; }; } );
 CFG
 ch() { "$build/casehost" -c "$tmp/$1.cfg" "${@:2}" >/dev/null; }
 ch testplug db migrate
