@@ -4,6 +4,7 @@
 #   make demo     the caseworker walk-through on a private PostgreSQL under ./var
 #   make check    every test, built with ASan + UBSan, on a throwaway PostgreSQL
 #   make bench    performance figures (ratios against a baseline in the same run)
+#   make valgrind loader and configuration code under valgrind
 #   make install  PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -48,7 +49,7 @@ UNIT_SRC := $(wildcard tests/unit/check_*.c)
 INTEG_SRC := $(wildcard tests/integration/check_*.c)
 TEST_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%) $(INTEG_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo demo-stop check test-build bench install uninstall clean format
+.PHONY: all deps demo demo-stop check test-build bench valgrind install uninstall clean format
 all: $(BUILD)/casehost $(PLUGIN_SO)
 
 # ---------------------------------------------------------------- host ---
@@ -116,6 +117,11 @@ check: deps
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-build
 	scripts/run-tests.sh build/asan
 
+# Loader and configuration code under valgrind (no sanitizers in this build).
+valgrind: deps all
+	$(MAKE) --no-print-directory BUILD=build/vg OPT="-O0 -g" test-build
+	scripts/valgrind.sh build/vg
+
 # ---------------------------------------------------------------- demo ---
 demo: deps all
 	scripts/demo.sh
@@ -138,7 +144,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a $(PLUGINS:%=$(BUILD)/lib%.a)
 
 # ---------------------------------------------------------------- deps ---
 deps:
-	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter bench,$(MAKECMDGOALS)),$(BENCH_PACKAGES)); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter bench valgrind,$(MAKECMDGOALS)),$(BENCH_PACKAGES)); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
