@@ -30,6 +30,20 @@ PGconn *tl_connect(const char *conninfo)
     return c;
 }
 
+PGconn *tl_as_app(const char *db, const char *user)
+{
+    PGconn *c = tl_connect(db);
+    const char *params[1] = {user};
+    PGresult *res = PQexec(c, "SET ROLE casehost_app");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    res = PQexecParams(c, "SELECT * FROM casehost.login($1)", 1, NULL, params, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "login '%s': %s", user,
+                  PQresultErrorMessage(res));
+    PQclear(res);
+    return c;
+}
+
 long long tl_value(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);

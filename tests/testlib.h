@@ -41,6 +41,12 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...);
 /* Agency "A" (admin "a_admin", caseworker "a_worker") and "B" likewise, by SQL. */
 void tl_seed_agencies(const char *db, const char *cfg);
 
+/*
+ * Connects to db as the application role logged in as user, so row-level
+ * security applies exactly as for the program. Fails the test otherwise.
+ */
+PGconn *tl_as_app(const char *db, const char *user);
+
 /* Connects or fails the test. */
 PGconn *tl_connect(const char *conninfo);
 

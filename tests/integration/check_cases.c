@@ -29,17 +29,7 @@ static void setup(void)
     ck_assert_msg(tl_run(&r, db, cfg, __VA_ARGS__, NULL) == 0, "exit %d\nstdout: %s\nstderr: %s", \
                   r.status, r.out, r.err)
 
-static PGconn *as_app(const char *user)
-{
-    PGconn *c = tl_connect(db);
-    char sql[200];
-    PGresult *res;
-    snprintf(sql, sizeof(sql), "SET ROLE casehost_app; SELECT * FROM casehost.login('%s')", user);
-    res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    return c;
-}
+static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
 
 START_TEST(caseworker_walkthrough)
 {

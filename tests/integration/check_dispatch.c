@@ -37,17 +37,7 @@ static struct sink sink;
 static PGconn *app; /* a_worker through the application role */
 static json_t *doc; /* the last dispatch --json output */
 
-static PGconn *as_app(const char *user)
-{
-    PGconn *c = tl_connect(db);
-    char sql[200];
-    PGresult *res;
-    snprintf(sql, sizeof(sql), "SET ROLE casehost_app; SELECT * FROM casehost.login('%s')", user);
-    res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    return c;
-}
+static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
 
 /* A fresh database with agencies A and B; a scratch directory for files. */
 static void setup(void)

@@ -20,6 +20,8 @@ static char db[1024], cfg[1024];
 static json_t *doc; /* the last RUN_JSON output */
 
 /* A fresh database with agencies A and B, and the trafficking plugin configured. */
+#include "testcli.h"
+
 static void setup(void)
 {
     snprintf(db, sizeof(db), "%s", tl_db_new());
@@ -33,62 +35,6 @@ static void teardown(void)
     doc = NULL;
 }
 
-#define RUN_OK(...)                                                                                \
-    ck_assert_msg(tl_run(&r, db, cfg, __VA_ARGS__, NULL) == 0, "exit %d\nstdout: %s\nstderr: %s",  \
-                  r.status, r.out, r.err)
-
-/* Runs as a_worker with --json and parses stdout into doc. */
-#define RUN_JSON(...)                                                                              \
-    do {                                                                                           \
-        RUN_OK("--as", "a_worker", "--json", __VA_ARGS__);                                         \
-        parse_doc();                                                                               \
-    } while (0)
-
-/* Runs as a_worker and expects exit status st. */
-#define RUN_FAILS(st, ...)                                                                         \
-    ck_assert_msg(tl_run(&r, db, cfg, "--as", "a_worker", __VA_ARGS__, NULL) == (st),              \
-                  "exit %d, want %d\nstdout: %s\nstderr: %s", r.status, (st), r.out, r.err)
-
-#define HAS(text, part)                                                                            \
-    ck_assert_msg(strstr((text), (part)) != NULL, "want '%s' in:\n%s", (part), (text))
-
-static void parse_doc(void)
-{
-    json_error_t e;
-    json_decref(doc);
-    doc = json_loads(r.out, 0, &e);
-    ck_assert_msg(doc != NULL, "not JSON (%s, line %d):\n%s", e.text, e.line, r.out);
-}
-
-/* A string member of o ("" when missing or not a string). Borrowed from o. */
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s != NULL ? s : "";
-}
-
-static long long jint(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    ck_assert_msg(json_is_integer(v), "'%s' is not an integer", key);
-    return (long long)json_integer_value(v);
-}
-
-/* 1 when doc's "messages" has one containing part. */
-static int has_message(const char *part)
-{
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(doc, "messages"), i, m)
-    {
-        if (strstr(json_string_value(m), part) != NULL)
-            return 1;
-    }
-    return 0;
-}
-
-#define HAS_MESSAGE(part)                                                                          \
-    ck_assert_msg(has_message(part), "no message with '%s' in:\n%s", (part), r.out)
 
 /* The value of a one-row, one-column query as the superuser (no row-level security). */
 static long long db_value(const char *sql)
@@ -121,18 +67,7 @@ static const char *db_textf(const char *fmt, long long id)
     return db_text(sql);
 }
 
-/* A connection as the application role, logged in as user (row-level security applies). */
-static PGconn *as_app(const char *user)
-{
-    PGconn *c = tl_connect(db);
-    char sql[200];
-    PGresult *res;
-    snprintf(sql, sizeof(sql), "SET ROLE casehost_app; SELECT * FROM casehost.login('%s')", user);
-    res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    return c;
-}
+static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
 
 /* Rows of the screening tables, to prove a failure wrote nothing. */
 struct counts {
