@@ -73,8 +73,8 @@ static int submit_one(PGconn *c, const struct job *j, int64_t case_id, FILE *tra
         PQuntrace(c);
     if (j->routing != NULL) {
         struct routing_decision d;
-        int rc = route_decide_store(c, j->routing, case_id, sid, "screening_completed", 1, &d,
-                                    err, sizeof(err));
+        int rc = route_decide_store(c, j->routing, case_id, sid, "screening_completed", 1, &d, err,
+                                    sizeof(err));
         routing_decision_release(&d);
         if (rc != 0)
             goto fail;

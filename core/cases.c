@@ -32,8 +32,8 @@ int case_create(struct ch_ctx *ctx, struct loader *l, const char *fields_json, i
 int case_modify(struct ch_ctx *ctx, struct loader *l, int64_t id, int closing, const char *arg,
                 PGresult **changes)
 {
-    struct ch_event_data ev = {sizeof(ev), closing ? CH_EV_CASE_CLOSED : CH_EV_CASE_UPDATED, id,
-                               0, NULL, 0};
+    struct ch_event_data ev = {
+        sizeof(ev), closing ? CH_EV_CASE_CLOSED : CH_EV_CASE_UPDATED, id, 0, NULL, 0};
     struct ch_change *ch;
     char idbuf[24];
     const char *params[2] = {idbuf, arg};
@@ -42,8 +42,7 @@ int case_modify(struct ch_ctx *ctx, struct loader *l, int64_t id, int closing, c
 
     *changes = NULL;
     snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-    r = db_exec(ctx->conn, closing ? close_sql : update_sql, 2, params, ctx->err,
-                sizeof(ctx->err));
+    r = db_exec(ctx->conn, closing ? close_sql : update_sql, 2, params, ctx->err, sizeof(ctx->err));
     if (r == NULL)
         return CASE_DB_ERROR;
     *changes = r;

@@ -18,12 +18,18 @@ static const char case_usage[] = "see 'casehost help case'";
 static struct opt *case_field_opts(void)
 {
     static struct opt opts[] = {
-        {"--title", 1, NULL, 0},          {"--status", 1, NULL, 0},
-        {"--assignee", 1, NULL, 0},       {"--person", 1, NULL, 0},
-        {"--state", 1, NULL, 0},          {"--county", 1, NULL, 0},
-        {"--runaway-start", 1, NULL, 0},  {"--runaway-return", 1, NULL, 0},
-        {"--cw-history", 2, NULL, 0},     {"--jj-history", 2, NULL, 0},
-        {"--flags", 1, NULL, 0},          {"--reason", 1, NULL, 0},
+        {"--title", 1, NULL, 0},
+        {"--status", 1, NULL, 0},
+        {"--assignee", 1, NULL, 0},
+        {"--person", 1, NULL, 0},
+        {"--state", 1, NULL, 0},
+        {"--county", 1, NULL, 0},
+        {"--runaway-start", 1, NULL, 0},
+        {"--runaway-return", 1, NULL, 0},
+        {"--cw-history", 2, NULL, 0},
+        {"--jj-history", 2, NULL, 0},
+        {"--flags", 1, NULL, 0},
+        {"--reason", 1, NULL, 0},
         {NULL, 0, NULL, 0},
     };
     for (struct opt *o = opts; o->name != NULL; o++) {
@@ -44,7 +50,10 @@ static json_t *yes_no(const char *opt, const char *v)
     return NULL;
 }
 
-static int is_none(const char *v) { return strcmp(v, "none") == 0 || v[0] == '\0'; }
+static int is_none(const char *v)
+{
+    return strcmp(v, "none") == 0 || v[0] == '\0';
+}
 
 /*
  * Builds the field object casehost.case_new/case_update take from the options
@@ -172,8 +181,7 @@ static int case_change(struct cli *cli, int argc, char **argv, int closing)
             return cli_fail(cli, EXIT_USAGE, "case close needs --reason TEXT");
         for (struct opt *o = opts; o->name != NULL; o++)
             if (o->given && o != reason)
-                return cli_fail(cli, EXIT_USAGE, "case close takes only --reason, not %s",
-                                o->name);
+                return cli_fail(cli, EXIT_USAGE, "case close takes only --reason, not %s", o->name);
         text = strdup(reason->value);
     } else {
         json_t *fields;
@@ -243,7 +251,8 @@ static int case_show(struct cli *cli, int argc, char **argv)
 {
     static const char case_sql[] =
         "SELECT c.id, c.title, c.status, a.name AS agency, u.name AS assignee,"
-        "       c.state, c.county, to_char(c.runaway_start, 'YYYY-MM-DD HH24:MI TZ') AS runaway_start,"
+        "       c.state, c.county, to_char(c.runaway_start, 'YYYY-MM-DD HH24:MI TZ') AS "
+        "runaway_start,"
         "       to_char(c.runaway_return, 'YYYY-MM-DD HH24:MI TZ') AS runaway_return,"
         "       c.cw_history AS child_welfare_history, c.jj_history AS juvenile_justice_history,"
         "       to_jsonb(c.flags) AS flags, c.close_reason, cu.name AS created_by,"

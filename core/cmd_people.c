@@ -17,12 +17,12 @@ static int person_add(struct cli *cli, int argc, char **argv)
     static const char usage[] = "person add [--given NAME] [--family NAME] "
                                 "[--dob YYYY-MM-DD | --age-estimate YEARS] [--gender TEXT] "
                                 "[--language TEXT] [--interpreter]";
-    struct opt opts[] = {{"--given", 1, NULL, 0},        {"--family", 1, NULL, 0},
-                         {"--dob", 1, NULL, 0},          {"--age-estimate", 1, NULL, 0},
-                         {"--gender", 1, NULL, 0},       {"--language", 1, NULL, 0},
-                         {"--interpreter", 0, NULL, 0},  {NULL, 0, NULL, 0}};
-    static const char *const fields[] = {"given_name", "family_name", "date_of_birth", NULL,
-                                         "gender_identity", "language"};
+    struct opt opts[] = {{"--given", 1, NULL, 0},       {"--family", 1, NULL, 0},
+                         {"--dob", 1, NULL, 0},         {"--age-estimate", 1, NULL, 0},
+                         {"--gender", 1, NULL, 0},      {"--language", 1, NULL, 0},
+                         {"--interpreter", 0, NULL, 0}, {NULL, 0, NULL, 0}};
+    static const char *const fields[] = {"given_name", "family_name",     "date_of_birth",
+                                         NULL,         "gender_identity", "language"};
     json_t *p = NULL;
     char *text = NULL;
     PGresult *r = NULL;
@@ -31,8 +31,7 @@ static int person_add(struct cli *cli, int argc, char **argv)
     if (opts_parse(argc, argv, 2, opts, NULL, 0, usage) < 0)
         return EXIT_USAGE;
     if (opts[2].given && opts[3].given)
-        return cli_fail(cli, EXIT_USAGE,
-                        "person add: give --dob or --age-estimate, not both");
+        return cli_fail(cli, EXIT_USAGE, "person add: give --dob or --age-estimate, not both");
     p = json_object();
     for (size_t i = 0; i < 6; i++)
         if (opts[i].given && fields[i] != NULL)
@@ -89,8 +88,7 @@ static int person_show(struct cli *cli, int argc, char **argv)
     PGresult *r;
     long long id;
     int rc;
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 1, "person show ID") <
-        0)
+    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 1, "person show ID") < 0)
         return EXIT_USAGE;
     if (parse_id(pos[0], "person", &id) != 0)
         return EXIT_USAGE;
@@ -155,8 +153,10 @@ int cmd_user(struct cli *cli, int argc, char **argv)
 {
     static const char usage[] =
         "user add NAME --agency AGENCY --role caseworker|supervisor|admin [--full-name TEXT]";
-    struct opt opts[] = {{"--agency", 1, NULL, 0}, {"--role", 1, NULL, 0},
-                         {"--full-name", 1, NULL, 0}, {NULL, 0, NULL, 0}};
+    struct opt opts[] = {{"--agency", 1, NULL, 0},
+                         {"--role", 1, NULL, 0},
+                         {"--full-name", 1, NULL, 0},
+                         {NULL, 0, NULL, 0}};
     const char *pos[1] = {NULL};
     const char *params[4];
     if (argc < 2 || strcmp(argv[1], "add") != 0)
@@ -181,8 +181,10 @@ int cmd_user(struct cli *cli, int argc, char **argv)
 int cmd_agency(struct cli *cli, int argc, char **argv)
 {
     static const char usage[] = "agency add NAME [--kind KIND] [--state XX] [--county NAME]";
-    struct opt opts[] = {{"--kind", 1, NULL, 0}, {"--state", 1, NULL, 0},
-                         {"--county", 1, NULL, 0}, {NULL, 0, NULL, 0}};
+    struct opt opts[] = {{"--kind", 1, NULL, 0},
+                         {"--state", 1, NULL, 0},
+                         {"--county", 1, NULL, 0},
+                         {NULL, 0, NULL, 0}};
     const char *pos[1] = {NULL};
     const char *params[4];
     if (argc < 2 || strcmp(argv[1], "add") != 0)
@@ -194,6 +196,5 @@ int cmd_agency(struct cli *cli, int argc, char **argv)
     params[0] = pos[0];
     for (int i = 0; i < 3; i++)
         params[i + 1] = opts[i].given ? opts[i].value : NULL;
-    return add_via(cli, "SELECT casehost.agency_add($1, $2, $3, $4)", params, 4, "agency",
-                   pos[0]);
+    return add_via(cli, "SELECT casehost.agency_add($1, $2, $3, $4)", params, 4, "agency", pos[0]);
 }

@@ -17,8 +17,7 @@ void db_error(PGconn *c, const PGresult *res, char *err, size_t errlen)
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
     size_t n;
     if (msg == NULL) {
-        msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
-                                                  : PQerrorMessage(c);
+        msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(c);
     }
     n = (size_t)snprintf(err, errlen, "%s", msg);
     while (n > 0 && n < errlen && err[n - 1] == '\n')
@@ -48,8 +47,10 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
         msg[strcspn(msg, "\n")] = '\0';
-        snprintf(err, errlen, "cannot connect to the database: %s\nhint: set CASEHOST_DB or "
-                              "database.conninfo in the host config", msg);
+        snprintf(err, errlen,
+                 "cannot connect to the database: %s\nhint: set CASEHOST_DB or "
+                 "database.conninfo in the host config",
+                 msg);
         PQfinish(c);
         return NULL;
     }

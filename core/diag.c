@@ -37,8 +37,8 @@ void diag_error(struct diag *d, const char *file, int line, int col, const char 
     va_end(ap);
 }
 
-void diag_at(struct diag *d, const config_setting_t *s, const char *fallback_file,
-             const char *fmt, ...)
+void diag_at(struct diag *d, const config_setting_t *s, const char *fallback_file, const char *fmt,
+             ...)
 {
     const char *file = s != NULL ? config_setting_source_file(s) : NULL;
     int line = s != NULL ? (int)config_setting_source_line(s) : 0;

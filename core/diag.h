@@ -22,12 +22,11 @@ void diag_init(struct diag *d, FILE *out);
 /* "file:line[:col]: message"; file NULL prints the message alone, line 0 omits the line. */
 void diag_error(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void diag_verror(struct diag *d, const char *file, int line, int col, const char *fmt,
-                 va_list ap);
+void diag_verror(struct diag *d, const char *file, int line, int col, const char *fmt, va_list ap);
 
 /* An error located at a libconfig setting (its file and line). */
-void diag_at(struct diag *d, const config_setting_t *s, const char *fallback_file,
-             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void diag_at(struct diag *d, const config_setting_t *s, const char *fallback_file, const char *fmt,
+             ...) __attribute__((format(printf, 4, 5)));
 
 void diag_warn(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -64,11 +64,11 @@ struct loader {
 };
 
 struct ch_ctx {
-    PGconn *conn;               /* borrowed; NULL when the command needs no database */
+    PGconn *conn; /* borrowed; NULL when the command needs no database */
     struct ch_user user;
-    struct db_user dbuser;      /* storage behind user */
-    struct out *out;            /* borrowed */
-    struct ch_plugin *plugin;   /* the plugin being called, for messages */
+    struct db_user dbuser;    /* storage behind user */
+    struct out *out;          /* borrowed */
+    struct ch_plugin *plugin; /* the plugin being called, for messages */
     int json;
     int interactive;
     char err[2048];

@@ -102,8 +102,8 @@ static int opt_bool(const config_setting_t *group, const char *name, int dflt, c
 }
 
 /* Refuses members the host does not know, so a typo is not silently ignored. */
-static void check_members(const config_setting_t *group, const char *const *known,
-                          const char *what, const char *file, struct diag *d)
+static void check_members(const config_setting_t *group, const char *const *known, const char *what,
+                          const char *file, struct diag *d)
 {
     int n = config_setting_length(group);
     for (int i = 0; i < n; i++) {
@@ -161,8 +161,8 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
             continue;
         }
         if (!valid_plugin_name(name)) {
-            diag_at(d, e, hc->path,
-                    "plugin name '%s' must be lowercase letters, digits and '_'", name);
+            diag_at(d, e, hc->path, "plugin name '%s' must be lowercase letters, digits and '_'",
+                    name);
             continue;
         }
         for (size_t j = 0; j < hc->n_plugins; j++) {

@@ -13,23 +13,23 @@
 #include "diag.h"
 
 struct plugin_conf {
-    const char *name;                /* borrowed from cfg */
-    char *path;                      /* resolved .so path; owned */
-    char *sql_dir;                   /* resolved migrations dir; owned */
+    const char *name; /* borrowed from cfg */
+    char *path;       /* resolved .so path; owned */
+    char *sql_dir;    /* resolved migrations dir; owned */
     int required;
     const config_setting_t *settings; /* the plugin's subtree or NULL; borrowed from cfg */
-    const char *file;                /* where the entry was written */
+    const char *file;                 /* where the entry was written */
     int line;
 };
 
 struct hostcfg {
     config_t cfg;
-    char *path;       /* the config file as given; owned */
-    char *dir;        /* its directory; owned */
-    const char *conninfo; /* borrowed from cfg; "" when unset */
-    const char *db_role;  /* role to SET after connecting; NULL for none */
-    char *plugin_dir; /* owned */
-    char *sql_dir;    /* owned */
+    char *path;                  /* the config file as given; owned */
+    char *dir;                   /* its directory; owned */
+    const char *conninfo;        /* borrowed from cfg; "" when unset */
+    const char *db_role;         /* role to SET after connecting; NULL for none */
+    char *plugin_dir;            /* owned */
+    char *sql_dir;               /* owned */
     struct plugin_conf *plugins; /* owned array */
     size_t n_plugins;
 };

@@ -33,7 +33,10 @@ static const config_setting_t *api_config(struct ch_plugin *self)
     return self->conf->settings;
 }
 
-static const char *api_config_dir(struct ch_plugin *self) { return self->loader->config_dir; }
+static const char *api_config_dir(struct ch_plugin *self)
+{
+    return self->loader->config_dir;
+}
 
 static void api_config_error(struct ch_plugin *self, const char *file, int line, int col,
                              const char *fmt, ...)
@@ -61,8 +64,7 @@ static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
     return p;
 }
 
-static int api_hook(struct ch_plugin *self, enum ch_event ev, int priority, ch_hook_fn fn,
-                    void *ud)
+static int api_hook(struct ch_plugin *self, enum ch_event ev, int priority, ch_hook_fn fn, void *ud)
 {
     struct loader *l = self->loader;
     struct hook_entry *h;
@@ -108,8 +110,14 @@ static int api_render(struct ch_plugin *self, int priority, ch_render_fn fn, voi
     return 0;
 }
 
-static PGconn *api_conn(struct ch_ctx *ctx) { return ctx->conn; }
-static const struct ch_user *api_user(struct ch_ctx *ctx) { return &ctx->user; }
+static PGconn *api_conn(struct ch_ctx *ctx)
+{
+    return ctx->conn;
+}
+static const struct ch_user *api_user(struct ch_ctx *ctx)
+{
+    return &ctx->user;
+}
 
 static void api_fail(struct ch_ctx *ctx, const char *fmt, ...)
 {
@@ -135,11 +143,26 @@ static int api_audit(struct ch_ctx *ctx, const char *action, const char *object_
     return 0;
 }
 
-static int api_json(struct ch_ctx *ctx) { return ctx->json; }
-static int api_interactive(struct ch_ctx *ctx) { return ctx->interactive; }
-static void api_out_object(struct ch_ctx *ctx, const char *key) { out_object(ctx->out, key); }
-static void api_out_array(struct ch_ctx *ctx, const char *key) { out_array(ctx->out, key); }
-static void api_out_end(struct ch_ctx *ctx) { out_end(ctx->out); }
+static int api_json(struct ch_ctx *ctx)
+{
+    return ctx->json;
+}
+static int api_interactive(struct ch_ctx *ctx)
+{
+    return ctx->interactive;
+}
+static void api_out_object(struct ch_ctx *ctx, const char *key)
+{
+    out_object(ctx->out, key);
+}
+static void api_out_array(struct ch_ctx *ctx, const char *key)
+{
+    out_array(ctx->out, key);
+}
+static void api_out_end(struct ch_ctx *ctx)
+{
+    out_end(ctx->out);
+}
 static void api_out_str(struct ch_ctx *ctx, const char *key, const char *v)
 {
     out_str(ctx->out, key, v);
@@ -148,7 +171,10 @@ static void api_out_int(struct ch_ctx *ctx, const char *key, int64_t v)
 {
     out_int(ctx->out, key, v);
 }
-static void api_out_bool(struct ch_ctx *ctx, const char *key, int v) { out_bool(ctx->out, key, v); }
+static void api_out_bool(struct ch_ctx *ctx, const char *key, int v)
+{
+    out_bool(ctx->out, key, v);
+}
 
 /* Messages may be long (a routing explanation): sized to fit, never cut. */
 static void api_out_message(struct ch_ctx *ctx, const char *fmt, ...)

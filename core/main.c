@@ -38,7 +38,8 @@ static const struct verb verbs[] = {
      "case list [--status open|in_progress|waiting|closed|all] [--mine]\n"
      "case show ID\n"
      "case update ID [--title TEXT] [--status STATUS] [--assignee USER|none] [--person ID|none]\n"
-     "         [--state XX] [--county NAME] [--runaway-start TIME|none] [--runaway-return TIME|none]\n"
+     "         [--state XX] [--county NAME] [--runaway-start TIME|none] [--runaway-return "
+     "TIME|none]\n"
      "         [--cw-history yes|no] [--jj-history yes|no] [--flags a,b]\n"
      "case close ID --reason TEXT",
      cmd_case},
@@ -54,8 +55,7 @@ static const struct verb verbs[] = {
     {"agency", "add agencies (admins, or the bootstrap of an empty database)",
      "agency add NAME [--kind KIND] [--state XX] [--county NAME]", cmd_agency},
     {"plugin", "list loaded plugins", "plugin list", cmd_plugin},
-    {"config", "validate the host config and every plugin's config", "config check",
-     cmd_config},
+    {"config", "validate the host config and every plugin's config", "config check", cmd_config},
     {"db", "apply or list database migrations", "db migrate\ndb status", cmd_db},
     {"tick", "run every plugin's periodic work once, or every N seconds (SIGHUP reloads)",
      "tick [--every SECONDS]", cmd_tick},
@@ -114,8 +114,8 @@ int cli_session(struct cli *cli, int need_user)
     if (ctx->conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
     if (user != NULL) {
-        if (db_start(ctx->conn, cli->hc.db_role, user, &ctx->dbuser, ctx->err,
-                     sizeof(ctx->err)) != 0)
+        if (db_start(ctx->conn, cli->hc.db_role, user, &ctx->dbuser, ctx->err, sizeof(ctx->err)) !=
+            0)
             return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
         ctx_bind_user(ctx);
     } else if (db_start_anonymous(ctx->conn, cli->hc.db_role, ctx->err, sizeof(ctx->err)) != 0) {
@@ -291,16 +291,15 @@ static int cmd_db(struct cli *cli, int argc, char **argv)
         return cli_fail(cli, EXIT_USAGE, "usage: db migrate | db status");
     {
         const char *env = getenv("CASEHOST_DB");
-        cli->ctx.conn = db_connect(env && env[0] ? env : cli->hc.conninfo, cli->ctx.err,
-                                   sizeof(cli->ctx.err));
+        cli->ctx.conn =
+            db_connect(env && env[0] ? env : cli->hc.conninfo, cli->ctx.err, sizeof(cli->ctx.err));
     }
     if (cli->ctx.conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
     if (strcmp(argv[1], "migrate") == 0)
         rc = migrate_apply(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err, sizeof(cli->ctx.err));
     else
-        rc = migrate_status(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err,
-                            sizeof(cli->ctx.err));
+        rc = migrate_status(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err, sizeof(cli->ctx.err));
     return rc == 0 ? EXIT_OK : cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
 }
 
@@ -388,16 +387,18 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
     rc = ce->cmd.run(&cli->ctx, argc, argv, ce->cmd.ud);
     cli->ctx.plugin = NULL;
     if (rc == CH_USAGE)
-        return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err,
-                        cli->ctx.err[0] ? "\n" : "", ce->cmd.usage);
+        return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err, cli->ctx.err[0] ? "\n" : "",
+                        ce->cmd.usage);
     if (own_tx && PQtransactionStatus(cli->ctx.conn) != PQTRANS_IDLE)
         cli->in_tx = 1; /* left open: cli_fail or the check below rolls it back */
     if (rc != CH_OK && rc != CH_DECLINED)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err[0] ? cli->ctx.err : "failed");
     if (own_tx) {
         if (cli->in_tx)
-            return cli_fail(cli, EXIT_RUNTIME, "command '%s' left a transaction open; "
-                                               "it was rolled back", ce->cmd.verb);
+            return cli_fail(cli, EXIT_RUNTIME,
+                            "command '%s' left a transaction open; "
+                            "it was rolled back",
+                            ce->cmd.verb);
         return EXIT_OK;
     }
     return cli_commit(cli);
@@ -473,8 +474,7 @@ int main(int argc, char **argv)
         goto out;
     }
     /* Migrations must run even when a plugin's own configuration is broken. */
-    if (strcmp(argv[1], "db") != 0 &&
-        loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
+    if (strcmp(argv[1], "db") != 0 && loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
         if (strcmp(argv[1], "config") == 0)
             cmd_config(&cli, argc - 1, argv + 1);
         rc = EXIT_USAGE;
@@ -490,8 +490,8 @@ int main(int argc, char **argv)
     else if (ce != NULL)
         rc = run_plugin_command(&cli, ce, argc - 1, argv + 1);
     else
-        rc = cli_fail(&cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them",
-                      argv[1]);
+        rc =
+            cli_fail(&cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them", argv[1]);
     if (rc == EXIT_OK && out_flush(cli.out, stdout) != 0)
         rc = EXIT_RUNTIME;
 out:

@@ -34,9 +34,8 @@ static const char bootstrap_sql[] =
 static const char lock_sql[] = "SELECT pg_advisory_lock(hashtext('casehost.migrate'))";
 static const char unlock_sql[] = "SELECT pg_advisory_unlock(hashtext('casehost.migrate'))";
 
-static const char applied_sql[] =
-    "SELECT checksum, applied_at FROM casehost.schema_migrations "
-    "WHERE component = $1 AND name = $2";
+static const char applied_sql[] = "SELECT checksum, applied_at FROM casehost.schema_migrations "
+                                  "WHERE component = $1 AND name = $2";
 static const char checksum_sql[] = "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')";
 static const char record_sql[] =
     "INSERT INTO casehost.schema_migrations (component, name, checksum) "
@@ -55,8 +54,8 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Adds the migrations of one component; a missing directory is an error for plugins only. */
-static int scan(struct mlist *l, const char *component, const char *dir, int must_exist,
-                char *err, size_t errlen)
+static int scan(struct mlist *l, const char *component, const char *dir, int must_exist, char *err,
+                size_t errlen)
 {
     DIR *d = opendir(dir);
     struct dirent *e;

@@ -64,7 +64,10 @@ static void push(struct out *o, const char *key, json_t *c)
         o->stack[++o->depth] = c;
 }
 
-void out_object(struct out *o, const char *key) { push(o, key, json_object()); }
+void out_object(struct out *o, const char *key)
+{
+    push(o, key, json_object());
+}
 
 void out_array(struct out *o, const char *key)
 {
@@ -98,7 +101,10 @@ void out_int(struct out *o, const char *key, int64_t value)
     put(o, key, json_integer((json_int_t)value));
 }
 
-void out_bool(struct out *o, const char *key, int value) { put(o, key, json_boolean(value)); }
+void out_bool(struct out *o, const char *key, int value)
+{
+    put(o, key, json_boolean(value));
+}
 
 void out_message(struct out *o, const char *text)
 {
@@ -111,8 +117,14 @@ void out_message(struct out *o, const char *text)
 }
 
 /* PostgreSQL type oids of the values we keep typed. */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_JSON = 114,
-       OID_JSONB = 3802 };
+enum {
+    OID_BOOL = 16,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_JSON = 114,
+    OID_JSONB = 3802
+};
 
 static json_t *cell(const PGresult *res, int row, int col)
 {
@@ -199,11 +211,12 @@ static void scalar_text(const json_t *v, char *buf, size_t n)
         size_t used = 0, i;
         json_t *e;
         buf[0] = '\0';
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             char one[256];
             scalar_text(e, one, sizeof(one));
-            used += (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s",
-                                     i ? ", " : "", one);
+            used +=
+                (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s", i ? ", " : "", one);
             if (used >= n)
                 break;
         }
@@ -282,13 +295,16 @@ static void render_table(FILE *f, const json_t *arr, int indent)
     if (width == NULL)
         return;
     c = 0;
-    json_object_foreach((json_t *)first, key, v) {
+    json_object_foreach((json_t *)first, key, v)
+    {
         label(buf, sizeof(buf), key);
         width[c++] = text_width(buf);
     }
-    json_array_foreach(arr, i, row) {
+    json_array_foreach(arr, i, row)
+    {
         c = 0;
-        json_object_foreach((json_t *)first, key, v) {
+        json_object_foreach((json_t *)first, key, v)
+        {
             const json_t *cellv = json_object_get(row, key);
             scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
             cut(buf, TABLE_CELL_MAX);
@@ -301,7 +317,8 @@ static void render_table(FILE *f, const json_t *arr, int indent)
         row = i == 0 ? NULL : json_array_get(arr, i - 1);
         fprintf(f, "%*s", indent, "");
         c = 0;
-        json_object_foreach((json_t *)first, key, v) {
+        json_object_foreach((json_t *)first, key, v)
+        {
             const json_t *cellv = row ? json_object_get(row, key) : NULL;
             if (row == NULL)
                 label(buf, sizeof(buf), key);
@@ -319,8 +336,7 @@ static void render_table(FILE *f, const json_t *arr, int indent)
     free(width);
 }
 
-static void render_value(FILE *f, const struct out *o, const char *key, const json_t *v,
-                         int indent)
+static void render_value(FILE *f, const struct out *o, const char *key, const json_t *v, int indent)
 {
     char title[128];
     label(title, sizeof(title), key);
@@ -334,7 +350,8 @@ static void render_value(FILE *f, const struct out *o, const char *key, const js
     } else {
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             char buf[1024];
             scalar_text(e, buf, sizeof(buf));
             fprintf(f, "%*s%s\n", indent + 2, "", buf);
@@ -354,14 +371,16 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
     json_t *v;
     size_t w = 0;
     char lab[128], buf[4096];
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (is_scalarish(o, v) && !is_root_messages(o, obj, key)) {
             label(lab, sizeof(lab), key);
             if (text_width(lab) > w)
                 w = text_width(lab);
         }
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (!is_scalarish(o, v) || is_root_messages(o, obj, key))
             continue;
         label(lab, sizeof(lab), key);
@@ -370,7 +389,8 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
         pad(f, "", w - text_width(lab) + 2);
         fprintf(f, "%s\n", buf);
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (!is_scalarish(o, v) && !is_root_messages(o, obj, key))
             render_value(f, o, key, v, indent);
     }

@@ -13,8 +13,11 @@
 
 static int ck_run_suites(Suite *first, ...);
 
-#define CHECK_MAIN(...)                                                                       \
-    int main(void) { return ck_run_suites(__VA_ARGS__, NULL); }
+#define CHECK_MAIN(...)                                                                            \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        return ck_run_suites(__VA_ARGS__, NULL);                                                   \
+    }
 
 #include <stdarg.h>
 

@@ -66,12 +66,10 @@ const char *tl_db_new(void)
     snprintf(name, sizeof(name), "t_%ld_%d", (long)getpid(), ++n);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE casehost_tmpl", name);
     r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-                  PQresultErrorMessage(r));
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(r));
     PQclear(r);
     PQfinish(c);
-    snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", tl_env("CASEHOST_TEST_SOCKET_INFO"),
-             name);
+    snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", tl_env("CASEHOST_TEST_SOCKET_INFO"), name);
     return conninfo;
 }
 
@@ -187,16 +185,15 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
  */
 void tl_seed_agencies(const char *db, const char *cfg)
 {
-    static const char seed[] =
-        "SET ROLE casehost_app;"
-        "SELECT casehost.agency_add('A', NULL, 'CA', NULL);"
-        "SELECT casehost.user_add('a_admin', NULL, 'admin', 'A');"
-        "SELECT * FROM casehost.login('a_admin');"
-        "SELECT casehost.agency_add('B', NULL, 'NV', NULL);"
-        "SELECT casehost.user_add('a_worker', NULL, 'caseworker', 'A');"
-        "SELECT casehost.user_add('b_admin', NULL, 'admin', 'B');"
-        "SELECT * FROM casehost.login('b_admin');"
-        "SELECT casehost.user_add('b_worker', NULL, 'caseworker', 'B');";
+    static const char seed[] = "SET ROLE casehost_app;"
+                               "SELECT casehost.agency_add('A', NULL, 'CA', NULL);"
+                               "SELECT casehost.user_add('a_admin', NULL, 'admin', 'A');"
+                               "SELECT * FROM casehost.login('a_admin');"
+                               "SELECT casehost.agency_add('B', NULL, 'NV', NULL);"
+                               "SELECT casehost.user_add('a_worker', NULL, 'caseworker', 'A');"
+                               "SELECT casehost.user_add('b_admin', NULL, 'admin', 'B');"
+                               "SELECT * FROM casehost.login('b_admin');"
+                               "SELECT casehost.user_add('b_worker', NULL, 'caseworker', 'B');";
     PGconn *c = tl_connect(db);
     PGresult *res = PQexec(c, seed);
     (void)cfg;
@@ -224,4 +221,7 @@ const char *tl_trafficking_with(const char *settings)
     return buf;
 }
 
-const char *tl_trafficking(void) { return tl_trafficking_with(""); }
+const char *tl_trafficking(void)
+{
+    return tl_trafficking_with("");
+}

@@ -23,7 +23,10 @@ static void copy(char *dst, size_t n, const PGresult *r, int col)
     snprintf(dst, n, "%s", PQgetisnull(r, 0, col) ? "" : PQgetvalue(r, 0, col));
 }
 
-static int flag(const PGresult *r, int col) { return PQgetvalue(r, 0, col)[0] == 't'; }
+static int flag(const PGresult *r, int col)
+{
+    return PQgetvalue(r, 0, col)[0] == 't';
+}
 
 int casefacts_load(PGconn *conn, int64_t case_id, struct casefacts *cf, char *err, size_t errlen)
 {
@@ -73,7 +76,10 @@ static int has_flag(const struct casefacts *cf, const char *name)
     return strstr(cf->flags, needle) != NULL;
 }
 
-static struct rule_value b(int v) { return (struct rule_value){.type = RULE_BOOL, .u.b = v}; }
+static struct rule_value b(int v)
+{
+    return (struct rule_value){.type = RULE_BOOL, .u.b = v};
+}
 
 static struct rule_value s(const char *v)
 {

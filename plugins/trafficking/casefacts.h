@@ -21,16 +21,16 @@ struct casefacts {
     char state[8];
     char county[128];
     char gender[128];
-    char dob[16];          /* "" when unknown */
-    int estimated_age;     /* -1 when none; the estimate grown to today */
+    char dob[16];      /* "" when unknown */
+    int estimated_age; /* -1 when none; the estimate grown to today */
     char today[16];
     int has_person;
-    int runaway_start;     /* the case records a runaway episode */
-    int runaway_returned;  /* ... with a return time */
+    int runaway_start;    /* the case records a runaway episode */
+    int runaway_returned; /* ... with a return time */
     int cw_history;
     int jj_history;
-    int closed;            /* the case is closed */
-    char flags[512];       /* ",a,b," so a flag is found as ",name," */
+    int closed;      /* the case is closed */
+    char flags[512]; /* ",a,b," so a flag is found as ",name," */
     struct scoring_age age;
 };
 

@@ -14,24 +14,24 @@
 #include "route.h"
 #include "trf.h"
 
-#define USAGE_CONSENT                                                                           \
-    "consent add PERSON --purpose P --recipients ID|kind:KIND[,...] --regime "                 \
-    "vawa_voca|hipaa|part2|state_law|other --expires YYYY-MM-DD [--verbal] [--note TEXT]\n"    \
-    "  consent revoke CONSENT --reason TEXT\n"                                                 \
+#define USAGE_CONSENT                                                                              \
+    "consent add PERSON --purpose P --recipients ID|kind:KIND[,...] --regime "                     \
+    "vawa_voca|hipaa|part2|state_law|other --expires YYYY-MM-DD [--verbal] [--note TEXT]\n"        \
+    "  consent revoke CONSENT --reason TEXT\n"                                                     \
     "  consent list PERSON"
-#define USAGE_SAFETY                                                                            \
-    "safety set PERSON [--safe-channels phone,sms,email,in_person,via_caseworker] "            \
-    "[--phone N] [--email A] [--safe-times TEXT] [--code-word W] [--do-not-contact yes|no] "   \
-    "[--trafficker-controls-phone yes|no]\n"                                                   \
+#define USAGE_SAFETY                                                                               \
+    "safety set PERSON [--safe-channels phone,sms,email,in_person,via_caseworker] "                \
+    "[--phone N] [--email A] [--safe-times TEXT] [--code-word W] [--do-not-contact yes|no] "       \
+    "[--trafficker-controls-phone yes|no]\n"                                                       \
     "  safety show PERSON"
-#define USAGE_REFERRAL                                                                          \
-    "referral list [--case CASE] [--state STATE]\n"                                            \
-    "  referral show REFERRAL\n"                                                               \
-    "  referral ack REFERRAL [--reference REF]\n"                                              \
-    "  referral accept REFERRAL\n"                                                             \
-    "  referral reject REFERRAL --reason TEXT\n"                                               \
-    "  referral close REFERRAL --outcome TEXT\n"                                               \
-    "  referral revoke REFERRAL --reason TEXT\n"                                               \
+#define USAGE_REFERRAL                                                                             \
+    "referral list [--case CASE] [--state STATE]\n"                                                \
+    "  referral show REFERRAL\n"                                                                   \
+    "  referral ack REFERRAL [--reference REF]\n"                                                  \
+    "  referral accept REFERRAL\n"                                                                 \
+    "  referral reject REFERRAL --reason TEXT\n"                                                   \
+    "  referral close REFERRAL --outcome TEXT\n"                                                   \
+    "  referral revoke REFERRAL --reason TEXT\n"                                                   \
     "  referral overdue"
 
 struct kv {
@@ -103,8 +103,8 @@ static int query(struct trf *t, struct ch_ctx *ctx, const char *what, const char
     if (!ok) {
         const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
         const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
-        t->api->fail(ctx, "%s: %s%s%s", what, m ? m : PQresultErrorMessage(r),
-                     h ? "\nhint: " : "", h ? h : "");
+        t->api->fail(ctx, "%s: %s%s%s", what, m ? m : PQresultErrorMessage(r), h ? "\nhint: " : "",
+                     h ? h : "");
     } else if (key != NULL) {
         t->api->out_result(ctx, key, r, as_array);
     } else if (PQntuples(r) > 0) {
@@ -114,7 +114,6 @@ static int query(struct trf *t, struct ch_ctx *ctx, const char *what, const char
     PQclear(r);
     return ok ? CH_OK : CH_ERROR;
 }
-
 
 /* ------------------------------------------------------------- consent --- */
 
@@ -160,8 +159,7 @@ static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
         return CH_ERROR;
     }
     t->api->out_result(ctx, "consent", r, 0);
-    rc = t->api->audit(ctx, "create", "consent", strtoll(PQgetvalue(r, 0, 0), NULL, 10),
-                       params[1]);
+    rc = t->api->audit(ctx, "create", "consent", strtoll(PQgetvalue(r, 0, 0), NULL, 10), params[1]);
     PQclear(r);
     if (rc != 0)
         return CH_ERROR;
@@ -277,15 +275,14 @@ static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
         return CH_USAGE;
     }
     for (int i = 5; i < 7; i++)
-        if (o[i].value != NULL && strcmp(o[i].value, "yes") != 0 &&
-            strcmp(o[i].value, "no") != 0) {
+        if (o[i].value != NULL && strcmp(o[i].value, "yes") != 0 && strcmp(o[i].value, "no") != 0) {
             t->api->fail(ctx, "%s takes yes or no, not '%s'", o[i].name, o[i].value);
             return CH_USAGE;
         }
     params[0] = person;
     for (int i = 0; i < 7; i++)
-        params[i + 1] = o[i].value == NULL             ? NULL
-                        : i < 5                        ? o[i].value
+        params[i + 1] = o[i].value == NULL               ? NULL
+                        : i < 5                          ? o[i].value
                         : strcmp(o[i].value, "yes") == 0 ? "true"
                                                          : "false";
     r = PQexecParams(t->api->conn(ctx), sql, 8, NULL, params, NULL, NULL, 0);
@@ -328,16 +325,15 @@ static int cmd_safety(struct ch_ctx *ctx, int argc, char **argv, void *ud)
 
 /* ------------------------------------------------------------ referral --- */
 
-static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **argv,
-                         const char *to, const char *need)
+static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, const char *to,
+                         const char *need)
 {
-    static const char sql[] =
-        "SELECT m.id AS referral, m.state, m.destination_id AS destination"
-        "  FROM trafficking.referral_move($1, $2, $3) m";
+    static const char sql[] = "SELECT m.id AS referral, m.state, m.destination_id AS destination"
+                              "  FROM trafficking.referral_move($1, $2, $3) m";
     static const char ref_sql[] =
         "UPDATE trafficking.referrals SET reference = $2 WHERE id = $1 RETURNING id";
-    struct kv o[] = {{"--reason", NULL, 0}, {"--outcome", NULL, 0}, {"--reference", NULL, 0},
-                     {NULL, NULL, 0}};
+    struct kv o[] = {
+        {"--reason", NULL, 0}, {"--outcome", NULL, 0}, {"--reference", NULL, 0}, {NULL, NULL, 0}};
     const char *id, *params[3];
     char what[64];
     if (parse(t, ctx, argc, argv, o, &id) != 0)
@@ -402,8 +398,10 @@ static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
         " ORDER BY 6, r.id";
     static const struct {
         const char *sub, *to, *need;
-    } moves[] = {{"ack", "acknowledged", NULL},     {"accept", "accepted", NULL},
-                 {"reject", "rejected", "--reason"}, {"close", "closed", "--outcome"},
+    } moves[] = {{"ack", "acknowledged", NULL},
+                 {"accept", "accepted", NULL},
+                 {"reject", "rejected", "--reason"},
+                 {"close", "closed", "--outcome"},
                  {"revoke", "revoked", "--reason"}};
     struct trf *t = ud;
     const char *sub = argc >= 2 ? argv[1] : "";

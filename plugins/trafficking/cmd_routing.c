@@ -91,13 +91,15 @@ struct routing_config *trf_routing_config_open(struct trf *t, struct ch_ctx *ctx
      * routing reads them (or, before one is loaded, the plugin's default folder).
      */
     int in_force = dir == NULL && t->cfg != NULL && t->cfg->routing != NULL;
-    char *base = dir != NULL || in_force ? NULL
-                                         : join_path(t->api->config_dir(t->self), "trafficking");
+    char *base =
+        dir != NULL || in_force ? NULL : join_path(t->api->config_dir(t->self), "trafficking");
     const char *folder = dir != NULL ? dir : in_force ? "the configuration in force" : base;
     char *dpath = in_force ? strdup(t->cfg->routing->destinations_path)
-                           : folder ? join_path(folder, "destinations.cfg") : NULL;
+                  : folder ? join_path(folder, "destinations.cfg")
+                           : NULL;
     char *rpath = in_force ? strdup(t->cfg->routing->routing_path)
-                           : folder ? join_path(folder, "routing.cfg") : NULL;
+                  : folder ? join_path(folder, "routing.cfg")
+                           : NULL;
     if (dpath == NULL || rpath == NULL)
         t->api->fail(ctx, "out of memory");
     else if (routing_config_load_checked(dpath, rpath, t->cfg ? t->cfg->instruments : NULL, report,

@@ -12,14 +12,14 @@
 #include "route.h"
 #include "screening.h"
 
-#define USAGE_SCREEN                                                                            \
-    "screen start CASE [--instrument ID] [--supersedes SCREENING] [--answers FILE] "           \
-    "[ITEM=ANSWER ...]\n"                                                                      \
-    "  screen decline CASE [--instrument ID] --reason TEXT\n"                                  \
-    "  screen show SCREENING\n"                                                                \
-    "  screen list CASE\n"                                                                     \
-    "  screen due [--hours N]\n"                                                               \
-    "answers: yes|y, no|n, unknown|?, declined|d; a number for count items; a choice or its "   \
+#define USAGE_SCREEN                                                                               \
+    "screen start CASE [--instrument ID] [--supersedes SCREENING] [--answers FILE] "               \
+    "[ITEM=ANSWER ...]\n"                                                                          \
+    "  screen decline CASE [--instrument ID] --reason TEXT\n"                                      \
+    "  screen show SCREENING\n"                                                                    \
+    "  screen list CASE\n"                                                                         \
+    "  screen due [--hours N]\n"                                                                   \
+    "answers: yes|y, no|n, unknown|?, declined|d; a number for count items; a choice or its "      \
     "number"
 #define USAGE_INSTRUMENT "instrument list\n  instrument show ID [--version N]"
 
@@ -72,8 +72,7 @@ static int parse_args(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, 
     return 0;
 }
 
-static int parse_id(struct trf *t, struct ch_ctx *ctx, const char *s, const char *what,
-                    int64_t *id)
+static int parse_id(struct trf *t, struct ch_ctx *ctx, const char *s, const char *what, int64_t *id)
 {
     char *end;
     long long v = s ? strtoll(s, &end, 10) : 0;
@@ -95,9 +94,14 @@ static int parse_answer(const struct instrument_item *it, const char *v, struct 
     static const struct {
         const char *text;
         enum answer_kind kind;
-    } words[] = {{"yes", ANSWER_YES},     {"y", ANSWER_YES},          {"no", ANSWER_NO},
-                 {"n", ANSWER_NO},        {"unknown", ANSWER_UNKNOWN}, {"?", ANSWER_UNKNOWN},
-                 {"declined", ANSWER_DECLINED}, {"d", ANSWER_DECLINED}};
+    } words[] = {{"yes", ANSWER_YES},
+                 {"y", ANSWER_YES},
+                 {"no", ANSWER_NO},
+                 {"n", ANSWER_NO},
+                 {"unknown", ANSWER_UNKNOWN},
+                 {"?", ANSWER_UNKNOWN},
+                 {"declined", ANSWER_DECLINED},
+                 {"d", ANSWER_DECLINED}};
     char *end;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (strcmp(v, words[i].text) != 0)
@@ -318,8 +322,9 @@ static void guidance(struct trf *t, struct ch_ctx *ctx, const struct instrument 
         t->api->out_message(ctx, "Possible concern: declined or unknown answers mean it cannot "
                                  "be ruled out. Plan a follow-up conversation.");
     } else if (o->result == SCORING_INCOMPLETE) {
-        t->api->out_message(ctx, "Incomplete: too few answers for a valid result (at least %d "
-                                 "needed). Declined and unknown are not 'no'.",
+        t->api->out_message(ctx,
+                            "Incomplete: too few answers for a valid result (at least %d "
+                            "needed). Declined and unknown are not 'no'.",
                             inst->min_answered);
     }
     if (age->minor)
@@ -662,9 +667,16 @@ int trf_register_commands(struct trf *t)
 {
     const struct ch_command screen = {"screen",
                                       "start, decline, show and list screenings; see what is due",
-                                      USAGE_SCREEN, cmd_screen, t, 0};
-    const struct ch_command instrument = {"instrument", "list and show screening instruments",
-                                          USAGE_INSTRUMENT, cmd_instrument, t, 0};
+                                      USAGE_SCREEN,
+                                      cmd_screen,
+                                      t,
+                                      0};
+    const struct ch_command instrument = {"instrument",
+                                          "list and show screening instruments",
+                                          USAGE_INSTRUMENT,
+                                          cmd_instrument,
+                                          t,
+                                          0};
     if (t->api->command(t->self, &screen) != 0 || t->api->command(t->self, &instrument) != 0)
         return -1;
     return 0;

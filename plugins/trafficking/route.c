@@ -221,8 +221,8 @@ int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t scree
     char err[1024];
     int rc = CH_ERROR;
 
-    if (route_decide_store(t->api->conn(ctx), t->cfg->routing, case_id, screening_id, cause,
-                           always, &d, err, sizeof(err)) != 0) {
+    if (route_decide_store(t->api->conn(ctx), t->cfg->routing, case_id, screening_id, cause, always,
+                           &d, err, sizeof(err)) != 0) {
         t->api->fail(ctx, "%s", err);
         goto out;
     }
@@ -396,8 +396,8 @@ int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
         routing_decision_init(&before);
         routing_decision_init(&after);
         if (ij != NULL && mem != NULL && routing_input_from_json(ij, &in, err, sizeof(err)) == 0 &&
-            stored_decision(PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), &before, err,
-                            sizeof(err)) == 0 &&
+            stored_decision(PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), &before, err, sizeof(err)) ==
+                0 &&
             routing_decide(cand, &in, &after) == 0)
             n = routing_decision_diff(&before, &after, mem);
         else
@@ -421,8 +421,8 @@ int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
     t->api->out_end(ctx);
     t->api->out_int(ctx, "decisions_replayed", PQntuples(r));
     t->api->out_int(ctx, "decisions_changed", changed);
-    t->api->out_message(ctx, "%d of %d stored decisions would change; nothing was written",
-                        changed, PQntuples(r));
+    t->api->out_message(ctx, "%d of %d stored decisions would change; nothing was written", changed,
+                        PQntuples(r));
     rc = CH_OK;
 out:
     PQclear(r);
@@ -437,8 +437,7 @@ out:
 static const char claim_sql[] =
     "SELECT id, case_id, destination_id, basis, coalesce(consent_id, 0), ack_sla_hours"
     "  FROM trafficking.referrals_claim_overdue()";
-static const char escalate_sql[] =
-    "SELECT trafficking.referral_create($1, NULL, $2::jsonb)";
+static const char escalate_sql[] = "SELECT trafficking.referral_create($1, NULL, $2::jsonb)";
 /*
  * An escalation keeps the original legal basis; on a consent basis it may
  * leave only if the same consent also names the new recipient.
@@ -448,7 +447,8 @@ static const char escalation_state_sql[] =
     "            WHEN EXISTS (SELECT 1 FROM trafficking.consents k"
     "                          WHERE k.id = nullif($2, '0')::bigint AND k.revoked_at IS NULL"
     "                            AND k.expires_at > now()"
-    "                            AND ($3 = ANY (k.recipients) OR 'kind:' || $4 = ANY (k.recipients)))"
+    "                            AND ($3 = ANY (k.recipients) OR 'kind:' || $4 = ANY "
+    "(k.recipients)))"
     "            THEN 'queued' ELSE 'pending_consent' END";
 static const char event_sql[] =
     "INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,"
@@ -472,9 +472,8 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
 
     if (di >= 0 && cfg->destinations[di].escalate_to >= 0)
         target = &cfg->destinations[cfg->destinations[di].escalate_to];
-    snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s",
-             PQgetvalue(r, row, 5), target ? "escalated to " : "no escalation target",
-             target ? target->id : "");
+    snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s", PQgetvalue(r, row, 5),
+             target ? "escalated to " : "no escalation target", target ? target->id : "");
     params[0] = rid;
     params[1] = detail;
     x = PQexecParams(t->api->conn(ctx), event_sql, 2, NULL, params, NULL, NULL, 0);
@@ -484,8 +483,8 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
         json_t *o = json_object();
         const char *sp[4] = {PQgetvalue(r, row, 3), PQgetvalue(r, row, 4), target->id,
                              routing_kind_name(target->kind)};
-        PGresult *st = PQexecParams(t->api->conn(ctx), escalation_state_sql, 4, NULL, sp, NULL,
-                                    NULL, 0);
+        PGresult *st =
+            PQexecParams(t->api->conn(ctx), escalation_state_sql, 4, NULL, sp, NULL, NULL, 0);
         char state[32] = "pending_consent";
         char *text;
         if (PQresultStatus(st) == PGRES_TUPLES_OK && PQntuples(st) == 1)
@@ -495,9 +494,10 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
         json_object_set_new(o, "kind", json_string(routing_kind_name(target->kind)));
         json_object_set_new(o, "rule", json_string("escalation"));
         json_object_set_new(o, "basis", json_string(PQgetvalue(r, row, 3)));
-        json_object_set_new(o, "consent", strcmp(state, "queued") == 0
-                                              ? json_integer(strtoll(PQgetvalue(r, row, 4), NULL, 10))
-                                              : json_integer(0));
+        json_object_set_new(o, "consent",
+                            strcmp(state, "queued") == 0
+                                ? json_integer(strtoll(PQgetvalue(r, row, 4), NULL, 10))
+                                : json_integer(0));
         json_object_set_new(o, "urgency", json_string("immediate"));
         json_object_set_new(o, "due_hours", json_integer(1));
         json_object_set_new(o, "ack_sla_hours", json_integer(target->ack_sla_hours));
@@ -567,7 +567,7 @@ int trf_consent_changed(struct trf *t, struct ch_ctx *ctx, int64_t person_id)
 /* Case fields routing reads: a change of any of them may change a decision. */
 static int routing_relevant(const struct ch_event_data *ev)
 {
-    static const char *const fields[] = {"flags", "state", "county", "subject_id",
+    static const char *const fields[] = {"flags",          "state",      "county",    "subject_id",
                                          "runaway_return", "cw_history", "jj_history"};
     for (size_t i = 0; i < ev->n_changes; i++)
         for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)

@@ -162,8 +162,7 @@ static int reads_changed_field(const struct trigger *t, const struct ch_event_da
 {
     for (size_t i = 0; i < ev->n_changes; i++)
         for (int slot = 0; slot < FACTS__COUNT; slot++)
-            if (rule_uses_slot(t->when, slot) &&
-                casefacts_field_feeds(ev->changes[i].field, slot))
+            if (rule_uses_slot(t->when, slot) && casefacts_field_feeds(ev->changes[i].field, slot))
                 return 1;
     return 0;
 }
@@ -196,8 +195,7 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
         }
         if (id > 0 && !t->api->json(ctx))
             t->api->out_message(ctx, "screening suggested: %s (%s), due within %d hours",
-                                matched[i]->instrument, matched[i]->reason,
-                                matched[i]->due_hours);
+                                matched[i]->instrument, matched[i]->reason, matched[i]->due_hours);
     }
     return CH_OK;
 }

@@ -16,11 +16,11 @@
 struct screening_submit {
     int64_t case_id;
     const struct instrument *inst;
-    const struct answer *answers;       /* inst->n_items effective answers */
+    const struct answer *answers;          /* inst->n_items effective answers */
     const struct scoring_outcome *outcome; /* NULL when declined */
     const struct scoring_age *age;
-    const char *decline_reason;         /* set when declined */
-    int64_t supersedes;                 /* 0 for none */
+    const char *decline_reason; /* set when declined */
+    int64_t supersedes;         /* 0 for none */
 };
 
 /*

@@ -153,8 +153,8 @@ static const struct dispatch_target *destination_lookup(void *ud, const char *id
 
 static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void **state)
 {
-    static const enum ch_event events[] = {CH_EV_CASE_CREATED, CH_EV_CASE_UPDATED,
-                                           CH_EV_NOTE_ADDED, CH_EV_CASE_CLOSED};
+    static const enum ch_event events[] = {CH_EV_CASE_CREATED, CH_EV_CASE_UPDATED, CH_EV_NOTE_ADDED,
+                                           CH_EV_CASE_CLOSED};
     struct trf *t;
     if (api->size < sizeof(struct ch_host_api) || api->abi_major != CH_ABI_MAJOR)
         return CH_ERROR;

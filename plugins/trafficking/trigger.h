@@ -49,8 +49,9 @@ struct trigger_set {
 
 /*
  * Loads path, checking instrument ids against instruments (borrowed, only
- * during the call; NULL skips that check, when the instruments failed to load). Returns 0 and *out (caller frees with trigger_set_free),
- * or -1 with *out NULL after reporting every problem through report.
+ * during the call; NULL skips that check, when the instruments failed to load). Returns 0 and *out
+ * (caller frees with trigger_set_free), or -1 with *out NULL after reporting every problem through
+ * report.
  */
 int trigger_set_load(const char *path, const struct instrument_set *instruments,
                      trf_report_fn report, void *ud, struct trigger_set **out);

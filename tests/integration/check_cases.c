@@ -25,11 +25,14 @@ static void setup(void)
     tl_seed_agencies(db, cfg);
 }
 
-#define RUN_OK(...)                                                                            \
-    ck_assert_msg(tl_run(&r, db, cfg, __VA_ARGS__, NULL) == 0, "exit %d\nstdout: %s\nstderr: %s", \
+#define RUN_OK(...)                                                                                \
+    ck_assert_msg(tl_run(&r, db, cfg, __VA_ARGS__, NULL) == 0, "exit %d\nstdout: %s\nstderr: %s",  \
                   r.status, r.out, r.err)
 
-static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
+static PGconn *as_app(const char *user)
+{
+    return tl_as_app(db, user);
+}
 
 START_TEST(caseworker_walkthrough)
 {
@@ -45,19 +48,17 @@ START_TEST(caseworker_walkthrough)
         json_error_t e;
         json_t *doc = json_loads(r.out, 0, &e);
         ck_assert_msg(doc != NULL, "not JSON: %s\n%s", e.text, r.out);
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "case"),
-                                                           "status")),
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "case"), "status")),
                          "in_progress");
-        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "person"),
-                                                            "age")),
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "person"), "age")),
                          15);
         ck_assert_uint_eq(json_array_size(json_object_get(doc, "notes")), 1);
         /* created: title, status, subject, state, runaway_start; update: status, assignee */
         ck_assert_uint_eq(json_array_size(json_object_get(doc, "history")), 7);
         /* the plugin's render section saw created, note added and updated, two hooks each */
-        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "testplug"),
-                                                            "events_seen")),
-                         6);
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_object_get(doc, "testplug"), "events_seen")),
+            6);
         json_decref(doc);
     }
     RUN_OK("--as", "a_worker", "case", "close", "1", "--reason", "placement stable");
@@ -88,8 +89,7 @@ START_TEST(hooks_run_in_priority_order_with_changed_fields)
         /* registered late-first; priority 10 must still run before 20 */
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ev, 0), "hook")),
                          "early");
-        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ev, 1), "hook")),
-                         "late");
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ev, 1), "hook")), "late");
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ev, 2), "event")),
                          "case_updated");
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ev, 2), "detail")),
@@ -202,15 +202,21 @@ static const struct {
     {{"--as", "a_worker", "frobnicate"}, 2, "unknown command 'frobnicate'"},
     {{"--as", "a_worker", "case", "new"}, 2, "case new needs --title"},
     {{"--as", "a_worker", "case", "show", "abc"}, 2, "case 'abc' is not a valid id"},
-    {{"--as", "a_worker", "case", "update", "1", "--colour", "red"}, 2, "unknown option '--colour'"},
+    {{"--as", "a_worker", "case", "update", "1", "--colour", "red"},
+     2,
+     "unknown option '--colour'"},
     {{"--as", "a_worker", "case", "update", "1"}, 2, "nothing to change"},
     {{"--as", "a_worker", "case", "close", "1"}, 2, "case close needs --reason"},
     {{"--as", "nobody", "case", "list"}, 1, "unknown user \"nobody\""},
     {{"--as", "a_worker", "case", "show", "99"}, 1, "case 99 not found"},
     {{"--as", "a_worker", "case", "update", "99", "--title", "x"}, 1, "case 99 not found"},
     {{"--as", "a_worker", "case", "update", "1", "--status", "closed"}, 1, "case close"},
-    {{"--as", "a_worker", "case", "new", "--title", "x", "--state", "California"}, 1, "cases_state_check"},
-    {{"--as", "a_worker", "person", "add", "--dob", "2010-01-01", "--age-estimate", "3"}, 2, "not both"},
+    {{"--as", "a_worker", "case", "new", "--title", "x", "--state", "California"},
+     1,
+     "cases_state_check"},
+    {{"--as", "a_worker", "person", "add", "--dob", "2010-01-01", "--age-estimate", "3"},
+     2,
+     "not both"},
     {{"--as", "a_worker", "tp-events"}, 2, "usage: tp-events CASE"},
 };
 
@@ -242,14 +248,12 @@ START_TEST(empty_database_is_bootstrapped_from_the_cli)
 {
     db = tl_db_new();
     cfg = tl_config(tl_testplug(""));
-    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "add", "adm", "--agency", "X", "--role",
-                            "admin", NULL),
-                     1);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, "user", "add", "adm", "--agency", "X", "--role", "admin", NULL), 1);
     ck_assert_msg(strstr(r.err, "unknown agency \"X\"") != NULL, "%s", r.err);
     RUN_OK("agency", "add", "X", "--state", "CA");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "add", "w", "--agency", "X", "--role",
-                            "caseworker", NULL),
-                     1);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, "user", "add", "w", "--agency", "X", "--role", "caseworker", NULL), 1);
     ck_assert_msg(strstr(r.err, "the first user must be an admin") != NULL, "%s", r.err);
     RUN_OK("user", "add", "adm", "--agency", "X", "--role", "admin");
     /* once a user exists, the bootstrap is over */

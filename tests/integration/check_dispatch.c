@@ -37,7 +37,10 @@ static struct sink sink;
 static PGconn *app; /* a_worker through the application role */
 static json_t *doc; /* the last dispatch --json output */
 
-static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
+static PGconn *as_app(const char *user)
+{
+    return tl_as_app(db, user);
+}
 
 /* A fresh database with agencies A and B; a scratch directory for files. */
 static void setup(void)

@@ -119,10 +119,11 @@ START_TEST(asks_one_question_at_a_time_and_stops_on_disclosure)
     ck_assert_int_eq(tl_value(c, "SELECT count(*) FROM trafficking.screenings "
                                  "WHERE state = 'stopped' AND result = 'positive'"),
                      1);
-    ck_assert_int_eq(tl_value(c, "SELECT count(*) FROM trafficking.answers WHERE "
-                                 "(item_id, answer) IN (('offer_not_as_promised', 'yes'), "
-                                 "('id_money_phone_held', 'declined'), "
-                                 "('exchanged_sex', 'unknown'), ('someone_making_you_now', 'yes'))"),
+    ck_assert_int_eq(tl_value(c,
+                              "SELECT count(*) FROM trafficking.answers WHERE "
+                              "(item_id, answer) IN (('offer_not_as_promised', 'yes'), "
+                              "('id_money_phone_held', 'declined'), "
+                              "('exchanged_sex', 'unknown'), ('someone_making_you_now', 'yes'))"),
                      4);
     PQfinish(c);
 }
@@ -141,8 +142,9 @@ START_TEST(without_a_concern_the_disclosure_question_is_never_asked)
     ck_assert_int_eq(tl_value(c, "SELECT count(*) FROM trafficking.screenings "
                                  "WHERE state = 'completed' AND result = 'negative'"),
                      1);
-    ck_assert_int_eq(tl_value(c, "SELECT count(*) FROM trafficking.answers "
-                                 "WHERE item_id = 'someone_making_you_now' AND answer = 'not_asked'"),
+    ck_assert_int_eq(tl_value(c,
+                              "SELECT count(*) FROM trafficking.answers "
+                              "WHERE item_id = 'someone_making_you_now' AND answer = 'not_asked'"),
                      1);
     PQfinish(c);
 }

@@ -52,7 +52,6 @@ static void teardown(void)
     doc = NULL;
 }
 
-
 /* ------------------------------------------------- the database, directly --- */
 
 static void vformat(char *buf, size_t len, const char *fmt, va_list ap)
@@ -120,7 +119,10 @@ static void db_exec(const char *fmt, ...)
     PQfinish(c);
 }
 
-static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
+static PGconn *as_app(const char *user)
+{
+    return tl_as_app(db, user);
+}
 
 /*
  * A case's referrals as "destination/basis/state/hours until due" joined by

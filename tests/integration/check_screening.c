@@ -35,7 +35,6 @@ static void teardown(void)
     doc = NULL;
 }
 
-
 /* The value of a one-row, one-column query as the superuser (no row-level security). */
 static long long db_value(const char *sql)
 {
@@ -67,7 +66,10 @@ static const char *db_textf(const char *fmt, long long id)
     return db_text(sql);
 }
 
-static PGconn *as_app(const char *user) { return tl_as_app(db, user); }
+static PGconn *as_app(const char *user)
+{
+    return tl_as_app(db, user);
+}
 
 /* Rows of the screening tables, to prove a failure wrote nothing. */
 struct counts {

@@ -31,9 +31,8 @@ static const char *const event_names[] = {"case_created", "case_updated", "note_
 static int record(struct tp_state *st, struct ch_ctx *ctx, const char *hook,
                   const struct ch_event_data *ev, const char *detail)
 {
-    static const char sql[] =
-        "INSERT INTO testplug.events (case_id, hook, event, detail, actor) "
-        "VALUES (nullif($1, '0')::bigint, $2, $3, $4, $5)";
+    static const char sql[] = "INSERT INTO testplug.events (case_id, hook, event, detail, actor) "
+                              "VALUES (nullif($1, '0')::bigint, $2, $3, $4, $5)";
     char id[24], actor[80];
     const char *params[5] = {id, hook, event_names[ev->kind], detail, actor};
     PGresult *r;
@@ -115,9 +114,8 @@ static int render(struct ch_ctx *ctx, int64_t case_id, void *ud)
     const char *params[1] = {id};
     PGresult *r;
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
-    r = PQexecParams(st->api->conn(ctx),
-                     "SELECT count(*) FROM testplug.events WHERE case_id = $1", 1, NULL, params,
-                     NULL, NULL, 0);
+    r = PQexecParams(st->api->conn(ctx), "SELECT count(*) FROM testplug.events WHERE case_id = $1",
+                     1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         st->api->fail(ctx, "%s", PQresultErrorMessage(r));
         PQclear(r);
@@ -157,9 +155,12 @@ static int read_settings(struct tp_state *st, int *decline)
 
 static int tp_init(struct ch_plugin *self, const struct ch_host_api *api, void **state)
 {
-    static const struct ch_command events_cmd = {
-        "tp-events", "list the events the test plugin saw for a case", "tp-events CASE",
-        cmd_events, NULL, 0};
+    static const struct ch_command events_cmd = {"tp-events",
+                                                 "list the events the test plugin saw for a case",
+                                                 "tp-events CASE",
+                                                 cmd_events,
+                                                 NULL,
+                                                 0};
     struct ch_command cmd = events_cmd;
     struct tp_state *st;
     int decline;
@@ -198,7 +199,10 @@ static int tp_reload(struct ch_plugin *self, void *state)
     return CH_OK;
 }
 
-static void tp_fini(void *state) { free(state); }
+static void tp_fini(void *state)
+{
+    free(state);
+}
 
 /* The TP_NO_ENTRY variant keeps the function but does not export it. */
 #ifdef TP_NO_ENTRY
@@ -206,7 +210,8 @@ static __attribute__((used))
 #else
 CH_PLUGIN_EXPORT
 #endif
-const struct ch_plugin_desc *CH_PLUGIN_ENTRY(void)
+const struct ch_plugin_desc *
+CH_PLUGIN_ENTRY(void)
 {
     static const struct ch_plugin_desc desc = {
         sizeof(struct ch_plugin_desc),

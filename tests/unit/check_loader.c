@@ -97,8 +97,9 @@ static int load_all(const char *entry, char *msgs, size_t msgslen, struct hostcf
     int rc;
     snprintf(file, sizeof(file), "%s/loader_test_%d.cfg", getenv("CASEHOST_TEST_TMP"),
              (int)getpid());
-    snprintf(cfg, sizeof(cfg), "paths = { plugin_dir = \"%s/tests/plugins\"; };\n"
-                               "plugins = (\n  %s\n);\n",
+    snprintf(cfg, sizeof(cfg),
+             "paths = { plugin_dir = \"%s/tests/plugins\"; };\n"
+             "plugins = (\n  %s\n);\n",
              getenv("CASEHOST_TEST_BUILD"), entry);
     f = fopen(file, "w");
     ck_assert_ptr_nonnull(f);

@@ -72,8 +72,8 @@ struct ch_change {
 struct ch_event_data {
     size_t size; /* sizeof(struct ch_event_data) of the host */
     enum ch_event kind;
-    int64_t case_id; /* 0 for CH_EV_TICK */
-    int64_t note_id; /* CH_EV_NOTE_ADDED only, else 0 */
+    int64_t case_id;                 /* 0 for CH_EV_TICK */
+    int64_t note_id;                 /* CH_EV_NOTE_ADDED only, else 0 */
     const struct ch_change *changes; /* CH_EV_CASE_UPDATED/CLOSED; else NULL */
     size_t n_changes;
 };
@@ -142,8 +142,7 @@ struct ch_host_api {
 
     /* --- registration (during init only) --- */
     /* Lower priority runs first; equal priorities run in registration order. */
-    int (*hook)(struct ch_plugin *self, enum ch_event ev, int priority, ch_hook_fn fn,
-                void *ud);
+    int (*hook)(struct ch_plugin *self, enum ch_event ev, int priority, ch_hook_fn fn, void *ud);
     int (*command)(struct ch_plugin *self, const struct ch_command *cmd);
     int (*render)(struct ch_plugin *self, int priority, ch_render_fn fn, void *ud);
 
@@ -154,8 +153,8 @@ struct ch_host_api {
     /* Sets the message the user sees when the callback returns CH_ERROR. */
     void (*fail)(struct ch_ctx *ctx, const char *fmt, ...) CH_PRINTF(2, 3);
     /* Appends an audit record in the current transaction; 0 or -1. */
-    int (*audit)(struct ch_ctx *ctx, const char *action, const char *object_type,
-                 int64_t object_id, const char *detail);
+    int (*audit)(struct ch_ctx *ctx, const char *action, const char *object_type, int64_t object_id,
+                 const char *detail);
     /* Non-zero when the caller asked for --json. */
     int (*json)(struct ch_ctx *ctx);
     /* Non-zero when stdin and stdout are a terminal (questions may be asked). */
