@@ -105,18 +105,25 @@ ALTER TABLE casehost.users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_visible ON casehost.users FOR SELECT
     USING (agency_id = casehost.current_agency() OR casehost.current_app_role() = 'admin');
 
-DO $$
+-- Keeps every row of the named tables to the acting user's agency. Plugins
+-- call it for their own tables, so there is one definition of the policy.
+CREATE FUNCTION casehost.agency_rls(p_schema text, p_tables text[]) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['people', 'cases', 'notes', 'case_history', 'audit_log'] LOOP
-        EXECUTE format('ALTER TABLE casehost.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY agency_only ON casehost.%I USING '
+    FOREACH t IN ARRAY p_tables LOOP
+        EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', p_schema, t);
+        EXECUTE format('CREATE POLICY agency_only ON %I.%I USING '
                        '(agency_id = casehost.current_agency()) '
-                       'WITH CHECK (agency_id = casehost.current_agency())', t);
+                       'WITH CHECK (agency_id = casehost.current_agency())', p_schema, t);
     END LOOP;
 END
 $$;
+REVOKE ALL ON FUNCTION casehost.agency_rls(text, text[]) FROM PUBLIC;
+
+SELECT casehost.agency_rls('casehost', ARRAY['people', 'cases', 'notes', 'case_history',
+                                              'audit_log']);
 
 GRANT USAGE ON SCHEMA casehost TO casehost_app;
 GRANT SELECT ON casehost.agencies, casehost.users TO casehost_app;

@@ -112,18 +112,7 @@ $$;
 CREATE TRIGGER answers_immutable BEFORE UPDATE OR DELETE ON trafficking.answers
     FOR EACH ROW EXECUTE FUNCTION trafficking.answers_immutable();
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['screenings', 'answers', 'screening_history'] LOOP
-        EXECUTE format('ALTER TABLE trafficking.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY agency_only ON trafficking.%I USING '
-                       '(agency_id = casehost.current_agency()) '
-                       'WITH CHECK (agency_id = casehost.current_agency())', t);
-    END LOOP;
-END
-$$;
+SELECT casehost.agency_rls('trafficking', ARRAY['screenings', 'answers', 'screening_history']);
 
 GRANT SELECT, INSERT ON trafficking.instruments TO casehost_app;
 GRANT SELECT, INSERT, UPDATE ON trafficking.screenings TO casehost_app;

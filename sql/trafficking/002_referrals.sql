@@ -125,19 +125,8 @@ CREATE TABLE trafficking.outbox (
 );
 CREATE INDEX outbox_ready ON trafficking.outbox (next_attempt_at) WHERE state = 'pending';
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['consents', 'safe_contact', 'decisions', 'referrals',
-                             'referral_history', 'outbox'] LOOP
-        EXECUTE format('ALTER TABLE trafficking.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY agency_only ON trafficking.%I USING '
-                       '(agency_id = casehost.current_agency()) '
-                       'WITH CHECK (agency_id = casehost.current_agency())', t);
-    END LOOP;
-END
-$$;
+SELECT casehost.agency_rls('trafficking', ARRAY['consents', 'safe_contact', 'decisions', 'referrals',
+                                                 'referral_history', 'outbox']);
 
 GRANT SELECT, INSERT, UPDATE ON trafficking.consents, trafficking.safe_contact,
     trafficking.referrals, trafficking.outbox TO casehost_app;
