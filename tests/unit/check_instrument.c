@@ -209,21 +209,10 @@ START_TEST(test_null_reporter)
 }
 END_TEST
 
-static struct instrument_set *load_clean(const char *dir)
-{
-    struct collected c = {0};
-    struct instrument_set *set = NULL;
-    int rc = instrument_set_load(dir, collect_report, &c, &set);
-    ck_assert_msg(rc == 0 && c.n == 0, "%s: %d reports, first: %s", dir, c.n,
-                  c.n > 0 ? c.msg[0] : "");
-    ck_assert_ptr_nonnull(set);
-    return set;
-}
-
 START_TEST(test_shipped_load_clean)
 {
     static const char *const ids[] = {"adult", "staff_observation", "youth_health", "youth_quick"};
-    struct instrument_set *set = load_clean(SHIPPED);
+    struct instrument_set *set = collect_load_instruments(SHIPPED);
     ck_assert_uint_eq(set->n, 4);
     for (size_t i = 0; i < set->n; i++) {
         ck_assert_str_eq(set->v[i]->id, ids[i]); /* file-name order */
@@ -253,7 +242,7 @@ static int is_key(const struct instrument_item *it)
 
 START_TEST(test_shipped_shapes)
 {
-    struct instrument_set *set = load_clean(SHIPPED);
+    struct instrument_set *set = collect_load_instruments(SHIPPED);
     const struct instrument *q = instrument_set_find(set, "youth_quick", 0);
     ck_assert_ptr_nonnull(q);
     ck_assert_int_eq(q->method, INSTRUMENT_ANY_YES);
@@ -284,7 +273,7 @@ START_TEST(test_shipped_observation_covers_every_domain)
         "times_ran_away",        "online_false_promises", "system_contact",
         "familial_sexual_abuse", "someone_benefits",      "cut_off_from_family",
     };
-    struct instrument_set *set = load_clean(SHIPPED);
+    struct instrument_set *set = collect_load_instruments(SHIPPED);
     const struct instrument *o = instrument_set_find(set, "staff_observation", 0);
     ck_assert_ptr_nonnull(o);
     ck_assert_int_eq(o->mode, INSTRUMENT_OBSERVATION);
@@ -308,7 +297,7 @@ END_TEST
 /* The stored text is the file's bytes and the hash is their SHA-256. */
 START_TEST(test_text_and_hash)
 {
-    struct instrument_set *set = load_clean(FIXTURES);
+    struct instrument_set *set = collect_load_instruments(FIXTURES);
     for (size_t i = 0; i < set->n; i++) {
         const struct instrument *inst = set->v[i];
         FILE *f = fopen(inst->path, "rb");
@@ -334,7 +323,7 @@ END_TEST
 
 START_TEST(test_find_versions)
 {
-    struct instrument_set *set = load_clean(FIXTURES);
+    struct instrument_set *set = collect_load_instruments(FIXTURES);
     ck_assert_uint_eq(set->n, 5);
     ck_assert_int_eq(instrument_set_find(set, "t_any", 0)->version, 2);
     ck_assert_int_eq(instrument_set_find(set, "t_any", 1)->version, 1);
@@ -347,7 +336,7 @@ END_TEST
 
 START_TEST(test_item_details)
 {
-    struct instrument_set *set = load_clean(FIXTURES);
+    struct instrument_set *set = collect_load_instruments(FIXTURES);
     const struct instrument *w = instrument_set_find(set, "t_weighted", 1);
     ck_assert_ptr_nonnull(w);
     ck_assert_int_eq(w->possible_at, 3);

@@ -19,20 +19,11 @@
 static struct instrument_set *fixtures;
 static struct instrument_set *shipped;
 
-static struct instrument_set *load(const char *dir)
-{
-    struct collected c = {0};
-    struct instrument_set *set = NULL;
-    ck_assert_msg(instrument_set_load(dir, collect_report, &c, &set) == 0, "%s: %s", dir,
-                  c.n > 0 ? c.msg[0] : "");
-    return set;
-}
-
 /* Checked fixture: every forked test loads and frees its own sets. */
 static void setup(void)
 {
-    fixtures = load("tests/data/instruments");
-    shipped = load("conf/trafficking/instruments");
+    fixtures = collect_load_instruments("tests/data/instruments");
+    shipped = collect_load_instruments("conf/trafficking/instruments");
 }
 
 static void teardown(void)

@@ -22,19 +22,10 @@
 static struct instrument_set *fixtures;
 static struct instrument_set *shipped;
 
-static struct instrument_set *load_instruments(const char *dir)
-{
-    struct collected c = {0};
-    struct instrument_set *set = NULL;
-    ck_assert_msg(instrument_set_load(dir, collect_report, &c, &set) == 0, "%s: %s", dir,
-                  c.n > 0 ? c.msg[0] : "");
-    return set;
-}
-
 static void setup(void)
 {
-    fixtures = load_instruments(FIXTURES);
-    shipped = load_instruments(SHIPPED_INSTRUMENTS);
+    fixtures = collect_load_instruments(FIXTURES);
+    shipped = collect_load_instruments(SHIPPED_INSTRUMENTS);
 }
 
 static void teardown(void)

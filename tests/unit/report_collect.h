@@ -7,7 +7,10 @@
 #ifndef REPORT_COLLECT_H
 #define REPORT_COLLECT_H
 
+#include <check.h>
 #include <stdio.h>
+
+#include "instrument.h"
 
 #define COLLECT_MAX 16
 
@@ -43,5 +46,17 @@ static void collect_report(void *ud, const char *file, int line, int col, const 
                              k_ < n_want_ ? (want)[k_] : "(nothing)");                             \
         ck_assert_int_eq((c)->n, n_want_);                                                         \
     } while (0)
+
+/* Loads every instrument in dir, which must load without a single report. */
+static inline struct instrument_set *collect_load_instruments(const char *dir)
+{
+    struct collected c = {0};
+    struct instrument_set *set = NULL;
+    int rc = instrument_set_load(dir, collect_report, &c, &set);
+    ck_assert_msg(rc == 0 && c.n == 0, "%s: %d reports, first: %s", dir, c.n,
+                  c.n > 0 ? c.msg[0] : "");
+    ck_assert_ptr_nonnull(set);
+    return set;
+}
 
 #endif /* REPORT_COLLECT_H */
