@@ -19,17 +19,19 @@ struct cli {
     struct ch_ctx ctx;
     struct out *out;
     const char *config_path;
-    const char *as_user;
     int json;
     int in_tx;
 };
 
 /*
- * Connects, takes the application role, logs in as --as / CASEHOST_USER and
- * opens a transaction. need_user 0 allows running without a user (bootstrap
- * and schema work). Returns 0 or an exit code after printing why.
+ * Connects, opens a transaction and reads who the connected role is. need_user
+ * 0 allows a role that is no casehost user (the database owner adding an
+ * agency or its first admin). Returns 0 or an exit code after printing why.
  */
 int cli_session(struct cli *cli, int need_user);
+
+/* 0 when the session's user has one of roles (NULL-terminated), else a usage failure. */
+int cli_require_role(struct cli *cli, const char *verb, const char *const *roles);
 
 /* Commits the open transaction; 0 or EXIT_RUNTIME after printing why. */
 int cli_commit(struct cli *cli);

@@ -1,7 +1,6 @@
 /*
- * cmd_people.c: `person add|show`, `user add` and `agency add`. People belong
- * to the acting user's agency; users and agencies are added by admins (or,
- * in an empty database, by the bootstrap that creates the first admin).
+ * cmd_people.c: `person add|show`. People belong to the acting user's agency;
+ * the write and its audit record are one SQL function.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,83 +117,4 @@ int cmd_person(struct cli *cli, int argc, char **argv)
         return person_show(cli, argc, argv);
     return cli_fail(cli, EXIT_USAGE, "person: unknown subcommand '%s'; 'casehost help person'",
                     sub);
-}
-
-/*
- * Runs one SECURITY DEFINER add function. Without --as the session has no
- * user, which the SQL function accepts only while the database is empty.
- */
-static int add_via(struct cli *cli, const char *sql, const char *const *params, int n,
-                   const char *what, const char *name)
-{
-    PGresult *r;
-    int rc = cli_session(cli, 0);
-    char msg[300];
-    if (rc != 0)
-        return rc;
-    r = db_exec(cli->ctx.conn, sql, n, params, cli->ctx.err, sizeof(cli->ctx.err));
-    if (r == NULL) {
-        snprintf(msg, sizeof(msg), "cannot add %s '%s'", what, name);
-        return cli_db_fail(cli, msg);
-    }
-    if ((rc = cli_commit(cli)) != 0) {
-        PQclear(r);
-        return rc;
-    }
-    out_int(cli->out, what, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-    out_str(cli->out, "name", name);
-    PQclear(r);
-    snprintf(msg, sizeof(msg), "%s '%s' added", what, name);
-    out_message(cli->out, msg);
-    return EXIT_OK;
-}
-
-int cmd_user(struct cli *cli, int argc, char **argv)
-{
-    static const char usage[] =
-        "user add NAME --agency AGENCY --role caseworker|supervisor|admin [--full-name TEXT]";
-    struct opt opts[] = {{"--agency", 1, NULL, 0},
-                         {"--role", 1, NULL, 0},
-                         {"--full-name", 1, NULL, 0},
-                         {NULL, 0, NULL, 0}};
-    const char *pos[1] = {NULL};
-    const char *params[4];
-    if (argc < 2 || strcmp(argv[1], "add") != 0)
-        return cli_fail(cli, EXIT_USAGE, "usage: %s", usage);
-    if (opts_parse(argc, argv, 2, opts, pos, 1, usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL || !opts[0].given || !opts[1].given)
-        return cli_fail(cli, EXIT_USAGE, "user add needs NAME, --agency and --role\nusage: %s",
-                        usage);
-    if (strcmp(opts[1].value, "caseworker") != 0 && strcmp(opts[1].value, "supervisor") != 0 &&
-        strcmp(opts[1].value, "admin") != 0)
-        return cli_fail(cli, EXIT_USAGE,
-                        "user add %s: unknown role '%s' (caseworker, supervisor or admin)", pos[0],
-                        opts[1].value);
-    params[0] = pos[0];
-    params[1] = opts[2].given ? opts[2].value : NULL;
-    params[2] = opts[1].value;
-    params[3] = opts[0].value;
-    return add_via(cli, "SELECT casehost.user_add($1, $2, $3, $4)", params, 4, "user", pos[0]);
-}
-
-int cmd_agency(struct cli *cli, int argc, char **argv)
-{
-    static const char usage[] = "agency add NAME [--kind KIND] [--state XX] [--county NAME]";
-    struct opt opts[] = {{"--kind", 1, NULL, 0},
-                         {"--state", 1, NULL, 0},
-                         {"--county", 1, NULL, 0},
-                         {NULL, 0, NULL, 0}};
-    const char *pos[1] = {NULL};
-    const char *params[4];
-    if (argc < 2 || strcmp(argv[1], "add") != 0)
-        return cli_fail(cli, EXIT_USAGE, "usage: %s", usage);
-    if (opts_parse(argc, argv, 2, opts, pos, 1, usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL || pos[0][0] == '\0')
-        return cli_fail(cli, EXIT_USAGE, "agency add needs a NAME\nusage: %s", usage);
-    params[0] = pos[0];
-    for (int i = 0; i < 3; i++)
-        params[i + 1] = opts[i].given ? opts[i].value : NULL;
-    return add_via(cli, "SELECT casehost.agency_add($1, $2, $3, $4)", params, 4, "agency", pos[0]);
 }

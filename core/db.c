@@ -80,36 +80,25 @@ int db_run(PGconn *c, const char *sql, int nparams, const char *const *params, c
 }
 
 /*
- * Sends SET ROLE, the login and BEGIN as one pipeline so a command pays one
- * round trip for its whole set-up. The role name goes through
- * PQescapeIdentifier because SET ROLE takes no parameters.
+ * Sends BEGIN and the identity query as one pipeline so a command pays one
+ * round trip for its whole set-up. Who the session is comes from the role it
+ * connected as (or was SET ROLE to), never from anything the client says.
  */
-static int start_pipeline(PGconn *c, const char *role, const char *user, struct db_user *u,
-                          char *err, size_t errlen)
+int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen)
 {
-    static const char login_sql[] =
-        "SELECT user_id, user_name, role, agency_id, agency_name FROM casehost.login($1)";
-    char set_role[300] = "";
-    int rc = -1, nres = 0, expect;
+    static const char whoami_sql[] =
+        "SELECT user_id, user_name, role, agency_id, agency_name, db_role"
+        "  FROM casehost.whoami_v1()";
+    int rc = -1;
     PGresult *r;
 
-    if (role != NULL) {
-        char *ident = PQescapeIdentifier(c, role, strlen(role));
-        if (ident == NULL) {
-            db_error(c, NULL, err, errlen);
-            return -1;
-        }
-        snprintf(set_role, sizeof(set_role), "SET ROLE %s", ident);
-        PQfreemem(ident);
-    }
+    memset(u, 0, sizeof(*u));
     if (PQenterPipelineMode(c) != 1) {
         db_error(c, NULL, err, errlen);
         return -1;
     }
-    expect = (role != NULL) + (user != NULL) + 1;
-    if ((role != NULL && PQsendQueryParams(c, set_role, 0, NULL, NULL, NULL, NULL, 0) != 1) ||
-        (user != NULL && PQsendQueryParams(c, login_sql, 1, NULL, &user, NULL, NULL, 0) != 1) ||
-        PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+    if (PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+        PQsendQueryParams(c, whoami_sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
         PQpipelineSync(c) != 1) {
         db_error(c, NULL, err, errlen);
         goto drain;
@@ -133,17 +122,16 @@ drain:
         if (st == PGRES_FATAL_ERROR && rc == 0) {
             db_error(c, r, err, errlen);
             rc = -1;
-        } else if (st == PGRES_TUPLES_OK && user != NULL && u != NULL && PQntuples(r) == 1) {
+        } else if (st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             u->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             snprintf(u->name, sizeof(u->name), "%s", PQgetvalue(r, 0, 1));
             snprintf(u->role, sizeof(u->role), "%s", PQgetvalue(r, 0, 2));
             u->agency_id = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
             snprintf(u->agency_name, sizeof(u->agency_name), "%s", PQgetvalue(r, 0, 4));
+            snprintf(u->db_role, sizeof(u->db_role), "%s", PQgetvalue(r, 0, 5));
         }
-        nres++;
         PQclear(r);
     }
-    (void)expect;
     if (PQexitPipelineMode(c) != 1 && rc == 0) {
         db_error(c, NULL, err, errlen);
         rc = -1;
@@ -153,16 +141,4 @@ drain:
         PQclear(rb);
     }
     return rc;
-}
-
-int db_start(PGconn *c, const char *role, const char *user, struct db_user *u, char *err,
-             size_t errlen)
-{
-    memset(u, 0, sizeof(*u));
-    return start_pipeline(c, role, user, u, err, errlen);
-}
-
-int db_start_anonymous(PGconn *c, const char *role, char *err, size_t errlen)
-{
-    return start_pipeline(c, role, NULL, NULL, err, errlen);
 }

@@ -17,6 +17,7 @@ struct db_user {
     char name[64];
     char role[16];
     char agency_name[204];
+    char db_role[64];
 };
 
 /* Round trips since the process started (for `make bench`). */
@@ -29,14 +30,11 @@ extern unsigned long db_round_trips;
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
 
 /*
- * Starts the session as user name: SET ROLE role (if not NULL), log in,
- * BEGIN; one round trip. Returns 0, or -1 with err set.
+ * Opens a transaction and reads who the session is (casehost.whoami_v1());
+ * one round trip. u->id is 0 when the connected role is no casehost user (the
+ * database owner, for example). Returns 0, or -1 with err set.
  */
-int db_start(PGconn *c, const char *role, const char *user, struct db_user *u, char *err,
-             size_t errlen);
-
-/* Like db_start without a user and without BEGIN's login (bootstrap, admin). */
-int db_start_anonymous(PGconn *c, const char *role, char *err, size_t errlen);
+int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen);
 
 /*
  * Runs sql with text parameters (NULL = SQL NULL). Returns the result on

@@ -236,9 +236,11 @@ int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
         check_members(db, db_known, "'database'", path, d);
         if ((s = opt_string(db, "conninfo", path, d)) != NULL)
             hc->conninfo = s;
-        hc->db_role = opt_string(db, "role", path, d);
-        if (hc->db_role != NULL && hc->db_role[0] == '\0')
-            hc->db_role = NULL;
+        /* Identity is the connecting role; a shared role would erase it. */
+        if ((s = opt_string(db, "role", path, d)) != NULL)
+            diag_at(d, config_setting_get_member(db, "role"), path,
+                    "'database.role' is no longer used: every person connects as their own "
+                    "PostgreSQL role; remove the line (INSTALL: roles per person)");
     }
 
     paths = config_lookup(&hc->cfg, "paths");

@@ -27,7 +27,6 @@ struct hostcfg {
     char *path;                  /* the config file as given; owned */
     char *dir;                   /* its directory; owned */
     const char *conninfo;        /* borrowed from cfg; "" when unset */
-    const char *db_role;         /* role to SET after connecting; NULL for none */
     char *plugin_dir;            /* owned */
     char *sql_dir;               /* owned */
     struct plugin_conf *plugins; /* owned array */

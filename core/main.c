@@ -49,11 +49,20 @@ static const struct verb verbs[] = {
      "           [--gender TEXT] [--language TEXT] [--interpreter]\n"
      "person show ID",
      cmd_person},
-    {"user", "add users (admins; the first user bootstraps an empty database)",
-     "user add NAME --agency AGENCY --role caseworker|supervisor|admin [--full-name TEXT]",
+    {"user", "add, disable and show users; each is a PostgreSQL login role",
+     "user add NAME --agency AGENCY --role caseworker|supervisor|admin|service\n"
+     "         [--full-name TEXT] [--password-file FILE]\n"
+     "user passwd NAME [--password-file FILE]\n"
+     "user disable NAME\n"
+     "user show NAME\n"
+     "user list",
      cmd_user},
-    {"agency", "add agencies (admins, or the bootstrap of an empty database)",
-     "agency add NAME [--kind KIND] [--state XX] [--county NAME]", cmd_agency},
+    {"agency", "add agencies (the database owner); show and set your agency's settings",
+     "agency add NAME [--kind KIND] [--state XX] [--county NAME]\n"
+     "agency show\n"
+     "agency set [--time-zone ZONE] [--case-visibility agency|assigned]\n"
+     "           [--notification-channel TEXT] [--assessment-destination ID]",
+     cmd_agency},
     {"plugin", "list loaded plugins", "plugin list", cmd_plugin},
     {"config", "validate the host config and every plugin's config", "config check", cmd_config},
     {"db", "apply or list database migrations", "db migrate\ndb status", cmd_db},
@@ -99,30 +108,37 @@ int cli_session(struct cli *cli, int need_user)
 {
     const char *env = getenv("CASEHOST_DB");
     const char *conninfo = env != NULL && env[0] != '\0' ? env : cli->hc.conninfo;
-    const char *user = cli->as_user;
     struct ch_ctx *ctx = &cli->ctx;
 
-    if (user == NULL || user[0] == '\0')
-        user = getenv("CASEHOST_USER");
-    if (user != NULL && user[0] == '\0')
-        user = NULL;
-    if (need_user && user == NULL)
-        return cli_fail(cli, EXIT_USAGE,
-                        "no acting user: every command acts as a named user\n"
-                        "hint: add --as NAME or set CASEHOST_USER");
     ctx->conn = db_connect(conninfo, ctx->err, sizeof(ctx->err));
     if (ctx->conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
-    if (user != NULL) {
-        if (db_start(ctx->conn, cli->hc.db_role, user, &ctx->dbuser, ctx->err, sizeof(ctx->err)) !=
-            0)
-            return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
-        ctx_bind_user(ctx);
-    } else if (db_start_anonymous(ctx->conn, cli->hc.db_role, ctx->err, sizeof(ctx->err)) != 0) {
+    if (db_start(ctx->conn, &ctx->dbuser, ctx->err, sizeof(ctx->err)) != 0)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
-    }
     cli->in_tx = 1;
+    if (ctx->dbuser.id == 0 && need_user)
+        return cli_fail(cli, EXIT_RUNTIME,
+                        "connected as PostgreSQL role '%s', which is no casehost user (or is "
+                        "disabled)\nhint: connect as your own role: user= in CASEHOST_DB or "
+                        "database.conninfo, PGUSER, a service file, or peer authentication",
+                        PQuser(ctx->conn));
+    if (ctx->dbuser.id != 0)
+        ctx_bind_user(ctx);
     return 0;
+}
+
+int cli_require_role(struct cli *cli, const char *verb, const char *const *roles)
+{
+    char list[128] = "";
+    size_t n = 0;
+    for (const char *const *r = roles; *r != NULL; r++) {
+        if (strcmp(cli->ctx.dbuser.role, *r) == 0)
+            return 0;
+        n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
+                              r == roles ? "" : " or ", *r);
+    }
+    return cli_fail(cli, EXIT_USAGE, "%s needs the role %s; '%s' is a %s", verb, list,
+                    cli->ctx.dbuser.name, cli->ctx.dbuser.role);
 }
 
 int cli_commit(struct cli *cli)
@@ -221,7 +237,7 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
         return cli_fail(cli, EXIT_USAGE, "no command '%s'; 'casehost help' lists them", argv[1]);
     }
     printf("casehost %s: case management with plugins\n\n"
-           "usage: casehost [-c CONFIG] [--as USER] [--json] VERB ...\n\ncommands:\n",
+           "usage: casehost [-c CONFIG] [--json] VERB ...\n\ncommands:\n",
            CASEHOST_VERSION);
     for (size_t i = 0; i < N_VERBS; i++)
         printf("  %-12s %s\n", verbs[i].name, verbs[i].help);
@@ -313,21 +329,28 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
-/* One tick: every plugin's periodic work in one transaction. */
+/* One tick: every plugin's periodic work in one transaction, as a service or an admin. */
 static int tick_once(struct cli *cli)
 {
+    static const char *const roles[] = {"service", "admin", NULL};
     struct ch_event_data ev = {sizeof(ev), CH_EV_TICK, 0, 0, NULL, 0};
     int rc;
     if (cli->ctx.conn == NULL) {
         if ((rc = cli_session(cli, 1)) != 0)
             return rc;
     } else {
-        if (db_start(cli->ctx.conn, cli->hc.db_role, cli->ctx.user.name, &cli->ctx.dbuser,
-                     cli->ctx.err, sizeof(cli->ctx.err)) != 0)
+        if (PQstatus(cli->ctx.conn) != CONNECTION_OK)
+            PQreset(cli->ctx.conn);
+        if (db_start(cli->ctx.conn, &cli->ctx.dbuser, cli->ctx.err, sizeof(cli->ctx.err)) != 0)
             return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
-        ctx_bind_user(&cli->ctx);
         cli->in_tx = 1;
+        if (cli->ctx.dbuser.id == 0)
+            return cli_fail(cli, EXIT_RUNTIME, "role '%s' is no longer a casehost user",
+                            PQuser(cli->ctx.conn));
+        ctx_bind_user(&cli->ctx);
     }
+    if ((rc = cli_require_role(cli, "tick", roles)) != 0)
+        return rc;
     if (loader_fire(&cli->loader, &cli->ctx, &ev) != 0)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
     return cli_commit(cli);
@@ -406,26 +429,31 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
 
 /* ---------------------------------------------------------------- main --- */
 
+static const char as_gone[] =
+    "--as is gone: casehost acts as the PostgreSQL role it connects as\n"
+    "hint: connect as your own role: user= in CASEHOST_DB or database.conninfo, PGUSER, a "
+    "service file, or peer authentication (INSTALL)";
+
 /*
- * Takes --as and --json out of argv wherever they are, and -c/--config before
- * the verb (after it, --config belongs to the command, as in routing replay
- * --config DIR). Returns the new argc or -1.
+ * Takes --json out of argv wherever it is, and -c/--config before the verb
+ * (after it, --config belongs to the command, as in routing replay --config
+ * DIR). A leftover --as is a usage error. Returns the new argc or -1.
  */
 static int global_options(struct cli *cli, int argc, char **argv)
 {
     int n = 1;
     for (int i = 1; i < argc; i++) {
         int before_verb = n == 1;
-        if (((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && before_verb) ||
-            strcmp(argv[i], "--as") == 0) {
+        if (strcmp(argv[i], "--as") == 0 || strncmp(argv[i], "--as=", 5) == 0) {
+            fprintf(stderr, "casehost: %s\n", as_gone);
+            return -1;
+        }
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && before_verb) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "casehost: option '%s' needs a value\n", argv[i]);
                 return -1;
             }
-            if (strcmp(argv[i], "--as") == 0)
-                cli->as_user = argv[++i];
-            else
-                cli->config_path = argv[++i];
+            cli->config_path = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             cli->json = 1;
         } else if (strcmp(argv[i], "--version") == 0) {
@@ -439,6 +467,10 @@ static int global_options(struct cli *cli, int argc, char **argv)
         }
     }
     argv[n] = NULL;
+    if (getenv("CASEHOST_USER") != NULL) {
+        fprintf(stderr, "casehost: CASEHOST_USER is no longer read; %s\n", as_gone);
+        return -1;
+    }
     return n;
 }
 
@@ -455,7 +487,7 @@ int main(int argc, char **argv)
     if (argc < 0)
         return EXIT_USAGE;
     if (argc < 2) {
-        fprintf(stderr, "usage: casehost [-c CONFIG] [--as USER] [--json] VERB ...\n"
+        fprintf(stderr, "usage: casehost [-c CONFIG] [--json] VERB ...\n"
                         "'casehost help' lists the commands\n");
         return EXIT_USAGE;
     }

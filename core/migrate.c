@@ -36,6 +36,15 @@ static const char unlock_sql[] = "SELECT pg_advisory_unlock(hashtext('casehost.m
 
 static const char applied_sql[] = "SELECT checksum, applied_at FROM casehost.schema_migrations "
                                   "WHERE component = $1 AND name = $2";
+/*
+ * After every migration, once the core has defined it: the objects the
+ * migration created pass to the NOLOGIN, non-superuser casehost_owner, so
+ * that SECURITY DEFINER functions are subject to row-level security even
+ * when a superuser ran the migration.
+ */
+static const char adopt_sql[] =
+    "DO $$ BEGIN IF to_regprocedure('casehost.adopt_v1()') IS NOT NULL THEN"
+    " PERFORM casehost.adopt_v1(); END IF; END $$";
 static const char checksum_sql[] = "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')";
 static const char record_sql[] =
     "INSERT INTO casehost.schema_migrations (component, name, checksum) "
@@ -194,7 +203,8 @@ static int apply_one(PGconn *c, const struct mfile *m, char *err, size_t errlen)
         return -1;
     }
     PQclear(r);
-    if (db_run(c, record_sql, 3, params, err, errlen) != 0 ||
+    if (db_run(c, adopt_sql, 0, NULL, err, errlen) != 0 ||
+        db_run(c, record_sql, 3, params, err, errlen) != 0 ||
         db_run(c, "COMMIT", 0, NULL, err, errlen) != 0) {
         PQclear(PQexec(c, "ROLLBACK"));
         return -1;
@@ -211,9 +221,15 @@ static int run(PGconn *c, const struct hostcfg *hc, struct out *o, int apply, ch
 
     if (collect(hc, &l, err, errlen) != 0)
         goto out;
-    r = PQexec(c, bootstrap_sql);
+    /* Status only reads: a user who may create nothing can ask for it. */
+    r = PQexec(c, apply ? bootstrap_sql
+                        : "SELECT 1 WHERE to_regclass('casehost.schema_migrations') IS NULL");
     db_round_trips++;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (!apply && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        PQclear(r);
+        r = PQexec(c, bootstrap_sql);
+    }
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
         db_error(c, r, err, errlen);
         PQclear(r);
         goto out;

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # demo.sh: what a caseworker does, on a private PostgreSQL under ./var (or on
-# the database in CASEHOST_DB): migrate, load the configured plugins, then
-# create a case with a person, add a note, update it and show it with its
-# history. Re-running reuses the cluster and adds a fresh case.
+# the database in CASEHOST_DB): migrate, add an agency and its people (each a
+# PostgreSQL login role with a password kept under ./var, mode 0600), then
+# create a case with a person, screen them and send the referrals. Re-running
+# reuses the cluster, the roles and their passwords, and adds a fresh case.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bin="$root/build/casehost"
 cfg="$root/conf/casehost.cfg"
+# var/ is searchable (the postgres user reaches var/pg) but not listable.
+mkdir -p var
+chmod 711 var
+umask 077
 
 if [ -z "${CASEHOST_DB:-}" ]; then
     scripts/pg.sh start var/pg
@@ -16,90 +21,127 @@ if [ -z "${CASEHOST_DB:-}" ]; then
     if [ "$(psql "$admin" -qtAX -c "SELECT 1 FROM pg_database WHERE datname = 'casehost'")" != 1 ]; then
         psql "$admin" -qX -c "CREATE DATABASE casehost" >/dev/null
     fi
-    export CASEHOST_DB="$(scripts/pg.sh conninfo var/pg casehost)"
+    owner_db="$(scripts/pg.sh conninfo var/pg casehost)"
+    people_db="host=$root/var/pg dbname=casehost"
     echo "PostgreSQL: private cluster in ./var/pg (socket only; 'make demo-stop' stops it)"
 else
-    echo "PostgreSQL: CASEHOST_DB=$CASEHOST_DB"
+    owner_db="$CASEHOST_DB"
+    people_db="$CASEHOST_DB"
+    echo "PostgreSQL: CASEHOST_DB=$CASEHOST_DB (as the database owner)"
 fi
+prefix=ch_
+
+# Each demo person's password: made once, kept in var/secrets (0600), found
+# by libpq through var/pgpass (0600), never on a command line.
+mkdir -p var/secrets
+chmod 700 var/secrets
+: > var/pgpass
+for who in dana maria svc; do
+    [ -s "var/secrets/$who" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' > "var/secrets/$who"
+    printf '*:*:*:%s%s:%s\n' "$prefix" "$who" "$(cat "var/secrets/$who")" >> var/pgpass
+done
+chmod 600 var/pgpass var/secrets/*
+export PGPASSFILE="$root/var/pgpass"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$1"; }
 show() {
-    printf '$ casehost'
+    printf '%s$ casehost' "$1"
+    shift
     for a in "$@"; do
         case "$a" in *[[:space:]\'\"]*) printf ' "%s"' "$a" ;; *) printf ' %s' "$a" ;; esac
     done
     printf '\n'
 }
-run() {
-    show "$@"
-    "$bin" -c "$cfg" "$@"
+# owner CMD...: as the database owner (migrations, agencies, first admin).
+owner() {
+    show "[owner] " "$@"
+    CASEHOST_DB="$owner_db" "$bin" -c "$cfg" "$@"
+}
+# as USER CMD...: as USER's own PostgreSQL role, as that person would connect.
+as() {
+    local who=$1
+    shift
+    show "[$who] " "$@"
+    CASEHOST_DB="$people_db user=$prefix$who" "$bin" -c "$cfg" "$@"
+}
+quiet_as() {
+    local who=$1
+    shift
+    CASEHOST_DB="$people_db user=$prefix$who" "$bin" -c "$cfg" "$@"
 }
 
-step "Install: apply migrations (core and plugins)"
-run db migrate
+step "Install: apply migrations (core and plugins), as the database owner"
+owner db migrate
 
 step "Plugins named in conf/casehost.cfg"
-run plugin list
+owner plugin list
 
-if ! "$bin" -c "$cfg" --as dana case list >/dev/null 2>&1; then
-    step "First run: an agency, its admin (bootstrap) and a caseworker"
-    run agency add "Harbor Youth Services" --kind ngo_shelter --state CA --county Alameda
-    run user add dana --agency "Harbor Youth Services" --role admin --full-name "Dana Reyes"
-    run --as dana user add maria --agency "Harbor Youth Services" --role caseworker --full-name "Maria Chen"
+if ! quiet_as dana case list >/dev/null 2>&1; then
+    step "First run: an agency and its first admin (the database owner), then the admin adds people"
+    owner agency add "Harbor Youth Services" --kind ngo_shelter --state CA --county Alameda
+    owner user add dana --agency "Harbor Youth Services" --role admin --full-name "Dana Reyes" \
+        --password-file var/secrets/dana
+    as dana user add maria --agency "Harbor Youth Services" --role caseworker \
+        --full-name "Maria Chen" --password-file var/secrets/maria
+    as dana user add svc --agency "Harbor Youth Services" --role service \
+        --full-name "Dispatcher and escalation" --password-file var/secrets/svc
+    as dana user show maria
 fi
 
 step "A youth comes back after running away: record the person"
-out=$("$bin" -c "$cfg" --as maria --json person add --given Jordan --age-estimate 15 \
-      --gender "non-binary" --language en)
+out=$(quiet_as maria --json person add --given Jordan --age-estimate 15 --gender "non-binary" --language en)
 person=$(printf '%s' "$out" | sed -nE 's/.*"person": ([0-9]+).*/\1/p')
-echo "\$ casehost --as maria person add --given Jordan --age-estimate 15 --gender non-binary --language en"
+echo "[maria] \$ casehost person add --given Jordan --age-estimate 15 --gender non-binary --language en"
 echo "person $person added"
 
 step "Open a case for them"
-out=$("$bin" -c "$cfg" --as maria --json case new --title "Jordan: missing from placement" \
+out=$(quiet_as maria --json case new --title "Jordan: missing from placement" \
       --person "$person" --state CA --county Alameda --runaway-start "$(date -u -d '3 days ago' '+%Y-%m-%d %H:%M')" \
       --cw-history --assignee maria)
 case_id=$(printf '%s' "$out" | sed -nE 's/.*"case": ([0-9]+).*/\1/p')
-echo "\$ casehost --as maria case new --title \"Jordan: missing from placement\" --person $person --state CA ..."
+echo "[maria] \$ casehost case new --title \"Jordan: missing from placement\" --person $person --state CA ..."
 echo "case $case_id created"
 
 step "Add what the caseworker learned"
-run --as maria note add "$case_id" "Jordan was found at a friend's place; says an older man online offered a job in LA."
+as maria note add "$case_id" "Jordan was found at a friend's place; says an older man online offered a job in LA."
 
 step "Jordan is back: record the return (the trafficking plugin suggests a screening)"
-run --as maria case update "$case_id" --runaway-return "$(date -u '+%Y-%m-%d %H:%M')" --status in_progress \
+as maria case update "$case_id" --runaway-return "$(date -u '+%Y-%m-%d %H:%M')" --status in_progress \
     --flags recruitment
 
 step "What is due: screenings past or near their due time, soonest first"
-run --as maria screen due
+as maria screen due
 
 step "The suggested instrument"
-run --as maria instrument show youth_quick
+as maria instrument show youth_quick
 
 step "Jordan's safe contact: the person who recruited them controls their phone"
-run --as maria safety set "$person" --safe-channels email,via_caseworker --email jordan.safe@example.org \
+as maria safety set "$person" --safe-channels email,via_caseworker --email jordan.safe@example.org \
     --trafficker-controls-phone yes
 
 step "Screen Jordan (on a terminal this asks one question at a time; here the answers are given).
    Routing runs in the same transaction: a minor with a commercial-sex indicator is reported
    to child welfare and law enforcement within 24 hours, whatever the consent."
-run --as maria screen start "$case_id" offer_not_as_promised=yes could_not_leave=no \
+as maria screen start "$case_id" offer_not_as_promised=yes could_not_leave=no \
     id_money_phone_held=declined exchanged_sex=yes someone_making_you_now=no
 
-step "Referrals leave only through the outbox: the dispatcher sends them (spool files for the demo)"
-run --as maria dispatch --once
+step "Referrals leave only through the outbox: the service role's dispatcher sends them (spool files here)"
+as svc dispatch --once
 ls -1 var/spool/*/ 2>/dev/null | sed 's/^/  /'
 
 step "Child welfare acknowledges the report"
-ref=$("$bin" -c "$cfg" --as maria --json referral list --case "$case_id" | sed -nE 's/.*"id": ([0-9]+).*/\1/p' | head -1)
-run --as maria referral ack "$ref" --reference "CW-2026-0042"
-run --as maria referral list --case "$case_id"
+ref=$(quiet_as maria --json referral list --case "$case_id" | sed -nE 's/.*"id": ([0-9]+).*/\1/p' | head -1)
+as maria referral ack "$ref" --reference "CW-2026-0042"
+as maria referral list --case "$case_id"
 
 step "The case as the caseworker sees it, with its history and screenings"
-run --as maria case show "$case_id"
+as maria case show "$case_id"
 
 step "Open cases of the agency"
-run --as maria case list
+as maria case list
 
 step "Why these referrals: every rule, its sub-conditions, and why a destination was not used"
-run --as maria route explain "$case_id"
+as maria route explain "$case_id"
+
+printf '\nThe demo people log in with passwords kept in var/secrets (mode 0600); for example:\n'
+printf '  PGPASSFILE=%s/var/pgpass CASEHOST_DB="%s user=%smaria" %s case list\n' "$root" "$people_db" "$prefix" "$bin"

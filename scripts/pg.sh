@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pg.sh: a private PostgreSQL cluster in one directory, for the demo and the
-# tests. Unix socket only (no TCP), superuser "casehost", trust auth inside the
-# directory. Never touches a system cluster.
+# tests. Unix socket only (no TCP). Only the cluster superuser "casehost" is
+# trusted (it migrates and bootstraps); every other role, that is every
+# casehost person and service, must authenticate with a SCRAM password.
+# Never touches a system cluster.
 #
 #   pg.sh start DIR [--throwaway]   start (initdb first if needed); reuses a running one
 #   pg.sh stop DIR                  stop if running
@@ -42,10 +44,17 @@ start)
         as_owner "$bindir/initdb" -D "$dir/data" -A trust -U casehost -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    # Written on every start, so an older cluster gets it too.
+    as_owner tee "$dir/data/pg_hba.conf" >/dev/null <<'HBA'
+# casehost: trust for the cluster superuser only; SCRAM for every other role.
+local   all   casehost                 trust
+local   all   all                      scram-sha-256
+HBA
     if as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        as_owner "$bindir/pg_ctl" -D "$dir/data" reload >/dev/null
         exit 0
     fi
-    opts="-k $dir -c listen_addresses= -c unix_socket_permissions=0770"
+    opts="-k $dir -c listen_addresses= -c unix_socket_permissions=0770 -c password_encryption=scram-sha-256"
     if [ "${3:-}" = "--throwaway" ]; then
         opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi

@@ -26,7 +26,6 @@ psql "$server" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE casehost_tmpl" || exit
 
 # The template holds every component's migrations, test plugin included.
 cat > "$tmp/migrate.cfg" <<CFG
-database = { role = "casehost_app"; };
 paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
 plugins = (
   { name = "testplug"; sql = "$root/tests/sql/testplug"; }
@@ -36,6 +35,12 @@ CFG
 CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$tmp/migrate.cfg" db migrate >"$tmp/migrate.log" 2>&1 \
     || { cat "$tmp/migrate.log" >&2; exit 1; }
 
+# Every test role gets this password; libpq finds it here (mode 0600), so
+# each person's connection really authenticates with SCRAM.
+printf '*:*:*:*:%s\n' "casehost-test-pw" > "$tmp/pgpass"
+chmod 600 "$tmp/pgpass"
+export PGPASSFILE="$tmp/pgpass"
+export CASEHOST_TEST_PASSWORD="casehost-test-pw"
 export CASEHOST_TEST_SERVER="$server"
 export CASEHOST_TEST_SOCKET_INFO="$sock"
 export CASEHOST_TEST_BUILD="$build"
@@ -43,7 +48,7 @@ export CASEHOST_TEST_ROOT="$root"
 export CASEHOST_TEST_TMP="$tmp"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-unset CASEHOST_DB CASEHOST_USER CASEHOST_CONFIG
+unset CASEHOST_DB CASEHOST_USER CASEHOST_CONFIG PGUSER PGDATABASE PGHOST PGSERVICE
 
 failed=0; suites=0; checks=0; bad=0
 for t in "$build"/tests/unit/check_* "$build"/tests/integration/check_*; do

@@ -23,13 +23,13 @@
 /* Runs as a_worker with --json and parses stdout into doc. */
 #define RUN_JSON(...)                                                                              \
     do {                                                                                           \
-        RUN_OK("--as", "a_worker", "--json", __VA_ARGS__);                                         \
+        RUN_OK(TL_AS, "a_worker", "--json", __VA_ARGS__);                                         \
         parse_doc();                                                                               \
     } while (0)
 
 /* Runs as a_worker and expects exit status st. */
 #define RUN_FAILS(st, ...)                                                                         \
-    ck_assert_msg(tl_run(&r, db, cfg, "--as", "a_worker", __VA_ARGS__, NULL) == (st),              \
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", __VA_ARGS__, NULL) == (st),              \
                   "exit %d, want %d\nstdout: %s\nstderr: %s", r.status, (st), r.out, r.err)
 
 #define HAS(text, part)                                                                            \

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,18 +31,34 @@ PGconn *tl_connect(const char *conninfo)
     return c;
 }
 
+/* The value of dbname= in a conninfo (static storage). */
+static const char *dbname_of(const char *db)
+{
+    static char name[64];
+    const char *p = strstr(db, "dbname=");
+    ck_assert_msg(p != NULL, "no dbname in '%s'", db);
+    p += 7;
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, " "), p);
+    return name;
+}
+
+const char *tl_role(const char *db, const char *user)
+{
+    static char role[128];
+    snprintf(role, sizeof(role), "%s_%s", dbname_of(db), user);
+    return role;
+}
+
+const char *tl_user_db(const char *db, const char *user)
+{
+    static char conninfo[1200];
+    snprintf(conninfo, sizeof(conninfo), "%s user=%s", db, tl_role(db, user));
+    return conninfo;
+}
+
 PGconn *tl_as_app(const char *db, const char *user)
 {
-    PGconn *c = tl_connect(db);
-    const char *params[1] = {user};
-    PGresult *res = PQexec(c, "SET ROLE casehost_app");
-    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    res = PQexecParams(c, "SELECT * FROM casehost.login($1)", 1, NULL, params, NULL, NULL, 0);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "login '%s': %s", user,
-                  PQresultErrorMessage(res));
-    PQclear(res);
-    return c;
+    return tl_connect(tl_user_db(db, user));
 }
 
 long long tl_value(PGconn *c, const char *sql)
@@ -70,6 +87,13 @@ const char *tl_db_new(void)
     PQclear(r);
     PQfinish(c);
     snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", tl_env("CASEHOST_TEST_SOCKET_INFO"), name);
+    /* Role names are cluster-wide: each test database names its own. */
+    c = tl_connect(conninfo);
+    snprintf(sql, sizeof(sql), "UPDATE casehost.installation SET role_prefix = '%s_'", name);
+    r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
     return conninfo;
 }
 
@@ -100,7 +124,6 @@ const char *tl_config(const char *plugins)
     static int n;
     char text[8192], name[64];
     snprintf(text, sizeof(text),
-             "database = { role = \"casehost_app\"; };\n"
              "paths = { plugin_dir = \"%s/tests/plugins\"; sql_dir = \"%s/sql\"; };\n"
              "plugins = ( %s );\n",
              tl_env("CASEHOST_TEST_BUILD"), tl_env("CASEHOST_TEST_ROOT"), plugins);
@@ -127,8 +150,9 @@ static void drain(int fd, char *buf, size_t size)
 
 int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
 {
-    char bin[1024], outp[1100], errp[1100];
+    char bin[1024], outp[1100], errp[1100], conninfo[1200];
     const char *argv[64];
+    const char *as = NULL;
     int argc = 0, st, fo, fe;
     pid_t pid;
     va_list ap;
@@ -139,10 +163,20 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
     argv[argc++] = cfg;
     va_start(ap, cfg);
     for (const char *a = va_arg(ap, const char *); a != NULL && argc < 63;
-         a = va_arg(ap, const char *))
+         a = va_arg(ap, const char *)) {
+        if (strcmp(a, TL_AS) == 0) {
+            as = va_arg(ap, const char *);
+            ck_assert_msg(as != NULL, "TL_AS needs a user name");
+            continue;
+        }
         argv[argc++] = a;
+    }
     va_end(ap);
     argv[argc] = NULL;
+    if (as != NULL && db != NULL) {
+        snprintf(conninfo, sizeof(conninfo), "%s", tl_user_db(db, as));
+        db = conninfo;
+    }
 
     /* Files, not pipes: a chatty child can never block on a full pipe. */
     snprintf(outp, sizeof(outp), "%s/%ld.out", tl_env("CASEHOST_TEST_TMP"), (long)getpid());
@@ -177,30 +211,56 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
     return r->status;
 }
 
+/* A SCRAM verifier of the test password (static storage). */
+const char *tl_verifier(PGconn *c)
+{
+    static char verifier[512];
+    if (verifier[0] == '\0') {
+        char *v =
+            PQencryptPasswordConn(c, tl_env("CASEHOST_TEST_PASSWORD"), "x", "scram-sha-256");
+        ck_assert_msg(v != NULL, "cannot make a verifier: %s", PQerrorMessage(c));
+        snprintf(verifier, sizeof(verifier), "%s", v);
+        PQfreemem(v);
+    }
+    return verifier;
+}
+
+void tl_sql_ok(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK,
+                  "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+void tl_add_user(const char *db, const char *by, const char *name, const char *role,
+                 const char *agency)
+{
+    PGconn *c = by != NULL ? tl_as_app(db, by) : tl_connect(db);
+    const char *params[4] = {name, role, agency, tl_verifier(c)};
+    tl_sql_ok(c, "SELECT * FROM casehost.user_add_v1($1, NULL, $2, $3, $4)", 4, params);
+    PQfinish(c);
+}
+
 /*
  * The same steps as `agency add` / `user add` on the command line (the CLI
- * tests do those through the program), through the same SQL functions, on one
- * connection: seeding every test's database through six processes would cost
- * more than the test.
+ * tests do those through the program), through the same SQL functions: the
+ * database owner adds the agencies and their first admins, each admin adds
+ * a caseworker and a service user. Every user logs in with the test password.
  */
 void tl_seed_agencies(const char *db, const char *cfg)
 {
-    static const char seed[] = "SET ROLE casehost_app;"
-                               "SELECT casehost.agency_add('A', NULL, 'CA', NULL);"
-                               "SELECT casehost.user_add('a_admin', NULL, 'admin', 'A');"
-                               "SELECT * FROM casehost.login('a_admin');"
-                               "SELECT casehost.agency_add('B', NULL, 'NV', NULL);"
-                               "SELECT casehost.user_add('a_worker', NULL, 'caseworker', 'A');"
-                               "SELECT casehost.user_add('b_admin', NULL, 'admin', 'B');"
-                               "SELECT * FROM casehost.login('b_admin');"
-                               "SELECT casehost.user_add('b_worker', NULL, 'caseworker', 'B');";
     PGconn *c = tl_connect(db);
-    PGresult *res = PQexec(c, seed);
     (void)cfg;
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "seeding agencies failed: %s",
-                  PQresultErrorMessage(res));
-    PQclear(res);
+    tl_sql_ok(c, "SELECT casehost.agency_add('A', NULL, 'CA', NULL)", 0, NULL);
+    tl_sql_ok(c, "SELECT casehost.agency_add('B', NULL, 'NV', NULL)", 0, NULL);
     PQfinish(c);
+    tl_add_user(db, NULL, "a_admin", "admin", "A");
+    tl_add_user(db, NULL, "b_admin", "admin", "B");
+    tl_add_user(db, "a_admin", "a_worker", "caseworker", "A");
+    tl_add_user(db, "a_admin", "a_svc", "service", "A");
+    tl_add_user(db, "b_admin", "b_worker", "caseworker", "B");
+    tl_add_user(db, "b_admin", "b_svc", "service", "B");
 }
 
 /* The plugin with every shipped configuration file, plus extra settings text. */
@@ -224,4 +284,14 @@ const char *tl_trafficking_with(const char *settings)
 const char *tl_trafficking(void)
 {
     return tl_trafficking_with("");
+}
+
+const char *tl_password_file(void)
+{
+    static char path[1100];
+    char name[64];
+    snprintf(name, sizeof(name), "password");
+    snprintf(path, sizeof(path), "%s", tl_write_file(name, tl_env("CASEHOST_TEST_PASSWORD")));
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    return path;
 }

@@ -38,14 +38,43 @@ struct tl_result {
  */
 int tl_run(struct tl_result *r, const char *db, const char *cfg, ...);
 
-/* Agency "A" (admin "a_admin", caseworker "a_worker") and "B" likewise, by SQL. */
+/*
+ * Agency "A" (admin "a_admin", caseworker "a_worker", service "a_svc") and
+ * "B" likewise, by SQL through the same functions as the CLI.
+ */
 void tl_seed_agencies(const char *db, const char *cfg);
 
+/* Adds user name (role kind, agency) as user by (NULL: the database owner). */
+void tl_add_user(const char *db, const char *by, const char *name, const char *role,
+                 const char *agency);
+
 /*
- * Connects to db as the application role logged in as user, so row-level
- * security applies exactly as for the program. Fails the test otherwise.
+ * In tl_run's arguments, TL_AS NAME runs the command as user NAME: the
+ * program connects as NAME's own PostgreSQL role with its password, exactly
+ * as a person would. (The program itself has no --as.)
+ */
+#define TL_AS "\001as"
+
+/* The PostgreSQL role of user in test database db (static storage). */
+const char *tl_role(const char *db, const char *user);
+
+/* db's conninfo as user's own role (static storage). */
+const char *tl_user_db(const char *db, const char *user);
+
+/*
+ * Connects to db as user's own PostgreSQL role (SCRAM password), so
+ * row-level security applies exactly as for the program.
  */
 PGconn *tl_as_app(const char *db, const char *user);
+
+/* A SCRAM verifier of the test password (static storage). */
+const char *tl_verifier(PGconn *c);
+
+/* A file (mode 0600) holding the test password, for --password-file (static storage). */
+const char *tl_password_file(void);
+
+/* Runs sql and fails the test unless it succeeds. */
+void tl_sql_ok(PGconn *c, const char *sql, int n, const char *const *params);
 
 /* Connects or fails the test. */
 PGconn *tl_connect(const char *conninfo);

@@ -233,7 +233,11 @@ static int cmd_dispatch(struct ch_ctx *ctx, int argc, char **argv, void *ud)
         }
         i++;
     }
-    opt.login_user = api->user(ctx)->name;
+    if (strcmp(api->user(ctx)->role, "service") != 0 && strcmp(api->user(ctx)->role, "admin") != 0) {
+        api->fail(ctx, "dispatch needs the role service or admin; '%s' is a %s",
+                  api->user(ctx)->name, api->user(ctx)->role);
+        return CH_USAGE;
+    }
     opt.log = log_line;
     opt.log_ud = t;
     rc = dispatch_run(api->conn(ctx), lookup_target, NULL, &opt, &st, err, sizeof(err));

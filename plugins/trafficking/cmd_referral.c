@@ -120,15 +120,7 @@ static int query(struct trf *t, struct ch_ctx *ctx, const char *what, const char
 static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
 {
     static const char sql[] =
-        "INSERT INTO trafficking.consents (agency_id, person_id, purpose, recipients,"
-        "       legal_regime, written, expires_at, recorded_by, note)"
-        " SELECT casehost.current_agency(), p.id, $2,"
-        "        string_to_array(regexp_replace($3, '\\s+', '', 'g'), ','), $4, $5::boolean,"
-        "        ($6::date + 1)::timestamptz, casehost.current_actor(), $7"
-        "   FROM casehost.people p WHERE p.id = $1"
-        " RETURNING id AS consent, person_id AS person, purpose,"
-        "           array_to_string(recipients, ', ') AS recipients, legal_regime,"
-        "           to_char(expires_at - interval '1 second', 'YYYY-MM-DD') AS valid_through";
+        "SELECT * FROM trafficking.consent_add_v1($1, $2, $3, $4, $5::boolean, $6::date, $7)";
     struct kv o[] = {{"--purpose", NULL, 0}, {"--recipients", NULL, 0}, {"--regime", NULL, 0},
                      {"--expires", NULL, 0}, {"--verbal", NULL, 1},     {"--note", NULL, 0},
                      {NULL, NULL, 0}};
@@ -159,10 +151,7 @@ static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
         return CH_ERROR;
     }
     t->api->out_result(ctx, "consent", r, 0);
-    rc = t->api->audit(ctx, "create", "consent", strtoll(PQgetvalue(r, 0, 0), NULL, 10), params[1]);
     PQclear(r);
-    if (rc != 0)
-        return CH_ERROR;
     rc = trf_consent_changed(t, ctx, strtoll(person, NULL, 10));
     if (rc == CH_OK && !t->api->json(ctx))
         t->api->out_message(ctx, "consent recorded; services never depend on it");
@@ -175,16 +164,7 @@ static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
  */
 static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
 {
-    static const char sql[] =
-        "WITH c AS (UPDATE trafficking.consents SET revoked_at = now(), revoke_reason = $2"
-        "            WHERE id = $1 AND revoked_at IS NULL RETURNING id)"
-        " SELECT c.id AS consent,"
-        "        (SELECT count(*) FROM trafficking.referrals r,"
-        "                LATERAL trafficking.referral_move(r.id, 'revoked',"
-        "                        'consent ' || c.id || ' revoked: ' || $2) m"
-        "          WHERE r.consent_id = c.id AND r.basis = 'consent'"
-        "            AND r.state IN ('pending_consent', 'queued')) AS referrals_revoked"
-        "   FROM c";
+    static const char sql[] = "SELECT * FROM trafficking.consent_revoke_v1($1, $2)";
     struct kv o[] = {{"--reason", NULL, 0}, {NULL, NULL, 0}};
     const char *id, *params[2];
     PGresult *r;
@@ -204,9 +184,7 @@ static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **ar
         t->api->fail(ctx, "consent %s not found, or already revoked", id);
     else {
         t->api->out_result(ctx, "revoked", r, 0);
-        rc = t->api->audit(ctx, "revoke", "consent", strtoll(id, NULL, 10), params[1]) == 0
-                 ? CH_OK
-                 : CH_ERROR;
+        rc = CH_OK;
     }
     PQclear(r);
     return rc;
@@ -214,13 +192,7 @@ static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **ar
 
 static int cmd_consent(struct ch_ctx *ctx, int argc, char **argv, void *ud)
 {
-    static const char list_sql[] =
-        "SELECT id, purpose, array_to_string(recipients, ', ') AS recipients, legal_regime,"
-        "       written, to_char(granted_at, 'YYYY-MM-DD') AS granted,"
-        "       to_char(expires_at - interval '1 second', 'YYYY-MM-DD') AS valid_through,"
-        "       to_char(revoked_at, 'YYYY-MM-DD') AS revoked,"
-        "       (revoked_at IS NULL AND expires_at > now()) AS active"
-        "  FROM trafficking.consents WHERE person_id = $1 ORDER BY id";
+    static const char list_sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
     struct trf *t = ud;
     const char *sub = argc >= 2 ? argv[1] : "";
     if (strcmp(sub, "add") == 0)
@@ -239,24 +211,8 @@ static int cmd_consent(struct ch_ctx *ctx, int argc, char **argv, void *ud)
 
 static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
 {
-    static const char sql[] =
-        "INSERT INTO trafficking.safe_contact AS s (person_id, agency_id, safe_channels, phone,"
-        "       email, safe_times, code_word, do_not_contact, trafficker_controls_phone,"
-        "       updated_by)"
-        " SELECT p.id, p.agency_id, coalesce(string_to_array(regexp_replace($2, '\\s+', '', 'g'),"
-        "        ','), '{}'), $3, $4, $5, $6, coalesce($7::boolean, false),"
-        "        coalesce($8::boolean, false), casehost.current_actor()"
-        "   FROM casehost.people p WHERE p.id = $1"
-        " ON CONFLICT (person_id) DO UPDATE SET"
-        "   safe_channels = coalesce(string_to_array(regexp_replace($2, '\\s+', '', 'g'), ','),"
-        "                            s.safe_channels),"
-        "   phone = coalesce($3, s.phone), email = coalesce($4, s.email),"
-        "   safe_times = coalesce($5, s.safe_times), code_word = coalesce($6, s.code_word),"
-        "   do_not_contact = coalesce($7::boolean, s.do_not_contact),"
-        "   trafficker_controls_phone = coalesce($8::boolean, s.trafficker_controls_phone),"
-        "   updated_by = casehost.current_actor(), updated_at = now()"
-        " RETURNING person_id AS person, array_to_string(safe_channels, ', ') AS safe_channels,"
-        "           do_not_contact, trafficker_controls_phone";
+    static const char sql[] = "SELECT * FROM trafficking.safe_contact_set_v1($1, $2, $3, $4, $5,"
+                              " $6, $7::boolean, $8::boolean)";
     struct kv o[] = {{"--safe-channels", NULL, 0},
                      {"--phone", NULL, 0},
                      {"--email", NULL, 0},
@@ -292,9 +248,7 @@ static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
         t->api->fail(ctx, "person %s not found", person);
     else {
         t->api->out_result(ctx, "safe_contact", r, 0);
-        rc = t->api->audit(ctx, "update", "safe_contact", strtoll(person, NULL, 10), NULL) == 0
-                 ? CH_OK
-                 : CH_ERROR;
+        rc = CH_OK;
     }
     PQclear(r);
     return rc;
@@ -302,22 +256,14 @@ static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
 
 static int cmd_safety(struct ch_ctx *ctx, int argc, char **argv, void *ud)
 {
-    static const char show_sql[] =
-        "SELECT person_id AS person, array_to_string(safe_channels, ', ') AS safe_channels,"
-        "       phone, email, safe_times, code_word, do_not_contact, trafficker_controls_phone,"
-        "       to_char(updated_at, 'YYYY-MM-DD HH24:MI') AS updated"
-        "  FROM trafficking.safe_contact WHERE person_id = $1";
+    static const char show_sql[] = "SELECT * FROM trafficking.safe_contact_of_v1($1)";
     struct trf *t = ud;
     const char *sub = argc >= 2 ? argv[1] : "";
     if (strcmp(sub, "set") == 0)
         return safety_set(t, ctx, argc, argv);
     if (strcmp(sub, "show") == 0 && argc == 3 && valid_id(argv[2])) {
         const char *params[1] = {argv[2]};
-        if (query(t, ctx, "safe contact", show_sql, 1, params, "safe_contact", 0) != CH_OK)
-            return CH_ERROR;
-        return t->api->audit(ctx, "read", "safe_contact", strtoll(argv[2], NULL, 10), NULL) == 0
-                   ? CH_OK
-                   : CH_ERROR;
+        return query(t, ctx, "safe contact", show_sql, 1, params, "safe_contact", 0);
     }
     t->api->fail(ctx, "safety: expected set or show");
     return CH_USAGE;
@@ -328,13 +274,10 @@ static int cmd_safety(struct ch_ctx *ctx, int argc, char **argv, void *ud)
 static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, const char *to,
                          const char *need)
 {
-    static const char sql[] = "SELECT m.id AS referral, m.state, m.destination_id AS destination"
-                              "  FROM trafficking.referral_move($1, $2, $3) m";
-    static const char ref_sql[] =
-        "UPDATE trafficking.referrals SET reference = $2 WHERE id = $1 RETURNING id";
+    static const char sql[] = "SELECT * FROM trafficking.referral_move_v1($1, $2, $3, $4)";
     struct kv o[] = {
         {"--reason", NULL, 0}, {"--outcome", NULL, 0}, {"--reference", NULL, 0}, {NULL, NULL, 0}};
-    const char *id, *params[3];
+    const char *id, *params[4];
     char what[64];
     if (parse(t, ctx, argc, argv, o, &id) != 0)
         return CH_USAGE;
@@ -346,20 +289,9 @@ static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **arg
     params[0] = id;
     params[1] = to;
     params[2] = need ? opt(o, need) : opt(o, "--reference");
+    params[3] = opt(o, "--reference");
     snprintf(what, sizeof(what), "referral %s", id);
-    if (query(t, ctx, what, sql, 3, params, NULL, 0) != CH_OK)
-        return CH_ERROR;
-    if (opt(o, "--reference") != NULL) {
-        const char *p2[2] = {id, opt(o, "--reference")};
-        PGresult *r = PQexecParams(t->api->conn(ctx), ref_sql, 2, NULL, p2, NULL, NULL, 0);
-        int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-        PQclear(r);
-        if (!ok) {
-            t->api->fail(ctx, "referral %s: cannot record the reference", id);
-            return CH_ERROR;
-        }
-    }
-    return CH_OK;
+    return query(t, ctx, what, sql, 4, params, NULL, 0);
 }
 
 static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)

@@ -511,7 +511,7 @@ static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
         " WHERE s.id = $1";
     static const char answers_sql[] =
         "SELECT item_index + 1 AS n, item_id AS item, answer, value"
-        "  FROM trafficking.answers WHERE screening_id = $1 ORDER BY item_index";
+        "  FROM trafficking.answers_of_v1($1) ORDER BY item_index";
     static const char history_sql[] =
         "SELECT to_char(h.at, 'YYYY-MM-DD HH24:MI:SS') AS at, u.name AS by, h.from_state,"
         "       h.to_state, h.detail FROM trafficking.screening_history h"
@@ -526,7 +526,7 @@ static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
         show_query(t, ctx, "answers", answers_sql, a->pos[0], 1, 0, what) != CH_OK ||
         show_query(t, ctx, "history", history_sql, a->pos[0], 1, 0, what) != CH_OK)
         return CH_ERROR;
-    return t->api->audit(ctx, "read", "screening", id, NULL) == 0 ? CH_OK : CH_ERROR;
+    return CH_OK; /* answers_of_v1 audited the read */
 }
 
 static int screen_list(struct trf *t, struct ch_ctx *ctx, const struct args *a)

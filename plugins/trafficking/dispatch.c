@@ -27,23 +27,17 @@
 #endif
 
 /*
+ * Every statement is a function that only services (and admins) may run:
+ * the dispatcher's role has no privilege on the tables themselves, and the
+ * payload is read nowhere else.
+ *
  * The oldest ready row, locked (SKIP LOCKED: dispatchers take disjoint rows),
- * and its referral, locked too. The row is chosen in a subquery on the
- * outbox alone, in the order of the outbox_ready index, so the scan stops at
- * the first row it can lock whatever the statistics say (a join chosen as a
- * whole sorted every ready row: 6 ms instead of 0.4 with 2000 of them). A
- * referral someone is changing right now is not waited for (NOWAIT, which
- * cannot deadlock with referral_move): the row is taken again afterwards.
+ * and its referral, locked too (NOWAIT, which cannot deadlock with a
+ * referral's move: the row is taken again afterwards).
  */
 static const char sql_take[] =
-    "SELECT o.id, o.referral_id, o.destination_id, o.payload::text, o.idempotency_key,"
-    "       o.attempts, r.state, r.basis, r.consent_id"
-    "  FROM (SELECT * FROM trafficking.outbox"
-    "         WHERE state = 'pending' AND next_attempt_at <= now()"
-    "         ORDER BY next_attempt_at LIMIT 1"
-    "           FOR UPDATE SKIP LOCKED) o"
-    "  JOIN trafficking.referrals r ON r.id = o.referral_id"
-    "   FOR UPDATE OF r NOWAIT";
+    "SELECT id, referral_id, destination_id, payload, idempotency_key, attempts, state, basis,"
+    "       consent_id FROM trafficking.outbox_take_v1()";
 
 /*
  * The consent, share-locked so a revocation waits for this send to commit
@@ -51,45 +45,22 @@ static const char sql_take[] =
  * already in progress wins, and the row is looked at again afterwards.
  */
 static const char sql_consent[] =
-    "SELECT revoked_at IS NOT NULL, expires_at <= clock_timestamp(),"
-    "       to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC',"
-    "       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC',"
-    "       coalesce(revoke_reason, '')"
-    "  FROM trafficking.consents WHERE id = $1 FOR SHARE NOWAIT";
+    "SELECT revoked, expired, revoked_at, expires_at, reason"
+    "  FROM trafficking.outbox_consent_v1($1)";
 
-static const char sql_revoke[] = "SELECT (trafficking.referral_move($1, 'revoked', $2)).id";
-
-static const char sql_hold[] =
-    "UPDATE trafficking.outbox SET state = 'held', last_error = $2 WHERE id = $1";
+/* Holds the row, revoking the referral when $3 (its consent no longer covers it). */
+static const char sql_hold[] = "SELECT trafficking.outbox_hold_v1($1, $2, $3::boolean)";
 
 /* The outbox row and the referral become 'sent' in one round trip. */
-static const char sql_sent[] =
-    "WITH o AS (UPDATE trafficking.outbox SET state = 'sent', sent_at = now(),"
-    "                  attempts = attempts + 1, last_error = NULL"
-    "            WHERE id = $1 RETURNING referral_id)"
-    " SELECT (trafficking.referral_move(o.referral_id, 'sent', $2)).id FROM o";
+static const char sql_sent[] = "SELECT trafficking.outbox_sent_v1($1, $2)";
 
-static const char sql_retry[] =
-    "UPDATE trafficking.outbox SET attempts = attempts + 1, last_error = $2,"
-    "       next_attempt_at = clock_timestamp() + $3::bigint * interval '1 millisecond'"
-    " WHERE id = $1";
-
-static const char sql_failed[] =
-    "UPDATE trafficking.outbox SET state = 'failed', attempts = attempts + 1, last_error = $2"
-    " WHERE id = $1";
+static const char sql_retry[] = "SELECT trafficking.outbox_retry_v1($1, $2, $3::bigint)";
 
 /* A failed row stays visible in the referral's history too; its state does not change. */
-static const char sql_failed_history[] =
-    "INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,"
-    "                                          to_state, detail)"
-    " SELECT id, agency_id, casehost.current_actor(), state, state, $2"
-    "   FROM trafficking.referrals WHERE id = $1";
+static const char sql_failed[] = "SELECT trafficking.outbox_failed_v1($1, $2, $3)";
 
 /* Milliseconds until the next pending row is due (NULL when there is none). */
-static const char sql_next_due[] =
-    "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp())"
-    "                        * 1000))::bigint"
-    "  FROM trafficking.outbox WHERE state = 'pending'";
+static const char sql_next_due[] = "SELECT trafficking.outbox_next_due_v1()";
 
 /*
  * Statements run for every row, prepared once per connection: planning the
@@ -120,7 +91,6 @@ struct run {
     const struct dispatch_options *opt;
     struct dispatch_stats *stats;
     struct transport *tp;
-    char *role;   /* the role set on the session, restored after a reconnect; NULL if none */
     int prepared; /* the hot statements exist on this connection */
     char sqlstate[6];
     char *err;
@@ -247,12 +217,8 @@ static int may_leave(struct run *run, const PGresult *row, char *why, size_t why
 /* Holds the row (and revokes the referral when its consent no longer covers it). */
 static int hold(struct run *run, const PGresult *row, const char *why, int revoke)
 {
-    const char *p_ref[2] = {PQgetvalue(row, 0, C_REFERRAL), why};
-    const char *p_out[2] = {PQgetvalue(row, 0, C_ID), why};
-    /* referral_move holds the outbox row too; the UPDATE then records the exact reason. */
-    if (revoke && sql_do(run, sql_revoke, 2, p_ref, PGRES_TUPLES_OK) != 0)
-        return -1;
-    if (sql_do(run, sql_hold, 2, p_out, PGRES_COMMAND_OK) != 0)
+    const char *p_out[3] = {PQgetvalue(row, 0, C_ID), why, revoke ? "true" : "false"};
+    if (sql_do(run, sql_hold, 3, p_out, PGRES_TUPLES_OK) != 0)
         return -1;
     note(run, 1, "outbox %s held: %s", PQgetvalue(row, 0, C_ID), why);
     return 0;
@@ -295,12 +261,10 @@ static int deliver(struct run *run, const PGresult *row, enum outcome *outcome)
     if (why[0] == '\0')
         snprintf(why, sizeof(why), "delivery failed");
     if (failures >= run->opt->max_attempts) {
-        const char *p_out[2] = {id, why};
-        const char *p_ref[2] = {PQgetvalue(row, 0, C_REFERRAL), detail};
+        const char *p_out[3] = {id, why, detail};
         snprintf(detail, sizeof(detail), "dispatch to %s failed after %d attempts: %.200s", dest,
                  failures, why);
-        if (sql_do(run, sql_failed, 2, p_out, PGRES_COMMAND_OK) != 0 ||
-            sql_do(run, sql_failed_history, 2, p_ref, PGRES_COMMAND_OK) != 0)
+        if (sql_do(run, sql_failed, 3, p_out, PGRES_TUPLES_OK) != 0)
             return -1;
         *outcome = OUT_FAILED;
         note(run, 1, "outbox %s failed: %s", id, detail);
@@ -310,7 +274,7 @@ static int deliver(struct run *run, const PGresult *row, enum outcome *outcome)
              dispatch_backoff_ms(run->opt->backoff_ms, failures, run->opt->backoff_cap_ms));
     {
         const char *p_out[3] = {id, why, delay};
-        if (sql_do(run, sql_retry, 3, p_out, PGRES_COMMAND_OK) != 0)
+        if (sql_do(run, sql_retry, 3, p_out, PGRES_TUPLES_OK) != 0)
             return -1;
     }
     *outcome = OUT_RETRIED;
@@ -432,28 +396,6 @@ static void idle(struct run *run)
     nap(ms < 10 ? 10 : ms);
 }
 
-/* The session as the host left it: SET ROLE and the login, again after a reconnect. */
-static int restore_session(struct run *run)
-{
-    const char *params[1] = {run->opt->login_user};
-    if (run->role != NULL) {
-        char *ident = PQescapeIdentifier(run->conn, run->role, strlen(run->role));
-        char text[300];
-        int rc;
-        if (ident == NULL)
-            return -1;
-        snprintf(text, sizeof(text), "SET ROLE %s", ident);
-        PQfreemem(ident);
-        rc = sql_do(run, text, 0, NULL, PGRES_COMMAND_OK);
-        if (rc != 0)
-            return -1;
-    }
-    if (run->opt->login_user != NULL &&
-        sql_do(run, "SELECT 1 FROM casehost.login($1)", 1, params, PGRES_TUPLES_OK) != 0)
-        return -1;
-    return 0;
-}
-
 /* Reconnects until it works or a stop is asked for (then -1). */
 static int reconnect(struct run *run)
 {
@@ -461,7 +403,8 @@ static int reconnect(struct run *run)
     while (!stop_requested) {
         PQreset(run->conn);
         run->prepared = 0; /* a new session has none of them */
-        if (PQstatus(run->conn) == CONNECTION_OK && restore_session(run) == 0) {
+        /* Identity is the role the connection logs in as: nothing to restore. */
+        if (PQstatus(run->conn) == CONNECTION_OK) {
             run->stats->reconnects++;
             note(run, 1, "reconnected to the database");
             return 0;
@@ -475,19 +418,6 @@ static int reconnect(struct run *run)
     }
     snprintf(run->err, run->errlen, "stopped while reconnecting to the database");
     return -1;
-}
-
-/* Remembers the role the host set, to set it again after a reconnect. */
-static int remember_role(struct run *run)
-{
-    PGresult *r =
-        sql(run, "SELECT current_user <> session_user, current_user", 0, NULL, PGRES_TUPLES_OK);
-    if (r == NULL)
-        return -1;
-    if (strcmp(PQgetvalue(r, 0, 0), "t") == 0 && (run->role = strdup(PQgetvalue(r, 0, 1))) == NULL)
-        snprintf(run->err, run->errlen, "out of memory");
-    PQclear(r);
-    return run->err[0] == '\0' ? 0 : -1;
 }
 
 /* Errors after which the same row is simply looked at again. */
@@ -521,10 +451,8 @@ int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
         snprintf(err, errlen, "dispatch: max_attempts, timeout and idle must be positive");
         return -1;
     }
-    if (remember_role(&run) != 0 || (run.tp = transport_new(err, errlen)) == NULL) {
-        free(run.role);
+    if ((run.tp = transport_new(err, errlen)) == NULL)
         return -1;
-    }
     /* No SA_RESTART: the signal cuts an idle sleep short. SIGPIPE: a command that
      * does not read its stdin must not end the dispatcher. */
     stop_requested = 0;
@@ -565,6 +493,5 @@ out:
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     transport_free(run.tp);
-    free(run.role);
     return rc;
 }

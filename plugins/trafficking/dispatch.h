@@ -38,7 +38,6 @@ struct dispatch_options {
     long backoff_cap_ms;    /* the longest delay */
     long timeout_ms;        /* per send: webhook request or command run */
     long idle_ms;           /* long-running mode: longest sleep when nothing is ready */
-    const char *login_user; /* re-bound with casehost.login() after a reconnect; may be NULL */
     dispatch_log_fn log;    /* may be NULL */
     void *log_ud;
 };

@@ -13,45 +13,12 @@
 #include "cmd_routing.h"
 #include "route.h"
 
-/* The routing input of a case, shaped as routing_input_from_json reads it. */
-static const char input_sql[] =
-    "WITH c AS (SELECT * FROM casehost.cases WHERE id = $1),"
-    " p AS (SELECT p.* FROM casehost.people p JOIN c ON c.subject_id = p.id),"
-    " s AS (SELECT * FROM trafficking.screenings"
-    "        WHERE case_id = $1 AND state IN ('completed', 'stopped') AND superseded_by IS NULL"
-    "        ORDER BY finished_at DESC, id DESC LIMIT 1),"
-    " sc AS (SELECT sc.* FROM trafficking.safe_contact sc JOIN p ON p.id = sc.person_id)"
-    " SELECT json_build_object("
-    "   'case_id', c.id,"
-    "   'age', (SELECT casehost.person_age(p) FROM p),"
-    "   'age_known', coalesce((SELECT p.date_of_birth IS NOT NULL FROM p), false),"
-    "   'age_estimated', coalesce((SELECT p.date_of_birth IS NULL AND p.estimated_age IS NOT NULL"
-    "                               FROM p), false),"
-    "   'gender', (SELECT p.gender_identity FROM p), 'state', c.state, 'county', c.county,"
-    "   'flags', json_build_object("
-    "      'foreign_national', 'foreign_national' = ANY (c.flags),"
-    "      'imminent_danger', 'imminent_danger' = ANY (c.flags),"
-    "      'recruitment', 'recruitment' = ANY (c.flags),"
-    "      'control', 'control' = ANY (c.flags),"
-    "      'runaway_return', c.runaway_return IS NOT NULL,"
-    "      'cw_history', c.cw_history, 'jj_history', c.jj_history),"
-    "   'runaway_episodes', CASE WHEN c.runaway_start IS NOT NULL THEN 1 ELSE 0 END,"
-    "   'screening', (SELECT json_build_object('id', s.id, 'instrument', s.instrument_id,"
-    "                   'version', s.instrument_version, 'result', s.result, 'band', s.band,"
-    "                   'score', s.score, 'stopped', s.state = 'stopped') FROM s),"
-    "   'indicators', coalesce((SELECT s.outcome->'concerns' FROM s), '[]'::jsonb),"
-    "   'domain_scores', (SELECT s.outcome->'domain_scores' FROM s),"
-    "   'consents', coalesce((SELECT json_agg(json_build_object('id', k.id, 'purpose', k.purpose,"
-    "                   'recipients', k.recipients,"
-    "                   'active', k.revoked_at IS NULL AND k.expires_at > now()"
-    "                                 AND k.granted_at <= now()) ORDER BY k.id)"
-    "               FROM trafficking.consents k JOIN p ON p.id = k.person_id), '[]'::json),"
-    "   'safe_contact', json_build_object("
-    "      'do_not_contact', coalesce((SELECT do_not_contact FROM sc), false),"
-    "      'trafficker_controls_phone', coalesce((SELECT trafficker_controls_phone FROM sc),"
-    "                                            false),"
-    "      'safe_channels', coalesce((SELECT to_json(safe_channels) FROM sc), '[]'::json)))"
-    "  FROM c";
+/*
+ * The routing input of a case, shaped as routing_input_from_json reads it:
+ * facts and flags only, read by a function (consent and safety details are
+ * not the caller's to read directly).
+ */
+static const char input_sql[] = "SELECT trafficking.routing_input_v1($1)";
 
 static const char store_sql[] = "SELECT * FROM trafficking.decision_store($1::jsonb)";
 
@@ -72,7 +39,7 @@ int route_input_load(PGconn *conn, int64_t case_id, struct routing_input *in, ch
         snprintf(err, errlen, "cannot read case %s for routing: %s", id, PQresultErrorMessage(r));
         goto out;
     }
-    if (PQntuples(r) == 0) {
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
         rc = 1;
         goto out;
     }
@@ -437,23 +404,7 @@ out:
 static const char claim_sql[] =
     "SELECT id, case_id, destination_id, basis, coalesce(consent_id, 0), ack_sla_hours"
     "  FROM trafficking.referrals_claim_overdue()";
-static const char escalate_sql[] = "SELECT trafficking.referral_create($1, NULL, $2::jsonb)";
-/*
- * An escalation keeps the original legal basis; on a consent basis it may
- * leave only if the same consent also names the new recipient.
- */
-static const char escalation_state_sql[] =
-    "SELECT CASE WHEN $1 <> 'consent' THEN 'queued'"
-    "            WHEN EXISTS (SELECT 1 FROM trafficking.consents k"
-    "                          WHERE k.id = nullif($2, '0')::bigint AND k.revoked_at IS NULL"
-    "                            AND k.expires_at > now()"
-    "                            AND ($3 = ANY (k.recipients) OR 'kind:' || $4 = ANY "
-    "(k.recipients)))"
-    "            THEN 'queued' ELSE 'pending_consent' END";
-static const char event_sql[] =
-    "INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,"
-    "       to_state, detail)"
-    " VALUES ($1, casehost.current_agency(), casehost.current_actor(), 'sent', 'sent', $2)";
+static const char escalate_sql[] = "SELECT trafficking.referral_escalate_v1($1, $2, $3::jsonb)";
 
 /*
  * Escalates one overdue referral: records the event and refers the case to
@@ -462,11 +413,11 @@ static const char event_sql[] =
 static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, int row)
 {
     const struct routing_config *cfg = t->cfg->routing;
-    const char *rid = PQgetvalue(r, row, 0), *case_id = PQgetvalue(r, row, 1);
+    const char *rid = PQgetvalue(r, row, 0);
     int di = routing_config_destination(cfg, PQgetvalue(r, row, 2));
     const struct routing_destination *target = NULL;
-    char detail[300];
-    const char *params[2];
+    char detail[300], *text = NULL;
+    const char *params[3];
     PGresult *x;
     int ok;
 
@@ -474,49 +425,26 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
         target = &cfg->destinations[cfg->destinations[di].escalate_to];
     snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s", PQgetvalue(r, row, 5),
              target ? "escalated to " : "no escalation target", target ? target->id : "");
-    params[0] = rid;
-    params[1] = detail;
-    x = PQexecParams(t->api->conn(ctx), event_sql, 2, NULL, params, NULL, NULL, 0);
-    ok = PQresultStatus(x) == PGRES_COMMAND_OK;
-    PQclear(x);
-    if (ok && target != NULL) {
+    if (target != NULL) {
         json_t *o = json_object();
-        const char *sp[4] = {PQgetvalue(r, row, 3), PQgetvalue(r, row, 4), target->id,
-                             routing_kind_name(target->kind)};
-        PGresult *st =
-            PQexecParams(t->api->conn(ctx), escalation_state_sql, 4, NULL, sp, NULL, NULL, 0);
-        char state[32] = "pending_consent";
-        char *text;
-        if (PQresultStatus(st) == PGRES_TUPLES_OK && PQntuples(st) == 1)
-            snprintf(state, sizeof(state), "%s", PQgetvalue(st, 0, 0));
-        PQclear(st);
         json_object_set_new(o, "destination", json_string(target->id));
         json_object_set_new(o, "kind", json_string(routing_kind_name(target->kind)));
-        json_object_set_new(o, "rule", json_string("escalation"));
-        json_object_set_new(o, "basis", json_string(PQgetvalue(r, row, 3)));
-        json_object_set_new(o, "consent",
-                            strcmp(state, "queued") == 0
-                                ? json_integer(strtoll(PQgetvalue(r, row, 4), NULL, 10))
-                                : json_integer(0));
         json_object_set_new(o, "urgency", json_string("immediate"));
         json_object_set_new(o, "due_hours", json_integer(1));
         json_object_set_new(o, "ack_sla_hours", json_integer(target->ack_sla_hours));
-        json_object_set_new(o, "state", json_string(state));
         json_object_set_new(o, "fields", routing_fields_to_json(target->fields));
-        json_object_set_new(o, "escalation_of", json_integer(strtoll(rid, NULL, 10)));
         text = json_dumps(o, JSON_COMPACT);
         json_decref(o);
-        params[0] = case_id;
-        params[1] = text;
-        x = PQexecParams(t->api->conn(ctx), escalate_sql, 2, NULL, params, NULL, NULL, 0);
-        ok = PQresultStatus(x) == PGRES_TUPLES_OK;
-        if (!ok)
-            t->api->fail(ctx, "referral %s: cannot escalate: %s", rid, PQresultErrorMessage(x));
-        PQclear(x);
-        free(text);
-    } else if (!ok) {
-        t->api->fail(ctx, "referral %s: cannot record the escalation", rid);
     }
+    params[0] = rid;
+    params[1] = detail;
+    params[2] = text;
+    x = PQexecParams(t->api->conn(ctx), escalate_sql, 3, NULL, params, NULL, NULL, 0);
+    ok = PQresultStatus(x) == PGRES_TUPLES_OK;
+    if (!ok)
+        t->api->fail(ctx, "referral %s: cannot escalate: %s", rid, PQresultErrorMessage(x));
+    PQclear(x);
+    free(text);
     if (ok)
         t->api->out_message(ctx, "referral %s: %s", rid, detail);
     return ok ? 0 : -1;

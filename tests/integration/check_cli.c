@@ -129,10 +129,10 @@ START_TEST(config_check_counts_plugin_config_errors_on_stdout)
 {
     snprintf(cfg, sizeof(cfg), "%s", tl_config(tl_testplug("fail_init = true;")));
     ck_assert_int_eq(tl_run(&r, db, cfg, "config", "check", NULL), 2);
-    /* tl_config writes the plugins list on line 3 */
+    /* tl_config writes the plugins list on line 2 */
     {
         char want[1200];
-        snprintf(want, sizeof(want), "%s:3: testplug: fail_init is set, refusing to start\n", cfg);
+        snprintf(want, sizeof(want), "%s:2: testplug: fail_init is set, refusing to start\n", cfg);
         ck_assert_msg(strncmp(r.err, want, strlen(want)) == 0, "want first:\n%s\ngot:\n%s", want,
                       r.err);
     }
@@ -159,16 +159,16 @@ START_TEST(config_check_accepts_the_good_test_config)
 END_TEST
 
 static const char *const broken_cfg_commands[][8] = {
-    {"case", "list", "--as", "a_worker"},
-    {"--as", "a_worker", "case", "new", "--title", "x"},
-    {"--as", "a_worker", "case", "update", "1", "--title", "y"},
-    {"--as", "a_worker", "case", "close", "1", "--reason", "r"},
-    {"--as", "a_worker", "note", "add", "1", "text"},
-    {"--as", "a_worker", "person", "add", "--given", "Jo"},
-    {"--as", "a_admin", "agency", "add", "C"},
-    {"--as", "a_admin", "user", "add", "eve", "--agency", "A"},
-    {"--as", "a_worker", "tp-events", "1"},
-    {"--as", "a_worker", "tick"},
+    {"case", "list"},
+    {TL_AS, "a_worker", "case", "new", "--title", "x"},
+    {TL_AS, "a_worker", "case", "update", "1", "--title", "y"},
+    {TL_AS, "a_worker", "case", "close", "1", "--reason", "r"},
+    {TL_AS, "a_worker", "note", "add", "1", "text"},
+    {TL_AS, "a_worker", "person", "add", "--given", "Jo"},
+    {"agency", "add", "C"},
+    {TL_AS, "a_admin", "user", "add", "eve", "--agency", "A"},
+    {TL_AS, "a_worker", "tp-events", "1"},
+    {TL_AS, "a_svc", "tick"},
     {"db", "migrate"},
     {"db", "status"},
     {"plugin", "list"},
@@ -196,7 +196,7 @@ START_TEST(broken_host_config_stops_every_command_with_exit_2)
     long long before[N_COUNTS];
     FILE *f;
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "existing");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "existing");
     /* a pending migration that db migrate must not apply */
     migration_dir(dir, sizeof(dir), "pending");
     snprintf(file, sizeof(file), "%s/001_cli_pending.sql", dir);
@@ -206,7 +206,7 @@ START_TEST(broken_host_config_stops_every_command_with_exit_2)
     ck_assert_ptr_nonnull(f);
     fputs("colour = \"blue\";\n", f);
     fclose(f);
-    snprintf(want, sizeof(want), "%s:4: unknown setting 'colour' in the host config\n", cfg);
+    snprintf(want, sizeof(want), "%s:3: unknown setting 'colour' in the host config\n", cfg);
     for (size_t i = 0; i < N_COUNTS; i++)
         before[i] = db_value(counts[i]);
     for (size_t i = 0; i < sizeof(broken_cfg_commands) / sizeof(broken_cfg_commands[0]); i++) {
@@ -228,14 +228,14 @@ END_TEST
 
 /* -------------------------------------------------------- migrations --- */
 
-/* The number of migration files of the core, as shipped in sql/core. */
-static size_t core_migration_files(void)
+/* The number of migration files in dir (relative to the checkout). */
+static size_t migration_files(const char *dir)
 {
     char path[1024];
     DIR *d;
     struct dirent *e;
     size_t n = 0;
-    snprintf(path, sizeof(path), "%s/sql/core", tl_env("CASEHOST_TEST_ROOT"));
+    snprintf(path, sizeof(path), "%s/%s", tl_env("CASEHOST_TEST_ROOT"), dir);
     d = opendir(path);
     ck_assert_msg(d != NULL, "cannot read %s", path);
     while ((e = readdir(d)) != NULL) {
@@ -253,7 +253,7 @@ START_TEST(db_status_lists_every_template_migration_as_applied)
     RUN_OK("--json", "db", "status");
     doc = json_out();
     list = json_object_get(doc, "migrations");
-    ck_assert_uint_eq(json_array_size(list), core_migration_files() + 1);
+    ck_assert_uint_eq(json_array_size(list), migration_files("sql/core") + migration_files("tests/sql/testplug"));
     m = json_array_get(list, 0);
     ck_assert_str_eq(json_string_value(json_object_get(m, "component")), "core");
     ck_assert_str_eq(json_string_value(json_object_get(m, "migration")), "001_core.sql");
@@ -263,14 +263,15 @@ START_TEST(db_status_lists_every_template_migration_as_applied)
         ck_assert_str_eq(json_string_value(json_object_get(m, "state")), "applied");
         ck_assert_ptr_nonnull(json_string_value(json_object_get(m, "applied_at")));
         if (strcmp(component, "testplug") == 0) {
-            ck_assert_str_eq(json_string_value(json_object_get(m, "migration")),
-                             "001_testplug.sql");
+            /* in order: 001_..., 002_... */
+            ck_assert_int_eq(atoi(json_string_value(json_object_get(m, "migration"))),
+                             (int)testplug + 1);
             testplug++;
         } else {
             ck_assert_str_eq(component, "core");
         }
     }
-    ck_assert_uint_eq(testplug, 1);
+    ck_assert_uint_eq(testplug, migration_files("tests/sql/testplug"));
     json_decref(doc);
     RUN_OK("db", "status");
     ck_assert_ptr_null(strstr(r.out, "pending"));
@@ -392,9 +393,9 @@ START_TEST(json_output_parses_and_has_the_expected_keys)
     json_t *doc, *data;
     size_t n = 0;
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "person", "add", "--given", "Jo", "--dob", "2010-05-06");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "T", "--person", "1");
-    RUN_OK("--json", "--as", "a_worker", a[0], a[1], a[2], a[3], a[4], a[5]);
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", "--dob", "2010-05-06");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T", "--person", "1");
+    RUN_OK("--json", TL_AS, "a_worker", a[0], a[1], a[2], a[3], a[4], a[5]);
     doc = json_out();
     data = json_object_get(doc, json_docs[_i].key);
     ck_assert_msg(data != NULL, "no '%s' in:\n%s", json_docs[_i].key, r.out);
@@ -415,9 +416,9 @@ START_TEST(json_person_show_keeps_column_types)
 {
     json_t *doc, *p, *cases;
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "person", "add", "--given", "Jo", "--interpreter");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "T", "--person", "1");
-    RUN_OK("--as", "a_worker", "--json", "person", "show", "1");
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", "--interpreter");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "--json", "person", "show", "1");
     doc = json_out();
     p = json_object_get(doc, "person");
     ck_assert(json_is_integer(json_object_get(p, "id")));
@@ -432,33 +433,36 @@ END_TEST
 
 /* -------------------------------------------------------------- --as --- */
 
+/* Identity is the role a person connects as; a leftover --as is refused wherever it stands. */
 static const struct {
     const char *args[8];
-    const char *title;
 } as_placements[] = {
-    {{"--as", "a_worker", "case", "new", "--title", "first"}, "first"},
-    {{"case", "--as", "a_worker", "new", "--title", "second"}, "second"},
-    {{"case", "new", "--as", "a_worker", "--title", "third"}, "third"},
-    {{"case", "new", "--title", "fourth", "--as", "a_worker"}, "fourth"},
+    {{"--as", "a_admin", "case", "new", "--title", "first"}},
+    {{"case", "--as", "a_admin", "new", "--title", "second"}},
+    {{"case", "new", "--as=a_admin", "--title", "third"}},
+    {{"case", "new", "--title", "fourth", "--as", "a_admin"}},
+    {{"case", "list", "--as"}},
 };
 
-START_TEST(as_option_works_anywhere_on_the_line)
+START_TEST(as_option_anywhere_is_a_usage_error_and_changes_nothing)
 {
     const char *const *a = as_placements[_i].args;
     tl_seed_agencies(db, cfg);
-    RUN_OK(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.cases c JOIN casehost.users u"
-                              " ON u.id = c.created_by WHERE u.name = 'a_worker'"),
-                     1);
-    RUN_OK("case", "list", "--as", "a_worker");
-    HAS(r.out, as_placements[_i].title);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", a[0], a[1], a[2], a[3], a[4], a[5],
+                            a[6], a[7], NULL),
+                     2);
+    HAS(r.err, "--as is gone: casehost acts as the PostgreSQL role it connects as");
+    HAS(r.err, "hint: connect as your own role");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.cases"), 0);
 }
 END_TEST
 
-START_TEST(as_option_without_a_user_is_a_usage_error)
+START_TEST(a_role_that_is_no_user_is_refused_with_how_to_connect)
 {
-    ck_assert_int_eq(tl_run(&r, db, cfg, "case", "list", "--as", NULL), 2);
-    HAS(r.err, "option '--as' needs a value");
+    /* The database owner (the cluster superuser here) is no casehost user. */
+    ck_assert_int_eq(tl_run(&r, db, cfg, "case", "list", NULL), 1);
+    HAS(r.err, "which is no casehost user");
+    HAS(r.err, "hint: connect as your own role");
 }
 END_TEST
 
@@ -468,10 +472,10 @@ START_TEST(case_update_without_a_real_change_writes_no_history)
 {
     long long history, audit;
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Same", "--state", "CA");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Same", "--state", "CA");
     history = db_value("SELECT count(*) FROM casehost.case_history");
     audit = db_value("SELECT count(*) FROM casehost.audit_log");
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--title", "Same", "--state", "CA");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "Same", "--state", "CA");
     HAS(r.out, "case 1: nothing changed\n");
     ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.case_history"), history);
     ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.audit_log"), audit);
@@ -484,9 +488,9 @@ END_TEST
 START_TEST(closed_case_reopens_with_status_open_and_records_history)
 {
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "T");
-    RUN_OK("--as", "a_worker", "case", "close", "1", "--reason", "placement stable");
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--status", "open");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T");
+    RUN_OK(TL_AS, "a_worker", "case", "close", "1", "--reason", "placement stable");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--status", "open");
     HAS(r.out, "case 1 updated\n");
     ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.cases WHERE id = 1 AND status = "
                               "'open' AND close_reason IS NULL AND closed_at IS NULL"),
@@ -500,7 +504,7 @@ START_TEST(closed_case_reopens_with_status_open_and_records_history)
                               " AND new_value IS NULL"),
                      1);
     /* open again, so ordinary updates work */
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--title", "T2");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "T2");
 }
 END_TEST
 
@@ -508,11 +512,11 @@ START_TEST(closed_case_refuses_other_updates_with_a_hint)
 {
     long long history;
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "T");
-    RUN_OK("--as", "a_worker", "case", "close", "1", "--reason", "done");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T");
+    RUN_OK(TL_AS, "a_worker", "case", "close", "1", "--reason", "done");
     history = db_value("SELECT count(*) FROM casehost.case_history");
     ck_assert_int_eq(
-        tl_run(&r, db, cfg, "--as", "a_worker", "case", "update", "1", "--title", "X", NULL), 1);
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "case", "update", "1", "--title", "X", NULL), 1);
     HAS(r.err, "case 1 is closed");
     HAS(r.err, "hint: reopen it with: casehost case update 1 --status open");
     ck_assert_str_eq(r.out, "");
@@ -540,9 +544,9 @@ START_TEST(person_age_comes_from_date_of_birth_or_estimate_or_is_unknown)
     json_t *doc, *p, *age;
     char line[64] = "Age now:             -\n";
     tl_seed_agencies(db, cfg);
-    RUN_OK("--as", "a_worker", "person", "add", "--given", "Jo", ages[_i].args[0],
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", ages[_i].args[0],
            ages[_i].args[1]);
-    RUN_OK("--as", "a_worker", "--json", "person", "show", "1");
+    RUN_OK(TL_AS, "a_worker", "--json", "person", "show", "1");
     doc = json_out();
     p = json_object_get(doc, "person");
     age = json_object_get(p, "age_now");
@@ -555,7 +559,7 @@ START_TEST(person_age_comes_from_date_of_birth_or_estimate_or_is_unknown)
     ck_assert_str_eq(json_string_value(json_object_get(p, "age_basis")), ages[_i].basis);
     json_decref(doc);
     /* the text form shows the same age, an unknown one as "-" */
-    RUN_OK("--as", "a_worker", "person", "show", "1");
+    RUN_OK(TL_AS, "a_worker", "person", "show", "1");
     HAS(r.out, line);
 }
 END_TEST
@@ -583,9 +587,9 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(cmd, json_output_parses_and_has_the_expected_keys, 0,
                         (int)(sizeof(json_docs) / sizeof(json_docs[0])));
     tcase_add_test(cmd, json_person_show_keeps_column_types);
-    tcase_add_loop_test(cmd, as_option_works_anywhere_on_the_line, 0,
+    tcase_add_loop_test(cmd, as_option_anywhere_is_a_usage_error_and_changes_nothing, 0,
                         (int)(sizeof(as_placements) / sizeof(as_placements[0])));
-    tcase_add_test(cmd, as_option_without_a_user_is_a_usage_error);
+    tcase_add_test(cmd, a_role_that_is_no_user_is_refused_with_how_to_connect);
     tcase_add_test(cmd, case_update_without_a_real_change_writes_no_history);
     tcase_add_test(cmd, closed_case_reopens_with_status_open_and_records_history);
     tcase_add_test(cmd, closed_case_refuses_other_updates_with_a_hint);

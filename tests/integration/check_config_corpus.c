@@ -79,7 +79,7 @@ END_TEST
 START_TEST(broken_required_plugin_stops_other_commands)
 {
     const char *cfg = corpus_config();
-    ck_assert_int_eq(tl_run(&r, NULL, cfg, "--as", "a_worker", "case", "list", NULL), 2);
+    ck_assert_int_eq(tl_run(&r, NULL, cfg, TL_AS, "a_worker", "case", "list", NULL), 2);
     ck_assert_msg(strstr(r.err, "plugin 'trafficking'") && strstr(r.err, "required, stopping"),
                   "%s", r.err);
     ck_assert_str_eq(r.out, "");

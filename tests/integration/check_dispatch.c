@@ -34,13 +34,8 @@ static struct tl_result r;
 static struct sink_record *recs; /* the receiver's records, see load_records() */
 static char db[1024], cfg[1024], dir[1024], records[1100];
 static struct sink sink;
-static PGconn *app; /* a_worker through the application role */
+static PGconn *app; /* the database owner: seeds rows and changes them behind the program */
 static json_t *doc; /* the last dispatch --json output */
-
-static PGconn *as_app(const char *user)
-{
-    return tl_as_app(db, user);
-}
 
 /* A fresh database with agencies A and B; a scratch directory for files. */
 static void setup(void)
@@ -51,7 +46,7 @@ static void setup(void)
     snprintf(dir, sizeof(dir), "%s/%ld_dispatch", tl_env("CASEHOST_TEST_TMP"), (long)getpid());
     ck_assert_msg(mkdir(dir, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", dir, strerror(errno));
     snprintf(records, sizeof(records), "%s/records", dir);
-    app = as_app("a_worker");
+    app = tl_connect(db);
     sink.pid = 0;
 }
 
@@ -114,40 +109,41 @@ static void start_sink(int fail_first, int fail_all, int delay_ms)
 }
 
 /*
- * n queued referrals (one case each) to dest with their outbox rows, as
- * a_worker. consent is a consent id or NULL. The payload holds characters
+ * n queued referrals (one case each) to dest with their outbox rows, in
+ * agency (written directly by the owner). consent is a consent id or NULL. The payload holds characters
  * that must survive byte for byte (escapes, non-ASCII).
  */
-static void seed_as(PGconn *c, int n, const char *dest, const char *basis, const char *consent)
+static void seed_as(const char *agency, int n, const char *dest, const char *basis,
+                    const char *consent)
 {
     static const char sql[] =
-        "WITH c AS (INSERT INTO casehost.cases (agency_id, title, created_by)"
-        "   SELECT casehost.current_agency(), 'dispatch ' || g, casehost.current_actor()"
-        "     FROM generate_series(1, $1::int) g RETURNING id),"
+        "WITH a AS (SELECT id FROM casehost.agencies WHERE name = $5),"
+        " c AS (INSERT INTO casehost.cases (agency_id, title)"
+        "   SELECT a.id, 'dispatch ' || g FROM a, generate_series(1, $1::int) g RETURNING id),"
         " r AS (INSERT INTO trafficking.referrals (agency_id, case_id, destination_id,"
         "         destination_kind, rule, basis, consent_id, urgency, due_at, ack_sla_hours,"
         "         state, fields, idempotency_key)"
-        "   SELECT casehost.current_agency(), c.id, $2, 'hotline', 'test_rule', $3, $4::bigint,"
+        "   SELECT a.id, c.id, $2, 'hotline', 'test_rule', $3, $4::bigint,"
         "          '24h', now() + interval '1 day', 24, 'queued', ARRAY['case_id', 'age'],"
-        "          'ref-' || c.id || '-' || $2 FROM c RETURNING id, case_id)"
+        "          'ref-' || c.id || '-' || $2 FROM a, c RETURNING id, case_id)"
         " INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, payload,"
         "                                 idempotency_key)"
-        " SELECT casehost.current_agency(), r.id, $2,"
+        " SELECT (SELECT id FROM a), r.id, $2,"
         "        jsonb_build_object('referral', r.id, 'case_id', r.case_id, 'age', 15,"
         "                           'note', E'two\\nlines, \"quoted\", caf\\u00e9 \\u2013 ok'),"
         "        'casehost:' || $2 || '-' || r.id FROM r";
     char count[16];
-    const char *params[4] = {count, dest, basis, consent};
+    const char *params[5] = {count, dest, basis, consent, agency};
     PGresult *res;
     snprintf(count, sizeof(count), "%d", n);
-    res = PQexecParams(c, sql, 4, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(app, sql, 5, NULL, params, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "seed: %s", PQresultErrorMessage(res));
     PQclear(res);
 }
 
 static void seed(int n, const char *dest, const char *basis, const char *consent)
 {
-    seed_as(app, n, dest, basis, consent);
+    seed_as("A", n, dest, basis, consent);
 }
 
 /* A consent for a new person, valid for 30 days; returns its id (static storage). */
@@ -155,13 +151,14 @@ static const char *make_consent(void)
 {
     static char id[24];
     long long v = tl_value(
-        app, "WITH p AS (INSERT INTO casehost.people (agency_id, given_name, created_by)"
-             "   VALUES (casehost.current_agency(), 'Ana', casehost.current_actor()) RETURNING id)"
+        app, "WITH u AS (SELECT id, agency_id FROM casehost.users WHERE name = 'a_worker'),"
+             " p AS (INSERT INTO casehost.people (agency_id, given_name, created_by)"
+             "   SELECT agency_id, 'Ana', id FROM u RETURNING id)"
              " INSERT INTO trafficking.consents (agency_id, person_id, purpose, recipients,"
              "   legal_regime, granted_at, expires_at, recorded_by)"
-             " SELECT casehost.current_agency(), p.id, 'referral', ARRAY['hotline'], 'vawa_voca',"
-             "   now() - interval '2 days', now() + interval '30 days', casehost.current_actor()"
-             " FROM p RETURNING id");
+             " SELECT u.agency_id, p.id, 'referral', ARRAY['hotline'], 'vawa_voca',"
+             "   now() - interval '2 days', now() + interval '30 days', u.id"
+             " FROM u, p RETURNING id");
     ck_assert_int_gt(v, 0);
     snprintf(id, sizeof(id), "%lld", v);
     return id;
@@ -209,13 +206,13 @@ static void db_exec(const char *sql)
 #define DISPATCH_AS(user, ...)                                                                     \
     do {                                                                                           \
         ck_assert_msg(                                                                             \
-            tl_run(&r, db, cfg, "--as", user, "--json", "dispatch", "--once", __VA_ARGS__) == 0,   \
+            tl_run(&r, db, cfg, TL_AS, user, "--json", "dispatch", "--once", __VA_ARGS__) == 0,   \
             "exit %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);                            \
         json_decref(doc);                                                                          \
         doc = json_loads(r.out, 0, NULL);                                                          \
         ck_assert_msg(doc != NULL, "not JSON:\n%s", r.out);                                        \
     } while (0)
-#define DISPATCH(...) DISPATCH_AS("a_worker", __VA_ARGS__)
+#define DISPATCH(...) DISPATCH_AS("a_svc", __VA_ARGS__)
 
 static long long count(const char *key)
 {
@@ -513,7 +510,7 @@ static const struct leave_case {
     const char *name;
     const char *basis;
     int with_consent;
-    const char *change; /* SQL as a_worker after queueing; %s is the consent id */
+    const char *change; /* SQL by the owner after queueing; %s is the consent id */
     int sent;
     const char *error;          /* outbox last_error (held) */
     const char *referral_state; /* afterwards */
@@ -595,16 +592,14 @@ END_TEST
 
 START_TEST(a_dispatcher_sends_only_its_own_agency)
 {
-    PGconn *b = as_app("b_worker");
     start_sink(0, 0, 0);
     configure_webhook();
-    seed_as(b, 2, "hotline", "mandatory_report", NULL);
-    PQfinish(b);
-    DISPATCH_AS("a_worker", "--backoff-ms", "0", NULL);
+    seed_as("B", 2, "hotline", "mandatory_report", NULL);
+    DISPATCH_AS("a_svc", "--backoff-ms", "0", NULL);
     COUNTS(0, 0, 0, 0);
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'"),
                      2);
-    DISPATCH_AS("b_worker", "--backoff-ms", "0", NULL);
+    DISPATCH_AS("b_svc", "--backoff-ms", "0", NULL);
     COUNTS(2, 0, 0, 0);
     ck_assert_int_eq(load_records(), 2);
 }
@@ -615,17 +610,17 @@ START_TEST(bad_dispatch_targets_are_reported_with_their_line)
     configure("hotline = { channel = \"pigeon\"; };\n"
               "le = { channel = \"webhook\"; url = \"ftp://example.org/x\"; };\n"
               "cw = { channel = \"spool\"; spool_dir = \"x\"; colour = \"red\"; };");
-    ck_assert_int_ne(tl_run(&r, db, cfg, "--as", "a_worker", "dispatch", "--once", NULL), 0);
-    /* the plugins list starts on line 3 of the host config: one target per line */
-    HAS(r.err, ".cfg:3: trafficking: dispatch_targets: 'hotline': channel must be \"webhook\", "
+    ck_assert_int_ne(tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--once", NULL), 0);
+    /* the plugins list starts on line 2 of the host config: one target per line */
+    HAS(r.err, ".cfg:2: trafficking: dispatch_targets: 'hotline': channel must be \"webhook\", "
                "\"command\" or \"spool\"");
-    HAS(r.err, ".cfg:4: trafficking: dispatch_targets: 'le': a webhook target needs 'secret'");
-    HAS(r.err, ".cfg:4: trafficking: dispatch_targets: 'le': url must start with http:// or "
+    HAS(r.err, ".cfg:3: trafficking: dispatch_targets: 'le': a webhook target needs 'secret'");
+    HAS(r.err, ".cfg:3: trafficking: dispatch_targets: 'le': url must start with http:// or "
                "https://");
-    HAS(r.err, ".cfg:5: trafficking: dispatch_targets: 'cw': unknown setting 'colour'");
+    HAS(r.err, ".cfg:4: trafficking: dispatch_targets: 'cw': unknown setting 'colour'");
     configure("%s", "");
     ck_assert_int_eq(
-        tl_run(&r, db, cfg, "--as", "a_worker", "dispatch", "--max-attempts", "0", NULL), 2);
+        tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--max-attempts", "0", NULL), 2);
     HAS(r.err, "--max-attempts takes a whole number from 1 to 1000, not '0'");
     HAS(r.err, "usage: dispatch [--once]");
 }
@@ -639,21 +634,22 @@ struct proc {
 };
 
 /*
- * Starts `casehost --as a_worker --json dispatch ARGS...` in the background.
+ * Starts `casehost --json dispatch ARGS...` as a_svc in the background.
  * An alarm bounds it even if the test dies before stopping it.
  */
 static void spawn_dispatcher(struct proc *p, const char *tag, const char *idle_ms)
 {
-    char bin[1024];
+    char bin[1024], svc_db[1200];
     snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
+    snprintf(svc_db, sizeof(svc_db), "%s", tl_user_db(db, "a_svc"));
     snprintf(p->out, sizeof(p->out), "%s/%s.out", dir, tag);
     snprintf(p->err, sizeof(p->err), "%s/%s.err", dir, tag);
     p->pid = fork();
     ck_assert(p->pid >= 0);
     if (p->pid == 0) {
-        const char *argv[] = {bin,      "-c",           cfg,         "--as",  "a_worker",
-                              "--json", "dispatch",     "--idle-ms", idle_ms, "--backoff-ms",
-                              "50",     "--timeout-ms", "5000",      NULL};
+        const char *argv[] = {bin,          "-c",      cfg,          "--json", "dispatch",
+                              "--idle-ms",  idle_ms,   "--backoff-ms", "50",   "--timeout-ms",
+                              "5000",       NULL};
         int in = open("/dev/null", O_RDONLY);
         int fo = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int fe = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -662,7 +658,7 @@ static void spawn_dispatcher(struct proc *p, const char *tag, const char *idle_m
         dup2(in, 0);
         dup2(fo, 1);
         dup2(fe, 2);
-        setenv("CASEHOST_DB", db, 1);
+        setenv("CASEHOST_DB", svc_db, 1);
         unsetenv("CASEHOST_USER");
         alarm(170);
         execv(bin, (char *const *)argv);

@@ -28,10 +28,10 @@ static void setup(void)
     db = tl_db_new();
     cfg = tl_config(tl_trafficking());
     tl_seed_agencies(db, cfg);
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "a_worker", "person", "add", "--given", "Ana",
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "person", "add", "--given", "Ana",
                             "--age-estimate", "15", NULL),
                      0);
-    ck_assert_msg(tl_run(&r, db, cfg, "--as", "a_worker", "case", "new", "--title", "t", "--person",
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "case", "new", "--title", "t", "--person",
                          "1", NULL) == 0,
                   "%s", r.err);
 }
@@ -67,16 +67,17 @@ static int wait_for(int fd, const char *want)
 /* Starts `casehost screen start 1 --instrument youth_quick` on a pseudo-terminal. */
 static pid_t start(int *fd)
 {
-    char bin[1024];
+    char bin[1024], worker_db[1200];
     pid_t pid;
     used = cursor = 0;
     snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
+    snprintf(worker_db, sizeof(worker_db), "%s", tl_user_db(db, "a_worker"));
     pid = forkpty(fd, NULL, NULL, NULL);
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        setenv("CASEHOST_DB", db, 1);
-        execl(bin, bin, "-c", cfg, "--as", "a_worker", "screen", "start", "1", "--instrument",
-              "youth_quick", (char *)NULL);
+        setenv("CASEHOST_DB", worker_db, 1);
+        execl(bin, bin, "-c", cfg, "screen", "start", "1", "--instrument", "youth_quick",
+              (char *)NULL);
         _exit(127);
     }
     return pid;

@@ -221,7 +221,7 @@ static void record_safety(long long person, enum safety s)
     snprintf(pid, sizeof(pid), "%lld", person);
     if (s == NO_SAFETY)
         return;
-    RUN_OK("--as", "a_worker", "safety", "set", pid, "--safe-channels", "phone", "--phone", PHONE,
+    RUN_OK(TL_AS, "a_worker", "safety", "set", pid, "--safe-channels", "phone", "--phone", PHONE,
            "--trafficker-controls-phone", s == PHONE_CONTROLLED ? "yes" : "no");
 }
 
@@ -232,7 +232,7 @@ static void screen(long long case_id, const char *instrument, const char *const 
 {
     char cid[24];
     snprintf(cid, sizeof(cid), "%lld", case_id);
-    ck_assert_msg(tl_run(&r, db, cfg, "--as", "a_worker", "--json", "screen", "start", cid,
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "screen", "start", cid,
                          "--instrument", instrument, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
                          a[8], a[9], a[10], a[11], a[12], NULL) == 0,
                   "screen %s: exit %d\n%s%s", instrument, r.status, r.out, r.err);
@@ -300,7 +300,7 @@ static long long run_route_row(const struct route_row *row)
     if (row->revoke_consent) {
         char kid[24];
         snprintf(kid, sizeof(kid), "%lld", k);
-        RUN_OK("--as", "a_worker", "consent", "revoke", kid, "--reason", "declined");
+        RUN_OK(TL_AS, "a_worker", "consent", "revoke", kid, "--reason", "declined");
     }
     c = add_case(person, row->flags);
     screen(c, row->instrument, row->answers);
@@ -715,7 +715,7 @@ START_TEST(escalation_of_a_consent_based_referral_waits_for_consent_to_the_new_r
             " UPDATE trafficking.referrals SET state = 'sent', sent_at = now() - interval "
             "'30 hours' WHERE id = %lld",
             le, le);
-    RUN_OK("--as", "a_worker", "tick");
+    RUN_OK(TL_AS, "a_svc", "tick");
     DB_EQ(1, "SELECT count(*) FROM trafficking.referrals WHERE escalation_of = %lld", le);
     {
         char got[200];
@@ -814,7 +814,7 @@ START_TEST(referral_moves_follow_the_lifecycle_and_refusals_name_the_allowed_mov
             moves[_i].from, moves[_i].from, moves[_i].from, moves[_i].from);
     history = db_value("SELECT count(*) FROM trafficking.referral_history WHERE referral_id = 1");
     audit = db_value("SELECT count(*) FROM casehost.audit_log WHERE object_type = 'referral'");
-    tl_run(&r, db, cfg, "--as", "a_worker", "--json", "referral", moves[_i].verb, "1",
+    tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "referral", moves[_i].verb, "1",
            moves[_i].opt, moves[_i].val, NULL);
     ck_assert_msg(r.status == moves[_i].status, "%s from %s: exit %d, want %d\n%s%s",
                   moves[_i].verb, moves[_i].from, r.status, moves[_i].status, r.out, r.err);
@@ -879,9 +879,9 @@ START_TEST(referral_lifecycle_from_queued_to_closed_is_kept_in_history)
     /* the dispatcher's move: outbox row and referral sent together */
     db_exec("UPDATE trafficking.outbox SET state = 'sent', sent_at = now() WHERE referral_id = 2;"
             " UPDATE trafficking.referrals SET state = 'sent', sent_at = now() WHERE id = 2");
-    RUN_OK("--as", "a_worker", "referral", "ack", "2", "--reference", "LE-77");
-    RUN_OK("--as", "a_worker", "referral", "accept", "2");
-    RUN_OK("--as", "a_worker", "referral", "close", "2", "--outcome", "investigation opened");
+    RUN_OK(TL_AS, "a_worker", "referral", "ack", "2", "--reference", "LE-77");
+    RUN_OK(TL_AS, "a_worker", "referral", "accept", "2");
+    RUN_OK(TL_AS, "a_worker", "referral", "close", "2", "--outcome", "investigation opened");
     ck_assert_str_eq(db_text("SELECT state || '/' || reference || '/' || outcome"
                              " FROM trafficking.referrals WHERE id = 2"),
                      "closed/LE-77/investigation opened");
@@ -914,7 +914,7 @@ START_TEST(consent_revoked_after_queueing_revokes_its_referrals_and_holds_their_
     k = add_consent(adult, "kind:law_enforcement,nhth");
     snprintf(kid, sizeof(kid), "%lld", k);
     /* once safe, the flag goes and the screening makes the other referrals */
-    RUN_OK("--as", "a_worker", "case", "update", cid, "--flags", "none");
+    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--flags", "none");
     screen(c, "adult", adult_coerced);
     ck_assert_str_eq(referrals_of(c), "emergency_911/imminent_danger/queued/1,"
                                       "le_ca/consent/queued/72,"
@@ -961,7 +961,7 @@ START_TEST(consent_revoked_after_queueing_revokes_its_referrals_and_holds_their_
     RUN_FAILS(1, "consent", "revoke", kid, "--reason", "again");
     HAS(r.err, "already revoked");
     /* routing again never puts a referral back on the revoked consent */
-    RUN_OK("--as", "a_worker", "case", "update", cid, "--county", "Fresno");
+    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--county", "Fresno");
     DB_EQ(0,
           "SELECT count(*) FROM trafficking.referrals WHERE consent_id = %lld"
           " AND state NOT IN ('revoked')",
@@ -973,15 +973,16 @@ END_TEST
 /* ------------------------------------------------------------ escalation --- */
 
 /*
- * Starts n `casehost --as user tick` at the same moment (all wait on one
+ * Starts n `casehost tick` as user at the same moment (all wait on one
  * pipe that is then closed) and waits for all; outputs go to out[i].
  */
 static void concurrent_ticks(int n, const char *user, int *status, char (*out)[4096])
 {
-    char bin[1024], path[1200];
+    char bin[1024], path[1200], user_db[1200];
     int gate[2];
     pid_t pids[8];
     snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
+    snprintf(user_db, sizeof(user_db), "%s", tl_user_db(db, user));
     ck_assert(n <= 8 && pipe(gate) == 0);
     for (int i = 0; i < n; i++) {
         pids[i] = fork();
@@ -999,9 +1000,9 @@ static void concurrent_ticks(int n, const char *user, int *status, char (*out)[4
                 _exit(126);
             dup2(fd, 1);
             dup2(fd, 2);
-            setenv("CASEHOST_DB", db, 1);
+            setenv("CASEHOST_DB", user_db, 1);
             unsetenv("CASEHOST_USER");
-            execl(bin, bin, "-c", cfg, "--as", user, "tick", (char *)NULL);
+            execl(bin, bin, "-c", cfg, "tick", (char *)NULL);
             _exit(127);
         }
     }
@@ -1053,10 +1054,10 @@ START_TEST(overdue_referral_escalates_once_when_two_hosts_tick_at_the_same_time)
                 le, cw, le, cw);
         if (round == 0) {
             /* another agency's tick never reaches A's referrals */
-            RUN_OK("--as", "b_worker", "tick");
+            RUN_OK(TL_AS, "b_svc", "tick");
             DB_EQ(0, "SELECT count(*) FROM trafficking.referrals WHERE escalated_at IS NOT NULL");
         }
-        concurrent_ticks(2, "a_worker", status, out);
+        concurrent_ticks(2, "a_svc", status, out);
         ck_assert_msg(status[0] == 0 && status[1] == 0, "ticks exited %d and %d:\n%s\n%s",
                       status[0], status[1], out[0], out[1]);
         ck_assert_msg(
@@ -1092,7 +1093,7 @@ START_TEST(overdue_referral_escalates_once_when_two_hosts_tick_at_the_same_time)
                                " WHERE detail LIKE 'not acknowledged%%'");
     }
     /* a later tick finds nothing new */
-    RUN_OK("--as", "a_worker", "tick");
+    RUN_OK(TL_AS, "a_svc", "tick");
     DB_EQ(10, "SELECT count(*) FROM trafficking.referral_history"
               " WHERE detail LIKE 'not acknowledged%%'");
     RUN_JSON("referral", "overdue");
@@ -1124,7 +1125,7 @@ START_TEST(route_explain_shows_each_rule_its_sub_conditions_and_the_unused_desti
     int found = 0;
     RUN_FAILS(1, "route", "explain", "1");
     minor_reported_case();
-    RUN_OK("--as", "a_worker", "route", "explain", "1");
+    RUN_OK(TL_AS, "a_worker", "route", "explain", "1");
     HAS(r.out, "Cause:        screening_completed");
     HAS(r.out, "[10] imminent_danger: no match");
     HAS(r.out, "[20] minor_commercial_sex: MATCHED");
@@ -1173,11 +1174,11 @@ START_TEST(route_explain_shows_each_rule_its_sub_conditions_and_the_unused_desti
         long long person = add_person("--dob", "1990-01-01"), c;
         char pid[24], cid[24];
         snprintf(pid, sizeof(pid), "%lld", person);
-        RUN_OK("--as", "a_worker", "safety", "set", pid, "--do-not-contact", "yes");
+        RUN_OK(TL_AS, "a_worker", "safety", "set", pid, "--do-not-contact", "yes");
         c = add_case(person, NULL);
         screen(c, "adult", adult_coerced);
         snprintf(cid, sizeof(cid), "%lld", c);
-        RUN_OK("--as", "a_worker", "route", "explain", cid);
+        RUN_OK(TL_AS, "a_worker", "route", "explain", cid);
         HAS(r.out, "nhth (hotline) by rule 'adult_hotline_offer': unsafe channel: the person "
                    "must not be contacted");
         HAS(r.out, "why: no consent for law_enforcement");
@@ -1289,7 +1290,7 @@ START_TEST(what_if_and_routing_test_without_a_config_dir_use_the_configuration_i
     long long c = minor_reported_case();
     assert_what_if_agrees(c, NULL);
     snprintf(fixtures, sizeof(fixtures), "%s/conf/trafficking/routing-tests.cfg", root);
-    RUN_OK("--as", "a_admin", "routing", "test", fixtures);
+    RUN_OK(TL_AS, "a_admin", "routing", "test", fixtures);
     HAS(r.out, "routing fixtures match");
 }
 END_TEST
@@ -1470,8 +1471,7 @@ END_TEST
 
 START_TEST(other_agency_sees_no_referrals_decisions_consents_or_outbox)
 {
-    static const char *const tables[] = {"consents",  "safe_contact",     "decisions",
-                                         "referrals", "referral_history", "outbox"};
+    static const char *const tables[] = {"decisions", "referrals", "referral_history", "outbox"};
     long long person;
     PGconn *a, *b;
     minor_reported_case();
@@ -1488,20 +1488,26 @@ START_TEST(other_agency_sees_no_referrals_decisions_consents_or_outbox)
                       tables[i]);
         ck_assert_msg(tl_value(a, sql) > 0, "agency A sees no rows of %s", tables[i]);
     }
+    /* consent and safe contact details: no direct read at all, only audited functions */
+    ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.consents"), -1);
+    ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.safe_contact"), -1);
+    ck_assert_int_gt(tl_value(a, "SELECT count(*) FROM trafficking.consents_of_v1(2)"), 0);
+    ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.consents_of_v1(2)"), -1);
+    ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.safe_contact_of_v1(2)"), -1);
     PQfinish(a);
     PQfinish(b);
 
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "referral", "ack", "1", NULL), 1);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "referral", "ack", "1", NULL), 1);
     HAS(r.err, "referral 1 not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "referral", "show", "1", NULL), 1);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "referral", "show", "1", NULL), 1);
     HAS(r.err, "referral 1 not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "route", "explain", "1", NULL), 1);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "route", "explain", "1", NULL), 1);
     HAS(r.err, "has no routing decision");
     ck_assert_int_eq(
-        tl_run(&r, db, cfg, "--as", "b_worker", "consent", "revoke", "1", "--reason", "x", NULL),
+        tl_run(&r, db, cfg, TL_AS, "b_worker", "consent", "revoke", "1", "--reason", "x", NULL),
         1);
     HAS(r.err, "consent 1 not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "--json", "referral", "list", NULL),
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "--json", "referral", "list", NULL),
                      0);
     parse_doc();
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "referrals")), 0);

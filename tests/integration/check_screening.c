@@ -122,7 +122,7 @@ START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_ret
     /* a start alone is not a return: nothing yet */
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 0);
 
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--runaway-return", "2026-11-21 09:00");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--runaway-return", "2026-11-21 09:00");
     HAS(r.out, "screening suggested: youth_quick");
     HAS(r.out, "due within 24 hours");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
@@ -140,9 +140,9 @@ START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_ret
                      1);
 
     /* a field no trigger reads: no second suggestion, no message */
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--title", "Back at placement");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "Back at placement");
     ck_assert_ptr_null(strstr(r.out, "screening suggested"));
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--title", "Back at placement again");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "Back at placement again");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screening_history"), 1);
 
@@ -168,11 +168,11 @@ START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_ret
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "due")), 0);
 
     /* with nothing open, an unrelated update must still not suggest again */
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--title", "Stable again");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "Stable again");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
 
     /* a new return is a new episode: a new screening is due */
-    RUN_OK("--as", "a_worker", "case", "update", "1", "--runaway-return", "2026-11-27 18:30");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--runaway-return", "2026-11-27 18:30");
     HAS(r.out, "screening suggested: youth_quick");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings "
                               "WHERE case_id = 1 AND instrument_id = 'youth_quick'"),
@@ -187,7 +187,7 @@ START_TEST(minor_with_child_welfare_history_gets_the_staff_observation_checklist
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("--age-estimate", "15"));
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Known to CPS", "--person", pid,
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Known to CPS", "--person", pid,
            "--cw-history");
     HAS(r.out, "screening suggested: staff_observation");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
@@ -204,17 +204,17 @@ START_TEST(adult_with_recruitment_flag_gets_the_adult_screen_and_unflagged_adult
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("--dob", "1990-01-01"));
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Flagged adult", "--person", pid,
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Flagged adult", "--person", pid,
            "--flags", "recruitment");
     HAS(r.out, "screening suggested: adult");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Plain adult", "--person", pid);
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Plain adult", "--person", pid);
     ck_assert_ptr_null(strstr(r.out, "screening suggested"));
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
     ck_assert_str_eq(db_text("SELECT case_id || '/' || instrument_id || '/' || trigger "
                              "FROM trafficking.screenings"),
                      "1/adult/adult_indicators");
     /* an adult returning from a runaway episode is past the youth screen's ages (24) */
-    RUN_OK("--as", "a_worker", "case", "update", "2", "--runaway-start", "2026-11-20 10:00",
+    RUN_OK(TL_AS, "a_worker", "case", "update", "2", "--runaway-start", "2026-11-20 10:00",
            "--runaway-return", "2026-11-21 10:00");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings WHERE case_id = 2"), 0);
 }
@@ -225,7 +225,7 @@ START_TEST(overdue_screening_is_listed_first_and_closed_cases_are_not_listed)
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("--age-estimate", "15"));
     for (int i = 0; i < 3; i++)
-        RUN_OK("--as", "a_worker", "case", "new", "--title", i == 2 ? "closing" : "returned",
+        RUN_OK(TL_AS, "a_worker", "case", "new", "--title", i == 2 ? "closing" : "returned",
                "--person", pid, "--runaway-start", "2026-11-20 10:00", "--runaway-return",
                "2026-11-21 10:00");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings "
@@ -239,7 +239,7 @@ START_TEST(overdue_screening_is_listed_first_and_closed_cases_are_not_listed)
         PQclear(res);
         PQfinish(su);
     }
-    RUN_OK("--as", "a_worker", "case", "close", "3", "--reason", "moved out of state");
+    RUN_OK(TL_AS, "a_worker", "case", "close", "3", "--reason", "moved out of state");
 
     RUN_JSON("screen", "due");
     {
@@ -265,7 +265,7 @@ START_TEST(unknown_age_screens_on_the_minor_pathway)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("", NULL));
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "No age known", "--person", pid,
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "No age known", "--person", pid,
            "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
     /* a possible minor returning from a runaway episode is a minor for the trigger too */
     HAS(r.out, "screening suggested: youth_quick");
@@ -351,8 +351,8 @@ START_TEST(scoring_outcome_is_shown_and_stored_per_instrument)
     long long sid;
     char want[64];
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Clinic visit", "--person", "1");
-    tl_run(&r, db, cfg, "--as", "a_worker", "--json", "screen", "start", "1", "--instrument",
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Clinic visit", "--person", "1");
+    tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "screen", "start", "1", "--instrument",
            outcomes[_i].instrument, a[0], a[1], a[2], a[3], a[4], a[5], a[6], NULL);
     ck_assert_msg(r.status == 0, "%s: exit %d: %s", outcomes[_i].name, r.status, r.err);
     parse_doc();
@@ -390,7 +390,7 @@ END_TEST
 START_TEST(disclosure_stops_the_screening_and_is_positive)
 {
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Disclosure", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Disclosure", "--person", "1");
     RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", "offer_not_as_promised=yes",
              "could_not_leave=no", "id_money_phone_held=no", "exchanged_sex=no",
              "someone_making_you_now=yes");
@@ -412,7 +412,7 @@ END_TEST
 START_TEST(items_after_a_disclosure_are_stored_as_not_asked)
 {
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Told staff", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Told staff", "--person", "1");
     /* the checklist's first item is the disclosure; later answers must not be kept */
     RUN_JSON("screen", "start", "1", "--instrument", "staff_observation", "told_staff=yes",
              "someone_speaks_for_them=yes", "times_ran_away=3", "missing_school=no");
@@ -436,7 +436,7 @@ END_TEST
 START_TEST(disclosure_item_without_an_earlier_concern_is_skipped_by_its_condition)
 {
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Skip", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Skip", "--person", "1");
     RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", youth_all_no[0],
              youth_all_no[1], youth_all_no[2], youth_all_no[3], "someone_making_you_now=yes");
     HAS_MESSAGE("item 'someone_making_you_now' was skipped by its condition; its answer is not "
@@ -458,12 +458,13 @@ START_TEST(completed_screening_is_immutable_and_corrected_by_superseding)
     PGresult *res;
     struct counts before;
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Recorded", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Recorded", "--person", "1");
     RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", youth_all_no[0],
              youth_all_no[1], youth_all_no[2], youth_all_no[3]);
     ck_assert_int_eq(jint(doc, "screening"), 1);
 
-    a = as_app("a_worker");
+    /* even the owner, who may write the table, meets the trigger (people may not write it) */
+    a = tl_connect(db);
     res = PQexec(a, "UPDATE trafficking.screenings SET result = 'positive' WHERE id = 1");
     ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "a completed screening was changed");
     HAS(PQresultErrorMessage(res), "a finished screening cannot change");
@@ -515,7 +516,7 @@ START_TEST(decline_records_the_reason_and_needs_one)
 {
     struct counts before;
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Not today", "--person", "1",
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Not today", "--person", "1",
            "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
     before = count_rows();
     RUN_FAILS(2, "screen", "decline", "1");
@@ -536,7 +537,7 @@ START_TEST(decline_records_the_reason_and_needs_one)
                      1);
     /* a decline is a finished record too */
     {
-        PGconn *a = as_app("a_worker");
+        PGconn *a = tl_connect(db);
         PGresult *res = PQexec(a, "UPDATE trafficking.screenings SET decline_reason = 'x'");
         ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "a declined screening changed");
         HAS(PQresultErrorMessage(res), "a finished screening cannot change");
@@ -554,16 +555,16 @@ END_TEST
 START_TEST(note_on_a_screened_adult_case_does_not_suggest_the_screen_again)
 {
     add_person("--dob", "1990-01-01");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Flagged", "--person", "1", "--flags",
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Flagged", "--person", "1", "--flags",
            "recruitment");
-    RUN_OK("--as", "a_worker", "note", "add", "1", "Offered the screen; will do it now.");
+    RUN_OK(TL_AS, "a_worker", "note", "add", "1", "Offered the screen; will do it now.");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
     RUN_JSON("screen", "start", "1", "work_differs=no", "debt_cannot_repay=no",
              "not_free_to_leave=no", "papers_kept=no", "threats=no", "pay_withheld=no",
              "forced_sexual_activity=no", "contact_controlled=no");
     ck_assert_str_eq(jstr(doc, "instrument"), "adult");
     ck_assert_str_eq(jstr(doc, "state"), "completed");
-    RUN_OK("--as", "a_worker", "note", "add", "1", "Called back about housing.");
+    RUN_OK(TL_AS, "a_worker", "note", "add", "1", "Called back about housing.");
     ck_assert_msg(strstr(r.out, "screening suggested") == NULL, "a note suggested again:\n%s",
                   r.out);
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
@@ -610,10 +611,10 @@ START_TEST(bad_screen_input_says_what_and_writes_nothing)
     struct counts before;
     add_person("--age-estimate", "15");
     add_person("--dob", "1990-01-01");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Minor", "--person", "1");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Adult", "--person", "2");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Minor", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Adult", "--person", "2");
     before = count_rows();
-    tl_run(&r, db, cfg, "--as", "a_worker", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+    tl_run(&r, db, cfg, TL_AS, "a_worker", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
            a[9], NULL);
     ck_assert_msg(r.status == bad_inputs[_i].status, "%s %s %s: exit %d, want %d: %s", a[0], a[1],
                   a[2], r.status, bad_inputs[_i].status, r.err);
@@ -629,7 +630,7 @@ START_TEST(answers_file_takes_comments_and_reports_file_and_line)
     char good[1024], bad[1024], want[1100];
     struct counts before;
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "From a file", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "From a file", "--person", "1");
     snprintf(good, sizeof(good), "%s",
              tl_write_file("answers_good.txt", "# youth quick screen, asked in private\n"
                                                "offer_not_as_promised = no   # said no\n"
@@ -691,7 +692,7 @@ START_TEST(case_refused_by_another_plugin_leaves_no_screening)
                               "WHERE object_type IN ('case', 'screening')"),
                      0);
     /* the same case under another title goes through, with both suggestions */
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "fine", "--person", "1", "--runaway-start",
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "fine", "--person", "1", "--runaway-start",
            "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00", "--cw-history");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 2);
 }
@@ -732,32 +733,34 @@ START_TEST(other_agency_cannot_see_screenings)
 {
     PGconn *a, *b;
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "A's case", "--person", "1",
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "A's case", "--person", "1",
            "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
     RUN_JSON("screen", "start", "1", "offer_not_as_promised=yes", youth_all_no[1], youth_all_no[2],
              youth_all_no[3]);
     ck_assert_int_eq(jint(doc, "screening"), 1);
 
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "screen", "show", "1", NULL), 1);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "screen", "show", "1", NULL), 1);
     HAS(r.err, "screening 1 not found");
     ck_assert_str_eq(r.out, "");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "screen", "start", "1", "--instrument",
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "screen", "start", "1", "--instrument",
                             "youth_quick", "offer_not_as_promised=no", NULL),
                      1);
     HAS(r.err, "case 1 not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, "--as", "b_worker", "--json", "screen", "due", NULL), 0);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "--json", "screen", "due", NULL), 0);
     parse_doc();
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "due")), 0);
 
     b = as_app("b_worker");
     ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.screenings"), 0);
-    ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.answers"), 0);
+    /* answers are read only through the audited function, which hides A's screening */
+    ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.answers"), -1);
+    ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.answers_of_v1(1)"), -1);
     ck_assert_int_eq(tl_value(b, "SELECT count(*) FROM trafficking.screening_history"), 0);
     PQfinish(b);
     /* the rows are there for A: the zero above is the database hiding them */
     a = as_app("a_worker");
     ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.screenings"), 1);
-    ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.answers"), 5);
+    ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.answers_of_v1(1)"), 5);
     ck_assert_int_ge(tl_value(a, "SELECT count(*) FROM trafficking.screening_history"), 2);
     PQfinish(a);
 }
@@ -766,7 +769,7 @@ END_TEST
 START_TEST(case_show_lists_screenings_and_screen_show_is_audited)
 {
     add_person("--age-estimate", "15");
-    RUN_OK("--as", "a_worker", "case", "new", "--title", "Shown", "--person", "1");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Shown", "--person", "1");
     RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", "offer_not_as_promised=yes",
              youth_all_no[1], youth_all_no[2], youth_all_no[3]);
     RUN_JSON("case", "show", "1");

@@ -31,16 +31,15 @@ static const char *const event_names[] = {"case_created", "case_updated", "note_
 static int record(struct tp_state *st, struct ch_ctx *ctx, const char *hook,
                   const struct ch_event_data *ev, const char *detail)
 {
-    static const char sql[] = "INSERT INTO testplug.events (case_id, hook, event, detail, actor) "
-                              "VALUES (nullif($1, '0')::bigint, $2, $3, $4, $5)";
-    char id[24], actor[80];
-    const char *params[5] = {id, hook, event_names[ev->kind], detail, actor};
+    /* The agency and the actor come from the connected role, inside the function. */
+    static const char sql[] = "SELECT testplug.event_add(nullif($1, '0')::bigint, $2, $3, $4)";
+    char id[24];
+    const char *params[4] = {id, hook, event_names[ev->kind], detail};
     PGresult *r;
     int ok;
     snprintf(id, sizeof(id), "%lld", (long long)ev->case_id);
-    snprintf(actor, sizeof(actor), "%s", st->api->user(ctx)->name);
-    r = PQexecParams(st->api->conn(ctx), sql, 5, NULL, params, NULL, NULL, 0);
-    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    r = PQexecParams(st->api->conn(ctx), sql, 4, NULL, params, NULL, NULL, 0);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
         st->api->fail(ctx, "cannot record event: %s", PQresultErrorMessage(r));
     PQclear(r);

@@ -76,6 +76,9 @@ static const struct {
     {"paths_not_group.cfg", "paths_not_group.cfg:2: 'paths' must be a group\n"},
     {"conninfo_not_string.cfg", "conninfo_not_string.cfg:3: 'conninfo' must be a string\n"},
     {"role_not_string.cfg", "role_not_string.cfg:4: 'role' must be a string\n"},
+    {"role_is_gone.cfg",
+     "role_is_gone.cfg:5: 'database.role' is no longer used: every person connects as their own "
+     "PostgreSQL role; remove the line (INSTALL: roles per person)\n"},
     {"sql_dir_not_string.cfg", "sql_dir_not_string.cfg:4: 'sql_dir' must be a string\n"},
     {"required_not_bool.cfg", "required_not_bool.cfg:4: 'required' must be true or false\n"},
     {"plugin_file_not_string.cfg", "plugin_file_not_string.cfg:4: 'file' must be a string\n"},
@@ -133,7 +136,7 @@ struct want_plugin {
 
 static const struct {
     const char *file;
-    const char *plugin_dir, *sql_dir, *conninfo, *db_role; /* db_role NULL: none */
+    const char *plugin_dir, *sql_dir, *conninfo;
     size_t n_plugins;
     struct want_plugin plugins[3];
 } good[] = {
@@ -142,7 +145,6 @@ static const struct {
      "good/plugins",
      "good/sql",
      "dbname=casehost",
-     "casehost_app",
      2,
      {{"alpha", "good/plugins/alpha.so", "good/sql/alpha", 0, 0, 4},
       {"beta_2", "good/plugins/beta_2.so", "good/sql/beta_2", 1, 1, 5}}},
@@ -151,17 +153,15 @@ static const struct {
      "good/../lib/casehost",
      "/usr/share/casehost/sql",
      "",
-     NULL,
      3,
      {{"alpha", "good/../lib/casehost/alpha-1.2.so", "/usr/share/casehost/sql/alpha", 0, 0, 5},
       {"beta", "/opt/beta/beta.so", "good/beta-migrations", 0, 0, 6},
       {"gamma", "good/../lib/casehost/gamma.so", "/srv/gamma/sql", 0, 0, 7}}},
-    {"good/empty.cfg", "good/plugins", "good/sql", "", NULL, 0, {{0}}},
+    {"good/empty.cfg", "good/plugins", "good/sql", "", 0, {{0}}},
     {"good/with_include.cfg",
      "good/plugins",
      "good/sql",
      "dbname=included",
-     NULL,
      1,
      {{"alpha", "good/plugins/alpha.so", "good/sql/alpha", 0, 0, 3}}},
 };
@@ -179,10 +179,6 @@ START_TEST(good_config_resolves_paths_against_its_directory)
     ck_assert_str_eq(hc.plugin_dir, good[_i].plugin_dir);
     ck_assert_str_eq(hc.sql_dir, good[_i].sql_dir);
     ck_assert_str_eq(hc.conninfo, good[_i].conninfo);
-    if (good[_i].db_role == NULL)
-        ck_assert_ptr_null(hc.db_role);
-    else
-        ck_assert_str_eq(hc.db_role, good[_i].db_role);
     ck_assert_uint_eq(hc.n_plugins, good[_i].n_plugins);
     for (size_t k = 0; k < hc.n_plugins; k++) {
         const struct want_plugin *w = &good[_i].plugins[k];
