@@ -8,6 +8,8 @@
 #   make install  PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
+# The group of the service user that runs dispatch and tick (reads the config).
+CONFIG_GROUP ?= casehost
 DESTDIR ?=
 BUILD   ?= build
 VERSION := 0.1.0
@@ -173,6 +175,14 @@ install: all
 	    > $(DESTDIR)$(PREFIX)/share/casehost/conf-example/casehost.cfg
 	@if [ ! -e $(DESTDIR)$(PREFIX)/etc/casehost/casehost.cfg ]; then \
 	    cp -R $(DESTDIR)$(PREFIX)/share/casehost/conf-example/. $(DESTDIR)$(PREFIX)/etc/casehost/; \
+	fi
+	@# Configuration: readable by root and the service group only (0640, folders 0750).
+	find $(DESTDIR)$(PREFIX)/etc/casehost -type d -exec chmod 0750 {} +
+	find $(DESTDIR)$(PREFIX)/etc/casehost -type f -exec chmod 0640 {} +
+	@if getent group $(CONFIG_GROUP) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    chgrp -R $(CONFIG_GROUP) $(DESTDIR)$(PREFIX)/etc/casehost; \
+	else \
+	    echo "note: group '$(CONFIG_GROUP)' missing: chgrp -R it onto $(PREFIX)/etc/casehost (INSTALL)"; \
 	fi
 
 uninstall:

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../tests/http_sink.h"
+#include "bench_db.h"
 #include "db.h"
 #include "dispatch.h"
 
@@ -40,13 +41,16 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A connection logged in as user, outside any transaction; NULL after saying why. */
-static PGconn *session(const char *user)
+/*
+ * A connection as role (NULL: the database owner), outside any transaction;
+ * NULL after saying why.
+ */
+static PGconn *session(const char *role)
 {
     char err[512];
     struct db_user u;
-    PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
-    if (c == NULL || db_start(c, "casehost_app", user, &u, err, sizeof(err)) != 0 ||
+    PGconn *c = db_connect(bench_conninfo(role), err, sizeof(err));
+    if (c == NULL || db_start(c, &u, err, sizeof(err)) != 0 ||
         db_run(c, "COMMIT", 0, NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "dispatch_bench: %s\n", err);
         PQfinish(c);
@@ -55,37 +59,40 @@ static PGconn *session(const char *user)
     return c;
 }
 
-/* n queued referrals with outbox rows (about 400 bytes of payload each). */
-static int seed(const char *user, long n)
+/*
+ * n queued referrals with outbox rows (about 400 bytes of payload each) in
+ * role's agency, written directly by the database owner.
+ */
+static int seed(const char *role, long n)
 {
     static const char sql[] =
-        "WITH c AS (INSERT INTO casehost.cases (agency_id, title, created_by)"
-        "   SELECT casehost.current_agency(), 'bench ' || g, casehost.current_actor()"
-        "     FROM generate_series(1, $1::int) g RETURNING id),"
+        "WITH a AS (SELECT agency_id AS id FROM casehost.users WHERE db_role = $2),"
+        " c AS (INSERT INTO casehost.cases (agency_id, title)"
+        "   SELECT a.id, 'bench ' || g FROM a, generate_series(1, $1::int) g RETURNING id),"
         " r AS (INSERT INTO trafficking.referrals (agency_id, case_id, destination_id,"
         "         destination_kind, rule, basis, urgency, due_at, ack_sla_hours, state, fields,"
         "         idempotency_key)"
-        "   SELECT casehost.current_agency(), c.id, 'bench_hotline', 'hotline', 'bench',"
+        "   SELECT a.id, c.id, 'bench_hotline', 'hotline', 'bench',"
         "          'mandatory_report', '24h', now() + interval '1 day', 24, 'queued',"
-        "          ARRAY['case_id', 'age', 'state'], 'ref-' || c.id FROM c RETURNING id, case_id)"
+        "          ARRAY['case_id', 'age', 'state'], 'ref-' || c.id FROM a, c RETURNING id, case_id)"
         " INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, payload,"
         "                                 idempotency_key)"
-        " SELECT casehost.current_agency(), r.id, 'bench_hotline',"
+        " SELECT (SELECT id FROM a), r.id, 'bench_hotline',"
         "        jsonb_build_object('referral', r.id, 'case_id', r.case_id, 'age', 15,"
         "          'state', 'CA', 'urgency', '24h', 'basis', 'mandatory_report',"
         "          'summary', repeat('x', 300)), 'bench-' || r.id FROM r";
     char count[24], err[512];
-    const char *params[1] = {count};
-    PGconn *c = session(user);
+    const char *params[2] = {count, role};
+    PGconn *c = session(NULL);
     int rc;
     if (c == NULL)
         return -1;
     snprintf(count, sizeof(count), "%ld", n);
-    rc = db_run(c, sql, 1, params, err, sizeof(err));
+    rc = db_run(c, sql, 2, params, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "dispatch_bench: seed: %s\n", err);
     PQfinish(c);
-    if (rc == 0 && (c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err))) != NULL) {
+    if (rc == 0 && (c = db_connect(bench_conninfo(NULL), err, sizeof(err))) != NULL) {
         /* Steady state: statistics as autovacuum keeps them (needs the tables' owner). */
         db_run(c, "ANALYZE trafficking.outbox, trafficking.referrals, trafficking.referral_history",
                0, NULL, err, sizeof(err));
@@ -137,7 +144,8 @@ static double run(const char *user, long n, int workers, int baseline)
             struct dispatch_options opt;
             struct dispatch_stats st;
             char err[1024];
-            PGconn *c = session(user);
+            /* The baseline is the bare table work, as the owner; dispatch runs as the service. */
+            PGconn *c = session(baseline ? NULL : user);
             int rc;
             if (c == NULL)
                 _exit(1);
@@ -184,7 +192,7 @@ int main(int argc, char **argv)
     int workers = 2, sizes[2], raw = 0, acc;
     double base, one, many;
     if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: dispatch_bench USER N [WORKERS]\n");
+        fprintf(stderr, "usage: dispatch_bench SERVICE_ROLE N [WORKERS]\n");
         return 2;
     }
     user = argv[1];

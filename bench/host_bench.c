@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cases.h"
+#include "bench_db.h"
 #include "db.h"
 #include "loader.h"
 
@@ -76,7 +77,7 @@ static int bench_cases(const char *cfgpath, long n, const char *user)
         return 1;
     memset(&ctx, 0, sizeof(ctx));
     ctx.out = out_new(0);
-    ctx.conn = db_connect(conninfo, err, sizeof(err));
+    ctx.conn = db_connect(bench_conninfo(user), err, sizeof(err));
     base = db_connect(conninfo, err, sizeof(err));
     if (ctx.conn == NULL || base == NULL) {
         fprintf(stderr, "host_bench: %s\n", err);
@@ -99,14 +100,12 @@ static int bench_cases(const char *cfgpath, long n, const char *user)
     t0 = now();
     for (long i = 0; i < n; i++) {
         int64_t id;
-        if (db_start(ctx.conn, hc.db_role, user, &ctx.dbuser, ctx.err, sizeof(ctx.err)) != 0 ||
+        if (db_start(ctx.conn, &ctx.dbuser, ctx.err, sizeof(ctx.err)) != 0 ||
             case_create(&ctx, &l, "{\"title\":\"bench case\",\"state\":\"CA\"}", &id) != 0 ||
             db_run(ctx.conn, "COMMIT", 0, NULL, ctx.err, sizeof(ctx.err)) != 0) {
             fprintf(stderr, "host_bench: case new: %s\n", ctx.err);
             return 1;
         }
-        /* RESET ROLE so the next db_start's SET ROLE starts from the login role. */
-        db_run(ctx.conn, "RESET ROLE", 0, NULL, err, sizeof(err));
     }
     case_tps = (double)n / (now() - t0);
 
@@ -114,7 +113,7 @@ static int bench_cases(const char *cfgpath, long n, const char *user)
     printf("case new (%zu plugin%s loaded)           %8.0f cases/s\n", l.n_plugins,
            l.n_plugins == 1 ? "" : "s", case_tps);
     printf("ratio case new / baseline               %8.2f\n", case_tps / base_tps);
-    printf("host round trips per case new           %8.1f (login+BEGIN pipelined, case_new(), "
+    printf("host round trips per case new           %8.1f (BEGIN+whoami pipelined, case_new(), "
            "COMMIT; plugin hooks add their own)\n",
            (double)(db_round_trips - rt0 - (unsigned long)n) / (double)n);
     PQfinish(base);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "casefacts.h"
+#include "bench_db.h"
 #include "db.h"
 #include "route.h"
 #include "screening.h"
@@ -52,7 +53,7 @@ static int submit_one(PGconn *c, const struct job *j, int64_t case_id, FILE *tra
     struct screening_submit s = {0};
     char err[1024];
     int64_t sid;
-    if (db_start(c, "casehost_app", j->user, &u, err, sizeof(err)) != 0 ||
+    if (db_start(c, &u, err, sizeof(err)) != 0 ||
         casefacts_load(c, case_id, &cf, err, sizeof(err)) != 0)
         goto fail;
     casefacts_fill(&cf, facts);
@@ -110,7 +111,8 @@ static double run(long n, int clients, const struct job *j)
             return -1;
         if (pid == 0) {
             char err[512];
-            PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
+            /* The baseline is a bare INSERT as the owner; submits run as the person. */
+            PGconn *c = db_connect(bench_conninfo(j ? j->user : NULL), err, sizeof(err));
             if (c == NULL)
                 _exit(1);
             for (long i = k; i < n; i += clients)
@@ -135,7 +137,7 @@ static int round_trips_of_submit(const struct job *j)
     size_t len = 0;
     int syncs = 0;
     FILE *f = open_memstream(&buf, &len);
-    PGconn *c = db_connect(getenv("CASEHOST_DB"), err, sizeof(err));
+    PGconn *c = db_connect(bench_conninfo(j->user), err, sizeof(err));
     if (f == NULL || c == NULL)
         return -1;
     if (submit_one(c, j, j->case_id, f) != 0)

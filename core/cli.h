@@ -21,6 +21,8 @@ struct cli {
     const char *config_path;
     int json;
     int in_tx;
+    char *live_dir;        /* private copy of the live generations; NULL when none */
+    char live_hashes[512]; /* "plugin=hash;..." of what runs, to notice a deploy */
 };
 
 /*
@@ -65,11 +67,33 @@ struct opt *opt_get(struct opt *opts, const char *name);
 /* Parses a positive id or prints "what 'text' is not a valid id". */
 int parse_id(const char *text, const char *what, long long *id);
 
+/*
+ * Checks a date or time option with casehost.time_input_v1 (no infinity,
+ * epoch, BC or 5-digit years) in the open session, before anything is
+ * written. 0, or an exit code after printing why (EXIT_USAGE naming option).
+ */
+int cli_check_time(struct cli *cli, const char *option, const char *value);
+
 /* Commands, one per verb group. */
 int cmd_case(struct cli *cli, int argc, char **argv);
 int cmd_note(struct cli *cli, int argc, char **argv);
 int cmd_person(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_agency(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+
+/*
+ * Connects (the connection stays in cli->ctx for the command) and points every
+ * plugin that has a live configuration generation in the database at a
+ * private copy of it. 0 or an exit code after saying why.
+ */
+int live_prepare(struct cli *cli);
+
+/* Between cycles of a long-running command: 1 when a new generation went live (plugins
+ * reloaded), 0 when nothing changed, -1 when it cannot tell (the old one stays). */
+int live_refresh(struct cli *cli);
+
+/* Removes the private copy. */
+void live_release(struct cli *cli);
 
 #endif

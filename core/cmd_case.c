@@ -120,6 +120,23 @@ fail:
     return NULL;
 }
 
+/*
+ * The time options given (other than "none") are checked by the database's
+ * one rule for dates before the case function sees them: no infinity, epoch,
+ * BC or 5-digit years. Needs the session; 0 or an exit code after printing why.
+ */
+static int check_times(struct cli *cli, struct opt *opts)
+{
+    static const char *const times[] = {"--runaway-start", "--runaway-return"};
+    int rc;
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        struct opt *o = opt_get(opts, times[i]);
+        if (o->given && !is_none(o->value) && (rc = cli_check_time(cli, o->name, o->value)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Commits after a case operation, or says why nothing was saved. */
 static int finish(struct cli *cli, int rc, const char *what)
 {
@@ -148,7 +165,7 @@ static int case_new(struct cli *cli, int argc, char **argv)
         return EXIT_USAGE;
     text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
-    if ((rc = cli_session(cli, 1)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0 || (rc = check_times(cli, opts)) != 0)
         goto out;
     rc = finish(cli, case_create(&cli->ctx, &cli->loader, text, &id), "cannot create the case");
     if (rc != 0)
@@ -200,7 +217,7 @@ static int case_change(struct cli *cli, int argc, char **argv, int closing)
         text = json_dumps(fields, JSON_COMPACT);
         json_decref(fields);
     }
-    if ((rc = cli_session(cli, 1)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0 || (rc = check_times(cli, opts)) != 0)
         goto out;
     snprintf(what, sizeof(what), "case %lld", id);
     rc = finish(cli, case_modify(&cli->ctx, &cli->loader, id, closing, text, &changes), what);

@@ -50,7 +50,8 @@ static int person_add(struct cli *cli, int argc, char **argv)
         json_object_set_new(p, "interpreter_needed", json_true());
     text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
-    if ((rc = cli_session(cli, 1)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0 ||
+        (opts[2].given && (rc = cli_check_time(cli, "--dob", opts[2].value)) != 0))
         goto out;
     r = db_exec(cli->ctx.conn, sql, 1, (const char *const *)&text, cli->ctx.err,
                 sizeof(cli->ctx.err));

@@ -25,7 +25,8 @@ static const char user_usage[] =
     "user passwd NAME [--password-file FILE]   (asks on a terminal otherwise)\n"
     "user disable NAME\n"
     "user show NAME\n"
-    "user list";
+    "user list\n"
+    "user config-admin NAME on|off   (the database owner: may NAME deploy configuration)";
 
 /* Reads one line from f into buf without its newline; -1 when none or too long. */
 static int read_secret_line(FILE *f, char *buf, size_t size)
@@ -271,6 +272,41 @@ static int user_show(struct cli *cli, int argc, char **argv, int list)
     return cli_commit(cli);
 }
 
+/* The database owner gives or takes an admin's right to deploy configuration. */
+static int user_config_admin(struct cli *cli, int argc, char **argv)
+{
+    static const char sql[] = "SELECT casehost.user_config_admin_v1($1, $2::boolean)";
+    const char *pos[2] = {NULL, NULL}, *params[2];
+    PGresult *r;
+    int rc;
+    char msg[300];
+    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 2, user_usage) < 0)
+        return EXIT_USAGE;
+    if (pos[0] == NULL || pos[1] == NULL ||
+        (strcmp(pos[1], "on") != 0 && strcmp(pos[1], "off") != 0))
+        return cli_fail(cli, EXIT_USAGE, "user config-admin needs NAME and on or off\nusage: %s",
+                        user_usage);
+    params[0] = pos[0];
+    params[1] = strcmp(pos[1], "on") == 0 ? "true" : "false";
+    if ((rc = cli_session(cli, 0)) != 0)
+        return rc;
+    r = db_exec(cli->ctx.conn, sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
+    if (r == NULL)
+        return cli_db_fail(cli, "cannot change the config_admin grant");
+    if ((rc = cli_commit(cli)) != 0) {
+        PQclear(r);
+        return rc;
+    }
+    out_str(cli->out, "name", pos[0]);
+    out_str(cli->out, "db_role", PQgetvalue(r, 0, 0));
+    out_bool(cli->out, "config_admin", strcmp(pos[1], "on") == 0);
+    snprintf(msg, sizeof(msg), "%s %s deploy configuration", pos[0],
+             strcmp(pos[1], "on") == 0 ? "may now" : "may no longer");
+    out_message(cli->out, msg);
+    PQclear(r);
+    return EXIT_OK;
+}
+
 int cmd_user(struct cli *cli, int argc, char **argv)
 {
     const char *sub = argc >= 2 ? argv[1] : "";
@@ -284,6 +320,8 @@ int cmd_user(struct cli *cli, int argc, char **argv)
         return user_show(cli, argc, argv, 0);
     if (strcmp(sub, "list") == 0)
         return user_show(cli, argc, argv, 1);
+    if (strcmp(sub, "config-admin") == 0)
+        return user_config_admin(cli, argc, argv);
     return cli_fail(cli, EXIT_USAGE, "user: unknown subcommand '%s'\nusage: %s", sub, user_usage);
 }
 

@@ -49,6 +49,12 @@ struct render_entry {
     struct ch_plugin *plugin;
 };
 
+struct deploy_entry {
+    ch_deploy_fn fn;
+    void *ud;
+    struct ch_plugin *plugin;
+};
+
 struct loader {
     struct ch_plugin **plugins; /* owned; each entry owned (plugins keep their handle) */
     size_t n_plugins;
@@ -58,6 +64,8 @@ struct loader {
     size_t n_commands, cap_commands;
     struct render_entry *renders;
     size_t n_renders, cap_renders;
+    struct deploy_entry *deploys;
+    size_t n_deploys, cap_deploys;
     unsigned seq;
     const char *config_dir; /* borrowed */
     struct diag *diag;      /* borrowed: where plugin config errors go */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hostcfg.h"
@@ -196,6 +197,21 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
     }
 }
 
+/*
+ * The host config is a small hand-written file: one over 4 MiB is refused
+ * before libconfig reads it, so a wrong or hostile file cannot take the
+ * memory and time of every command. (libconfig 1.5 reads @include files
+ * itself, with no hook to check them first.)
+ */
+#define HOSTCFG_MAX_MIB 4
+
+static int too_large(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+           (unsigned long long)st.st_size > (unsigned long long)HOSTCFG_MAX_MIB * 1024 * 1024;
+}
+
 int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
 {
     static const char *const top[] = {"database", "paths", "plugins", NULL};
@@ -215,6 +231,10 @@ int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
     }
     if (access(path, R_OK) != 0) {
         diag_error(d, path, 0, 0, "cannot read host config: %s", strerror(errno));
+        return -1;
+    }
+    if (too_large(path)) {
+        diag_error(d, path, 0, 0, "larger than %d MiB, refused before parsing", HOSTCFG_MAX_MIB);
         return -1;
     }
     config_set_include_dir(&hc->cfg, hc->dir);
@@ -264,6 +284,7 @@ void hostcfg_release(struct hostcfg *hc)
     for (size_t i = 0; i < hc->n_plugins; i++) {
         free(hc->plugins[i].path);
         free(hc->plugins[i].sql_dir);
+        free(hc->plugins[i].config_root);
     }
     free(hc->plugins);
     free(hc->plugin_dir);

@@ -20,6 +20,7 @@ struct plugin_conf {
     const config_setting_t *settings; /* the plugin's subtree or NULL; borrowed from cfg */
     const char *file;                 /* where the entry was written */
     int line;
+    char *config_root; /* where its deployable configuration is read; NULL: the config's dir */
 };
 
 struct hostcfg {

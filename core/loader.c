@@ -199,6 +199,28 @@ static void api_out_result(struct ch_ctx *ctx, const char *key, const PGresult *
     out_result(ctx->out, key, res, as_array);
 }
 
+static const char *api_config_root(struct ch_plugin *self)
+{
+    return self->conf->config_root != NULL ? self->conf->config_root : self->loader->config_dir;
+}
+
+static int api_deploy_check(struct ch_plugin *self, ch_deploy_fn fn, void *ud)
+{
+    struct loader *l = self->loader;
+    if (!self->in_init || fn == NULL)
+        return -1;
+    if (l->n_deploys == l->cap_deploys) {
+        size_t cap = l->cap_deploys ? l->cap_deploys * 2 : 4;
+        struct deploy_entry *v = realloc(l->deploys, cap * sizeof(*v));
+        if (v == NULL)
+            return -1;
+        l->deploys = v;
+        l->cap_deploys = cap;
+    }
+    l->deploys[l->n_deploys++] = (struct deploy_entry){fn, ud, self};
+    return 0;
+}
+
 const struct ch_host_api loader_api = {
     .size = sizeof(struct ch_host_api),
     .abi_major = CH_ABI_MAJOR,
@@ -224,6 +246,8 @@ const struct ch_host_api loader_api = {
     .out_bool = api_out_bool,
     .out_message = api_out_message,
     .out_result = api_out_result,
+    .config_root = api_config_root,
+    .deploy_check = api_deploy_check,
 };
 
 /* ------------------------------------------------------------- loading --- */
@@ -246,6 +270,11 @@ static void unregister(struct loader *l, const struct ch_plugin *p)
         if (l->renders[i].plugin != p)
             l->renders[j++] = l->renders[i];
     l->n_renders = j;
+    j = 0;
+    for (size_t i = 0; i < l->n_deploys; i++)
+        if (l->deploys[i].plugin != p)
+            l->deploys[j++] = l->deploys[i];
+    l->n_deploys = j;
 }
 
 /*
@@ -412,6 +441,7 @@ void loader_release(struct loader *l)
     free(l->hooks);
     free(l->commands);
     free(l->renders);
+    free(l->deploys);
     memset(l, 0, sizeof(*l));
 }
 
@@ -486,4 +516,27 @@ const struct command_entry *loader_command(const struct loader *l, const char *v
         if (strcmp(l->commands[i].cmd.verb, verb) == 0)
             return &l->commands[i];
     return NULL;
+}
+
+int loader_deploy_check(struct loader *l, struct ch_ctx *ctx, const char *plugin,
+                        const char *generation_hash)
+{
+    for (size_t i = 0; i < l->n_deploys; i++) {
+        struct deploy_entry *e = &l->deploys[i];
+        int rc;
+        if (plugin != NULL && strcmp(e->plugin->conf->name, plugin) != 0)
+            continue;
+        ctx->plugin = e->plugin;
+        ctx->err[0] = '\0';
+        rc = e->fn(ctx, generation_hash, e->ud);
+        ctx->plugin = NULL;
+        if (rc != CH_OK) {
+            char msg[sizeof(ctx->err) - 128];
+            snprintf(msg, sizeof(msg), "%.1900s", ctx->err[0] ? ctx->err : "deploy check failed");
+            snprintf(ctx->err, sizeof(ctx->err), "plugin '%.64s': %s", e->plugin->conf->name,
+                     msg);
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -38,6 +38,14 @@ int loader_render(struct loader *l, struct ch_ctx *ctx, int64_t case_id);
 
 const struct command_entry *loader_command(const struct loader *l, const char *verb);
 
+/*
+ * Runs the deploy check of plugin (NULL: every plugin) with generation_hash
+ * ("" under config check, when ctx->conn is NULL). -1 at the first failure
+ * with "plugin 'name': message" in ctx->err.
+ */
+int loader_deploy_check(struct loader *l, struct ch_ctx *ctx, const char *plugin,
+                        const char *generation_hash);
+
 /* The host API given to plugins. */
 extern const struct ch_host_api loader_api;
 

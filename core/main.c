@@ -3,6 +3,7 @@
  * finds the verb (host or plugin) and runs it as the acting user inside one
  * transaction. The only place that decides exit codes and calls exit.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@ struct verb {
 
 static int cmd_help(struct cli *cli, int argc, char **argv);
 static int cmd_plugin(struct cli *cli, int argc, char **argv);
-static int cmd_config(struct cli *cli, int argc, char **argv);
 static int cmd_db(struct cli *cli, int argc, char **argv);
 static int cmd_tick(struct cli *cli, int argc, char **argv);
 
@@ -55,7 +55,8 @@ static const struct verb verbs[] = {
      "user passwd NAME [--password-file FILE]\n"
      "user disable NAME\n"
      "user show NAME\n"
-     "user list",
+     "user list\n"
+     "user config-admin NAME on|off",
      cmd_user},
     {"agency", "add agencies (the database owner); show and set your agency's settings",
      "agency add NAME [--kind KIND] [--state XX] [--county NAME]\n"
@@ -64,9 +65,14 @@ static const struct verb verbs[] = {
      "           [--notification-channel TEXT] [--assessment-destination ID]",
      cmd_agency},
     {"plugin", "list loaded plugins", "plugin list", cmd_plugin},
-    {"config", "validate the host config and every plugin's config", "config check", cmd_config},
+    {"config", "check, deploy, list and roll back configuration generations",
+     "config check [DIR]\n"
+     "config deploy [DIR] [--note TEXT]\n"
+     "config history\n"
+     "config rollback HASH [--plugin NAME]",
+     cmd_config},
     {"db", "apply or list database migrations", "db migrate\ndb status", cmd_db},
-    {"tick", "run every plugin's periodic work once, or every N seconds (SIGHUP reloads)",
+    {"tick", "run every plugin's periodic work once, or every N seconds (follows deploys)",
      "tick [--every SECONDS]", cmd_tick},
     {"help", "show commands, or the usage of one", "help [VERB]", cmd_help},
 };
@@ -110,7 +116,8 @@ int cli_session(struct cli *cli, int need_user)
     const char *conninfo = env != NULL && env[0] != '\0' ? env : cli->hc.conninfo;
     struct ch_ctx *ctx = &cli->ctx;
 
-    ctx->conn = db_connect(conninfo, ctx->err, sizeof(ctx->err));
+    if (ctx->conn == NULL)
+        ctx->conn = db_connect(conninfo, ctx->err, sizeof(ctx->err));
     if (ctx->conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
     if (db_start(ctx->conn, &ctx->dbuser, ctx->err, sizeof(ctx->err)) != 0)
@@ -201,21 +208,45 @@ int opts_parse(int argc, char **argv, int from, struct opt *opts, const char **p
     return n;
 }
 
+/*
+ * Digits only: strtoll alone would take " 7", "+7" and "-3", and clamp
+ * 99999999999999999999 to LLONG_MAX with ERANGE instead of refusing it.
+ */
 int parse_id(const char *text, const char *what, long long *id)
 {
-    char *end;
+    char *end = (char *)text;
     long long v;
     if (text == NULL) {
         fprintf(stderr, "casehost: missing %s id\n", what);
         return -1;
     }
-    v = strtoll(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v <= 0) {
+    errno = 0;
+    v = text[0] >= '0' && text[0] <= '9' ? strtoll(text, &end, 10) : 0;
+    if (v <= 0 || errno == ERANGE || *end != '\0') {
         fprintf(stderr, "casehost: %s '%s' is not a valid id (a positive number)\n", what, text);
         return -1;
     }
     *id = v;
     return 0;
+}
+
+int cli_check_time(struct cli *cli, const char *option, const char *value)
+{
+    static const char sql[] = "SELECT casehost.time_input_v1($1, $2)";
+    const char *params[2] = {option, value};
+    PGresult *r = PQexecParams(cli->ctx.conn, sql, 2, NULL, params, NULL, NULL, 0);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    int rc = 0;
+    db_round_trips++;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_error(cli->ctx.conn, r, cli->ctx.err, sizeof(cli->ctx.err));
+        /* 22007 is the function's refusal; anything else is the database failing. */
+        rc = state != NULL && strcmp(state, "22007") == 0
+                 ? cli_fail(cli, EXIT_USAGE, "%s", cli->ctx.err)
+                 : cli_db_fail(cli, "cannot check the date");
+    }
+    PQclear(r);
+    return rc;
 }
 
 /* ----------------------------------------------------------- commands --- */
@@ -280,23 +311,6 @@ static int cmd_plugin(struct cli *cli, int argc, char **argv)
     out_end(cli->out);
     snprintf(abi, sizeof(abi), "%d.%d", CH_ABI_MAJOR, CH_ABI_MINOR);
     out_str(cli->out, "host_abi", abi);
-    return EXIT_OK;
-}
-
-/* Loading already validated everything; this reports the verdict. */
-static int cmd_config(struct cli *cli, int argc, char **argv)
-{
-    if (argc != 2 || strcmp(argv[1], "check") != 0)
-        return cli_fail(cli, EXIT_USAGE, "usage: config check");
-    out_str(cli->out, "config", cli->hc.path);
-    out_int(cli->out, "plugins_loaded", (int64_t)cli->loader.n_plugins);
-    out_int(cli->out, "errors", cli->diag.errors);
-    out_int(cli->out, "warnings", cli->diag.warnings);
-    if (cli->diag.errors > 0 || cli->loader.n_plugins < cli->hc.n_plugins) {
-        out_flush(cli->out, stdout);
-        return EXIT_USAGE;
-    }
-    out_message(cli->out, "configuration is valid");
     return EXIT_OK;
 }
 
@@ -387,6 +401,9 @@ static int cmd_tick(struct cli *cli, int argc, char **argv)
             fprintf(stderr, "casehost: reloading plugin configuration\n");
             loader_reload(&cli->loader);
         }
+        /* A deploy elsewhere: the new live generation from the next cycle on. */
+        if (live_refresh(cli) < 0)
+            fprintf(stderr, "casehost: cannot check the live configuration; keeping it\n");
         if ((rc = tick_once(cli)) != 0)
             return rc;
         for (long s = 0; s < every && !stop_requested && !reload_requested; s++)
@@ -456,7 +473,7 @@ static int global_options(struct cli *cli, int argc, char **argv)
             cli->config_path = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             cli->json = 1;
-        } else if (strcmp(argv[i], "--version") == 0) {
+        } else if (strcmp(argv[i], "--version") == 0 && before_verb) {
             printf("casehost %s (plugin ABI %d.%d)\n", CASEHOST_VERSION, CH_ABI_MAJOR,
                    CH_ABI_MINOR);
             exit(EXIT_OK);
@@ -500,17 +517,30 @@ int main(int argc, char **argv)
 
     if (hostcfg_load(&cli.hc, hostcfg_default_path(cli.config_path), &cli.diag) != 0) {
         /* config check still reports its verdict; every other command stops here. */
-        if (strcmp(argv[1], "config") == 0)
-            cmd_config(&cli, argc - 1, argv + 1);
+        if (strcmp(argv[1], "config") == 0) {
+            out_str(cli.out, "config", cli.hc.path);
+            out_int(cli.out, "plugins_loaded", 0);
+            out_int(cli.out, "errors", cli.diag.errors);
+            out_int(cli.out, "warnings", cli.diag.warnings);
+            out_flush(cli.out, stdout);
+        }
         rc = EXIT_USAGE;
         goto out;
     }
-    /* Migrations must run even when a plugin's own configuration is broken. */
-    if (strcmp(argv[1], "db") != 0 && loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
-        if (strcmp(argv[1], "config") == 0)
-            cmd_config(&cli, argc - 1, argv + 1);
-        rc = EXIT_USAGE;
-        goto out;
+    /*
+     * config loads its candidate itself, and migrations must run even when a
+     * plugin's configuration is broken. Every other command runs the
+     * configuration generations live in the database (help and plugin list
+     * show what is on disk, without a database).
+     */
+    if (strcmp(argv[1], "db") != 0 && strcmp(argv[1], "config") != 0) {
+        if (strcmp(argv[1], "help") != 0 && strcmp(argv[1], "plugin") != 0 &&
+            (rc = live_prepare(&cli)) != 0)
+            goto out;
+        if (loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
     }
 
     for (size_t i = 0; i < N_VERBS; i++)
@@ -530,6 +560,7 @@ out:
     if (cli.ctx.conn != NULL)
         PQfinish(cli.ctx.conn);
     loader_release(&cli.loader);
+    live_release(&cli);
     hostcfg_release(&cli.hc);
     out_free(cli.out);
     return rc;

@@ -38,7 +38,7 @@ static const char applied_sql[] = "SELECT checksum, applied_at FROM casehost.sch
                                   "WHERE component = $1 AND name = $2";
 /*
  * After every migration, once the core has defined it: the objects the
- * migration created pass to the NOLOGIN, non-superuser casehost_owner, so
+ * migration created pass to the NOLOGIN, non-superuser casehost_definer, so
  * that SECURITY DEFINER functions are subject to row-level security even
  * when a superuser ran the migration.
  */

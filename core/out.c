@@ -3,7 +3,8 @@
  * as aligned text. Text rendering is generic: scalars as "Label: value",
  * nested objects as titled sections, arrays of objects as tables.
  * Never prints anything before out_flush(), so a failed command shows no
- * half-finished result.
+ * half-finished result, and never prints a control character from a value,
+ * so a value cannot forge a line or drive the terminal (see escape()).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -175,14 +176,77 @@ void out_result(struct out *o, const char *key, const PGresult *res, int as_arra
 
 /* ---- text rendering ---- */
 
+/* Bytes in the UTF-8 sequence that starts at p (1 for a stray or broken byte). */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t want = *p >= 0xF0 && *p <= 0xF7 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1;
+    size_t n = 1;
+    while (n < want && (p[n] & 0xC0) == 0x80)
+        n++;
+    return n;
+}
+
+/*
+ * Copies s into buf (n bytes, always NUL-terminated, never cut inside an
+ * escape or a UTF-8 sequence) with every control character shown as a
+ * visible escape: "\n", "\r", "\t", other C0 and DEL as "\x1b", C1 (U+0080
+ * to U+009F, which terminals may obey as CSI and the like) as "\u009b". A
+ * case title or note then cannot clear the screen, move the cursor or forge a
+ * line such as "Status: closed" in a caseworker's terminal.
+ *
+ * Values are shown on one line (tables and "Label: value" lines have no
+ * block form), so their newlines are escaped too; keep_newline is for the
+ * program's own prose messages, whose lines are meant. A backslash is left
+ * as it is: the text form is for reading, --json is the exact form.
+ * Returns the length the whole escaped text needs, as snprintf does.
+ */
+static size_t escape(const char *s, int keep_newline, char *buf, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t need = 0, used = 0;
+    int full = n == 0;
+    while (*p != '\0') {
+        char esc[8];
+        const char *piece = esc;
+        size_t len, take = 1;
+        if (*p == '\n' && keep_newline) {
+            piece = "\n";
+            len = 1;
+        } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+            len = (size_t)snprintf(esc, sizeof(esc), "\\%c",
+                                   *p == '\n'   ? 'n'
+                                   : *p == '\r' ? 'r'
+                                                : 't');
+        } else if (*p < 0x20 || *p == 0x7F) {
+            len = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+            len = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
+            take = 2;
+        } else {
+            piece = (const char *)p;
+            len = take = utf8_len(p);
+        }
+        if (!full && used + len < n) {
+            memcpy(buf + used, piece, len);
+            used += len;
+        } else {
+            full = 1; /* nothing after a piece that did not fit, so no hole in the text */
+        }
+        need += len;
+        p += take;
+    }
+    if (n > 0)
+        buf[used] = '\0';
+    return need;
+}
+
 static void label(char *buf, size_t n, const char *key)
 {
-    size_t i = 0;
-    for (; key[i] != '\0' && i + 1 < n; i++)
-        buf[i] = key[i] == '_' ? ' ' : key[i];
-    buf[i] = '\0';
-    if (i > 0)
-        buf[0] = (char)toupper((unsigned char)buf[0]);
+    escape(key, 0, buf, n);
+    for (char *p = buf; *p != '\0'; p++)
+        if (*p == '_')
+            *p = ' ';
+    buf[0] = (char)toupper((unsigned char)buf[0]);
 }
 
 /* Text of a scalar (or a short array of scalars) into buf. */
@@ -190,7 +254,7 @@ static void scalar_text(const json_t *v, char *buf, size_t n)
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
-        snprintf(buf, n, "%s", json_string_value(v));
+        escape(json_string_value(v), 0, buf, n);
         break;
     case JSON_INTEGER:
         snprintf(buf, n, "%lld", (long long)json_integer_value(v));
@@ -407,7 +471,17 @@ int out_flush(struct out *o, FILE *f)
         size_t i;
         json_t *m;
         render_object(f, o, o->root, 0);
-        json_array_foreach(msgs, i, m) fprintf(f, "%s\n", json_string_value(m));
+        json_array_foreach(msgs, i, m)
+        {
+            const char *text = json_string_value(m);
+            size_t len = escape(text, 1, NULL, 0);
+            char *safe = malloc(len + 1);
+            if (safe == NULL)
+                return -1;
+            escape(text, 1, safe, len + 1);
+            fprintf(f, "%s\n", safe);
+            free(safe);
+        }
     }
     return fflush(f) == 0 ? 0 : -1;
 }

@@ -18,17 +18,14 @@ psql "$admin" -qX -c "CREATE DATABASE bench" >/dev/null
 export CASEHOST_DB=$("$root/scripts/pg.sh" conninfo "$tmp/pg" bench)
 
 cat > "$tmp/core.cfg" <<CFG
-database = { role = "casehost_app"; };
 paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
 plugins = ();
 CFG
 cat > "$tmp/testplug.cfg" <<CFG
-database = { role = "casehost_app"; };
 paths = { plugin_dir = "$build/tests/plugins"; sql_dir = "$root/sql"; };
 plugins = ( { name = "testplug"; sql = "$root/tests/sql/testplug"; } );
 CFG
 cat > "$tmp/trafficking.cfg" <<CFG
-database = { role = "casehost_app"; };
 paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
 plugins = ( { name = "trafficking"; settings = {
     instruments = "$root/conf/trafficking/instruments";
@@ -37,28 +34,23 @@ plugins = ( { name = "trafficking"; settings = {
     routing = "$root/conf/trafficking/routing.cfg"; }; } );
 CFG
 ch() { "$build/casehost" -c "$tmp/$1.cfg" "${@:2}" >/dev/null; }
+# as ROLE CONFIG ARGS...: a person or service runs the CLI as their own role.
+as() { CASEHOST_DB="$CASEHOST_DB user=$1" "$build/casehost" -c "$tmp/$2.cfg" "${@:3}" >/dev/null; }
 ch testplug db migrate
 ch trafficking db migrate
+
+# Every person and service is a role with a password (libpq reads it from PGPASSFILE).
+printf 'bench-pw\n' > "$tmp/pw"
+printf '*:*:*:*:bench-pw\n' > "$tmp/pgpass"
+chmod 600 "$tmp/pw" "$tmp/pgpass"
+export PGPASSFILE="$tmp/pgpass"
 ch core agency add Bench --state CA
-ch core user add bench --agency Bench --role admin
-psql "$CASEHOST_DB" -qX -c "CREATE SCHEMA bench; CREATE TABLE bench.baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, agency_id bigint, title text, created_at timestamptz DEFAULT now())"
+ch core user add bench --agency Bench --role admin --password-file "$tmp/pw"
+as ch_bench core user add benchsvc --agency Bench --role service --password-file "$tmp/pw"
 
-echo "== host core (PostgreSQL $(psql "$admin" -qtAX -c 'SHOW server_version'), $(nproc) cores, durable commits)"
-"$build/bench/host_bench" load "$tmp/testplug.cfg" 2000
-"$build/bench/host_bench" load "$tmp/trafficking.cfg" 200
-"$build/bench/host_bench" cases "$tmp/core.cfg" "$N" bench
-"$build/bench/host_bench" cases "$tmp/testplug.cfg" "$N" bench
-"$build/bench/host_bench" cases "$tmp/trafficking.cfg" "$N" bench
-
-t0=$(date +%s%N)
-for i in $(seq 1 100); do
-    "$build/casehost" -c "$tmp/core.cfg" --as bench case new --title "cli bench" >/dev/null
-done
-t1=$(date +%s%N)
-echo "casehost case new, whole process (exec, config, connect, commit): $(( (t1 - t0) / 100000 )) us per command"
-
-# A 30-item instrument: the size the screening figure is quoted for.
-mkdir -p "$tmp/instruments"
+# A 30-item instrument: the size the screening figure is quoted for. It is
+# deployed with the shipped configuration: screenings use live instruments only.
+mkdir -p "$tmp/instruments" "$tmp/conf"
 {
     echo 'instrument = { id = "bench30"; version = 1; title = "Bench 30"; purpose = "bench";'
     echo '  source = "generated"; population = { min_age = 0; max_age = 120; }; mode = "interview";'
@@ -70,7 +62,30 @@ mkdir -p "$tmp/instruments"
     done
     echo '  ); };'
 } > "$tmp/instruments/bench30.cfg"
-"$build/casehost" -c "$tmp/core.cfg" --as bench person add --given Sam --age-estimate 16 >/dev/null
+cp -R "$root/conf/trafficking" "$tmp/conf/trafficking"
+cp "$tmp/instruments/bench30.cfg" "$tmp/conf/trafficking/instruments/"
+cat > "$tmp/conf/casehost.cfg" <<CFG
+paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
+plugins = ( { name = "trafficking"; } );
+CFG
+"$build/casehost" -c "$tmp/conf/casehost.cfg" config deploy >/dev/null
+psql "$CASEHOST_DB" -qX -c "CREATE SCHEMA bench; CREATE TABLE bench.baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, agency_id bigint, title text, created_at timestamptz DEFAULT now())"
+
+echo "== host core (PostgreSQL $(psql "$admin" -qtAX -c 'SHOW server_version'), $(nproc) cores, durable commits)"
+"$build/bench/host_bench" load "$tmp/testplug.cfg" 2000
+"$build/bench/host_bench" load "$tmp/trafficking.cfg" 200
+"$build/bench/host_bench" cases "$tmp/core.cfg" "$N" ch_bench
+"$build/bench/host_bench" cases "$tmp/testplug.cfg" "$N" ch_bench
+"$build/bench/host_bench" cases "$tmp/trafficking.cfg" "$N" ch_bench
+
+t0=$(date +%s%N)
+for i in $(seq 1 100); do
+    as ch_bench core case new --title "cli bench"
+done
+t1=$(date +%s%N)
+echo "casehost case new, whole process (exec, config, connect, commit): $(( (t1 - t0) / 100000 )) us per command"
+
+as ch_bench core person add --given Sam --age-estimate 16
 # Fresh cases for every screening, so each routed one makes its referrals and outbox rows.
 case_id=$(psql "$CASEHOST_DB" -qtAX -c "
     INSERT INTO casehost.cases (agency_id, title, subject_id, state)
@@ -79,13 +94,13 @@ case_id=$(psql "$CASEHOST_DB" -qtAX -c "
 
 echo
 echo "== screening submit, and submit + route + outbox in one transaction (trafficking plugin)"
-"$build/bench/screening_bench" "$tmp/instruments" "$N" 4 bench "$case_id" \
+"$build/bench/screening_bench" "$tmp/instruments" "$N" 4 ch_bench "$case_id" \
     "$root/conf/trafficking/destinations.cfg" "$root/conf/trafficking/routing.cfg"
 psql "$CASEHOST_DB" -qtAX -c "SELECT 'outbox rows written: ' || count(*) FROM trafficking.outbox"
 
 echo
 echo "== dispatch (outbox to a loopback webhook)"
-"$build/bench/dispatch_bench" bench "$N" 2
+"$build/bench/dispatch_bench" ch_benchsvc "$N" 2
 
 echo
 echo "== routing engine"

@@ -40,6 +40,8 @@ for who in dana maria svc; do
     [ -s "var/secrets/$who" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' > "var/secrets/$who"
     printf '*:*:*:%s%s:%s\n' "$prefix" "$who" "$(cat "var/secrets/$who")" >> var/pgpass
 done
+# The Nevada webhook's signing secret (named by destinations.cfg, never deployed).
+[ -s var/secrets/le_nv_webhook ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/secrets/le_nv_webhook
 chmod 600 var/pgpass var/secrets/*
 export PGPASSFILE="$root/var/pgpass"
 
@@ -75,6 +77,9 @@ owner db migrate
 
 step "Plugins named in conf/casehost.cfg"
 owner plugin list
+
+step "Put the shipped configuration live: checked, fixtures run, stored as a generation in the database"
+owner config deploy --note "make demo"
 
 if ! quiet_as dana case list >/dev/null 2>&1; then
     step "First run: an agency and its first admin (the database owner), then the admin adds people"

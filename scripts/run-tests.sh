@@ -34,6 +34,13 @@ $(for d in "$root"/sql/*/; do n=$(basename "$d"); [ "$n" = core ] && continue; e
 CFG
 CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$tmp/migrate.cfg" db migrate >"$tmp/migrate.log" 2>&1 \
     || { cat "$tmp/migrate.log" >&2; exit 1; }
+# ...and the shipped configuration deployed (as every installation has one live).
+cat > "$tmp/deploy.cfg" <<CFG
+paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
+plugins = ( { name = "trafficking"; } );
+CFG
+CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$tmp/deploy.cfg" config deploy "$root/conf" \
+    --note "test template" >"$tmp/deploy.log" 2>&1 || { cat "$tmp/deploy.log" >&2; exit 1; }
 
 # Every test role gets this password; libpq finds it here (mode 0600), so
 # each person's connection really authenticates with SCRAM.

@@ -1,8 +1,10 @@
 /*
  * cfgread.c: typed, checked reading of libconfig members with file:line reports,
- * shared by the instrument and trigger loaders.
+ * shared by every loader of the plugin (instruments, triggers, routing, fixtures,
+ * what-if inputs), and the one place that reads those files from disk.
  *
- * Reads only the file it is given; never exits, never stops at the first error.
+ * Reads only the file it is given, and never more than CFGREAD_MAX_FILE of it;
+ * never exits, never stops at the first error.
  */
 #include "cfgread.h"
 
@@ -14,10 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <sys/stat.h>
 
-/* Definitions are small hand-written files; anything bigger is a mistake. */
-#define CFGREAD_MAX_FILE (1024 * 1024)
+#include <openssl/evp.h>
 
 /* Keeps a copy of msg for cfgread_flush; 0, or -1 when out of memory. */
 static int hold(struct cfgread *r, int line, int col, const char *msg)
@@ -105,33 +106,62 @@ static void sha256_hex(const char *text, size_t len, char hash[CFGREAD_HASH_LEN 
     hash[CFGREAD_HASH_LEN] = '\0';
 }
 
-/*
- * Reads the whole of path into *text (NUL-terminated, caller frees) and hashes
- * it. Returns 0, or -1 with a message in err.
- */
-static int slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_HASH_LEN + 1],
-                 char *err, size_t errlen)
+static void too_large(char *err, size_t errlen)
 {
+    snprintf(err, errlen, "larger than %d MiB, refused before parsing", CFGREAD_MAX_MIB);
+}
+
+int cfgread_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+    const size_t max = (size_t)CFGREAD_MAX_FILE;
     int rc = -1;
     char *buf = NULL;
-    size_t n = 0;
+    size_t n = 0, cap;
+    struct stat st;
     FILE *f = fopen(path, "rb");
+    *text = NULL;
+    *len = 0;
     if (f == NULL) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         goto out;
     }
-    buf = malloc(CFGREAD_MAX_FILE + 1);
-    if (buf == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    n = fread(buf, 1, CFGREAD_MAX_FILE + 1, f);
-    if (ferror(f)) {
+    if (fstat(fileno(f), &st) != 0) {
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
         goto out;
     }
-    if (n > CFGREAD_MAX_FILE) {
-        snprintf(err, errlen, "file is larger than %d bytes", CFGREAD_MAX_FILE);
+    if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {
+        too_large(err, errlen);
+        goto out;
+    }
+    /* The size is a first guess only: a file may grow while read, a pipe has none. */
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 64 * 1024;
+    buf = malloc(cap);
+    for (;;) {
+        size_t got;
+        if (buf == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        if (cap - n < 2) { /* room for one more byte and the NUL */
+            size_t want = cap * 2 < max + 2 ? cap * 2 : max + 2;
+            char *bigger = realloc(buf, want);
+            if (bigger == NULL)
+                free(buf);
+            buf = bigger;
+            cap = want;
+            continue;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n > max) {
+            too_large(err, errlen);
+            goto out;
+        }
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read: %s", strerror(errno));
         goto out;
     }
     if (memchr(buf, '\0', n) != NULL) {
@@ -139,14 +169,6 @@ static int slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_H
         goto out;
     }
     buf[n] = '\0';
-    char *shrunk = realloc(buf, n + 1);
-    if (shrunk != NULL)
-        buf = shrunk;
-    sha256_hex(buf, n, hash);
-    if (hash[0] == '\0') {
-        snprintf(err, errlen, "cannot compute sha-256");
-        goto out;
-    }
     *text = buf;
     *len = n;
     buf = NULL;
@@ -156,6 +178,26 @@ out:
     if (f != NULL)
         fclose(f);
     return rc;
+}
+
+/*
+ * Reads the whole of path into *text (NUL-terminated, caller frees) and hashes
+ * it. Returns 0, or -1 with a message in err.
+ */
+static int slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_HASH_LEN + 1],
+                 char *err, size_t errlen)
+{
+    if (cfgread_read_file(path, text, len, err, errlen) != 0)
+        return -1;
+    sha256_hex(*text, *len, hash);
+    if (hash[0] == '\0') {
+        snprintf(err, errlen, "cannot compute sha-256");
+        free(*text);
+        *text = NULL;
+        *len = 0;
+        return -1;
+    }
+    return 0;
 }
 
 /* The first line whose first non-blank text is "@include", or 0. */

@@ -65,9 +65,29 @@ char *cfgread_strdup(struct cfgread *r, const char *s);
 int cfgread_line(const config_setting_t *s);
 
 /*
- * Reads r->file whole and parses it into c (initialised and destroyed by the
- * caller). *text receives the NUL-terminated bytes (caller frees with free(),
- * also on failure) and r->text points to them; hash receives their SHA-256 as
+ * The largest file the plugin parses: 4 MiB, for every file it reads
+ * (instrument definitions, screening.cfg, destinations.cfg, routing.cfg,
+ * routing fixtures, what-if case files). They are small hand-written files;
+ * a bigger one is refused before any parser sees it, so a mistaken or
+ * hostile file cannot take the memory and time of whatever loads it.
+ */
+#define CFGREAD_MAX_MIB 4
+#define CFGREAD_MAX_FILE ((long long)CFGREAD_MAX_MIB * 1024 * 1024)
+
+/*
+ * Reads path whole into *text (NUL-terminated; caller frees with free(), NULL
+ * on failure) and its length into *len, refusing a file larger than
+ * CFGREAD_MAX_FILE before reading it (and a pipe that grows past it while
+ * read). Returns 0, or -1 with the reason in err: "larger than 4 MiB,
+ * refused before parsing", "cannot open: ...", "file contains a NUL byte".
+ * The path is not in err: the caller reports it ("FILE: ...").
+ */
+int cfgread_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
+
+/*
+ * Reads r->file whole (through cfgread_read_file) and parses it into c
+ * (initialised and destroyed by the caller). *text receives the NUL-terminated bytes (caller frees
+ * with free(), also on failure) and r->text points to them; hash receives their SHA-256 as
  * lowercase hex, so a stored screening or decision can name exactly what it
  * used. @include is refused because the hash must cover the whole definition.
  * Returns 0, or -1 after reporting why (unreadable file, syntax error).

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_args.h"
 #include "cmd_dispatch.h"
 
 #define USAGE_DISPATCH                                                                             \
@@ -182,18 +183,14 @@ static void log_line(void *ud, int warning, const char *msg)
     t->api->log(t->self, warning ? CH_LOG_WARN : CH_LOG_INFO, "dispatch: %s", msg);
 }
 
-/* A whole number in [lo, hi] from an option value. */
+/* A whole number in [lo, hi] from an option value, into the long the options hold. */
 static int number(struct trf *t, struct ch_ctx *ctx, const char *opt, const char *v, long lo,
                   long hi, long *out)
 {
-    char *end;
-    long n = v != NULL ? strtol(v, &end, 10) : 0;
-    if (v == NULL || v[0] == '\0' || *end != '\0' || n < lo || n > hi) {
-        t->api->fail(ctx, "%s takes a whole number from %ld to %ld, not '%s'", opt, lo, hi,
-                     v != NULL ? v : "");
+    long long n;
+    if (trf_arg_number(t, ctx, opt, v, lo, hi, &n) != 0)
         return -1;
-    }
-    *out = n;
+    *out = (long)n;
     return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "cmd_args.h"
 #include "route.h"
 #include "trf.h"
 
@@ -80,14 +81,15 @@ static const char *opt(const struct kv *opts, const char *name)
     return NULL;
 }
 
-static int valid_id(const char *s)
+/* The one argument of `VERB SUB ID` (consent list, safety show, referral show); 0 or -1. */
+static int only_id(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, const char *what,
+                   int64_t *id)
 {
-    char *end;
-    long long v;
-    if (s == NULL || *s == '\0')
-        return 0;
-    v = strtoll(s, &end, 10);
-    return *end == '\0' && v > 0;
+    if (argc != 3) {
+        t->api->fail(ctx, "%s %s needs one %s id", argv[0], argv[1], what);
+        return -1;
+    }
+    return trf_arg_id(t, ctx, what, argv[2], id);
 }
 
 /*
@@ -125,16 +127,21 @@ static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
                      {"--expires", NULL, 0}, {"--verbal", NULL, 1},     {"--note", NULL, 0},
                      {NULL, NULL, 0}};
     const char *person, *params[7];
+    int64_t person_id;
     PGresult *r;
     int rc;
     if (parse(t, ctx, argc, argv, o, &person) != 0)
         return CH_USAGE;
-    if (!valid_id(person) || !opt(o, "--purpose") || !opt(o, "--recipients") ||
-        !opt(o, "--regime") || !opt(o, "--expires")) {
+    if (person == NULL || !opt(o, "--purpose") || !opt(o, "--recipients") || !opt(o, "--regime") ||
+        !opt(o, "--expires")) {
         t->api->fail(ctx, "consent add needs PERSON, --purpose, --recipients, --regime and "
                           "--expires (consent is time-limited)");
         return CH_USAGE;
     }
+    if (trf_arg_id(t, ctx, "person", person, &person_id) != 0)
+        return CH_USAGE;
+    if ((rc = trf_arg_time(t, ctx, "--expires", opt(o, "--expires"))) != CH_OK)
+        return rc;
     params[0] = person;
     params[1] = opt(o, "--purpose");
     params[2] = opt(o, "--recipients");
@@ -152,7 +159,7 @@ static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
     }
     t->api->out_result(ctx, "consent", r, 0);
     PQclear(r);
-    rc = trf_consent_changed(t, ctx, strtoll(person, NULL, 10));
+    rc = trf_consent_changed(t, ctx, person_id);
     if (rc == CH_OK && !t->api->json(ctx))
         t->api->out_message(ctx, "consent recorded; services never depend on it");
     return rc;
@@ -167,14 +174,17 @@ static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **ar
     static const char sql[] = "SELECT * FROM trafficking.consent_revoke_v1($1, $2)";
     struct kv o[] = {{"--reason", NULL, 0}, {NULL, NULL, 0}};
     const char *id, *params[2];
+    int64_t consent_id;
     PGresult *r;
     int rc = CH_ERROR;
     if (parse(t, ctx, argc, argv, o, &id) != 0)
         return CH_USAGE;
-    if (!valid_id(id) || opt(o, "--reason") == NULL) {
+    if (id == NULL || opt(o, "--reason") == NULL) {
         t->api->fail(ctx, "consent revoke needs CONSENT and --reason TEXT");
         return CH_USAGE;
     }
+    if (trf_arg_id(t, ctx, "consent", id, &consent_id) != 0)
+        return CH_USAGE;
     params[0] = id;
     params[1] = opt(o, "--reason");
     r = PQexecParams(t->api->conn(ctx), sql, 2, NULL, params, NULL, NULL, 0);
@@ -195,12 +205,15 @@ static int cmd_consent(struct ch_ctx *ctx, int argc, char **argv, void *ud)
     static const char list_sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
     struct trf *t = ud;
     const char *sub = argc >= 2 ? argv[1] : "";
+    int64_t id;
     if (strcmp(sub, "add") == 0)
         return consent_add(t, ctx, argc, argv);
     if (strcmp(sub, "revoke") == 0)
         return consent_revoke(t, ctx, argc, argv);
-    if (strcmp(sub, "list") == 0 && argc == 3 && valid_id(argv[2])) {
-        const char *params[1] = {argv[2]};
+    if (strcmp(sub, "list") == 0) {
+        const char *params[1] = {argv[argc - 1]};
+        if (only_id(t, ctx, argc, argv, "person", &id) != 0)
+            return CH_USAGE;
         return query(t, ctx, "consents", list_sql, 1, params, "consents", 1);
     }
     t->api->fail(ctx, "consent: expected add, revoke or list");
@@ -222,14 +235,17 @@ static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
                      {"--trafficker-controls-phone", NULL, 0},
                      {NULL, NULL, 0}};
     const char *person, *params[8];
+    int64_t person_id;
     PGresult *r;
     int rc = CH_ERROR;
     if (parse(t, ctx, argc, argv, o, &person) != 0)
         return CH_USAGE;
-    if (!valid_id(person)) {
+    if (person == NULL) {
         t->api->fail(ctx, "safety set needs a PERSON id");
         return CH_USAGE;
     }
+    if (trf_arg_id(t, ctx, "person", person, &person_id) != 0)
+        return CH_USAGE;
     for (int i = 5; i < 7; i++)
         if (o[i].value != NULL && strcmp(o[i].value, "yes") != 0 && strcmp(o[i].value, "no") != 0) {
             t->api->fail(ctx, "%s takes yes or no, not '%s'", o[i].name, o[i].value);
@@ -259,10 +275,13 @@ static int cmd_safety(struct ch_ctx *ctx, int argc, char **argv, void *ud)
     static const char show_sql[] = "SELECT * FROM trafficking.safe_contact_of_v1($1)";
     struct trf *t = ud;
     const char *sub = argc >= 2 ? argv[1] : "";
+    int64_t id;
     if (strcmp(sub, "set") == 0)
         return safety_set(t, ctx, argc, argv);
-    if (strcmp(sub, "show") == 0 && argc == 3 && valid_id(argv[2])) {
-        const char *params[1] = {argv[2]};
+    if (strcmp(sub, "show") == 0) {
+        const char *params[1] = {argv[argc - 1]};
+        if (only_id(t, ctx, argc, argv, "person", &id) != 0)
+            return CH_USAGE;
         return query(t, ctx, "safe contact", show_sql, 1, params, "safe_contact", 0);
     }
     t->api->fail(ctx, "safety: expected set or show");
@@ -278,14 +297,17 @@ static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **arg
     struct kv o[] = {
         {"--reason", NULL, 0}, {"--outcome", NULL, 0}, {"--reference", NULL, 0}, {NULL, NULL, 0}};
     const char *id, *params[4];
+    int64_t referral_id;
     char what[64];
     if (parse(t, ctx, argc, argv, o, &id) != 0)
         return CH_USAGE;
-    if (!valid_id(id) || (need != NULL && opt(o, need) == NULL)) {
+    if (id == NULL || (need != NULL && opt(o, need) == NULL)) {
         t->api->fail(ctx, "referral %s needs a REFERRAL id%s%s%s", argv[1], need ? " and " : "",
                      need ? need : "", need ? " TEXT" : "");
         return CH_USAGE;
     }
+    if (trf_arg_id(t, ctx, "referral", id, &referral_id) != 0)
+        return CH_USAGE;
     params[0] = id;
     params[1] = to;
     params[2] = need ? opt(o, need) : opt(o, "--reference");
@@ -343,18 +365,27 @@ static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
     if (strcmp(sub, "list") == 0) {
         struct kv o[] = {{"--case", NULL, 0}, {"--state", NULL, 0}, {NULL, NULL, 0}};
         const char *pos, *params[2];
-        if (parse(t, ctx, argc, argv, o, &pos) != 0 || pos != NULL ||
-            (o[0].value && !valid_id(o[0].value)))
+        int64_t case_id;
+        if (parse(t, ctx, argc, argv, o, &pos) != 0)
+            return CH_USAGE;
+        if (pos != NULL) {
+            t->api->fail(ctx, "unexpected argument '%s'", pos);
+            return CH_USAGE;
+        }
+        if (o[0].value != NULL && trf_arg_id(t, ctx, "case", o[0].value, &case_id) != 0)
             return CH_USAGE;
         params[0] = o[0].value;
         params[1] = o[1].value;
         return query(t, ctx, "referrals", list_sql, 2, params, "referrals", 1);
     }
-    if (strcmp(sub, "show") == 0 && argc == 3 && valid_id(argv[2])) {
-        const char *params[1] = {argv[2]};
+    if (strcmp(sub, "show") == 0) {
+        const char *params[1] = {argv[argc - 1]};
         char what[64];
         PGresult *r;
+        int64_t id;
         int found;
+        if (only_id(t, ctx, argc, argv, "referral", &id) != 0)
+            return CH_USAGE;
         snprintf(what, sizeof(what), "referral %s", argv[2]);
         r = PQexecParams(t->api->conn(ctx), show_sql, 1, NULL, params, NULL, NULL, 0);
         found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
@@ -367,9 +398,7 @@ static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
         }
         if (query(t, ctx, what, history_sql, 1, params, "history", 1) != CH_OK)
             return CH_ERROR;
-        return t->api->audit(ctx, "read", "referral", strtoll(argv[2], NULL, 10), NULL) == 0
-                   ? CH_OK
-                   : CH_ERROR;
+        return t->api->audit(ctx, "read", "referral", id, NULL) == 0 ? CH_OK : CH_ERROR;
     }
     if (strcmp(sub, "overdue") == 0 && argc == 2)
         return query(t, ctx, "overdue referrals", overdue_sql, 0, NULL, "overdue", 1);

@@ -212,15 +212,20 @@ static int read_case_file(struct trf *t, struct ch_ctx *ctx, const char *path,
     routing_input_init(in);
     if (ends_with(path, ".json")) {
         json_error_t e;
-        char err[300];
-        json_t *j = json_load_file(path, 0, &e);
-        if (j == NULL)
+        char err[300], *text = NULL;
+        size_t len = 0;
+        json_t *j = NULL;
+        /* Read through the plugin's one file reader: the same size cap as every config file. */
+        if (cfgread_read_file(path, &text, &len, err, sizeof(err)) != 0)
+            t->api->fail(ctx, "%s: %s", path, err);
+        else if ((j = json_loadb(text, len, 0, &e)) == NULL)
             t->api->fail(ctx, "%s:%d:%d: %s", path, e.line, e.column, e.text);
         else if (routing_input_from_json(j, in, err, sizeof(err)) != 0)
             t->api->fail(ctx, "%s: %s", path, err);
         else
             rc = 0;
         json_decref(j);
+        free(text);
         return rc;
     }
     struct cfgread r = {.file = path, .report = report, .ud = &rep};

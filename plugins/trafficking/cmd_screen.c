@@ -5,10 +5,13 @@
  * arguments; it is stored only when finished, so quitting halfway writes
  * nothing.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfgread.h"
+#include "cmd_args.h"
 #include "route.h"
 #include "screening.h"
 
@@ -72,18 +75,6 @@ static int parse_args(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, 
     return 0;
 }
 
-static int parse_id(struct trf *t, struct ch_ctx *ctx, const char *s, const char *what, int64_t *id)
-{
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (s == NULL || *s == '\0' || *end != '\0' || v <= 0) {
-        t->api->fail(ctx, "%s '%s' is not a valid id (a positive number)", what, s ? s : "");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 /*
  * Reads one answer for item it. Returns 0, or -1 with the reason in err.
  * Choice items take a label or its 1-based number.
@@ -102,7 +93,7 @@ static int parse_answer(const struct instrument_item *it, const char *v, struct 
                  {"?", ANSWER_UNKNOWN},
                  {"declined", ANSWER_DECLINED},
                  {"d", ANSWER_DECLINED}};
-    char *end;
+    long long n;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (strcmp(v, words[i].text) != 0)
             continue;
@@ -113,8 +104,7 @@ static int parse_answer(const struct instrument_item *it, const char *v, struct 
         return 0;
     }
     if (it->kind == INSTRUMENT_KIND_COUNT) {
-        long long n = strtoll(v, &end, 10);
-        if (*v != '\0' && *end == '\0' && n >= 0) {
+        if (trf_arg_whole(v, 0, LLONG_MAX, &n) == 0) {
             *out = (struct answer){ANSWER_VALUE, n};
             return 0;
         }
@@ -122,8 +112,7 @@ static int parse_answer(const struct instrument_item *it, const char *v, struct 
         return -1;
     }
     if (it->kind == INSTRUMENT_KIND_CHOICE) {
-        long long n = strtoll(v, &end, 10);
-        if (*v != '\0' && *end == '\0' && n >= 1 && (size_t)n <= it->n_choices) {
+        if (trf_arg_whole(v, 1, (long long)it->n_choices, &n) == 0) {
             *out = (struct answer){ANSWER_VALUE, n - 1};
             return 0;
         }
@@ -170,21 +159,27 @@ static int set_pair(const struct instrument *inst, struct answer *answers, const
     return 0;
 }
 
-/* Reads "item = answer" lines ('#' starts a comment) from path. */
+/*
+ * Reads "item = answer" lines ('#' starts a comment) from path, through the
+ * plugin's one file reader (so with the same 4 MiB cap as every file it parses).
+ */
 static int read_answers_file(const struct instrument *inst, struct answer *answers,
                              const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char line[1024], where[960];
+    char *text = NULL, *line, *next, where[960], why[200];
+    size_t len = 0;
     int lineno = 0, rc = 0;
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read answers file '%s'", path);
+    if (cfgread_read_file(path, &text, &len, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "cannot read answers file '%.700s': %s", path, why);
         return -1;
     }
-    while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+    for (line = text; rc == 0 && line != NULL; line = next) {
         char *p = line, *end;
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
         lineno++;
-        line[strcspn(line, "#\r\n")] = '\0';
+        line[strcspn(line, "#\r")] = '\0';
         while (*p == ' ' || *p == '\t')
             p++;
         end = p + strlen(p);
@@ -200,7 +195,7 @@ static int read_answers_file(const struct instrument *inst, struct answer *answe
             rc = set_pair(inst, answers, p, where, err, errlen);
         }
     }
-    fclose(f);
+    free(text);
     return rc;
 }
 
@@ -348,14 +343,14 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct args *a,
         t->api->fail(ctx, "screen %s needs a CASE id", decline ? "decline" : "start");
         return CH_USAGE;
     }
-    if (parse_id(t, ctx, a->pos[0], "case", &case_id) != 0)
+    if (trf_arg_id(t, ctx, "case", a->pos[0], &case_id) != 0)
         return CH_USAGE;
     if (decline && (a->reason == NULL || a->reason[0] == '\0')) {
         t->api->fail(ctx, "screen decline needs --reason TEXT");
         return CH_USAGE;
     }
     memset(&s, 0, sizeof(s));
-    if (a->supersedes && parse_id(t, ctx, a->supersedes, "screening", &s.supersedes) != 0)
+    if (a->supersedes && trf_arg_id(t, ctx, "screening", a->supersedes, &s.supersedes) != 0)
         return CH_USAGE;
     r = casefacts_load(t->api->conn(ctx), case_id, &cf, err, sizeof(err));
     if (r > 0)
@@ -509,9 +504,8 @@ static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
         "       s.decline_reason, s.supersedes, s.superseded_by, s.outcome"
         "  FROM trafficking.screenings s LEFT JOIN casehost.users u ON u.id = s.screener_id"
         " WHERE s.id = $1";
-    static const char answers_sql[] =
-        "SELECT item_index + 1 AS n, item_id AS item, answer, value"
-        "  FROM trafficking.answers_of_v1($1) ORDER BY item_index";
+    static const char answers_sql[] = "SELECT item_index + 1 AS n, item_id AS item, answer, value"
+                                      "  FROM trafficking.answers_of_v1($1) ORDER BY item_index";
     static const char history_sql[] =
         "SELECT to_char(h.at, 'YYYY-MM-DD HH24:MI:SS') AS at, u.name AS by, h.from_state,"
         "       h.to_state, h.detail FROM trafficking.screening_history h"
@@ -519,7 +513,7 @@ static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
         " ORDER BY h.id";
     int64_t id;
     char what[64];
-    if (a->npos != 1 || parse_id(t, ctx, a->pos[0], "screening", &id) != 0)
+    if (a->npos != 1 || trf_arg_id(t, ctx, "screening", a->pos[0], &id) != 0)
         return CH_USAGE;
     snprintf(what, sizeof(what), "screening %lld", (long long)id);
     if (show_query(t, ctx, "screening", head_sql, a->pos[0], 0, 1, what) != CH_OK ||
@@ -535,7 +529,7 @@ static int screen_list(struct trf *t, struct ch_ctx *ctx, const struct args *a)
     char err[512];
     int64_t id;
     int r;
-    if (a->npos != 1 || parse_id(t, ctx, a->pos[0], "case", &id) != 0)
+    if (a->npos != 1 || trf_arg_id(t, ctx, "case", a->pos[0], &id) != 0)
         return CH_USAGE;
     r = casefacts_load(t->api->conn(ctx), id, &cf, err, sizeof(err));
     if (r != 0) {
@@ -562,10 +556,9 @@ static int screen_due(struct trf *t, struct ch_ctx *ctx, const struct args *a)
         "   AND s.due_at < now() + make_interval(hours => $1::integer)"
         " ORDER BY s.due_at, s.id";
     const char *hours = a->hours ? a->hours : "24";
-    char *end;
-    long h = strtol(hours, &end, 10);
-    if (*hours == '\0' || *end != '\0' || h < 0 || h > 24 * 365) {
-        t->api->fail(ctx, "--hours '%s' is not a number of hours", hours);
+    long long h;
+    if (trf_arg_whole(hours, 0, 24 * 365, &h) != 0) {
+        t->api->fail(ctx, "--hours '%s' is not a number of hours (0 to %d)", hours, 24 * 365);
         return CH_USAGE;
     }
     return show_query(t, ctx, "due", sql, hours, 1, 0, "due screenings");
@@ -621,8 +614,12 @@ static int cmd_instrument(struct ch_ctx *ctx, int argc, char **argv, void *ud)
         return CH_OK;
     }
     if (strcmp(sub, "show") == 0 && a.npos == 1) {
-        int version = a.version ? (int)strtol(a.version, NULL, 10) : 0;
-        const struct instrument *in = instrument_set_find(set, a.pos[0], version);
+        long long version = 0;
+        const struct instrument *in;
+        if (a.version != NULL &&
+            trf_arg_number(t, ctx, "--version", a.version, 1, INT_MAX, &version) != 0)
+            return CH_USAGE;
+        in = instrument_set_find(set, a.pos[0], (int)version);
         if (in == NULL) {
             api->fail(ctx, "no instrument '%s'%s", a.pos[0], a.version ? " in that version" : "");
             return CH_ERROR;

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "cmd_args.h"
 #include "cmd_routing.h"
 #include "route.h"
 
@@ -232,6 +233,7 @@ int route_explain(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
 {
     const char *case_arg = NULL, *decision_arg = NULL, *params[2];
     struct routing_decision d;
+    int64_t id; /* the ids are checked, then sent as typed */
     char err[512], *text = NULL;
     size_t len = 0;
     PGresult *r;
@@ -248,10 +250,13 @@ int route_explain(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
             return CH_USAGE;
         }
     }
-    if (case_arg == NULL || strtoll(case_arg, NULL, 10) <= 0) {
+    if (case_arg == NULL) {
         t->api->fail(ctx, "route explain needs a CASE id");
         return CH_USAGE;
     }
+    if (trf_arg_id(t, ctx, "case", case_arg, &id) != 0 ||
+        (decision_arg != NULL && trf_arg_id(t, ctx, "decision", decision_arg, &id) != 0))
+        return CH_USAGE;
     params[0] = case_arg;
     params[1] = decision_arg;
     routing_decision_init(&d);
@@ -338,6 +343,11 @@ int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
     if (dir == NULL) {
         t->api->fail(ctx, "routing replay needs --config DIR (the candidate configuration)");
         return CH_USAGE;
+    }
+    if (since != NULL) {
+        int checked = trf_arg_time(t, ctx, "--since", since);
+        if (checked != CH_OK)
+            return checked;
     }
     cand = trf_routing_config_open(t, ctx, dir);
     if (cand == NULL)

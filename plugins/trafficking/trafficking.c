@@ -8,24 +8,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cmd_dispatch.h"
 #include "cmd_routing.h"
+#include "deploy.h"
 #include "route.h"
 #include "trf.h"
 
 #define TRF_VERSION "0.1.0"
 
-static void report(void *ud, const char *file, int line, int col, const char *msg)
+void trf_report(void *ud, const char *file, int line, int col, const char *msg)
 {
     struct trf *t = ud;
     t->api->config_error(t->self, file, line, col, "%s", msg);
 }
 
-/* A path setting relative to the host config's directory; caller frees. */
-static char *setting_path(struct trf *t, const char *name, const char *dflt)
+/* Where relative paths of the deployable configuration resolve (see config_root). */
+static const char *config_root(const struct trf *t)
+{
+    return CH_API_HAS(t->api, config_root) ? t->api->config_root(t->self)
+                                           : t->api->config_dir(t->self);
+}
+
+/*
+ * A path setting relative to the configuration root; caller frees. *given
+ * (when not NULL) says whether the setting was written or is the default.
+ */
+static char *setting_path_given(struct trf *t, const char *name, const char *dflt, int *given)
 {
     const config_setting_t *set = t->api->config(t->self);
-    const char *rel = dflt, *dir = t->api->config_dir(t->self);
+    const char *rel = dflt, *dir = config_root(t);
     const config_setting_t *s = set ? config_setting_get_member(set, name) : NULL;
     char *p;
     size_t n;
@@ -38,6 +54,8 @@ static char *setting_path(struct trf *t, const char *name, const char *dflt)
         }
         rel = config_setting_get_string(s);
     }
+    if (given != NULL)
+        *given = s != NULL;
     n = strlen(dir) + strlen(rel) + 2;
     p = malloc(n);
     if (p != NULL)
@@ -45,17 +63,137 @@ static char *setting_path(struct trf *t, const char *name, const char *dflt)
     return p;
 }
 
+static char *setting_path(struct trf *t, const char *name, const char *dflt)
+{
+    return setting_path_given(t, name, dflt, NULL);
+}
+
+/*
+ * A relative spool directory or secret file is taken relative to where
+ * destinations.cfg sits in this machine's configuration folder, also when
+ * the files were read from the host's copy of a deployed generation: those
+ * are paths of this machine, not of the copy.
+ */
+static void rebase_machine_paths(struct trf *t, struct routing_config *rc)
+{
+    const char *root = config_root(t), *dir = t->api->config_dir(t->self);
+    size_t rl = strlen(root);
+    if (strcmp(root, dir) == 0)
+        return;
+    for (size_t i = 0; i < rc->n_destinations; i++) {
+        char **paths[] = {&rc->destinations[i].channel.spool_dir,
+                          &rc->destinations[i].channel.secret_file};
+        for (size_t k = 0; k < 2; k++) {
+            char *p = *paths[k], *q;
+            size_t n;
+            if (p == NULL || strncmp(p, root, rl) != 0 || p[rl] != '/')
+                continue;
+            n = strlen(dir) + strlen(p + rl) + 1;
+            if ((q = malloc(n)) == NULL)
+                continue;
+            snprintf(q, n, "%s%s", dir, p + rl);
+            free(p);
+            *paths[k] = q;
+        }
+    }
+}
+
+#define SECRET_MAX 511 /* longest webhook secret the dispatcher reads */
+
+/*
+ * Reads a secret file's first line into buf. The file must be a regular
+ * file that neither others may read nor the group may write (mode 0600 or
+ * 0640), and the secret must fit. 0, or -1 with the reason (naming the file)
+ * in why.
+ */
+static int secret_read(const char *path, char *buf, size_t size, char *why, size_t whylen)
+{
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(why, whylen, "secret file '%s': cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP)) != 0) {
+        snprintf(why, whylen,
+                 "secret file '%s' has mode %04o: it must be a plain file of mode 0600 or 0640 "
+                 "(chmod 600 '%s')",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        close(fd);
+        return -1;
+    }
+    n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(why, whylen, "secret file '%s': cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if ((size_t)n == size - 1 && (size_t)st.st_size > size - 1 &&
+        strlen(buf) == (size_t)n) {
+        snprintf(why, whylen, "secret file '%s': the secret is longer than %zu bytes", path,
+                 size - 1);
+        return -1;
+    }
+    if (buf[0] == '\0') {
+        snprintf(why, whylen, "secret file '%s' is empty", path);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * A secret file that exists on this machine must be safe: a plain file no
+ * other user may read and no group may write, and not longer than the
+ * dispatcher reads. Checked from its metadata only: a person may not read
+ * it (only the service user does), and that must not stop their work.
+ */
+static int check_secret_files(struct trf *t, const struct routing_config *rc)
+{
+    int ok = 1;
+    for (size_t i = 0; i < rc->n_destinations; i++) {
+        const char *p = rc->destinations[i].channel.secret_file;
+        struct stat st;
+        char why[600] = "";
+        if (p == NULL || lstat(p, &st) != 0)
+            continue; /* missing, or not this user's to see: the dispatcher says */
+        if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP)) != 0)
+            snprintf(why, sizeof(why),
+                     "secret file '%s' has mode %04o: it must be a plain file of mode 0600 or "
+                     "0640 (chmod 600 '%s')",
+                     p, (unsigned)(st.st_mode & 07777), p);
+        else if (st.st_size > SECRET_MAX + 1)
+            snprintf(why, sizeof(why), "secret file '%s': the secret is longer than %d bytes", p,
+                     SECRET_MAX);
+        if (why[0] != '\0') {
+            t->api->config_error(t->self, rc->destinations_path, rc->destinations[i].line, 0,
+                                 "destination '%s': %s", rc->destinations[i].id, why);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
 struct trf_config *trf_config_load(struct trf *t)
 {
-    static const char *const known[] = {"instruments", "screening",        "destinations",
-                                        "routing",     "dispatch_targets", NULL};
+    static const char *const known[] = {"instruments",      "screening", "destinations",
+                                        "routing",          "routing_tests",
+                                        "dispatch_targets", NULL};
     const config_setting_t *set = t->api->config(t->self);
     struct trf_config *c = calloc(1, sizeof(*c));
     char *idir = setting_path(t, "instruments", "trafficking/instruments");
     char *spath = setting_path(t, "screening", "trafficking/screening.cfg");
     char *dpath = setting_path(t, "destinations", "trafficking/destinations.cfg");
     char *rpath = setting_path(t, "routing", "trafficking/routing.cfg");
-    int ok = c != NULL && idir != NULL && spath != NULL && dpath != NULL && rpath != NULL;
+    int fixtures_given = 0;
+    char *fpath =
+        setting_path_given(t, "routing_tests", "trafficking/routing-tests.cfg", &fixtures_given);
+    int ok = c != NULL && idir != NULL && spath != NULL && dpath != NULL && rpath != NULL &&
+             fpath != NULL;
 
     for (int i = 0; set != NULL && i < config_setting_length(set); i++) {
         const config_setting_t *m = config_setting_get_elem(set, (unsigned)i);
@@ -66,20 +204,40 @@ struct trf_config *trf_config_load(struct trf *t)
             t->api->config_error(t->self, config_setting_source_file(m),
                                  (int)config_setting_source_line(m), 0,
                                  "unknown setting '%s' (known: instruments, screening, "
-                                 "destinations, routing, dispatch_targets)",
+                                 "destinations, routing, routing_tests, dispatch_targets)",
                                  config_setting_name(m));
             ok = 0;
         }
     }
     /* Load both files even when one fails, so one run reports every error. */
-    if (c != NULL && idir != NULL && instrument_set_load(idir, report, t, &c->instruments) != 0)
+    if (c != NULL && idir != NULL &&
+        instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
         ok = 0;
     if (c != NULL && spath != NULL &&
-        trigger_set_load(spath, c->instruments, report, t, &c->triggers) != 0)
+        trigger_set_load(spath, c->instruments, trf_report, t, &c->triggers) != 0)
         ok = 0;
     if (c != NULL && dpath != NULL && rpath != NULL &&
-        routing_config_load_checked(dpath, rpath, c->instruments, report, t, &c->routing) != 0)
+        routing_config_load_checked(dpath, rpath, c->instruments, trf_report, t, &c->routing) != 0)
         ok = 0;
+    if (ok) {
+        rebase_machine_paths(t, c->routing);
+        ok = check_secret_files(t, c->routing);
+    }
+    /* Fixtures are optional unless named: a written setting must name a file. */
+    if (c != NULL && fpath != NULL) {
+        struct stat st;
+        if (stat(fpath, &st) == 0) {
+            c->fixtures_path = fpath;
+            fpath = NULL;
+        } else if (fixtures_given) {
+            const config_setting_t *s = config_setting_get_member(set, "routing_tests");
+            t->api->config_error(t->self, config_setting_source_file(s),
+                                 (int)config_setting_source_line(s), 0,
+                                 "routing_tests: cannot read '%s'", fpath);
+            ok = 0;
+        }
+    }
+    free(fpath);
     free(idir);
     free(spath);
     free(dpath);
@@ -98,6 +256,7 @@ void trf_config_free(struct trf_config *c)
     instrument_set_free(c->instruments);
     trigger_set_free(c->triggers);
     routing_config_free(c->routing);
+    free(c->fixtures_path);
     free(c);
 }
 
@@ -109,7 +268,7 @@ void trf_config_free(struct trf_config *c)
 static const struct dispatch_target *destination_lookup(void *ud, const char *id)
 {
     static struct dispatch_target target;
-    static char secret[512];
+    static char secret[SECRET_MAX + 1];
     struct trf *t = ud;
     const struct dispatch_target *override = trf_dispatch_config_lookup(t, id);
     const struct routing_config *cfg = t->cfg->routing;
@@ -128,14 +287,12 @@ static const struct dispatch_target *destination_lookup(void *ud, const char *id
         target.url = d->channel.url;
         target.secret = d->channel.secret;
         if (target.secret == NULL && d->channel.secret_file != NULL) {
-            FILE *f = fopen(d->channel.secret_file, "r");
-            secret[0] = '\0';
-            if (f != NULL) {
-                if (fgets(secret, sizeof(secret), f) == NULL)
-                    secret[0] = '\0';
-                fclose(f);
+            char why[600];
+            if (secret_read(d->channel.secret_file, secret, sizeof(secret), why, sizeof(why)) !=
+                0) {
+                t->api->log(t->self, CH_LOG_ERROR, "destination '%s': %s", id, why);
+                return NULL; /* not sent: the row waits, its error says why */
             }
-            secret[strcspn(secret, "\r\n")] = '\0';
             target.secret = secret;
         }
         break;
@@ -174,6 +331,8 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
     if (api->hook(self, CH_EV_CASE_CREATED, 110, route_on_case_event, t) != 0 ||
         api->hook(self, CH_EV_CASE_UPDATED, 110, route_on_case_event, t) != 0 ||
         api->hook(self, CH_EV_TICK, 100, route_on_tick, t) != 0)
+        return CH_ERROR;
+    if (CH_API_HAS(api, deploy_check) && api->deploy_check(self, trf_deploy_check, t) != 0)
         return CH_ERROR;
     if (api->render(self, 100, trf_render_case, t) != 0 || trf_register_commands(t) != 0 ||
         trf_register_referral_commands(t) != 0 || trf_register_routing_commands(t) != 0 ||

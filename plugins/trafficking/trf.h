@@ -17,6 +17,7 @@ struct trf_config {
     struct instrument_set *instruments;
     struct trigger_set *triggers;
     struct routing_config *routing;
+    char *fixtures_path; /* routing-tests.cfg of this configuration, or NULL when it has none */
 };
 
 struct trf {
@@ -24,6 +25,9 @@ struct trf {
     struct ch_plugin *self;
     struct trf_config *cfg;
 };
+
+/* Reports a configuration problem through the host (ud: the struct trf). */
+void trf_report(void *ud, const char *file, int line, int col, const char *msg);
 
 /* Loads the configuration named in the plugin's settings; NULL after reporting every error. */
 struct trf_config *trf_config_load(struct trf *t);

@@ -9,7 +9,7 @@
 -- fails as "not found", exactly like a missing row).
 
 -- ------------------------------------------------------------- roles ---
--- casehost_owner: NOLOGIN, neither superuser nor BYPASSRLS; owns every
+-- casehost_definer: NOLOGIN, neither superuser nor BYPASSRLS; owns every
 --   table and function of casehost and its plugins (casehost.adopt_v1, run
 --   by `db migrate` after each migration). So forced row-level security
 --   holds inside SECURITY DEFINER functions even where a superuser migrated.
@@ -22,8 +22,8 @@
 --   NOLOGIN here; the DBA gives it LOGIN and a password (INSTALL).
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'casehost_owner') THEN
-        CREATE ROLE casehost_owner NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'casehost_definer') THEN
+        CREATE ROLE casehost_definer NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'casehost_service') THEN
         CREATE ROLE casehost_service NOLOGIN;
@@ -45,18 +45,29 @@ BEGIN
 END
 $$;
 
--- The migrating role may hand its objects to casehost_owner, which may
+-- The migrating role may hand its objects to casehost_definer, which may
 -- create schemas (plugins' migrations) in this database.
 DO $$
 BEGIN
-    EXECUTE format('GRANT casehost_owner TO %I', current_user);
-    EXECUTE format('GRANT CREATE ON DATABASE %I TO casehost_owner', current_database());
+    EXECUTE format('GRANT casehost_definer TO %I', current_user);
+    EXECUTE format('GRANT casehost_useradmin TO %I', current_user);
+    -- When a superuser migrates a database another role owns, that owner
+    -- (who runs the later migrations) gets the same.
+    IF (SELECT d.datdba::regrole::text FROM pg_database d WHERE d.datname = current_database())
+       IS DISTINCT FROM current_user::text
+       AND NOT (SELECT r.rolsuper FROM pg_roles r JOIN pg_database d ON d.datdba = r.oid
+                 WHERE d.datname = current_database()) THEN
+        EXECUTE format('GRANT casehost_definer, casehost_useradmin TO %s',
+                       (SELECT d.datdba::regrole FROM pg_database d
+                         WHERE d.datname = current_database()));
+    END IF;
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO casehost_definer', current_database());
 END
 $$;
 
 -- Functions are executable only by those they are granted to.
 ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-ALTER DEFAULT PRIVILEGES FOR ROLE casehost_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE casehost_definer REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA casehost FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA casehost FROM casehost_app;
 REVOKE CREATE ON SCHEMA casehost FROM PUBLIC;
@@ -68,7 +79,11 @@ CREATE TABLE casehost.installation (
     one          boolean PRIMARY KEY DEFAULT true CHECK (one),
     role_prefix  text NOT NULL DEFAULT 'ch_' CHECK (role_prefix ~ '^[a-z][a-z0-9_]{0,23}$')
 );
-INSERT INTO casehost.installation DEFAULT VALUES;
+-- A database that already has users gets its roles in this migration; a
+-- second casehost database in the cluster names its prefix at that moment:
+--   PGOPTIONS='-c casehost.role_prefix=x_' casehost db migrate
+INSERT INTO casehost.installation (role_prefix)
+VALUES (coalesce(nullif(current_setting('casehost.role_prefix', true), ''), 'ch_'));
 
 -- Per-agency settings, changed by that agency's admin.
 ALTER TABLE casehost.agencies
@@ -86,8 +101,10 @@ ALTER TABLE casehost.users
     ADD COLUMN disabled_by bigint REFERENCES casehost.users(id);
 
 -- The role -> user map the identity function reads. Nobody but the owner
--- reads or writes it (no grants); it is not FORCEd, so that identity can be
--- resolved before any agency is known.
+-- reads or writes it (no grants); like every table with agency_id its
+-- row-level security is FORCEd, with one policy that admits its owner (the
+-- identity functions) to every row, so that identity can be resolved before
+-- any agency is known and a stray grant would still show nobody a row.
 CREATE TABLE casehost.identities (
     db_role    name PRIMARY KEY,
     user_id    bigint NOT NULL UNIQUE REFERENCES casehost.users(id),
@@ -97,6 +114,8 @@ CREATE TABLE casehost.identities (
     disabled   boolean NOT NULL DEFAULT false
 );
 ALTER TABLE casehost.identities ENABLE ROW LEVEL SECURITY;
+ALTER TABLE casehost.identities FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_only ON casehost.identities TO casehost_definer USING (true) WITH CHECK (true);
 
 -- ---------------------------------------------------------- identity ---
 -- The role acting now: the one chosen by SET ROLE, else the session's login.
@@ -212,6 +231,28 @@ CREATE POLICY agency_only ON casehost.cases
                 OR created_by = (SELECT casehost.current_actor())))
     WITH CHECK (agency_id = (SELECT casehost.current_agency()));
 
+-- A case's notes and history follow the case: where the agency's settings
+-- hide a case from a caseworker, they hide what is written in it too.
+-- Plugins may call this for their own tables that have a case_id.
+CREATE FUNCTION casehost.case_rls(p_schema text, p_tables text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    PERFORM casehost.agency_rls(p_schema, p_tables);
+    FOREACH t IN ARRAY p_tables LOOP
+        EXECUTE format('DROP POLICY agency_only ON %I.%I', p_schema, t);
+        EXECUTE format('CREATE POLICY agency_only ON %I.%I USING '
+                       '(agency_id = (SELECT casehost.current_agency()) '
+                       'AND EXISTS (SELECT 1 FROM casehost.cases c WHERE c.id = case_id)) '
+                       'WITH CHECK (agency_id = (SELECT casehost.current_agency()))', p_schema, t);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION casehost.case_rls(text, text[]) FROM PUBLIC;
+
+SELECT casehost.case_rls('casehost', ARRAY['notes', 'case_history']);
+
 -- The audit log: read within the agency; written by functions only, also
 -- for the installer's bootstrap (agency and first admin).
 ALTER TABLE casehost.audit_log FORCE ROW LEVEL SECURITY;
@@ -238,13 +279,15 @@ CREATE POLICY agency_only ON casehost.users
 -- ------------------------------------------------------- login roles ---
 -- Creates or changes a login role. The only code that runs with
 -- CREATEROLE: it touches only roles named with this database's prefix and
--- grants only the project's group roles. p_verifier is a SCRAM verifier made
--- by the client (never a clear-text password) or NULL.
+-- grants only the project's group roles (and, for config admins, the deploy
+-- grant of 005). p_verifier is a SCRAM verifier made by the client (never a
+-- clear-text password) or NULL.
 CREATE FUNCTION casehost.role_admin_v1(p_action text, p_role name, p_kind text, p_verifier text)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     prefix text := (SELECT role_prefix FROM casehost.installation);
+    grp text := CASE WHEN p_kind = 'service' THEN 'casehost_service' ELSE 'casehost_app' END;
 BEGIN
     IF p_role IS NULL OR left(p_role, length(prefix)) <> prefix
        OR p_role !~ '^[a-z][a-z0-9_.-]{0,62}$' THEN
@@ -255,20 +298,13 @@ BEGIN
         RAISE EXCEPTION 'a password must reach the database as a SCRAM verifier'
             USING ERRCODE = 'invalid_password';
     END IF;
-    IF p_action = 'create' THEN
-        IF p_kind NOT IN ('caseworker', 'supervisor', 'admin', 'service') THEN
-            RAISE EXCEPTION 'unknown role kind "%"', p_kind USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', p_role, p_verifier);
-        EXECUTE format('GRANT %I TO %I', CASE WHEN p_kind = 'service' THEN 'casehost_service'
-                                              ELSE 'casehost_app' END, p_role);
-        IF p_kind <> 'service' THEN
-            EXECUTE format('GRANT %I TO casehost_authenticator', p_role);
-        END IF;
-    ELSIF p_action = 'create_disabled' THEN
-        EXECUTE format('CREATE ROLE %I NOLOGIN INHERIT', p_role);
-        EXECUTE format('GRANT %I TO %I', CASE WHEN p_kind = 'service' THEN 'casehost_service'
-                                              ELSE 'casehost_app' END, p_role);
+    IF p_kind IS NULL OR p_kind NOT IN ('caseworker', 'supervisor', 'admin', 'service') THEN
+        RAISE EXCEPTION 'unknown role kind "%"', p_kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_action IN ('create', 'create_disabled') THEN
+        EXECUTE format('CREATE ROLE %I %s INHERIT PASSWORD %L', p_role,
+                       CASE WHEN p_action = 'create' THEN 'LOGIN' ELSE 'NOLOGIN' END, p_verifier);
+        EXECUTE format('GRANT %I TO %I', grp, p_role);
         IF p_kind <> 'service' THEN
             EXECUTE format('GRANT %I TO casehost_authenticator', p_role);
         END IF;
@@ -276,17 +312,30 @@ BEGIN
         EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', p_role, p_verifier);
     ELSIF p_action = 'disable' THEN
         EXECUTE format('ALTER ROLE %I NOLOGIN', p_role);
-        PERFORM pg_terminate_backend(a.pid) FROM pg_stat_activity a
-         WHERE a.usename = p_role AND a.pid <> pg_backend_pid();
+        -- Ending open sessions needs pg_signal_backend (INSTALL); without it
+        -- the disable still holds: the identity function ignores the user.
+        BEGIN
+            PERFORM pg_terminate_backend(a.pid) FROM pg_stat_activity a
+             WHERE a.usename = p_role AND a.pid <> pg_backend_pid();
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING 'the open sessions of role % were not ended', p_role
+                USING HINT = 'GRANT pg_signal_backend TO casehost_useradmin (INSTALL)';
+        END;
+    ELSIF p_action = 'config_admin_on' AND p_kind = 'admin' THEN
+        EXECUTE format('GRANT casehost_config_admin TO %I', p_role);
+    ELSIF p_action = 'config_admin_off' THEN
+        EXECUTE format('REVOKE casehost_config_admin FROM %I', p_role);
     ELSE
         RAISE EXCEPTION 'unknown role action "%"', p_action;
     END IF;
 END
 $$;
+-- The new owner needs CREATE on the schema for the change of owner, only.
+GRANT USAGE, CREATE ON SCHEMA casehost TO casehost_useradmin;
 ALTER FUNCTION casehost.role_admin_v1(text, name, text, text) OWNER TO casehost_useradmin;
-GRANT USAGE ON SCHEMA casehost TO casehost_useradmin;
+REVOKE CREATE ON SCHEMA casehost FROM casehost_useradmin;
 GRANT SELECT ON casehost.installation TO casehost_useradmin;
-GRANT EXECUTE ON FUNCTION casehost.role_admin_v1(text, name, text, text) TO casehost_owner;
+GRANT EXECUTE ON FUNCTION casehost.role_admin_v1(text, name, text, text) TO casehost_definer;
 
 -- The same message whichever agency (or none) holds a name.
 CREATE FUNCTION casehost.name_taken(p_name text) RETURNS void
@@ -573,20 +622,20 @@ END
 $$;
 
 -- Hands every object the migrating role owns in casehost's schemas (and in
--- any schema it creates for a plugin) to casehost_owner. `db migrate` runs it
+-- any schema it creates for a plugin) to casehost_definer. `db migrate` runs it
 -- after each migration; sequences of identity columns follow their table.
 CREATE FUNCTION casehost.adopt_v1() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     o record;
     me oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
-    owner oid := (SELECT oid FROM pg_roles WHERE rolname = 'casehost_owner');
+    owner oid := (SELECT oid FROM pg_roles WHERE rolname = 'casehost_definer');
 BEGIN
     FOR o IN SELECT n.oid, n.nspname FROM pg_namespace n
               WHERE n.nspowner = me
                 AND n.nspname NOT IN ('public', 'information_schema')
                 AND n.nspname NOT LIKE 'pg\_%' LOOP
-        EXECUTE format('ALTER SCHEMA %I OWNER TO casehost_owner', o.nspname);
+        EXECUTE format('ALTER SCHEMA %I OWNER TO casehost_definer', o.nspname);
     END LOOP;
     FOR o IN SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspowner = owner
@@ -595,7 +644,7 @@ BEGIN
                 AND NOT EXISTS (SELECT 1 FROM pg_depend d
                                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                    AND d.deptype IN ('a', 'i') AND c.relkind = 'S') LOOP
-        EXECUTE format('ALTER %s %s OWNER TO casehost_owner',
+        EXECUTE format('ALTER %s %s OWNER TO casehost_definer',
                        CASE o.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
                                       WHEN 'm' THEN 'MATERIALIZED VIEW'
                                       WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
@@ -604,13 +653,13 @@ BEGIN
     FOR o IN SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE n.nspowner = owner
                 AND p.proowner = me LOOP
-        EXECUTE format('ALTER ROUTINE %s OWNER TO casehost_owner', o.oid::regprocedure);
+        EXECUTE format('ALTER ROUTINE %s OWNER TO casehost_definer', o.oid::regprocedure);
     END LOOP;
     FOR o IN SELECT t.oid FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
               WHERE n.nspowner = owner
                 AND t.typowner = me AND t.typrelid = 0
                 AND t.typelem = 0 LOOP
-        EXECUTE format('ALTER TYPE %s OWNER TO casehost_owner', o.oid::regtype);
+        EXECUTE format('ALTER TYPE %s OWNER TO casehost_definer', o.oid::regtype);
     END LOOP;
 END
 $$;

@@ -317,9 +317,23 @@ ALTER FUNCTION trafficking.decision_store_body(jsonb)
 CREATE FUNCTION trafficking.decision_store(p jsonb)
 RETURNS TABLE (decision_id bigint, referral_ids bigint[])
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k text;
 BEGIN
     PERFORM casehost.require_person();
     PERFORM casehost.case_check_v1((p->>'case')::bigint);
+    -- A referral names only a consent of this case's person, whatever its
+    -- state or basis: the foreign key alone would accept (and so reveal) any
+    -- agency's consent.
+    SELECT r->>'consent' INTO k FROM jsonb_array_elements(coalesce(p->'referrals', '[]')) r
+     WHERE nullif(r->>'consent', '0') IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM trafficking.consents c
+                         JOIN casehost.cases x ON x.subject_id = c.person_id
+                        WHERE x.id = (p->>'case')::bigint AND c.id = (r->>'consent')::bigint)
+     LIMIT 1;
+    IF k IS NOT NULL THEN
+        RAISE EXCEPTION 'consent % not found', k USING ERRCODE = 'no_data_found';
+    END IF;
     IF p->>'screening' IS NOT NULL AND (p->>'screening')::bigint <> 0
        AND NOT EXISTS (SELECT 1 FROM trafficking.screenings
                         WHERE id = (p->>'screening')::bigint AND case_id = (p->>'case')::bigint) THEN
@@ -503,9 +517,11 @@ CREATE FUNCTION trafficking.outbox_next_due_v1() RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM trafficking.require_service();
-    RETURN (SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp())
-                                    * 1000))::bigint
-              FROM trafficking.outbox WHERE state = 'pending');
+    -- (greatest() skips a NULL: without the WHERE, no row would read as "due now")
+    RETURN (SELECT greatest(0, ceil(extract(epoch FROM m - clock_timestamp()) * 1000))::bigint
+              FROM (SELECT min(next_attempt_at) AS m FROM trafficking.outbox
+                     WHERE state = 'pending') x
+             WHERE m IS NOT NULL);
 END
 $$;
 

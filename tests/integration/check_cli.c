@@ -148,11 +148,12 @@ START_TEST(config_check_accepts_the_good_test_config)
     RUN_OK("config", "check");
     snprintf(want, sizeof(want),
              "Config:          %s\n"
+             "Candidate:       %.*s\n"
              "Plugins loaded:  1\n"
              "Errors:          0\n"
              "Warnings:        0\n"
-             "configuration is valid\n",
-             cfg);
+             "configuration is valid and its fixtures pass\n",
+             cfg, (int)(strrchr(cfg, '/') - cfg), cfg);
     ck_assert_str_eq(r.out, want);
     ck_assert_str_eq(r.err, "");
 }

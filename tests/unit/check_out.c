@@ -2,12 +2,16 @@
  * check_out.c: the output document rendered as JSON and as text: nested
  * objects as sections, arrays of objects as tables, null, booleans, messages,
  * and out_result's typing of PostgreSQL columns (results built with libpq's
- * PQmakeEmptyPGresult, so no server is needed). Asserts exact text.
+ * PQmakeEmptyPGresult, so no server is needed). Asserts exact text, and that
+ * control characters in values reach a terminal only as visible escapes
+ * while JSON keeps every value exact.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "check_main.h"
 #include "out.h"
@@ -430,6 +434,131 @@ START_TEST(flush_reports_a_write_error)
 }
 END_TEST
 
+/* ------------------------------------------- control characters --- */
+
+/* Each value as the text form shows it: on its line, nothing a terminal would obey. */
+static const struct {
+    const char *name;
+    const char *value;
+    const char *shown;
+} controls[] = {
+    {"clear screen", "\x1b[2J\x1b[Hcase", "\\x1b[2J\\x1b[Hcase"},
+    {"carriage return", "Runaway\rClosed ", "Runaway\\rClosed "},
+    {"C1 CSI",
+     "\xc2\x9b"
+     "31mred",
+     "\\u009b31mred"},
+    {"C1 first and last", "\xc2\x80-\xc2\x9f", "\\u0080-\\u009f"},
+    {"forged line", "title\nStatus: closed", "title\\nStatus: closed"},
+    {"tab, bell, DEL", "a\tb\ac\x7f", "a\\tb\\x07c\\x7f"},
+    {"other C0", "\x01\x1f", "\\x01\\x1f"},
+    {"printable non-ASCII stays", "Zo\xc3\xab \xe2\x80\x94 \xc2\xa0\xf0\x9f\x99\x82",
+     "Zo\xc3\xab \xe2\x80\x94 \xc2\xa0\xf0\x9f\x99\x82"},
+    {"backslash stays", "C:\\x1b", "C:\\x1b"},
+};
+
+START_TEST(control_characters_in_values_are_escaped_in_text)
+{
+    struct out *o = out_new(0);
+    char *text, want[256];
+    out_str(o, "title", controls[_i].value);
+    text = render(o);
+    snprintf(want, sizeof(want), "Title:  %s\n", controls[_i].shown);
+    ck_assert_msg(strcmp(text, want) == 0, "%s:\n got: %s\nwant: %s", controls[_i].name, text,
+                  want);
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+START_TEST(control_characters_stay_exact_in_json)
+{
+    struct out *o = out_new(1);
+    json_t *doc;
+    char *text;
+    out_str(o, "title", controls[_i].value);
+    text = render(o);
+    doc = json_loads(text, 0, NULL);
+    ck_assert_msg(doc != NULL, "not JSON: %s", text);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "title")), controls[_i].value);
+    ck_assert_ptr_null(strchr(text, '\x1b'));
+    json_decref(doc);
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+/* Tables, section titles, labels and arrays of scalars go through the same escaping. */
+START_TEST(control_characters_are_escaped_in_tables_titles_and_lists)
+{
+    struct out *o = out_new(0);
+    char *text;
+    out_array(o, "cases");
+    out_object(o, NULL);
+    out_int(o, "id", 1);
+    out_str(o, "title", "\x1b[2Jx\nStatus: closed");
+    out_str(o, "by", "a\rb");
+    out_end(o);
+    out_end(o);
+    out_object(o, "sec\x1b]0;t\x07");
+    out_str(o, "k\ney", "v");
+    out_end(o);
+    out_array(o, "flags");
+    out_str(o, NULL,
+            "\xc2\x9b"
+            "2J");
+    out_end(o);
+    text = render(o);
+    ck_assert_str_eq(text, "\n"
+                           "Cases\n"
+                           "  Id  Title                     By\n"
+                           "  1   \\x1b[2Jx\\nStatus: closed  a\\rb\n"
+                           "\n"
+                           "Sec\\x1b]0;t\\x07\n"
+                           "  K\\ney:  v\n"
+                           "\n"
+                           "Flags\n"
+                           "  \\u009b2J\n");
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+/* The program's own messages keep their lines; a value inside one still cannot drive the terminal.
+ */
+START_TEST(messages_keep_their_lines_and_escape_other_controls)
+{
+    struct out *o = out_new(0);
+    char *text;
+    out_message(o, "rule 'a' matched\n  destination \x1b[31mx\xc2\x9b\r");
+    text = render(o);
+    ck_assert_str_eq(text, "rule 'a' matched\n  destination \\x1b[31mx\\u009b\\r\n");
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+/* A value longer than the line buffer is cut between escapes, never inside one. */
+START_TEST(a_long_value_is_cut_between_escapes)
+{
+    struct out *o = out_new(0);
+    char value[3001], *text, *start, *end;
+    memset(value, '\x1b', sizeof(value) - 1);
+    value[sizeof(value) - 1] = '\0';
+    out_str(o, "t", value);
+    text = render(o);
+    start = strstr(text, "\\x1b");
+    ck_assert_ptr_nonnull(start);
+    end = strchr(start, '\n');
+    ck_assert_ptr_nonnull(end);
+    ck_assert_ptr_null(strchr(text, '\x1b'));
+    ck_assert_int_eq((end - start) % 4, 0);
+    ck_assert_int_eq(strncmp(end - 4, "\\x1b", 4), 0);
+    free(text);
+    out_free(o);
+}
+END_TEST
+
 static Suite *out_suite(void)
 {
     Suite *s = suite_create("out");
@@ -440,6 +569,14 @@ static Suite *out_suite(void)
     tcase_add_test(tc, empty_document_renders_as_empty_text_and_empty_object);
     tcase_add_test(tc, long_table_cells_are_cut_to_sixty_columns_except_the_last);
     tcase_add_test(tc, flush_reports_a_write_error);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("controls");
+    n = (int)(sizeof(controls) / sizeof(controls[0]));
+    tcase_add_loop_test(tc, control_characters_in_values_are_escaped_in_text, 0, n);
+    tcase_add_loop_test(tc, control_characters_stay_exact_in_json, 0, n);
+    tcase_add_test(tc, control_characters_are_escaped_in_tables_titles_and_lists);
+    tcase_add_test(tc, messages_keep_their_lines_and_escape_other_controls);
+    tcase_add_test(tc, a_long_value_is_cut_between_escapes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define CH_ABI_MAJOR 1
-#define CH_ABI_MINOR 0
+#define CH_ABI_MINOR 1
 
 /* The single symbol a plugin exports. */
 #define CH_PLUGIN_ENTRY casehost_plugin_entry
@@ -95,6 +95,16 @@ typedef int (*ch_hook_fn)(struct ch_ctx *ctx, const struct ch_event_data *ev, vo
 typedef int (*ch_command_fn)(struct ch_ctx *ctx, int argc, char **argv, void *ud);
 /* Adds a section to `case show` through the ctx output functions. */
 typedef int (*ch_render_fn)(struct ch_ctx *ctx, int64_t case_id, void *ud);
+/*
+ * A plugin's deploy check (since 1.1), run by `config check` and `config
+ * deploy` on the candidate configuration the plugin was just started with.
+ * It runs the plugin's own fixtures and returns CH_ERROR (after api->fail)
+ * when any fails. Under `config deploy` api->conn(ctx) is the deploy's
+ * transaction and generation_hash the generation being made live: the plugin
+ * records there, through its own functions, what the generation allows.
+ * Under `config check` there is no connection (conn is NULL) and the hash "".
+ */
+typedef int (*ch_deploy_fn)(struct ch_ctx *ctx, const char *generation_hash, void *ud);
 
 /* How the host runs a command. */
 enum ch_command_flags {
@@ -116,9 +126,9 @@ struct ch_command {
 };
 
 /*
- * Services of the host. Members are only ever appended; check
- * api->size >= offsetof(struct ch_host_api, member) + sizeof(member) before
- * using a member added after the minor version the plugin was built against.
+ * Services of the host. Members are only ever appended; a plugin checks
+ * CH_API_HAS(api, member) before using a member added after 1.0 (each is
+ * marked with the minor version that added it).
  */
 struct ch_host_api {
     size_t size;
@@ -177,7 +187,25 @@ struct ch_host_api {
      * objects; columns keep their names and types (bool, integers, json).
      */
     void (*out_result)(struct ch_ctx *ctx, const char *key, const PGresult *res, int as_array);
+
+    /* --- since 1.1 --- */
+    /*
+     * Where the plugin reads its deployable configuration: relative paths of
+     * its configuration files resolve against this directory, whose
+     * <plugin name>/ folder is the generation. It is the host's copy of the
+     * live generation when the database has one, the candidate folder under
+     * `config deploy DIR` / `config check DIR`, and config_dir() otherwise.
+     * Machine-local paths (spool directories, secret files) still resolve
+     * against config_dir(). Valid for the plugin's lifetime.
+     */
+    const char *(*config_root)(struct ch_plugin *self);
+    /* Registers the plugin's deploy check (during init only); see ch_deploy_fn. */
+    int (*deploy_check)(struct ch_plugin *self, ch_deploy_fn fn, void *ud);
 };
+
+/* Non-zero when the host's api table has member (members after 1.0 need the check). */
+#define CH_API_HAS(api, member)                                                                    \
+    ((api)->size >= offsetof(struct ch_host_api, member) + sizeof((api)->member))
 
 /* What CH_PLUGIN_ENTRY returns; static storage in the plugin. */
 struct ch_plugin_desc {

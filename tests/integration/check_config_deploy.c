@@ -1,0 +1,389 @@
+/*
+ * check_config_deploy.c: configuration is deployed, not edited live. A
+ * broken candidate is refused and the live generation keeps serving, also
+ * for a host whose files on disk are broken; fixtures and inline secrets
+ * refuse a deploy; only the owner and admins holding the config_admin grant
+ * deploy; history and rollback; and the write functions hold a caller to
+ * what the live configuration allows, whoever calls them by hand.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "testlib.h"
+
+static struct tl_result r;
+static char db[1024], dir[1024], cfg[1100];
+
+#define RUN_OK(...)                                                                                \
+    ck_assert_msg(tl_run(&r, db, cfg, __VA_ARGS__, NULL) == 0, "exit %d\nstdout: %s\nstderr: %s",  \
+                  r.status, r.out, r.err)
+
+#define HAS(text, part)                                                                            \
+    ck_assert_msg(strstr((text), (part)) != NULL, "want '%s' in:\n%s", (part), (text))
+
+static long long db_value(const char *sql)
+{
+    PGconn *c = tl_connect(db);
+    long long v = tl_value(c, sql);
+    PQfinish(c);
+    return v;
+}
+
+static const char *db_text(const char *sql)
+{
+    static char buf[512];
+    PGconn *c = tl_connect(db);
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return buf;
+}
+
+#define LIVE "SELECT hash FROM casehost.config_generations WHERE plugin = 'trafficking' AND live"
+
+/* Appends text to dir/rel. */
+static void append(const char *rel, const char *text)
+{
+    char path[1200];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    f = fopen(path, "a");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Replaces the first occurrence of from by to in dir/rel. */
+static void edit(const char *rel, const char *from, const char *to)
+{
+    char path[1200], *text, *at;
+    FILE *f;
+    long n;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)n + 1);
+    ck_assert(fread(text, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    at = strstr(text, from);
+    ck_assert_msg(at != NULL, "'%s' not in %s", from, path);
+    f = fopen(path, "w");
+    fwrite(text, 1, (size_t)(at - text), f);
+    fputs(to, f);
+    fputs(at + strlen(from), f);
+    fclose(f);
+    free(text);
+}
+
+/*
+ * A fresh database (the template has the shipped configuration live), the
+ * agencies, and a host configuration folder of our own holding a copy of
+ * the shipped trafficking folder: the candidate the tests change.
+ */
+static void setup(void)
+{
+    char cmd[3000];
+    FILE *f;
+    snprintf(db, sizeof(db), "%s", tl_db_new());
+    tl_seed_agencies(db, NULL);
+    snprintf(dir, sizeof(dir), "%s/%ld_deploy_%d", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
+             rand());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(cmd, sizeof(cmd), "cp -R '%s/conf/trafficking' '%s/trafficking'",
+             tl_env("CASEHOST_TEST_ROOT"), dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cfg, sizeof(cfg), "%s/casehost.cfg", dir);
+    f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "paths = { plugin_dir = \"%s/plugins\"; sql_dir = \"%s/sql\"; };\n"
+            "plugins = ( { name = \"trafficking\"; required = true; } );\n",
+            tl_env("CASEHOST_TEST_BUILD"), tl_env("CASEHOST_TEST_ROOT"));
+    fclose(f);
+}
+
+static void teardown(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* A 15-year-old's case whose screening discloses commercial sex: two mandatory reports. */
+static void minor_reported(void)
+{
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", "--age-estimate", "15");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T", "--person", "1", "--state", "CA");
+    RUN_OK(TL_AS, "a_worker", "screen", "start", "1", "--instrument", "youth_quick",
+           "offer_not_as_promised=no", "could_not_leave=no", "id_money_phone_held=no",
+           "exchanged_sex=yes", "someone_making_you_now=no");
+}
+
+START_TEST(the_shipped_configuration_deploys_unchanged_with_its_fixtures)
+{
+    char live[80];
+    snprintf(live, sizeof(live), "%s", db_text(LIVE));
+    RUN_OK("config", "check");
+    HAS(r.out, "configuration is valid and its fixtures pass");
+    RUN_OK("--json", "config", "deploy");
+    HAS(r.out, live);
+    HAS(r.out, "\"unchanged\": true");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.config_generations"), 1);
+}
+END_TEST
+
+START_TEST(deploy_of_a_broken_candidate_leaves_the_live_generation_serving)
+{
+    char live[80];
+    long long gens = db_value("SELECT count(*) FROM casehost.config_generations");
+    snprintf(live, sizeof(live), "%s", db_text(LIVE));
+    append("trafficking/routing.cfg", "\nrules = oops;\n");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "deploy", NULL), 2);
+    HAS(r.err, "trafficking/routing.cfg:");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "check", NULL), 2);
+    HAS(r.err, "trafficking/routing.cfg:");
+    ck_assert_str_eq(db_text(LIVE), live);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.config_generations"), gens);
+    /* the same host, with the broken file on its disk, runs the live generation */
+    minor_reported();
+    HAS(r.out, "referral to le_ca (mandatory_report");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.decisions"
+                              " WHERE config_hash IS NOT NULL"),
+                     1);
+}
+END_TEST
+
+START_TEST(a_host_with_a_broken_instrument_on_disk_still_screens_with_the_live_one)
+{
+    append("trafficking/instruments/youth_quick.cfg", "\n@@@ not libconfig\n");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "check", NULL), 2);
+    HAS(r.err, "youth_quick.cfg:");
+    minor_reported();
+    HAS(r.out, "Result:");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals"), 2);
+}
+END_TEST
+
+START_TEST(failing_fixtures_refuse_the_deploy)
+{
+    char live[80];
+    snprintf(live, sizeof(live), "%s", db_text(LIVE));
+    /* a rule change the fixtures do not expect: minors' reports due in 48 h */
+    edit("trafficking/routing.cfg", "basis = \"mandatory_report\"; urgency = \"24h\"; due_hours = 24;",
+         "basis = \"mandatory_report\"; urgency = \"72h\"; due_hours = 48;");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "deploy", NULL), 2);
+    HAS(r.err, "routing fixtures fail against this configuration");
+    HAS(r.err, "deploy refused, nothing changed");
+    ck_assert_str_eq(db_text(LIVE), live);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.config_generations"), 1);
+}
+END_TEST
+
+START_TEST(an_inline_secret_is_never_deployed)
+{
+    edit("trafficking/destinations.cfg", "secret_file = \"../../var/secrets/le_nv_webhook\";",
+         "secret = \"s3cret\";");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "deploy", NULL), 2);
+    HAS(r.err, "destination 'le_nv' holds its webhook secret inline");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.config_generations"
+                              " WHERE files::text LIKE '%s3cret%'"),
+                     0);
+}
+END_TEST
+
+START_TEST(a_secret_file_others_may_read_is_a_configuration_error)
+{
+    char secret[1200];
+    snprintf(secret, sizeof(secret), "%s/le_nv.secret", dir);
+    FILE *f = fopen(secret, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("k3y\n", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(secret, 0644), 0);
+    edit("trafficking/destinations.cfg", "../../var/secrets/le_nv_webhook", "../le_nv.secret");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "check", NULL), 2);
+    HAS(r.err, "destination 'le_nv': secret file");
+    HAS(r.err, "le_nv.secret' has mode 0644");
+    ck_assert_int_eq(chmod(secret, 0600), 0);
+    RUN_OK("config", "check");
+}
+END_TEST
+
+START_TEST(only_config_admins_deploy_and_roll_back)
+{
+    char first[80], second[80];
+    snprintf(first, sizeof(first), "%s", db_text(LIVE));
+    append("trafficking/routing.cfg", "\n# reviewed by the task force, 2026-11\n");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "config", "deploy", NULL), 1);
+    HAS(r.err, "needs an admin with the config_admin grant");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "deploy", NULL), 1);
+    HAS(r.err, "needs an admin with the config_admin grant");
+    /* an agency admin cannot give the grant; the database owner can */
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_admin", "user", "config-admin", "a_admin", "on", NULL), 1);
+    HAS(r.err, "only the database owner gives the config_admin grant");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "config-admin", "a_worker", "on", NULL), 1);
+    HAS(r.err, "only admins may deploy configuration");
+    RUN_OK("user", "config-admin", "a_admin", "on");
+    RUN_OK(TL_AS, "a_admin", "config", "deploy", "--note", "comment only");
+    snprintf(second, sizeof(second), "%s", db_text(LIVE));
+    ck_assert_str_ne(first, second);
+    ck_assert_str_eq(db_text("SELECT u.name || '/' || g.note FROM casehost.config_generations g"
+                             " JOIN casehost.users u ON u.id = g.deployed_by WHERE g.live"),
+                     "a_admin/comment only");
+    RUN_OK(TL_AS, "a_admin", "config", "history");
+    HAS(r.out, "comment only");
+    HAS(r.out, "a_admin");
+    /* rollback by a unique prefix of the earlier hash */
+    {
+        char prefix[16];
+        snprintf(prefix, sizeof(prefix), "%.10s", first);
+        RUN_OK(TL_AS, "a_admin", "config", "rollback", prefix);
+    }
+    ck_assert_str_eq(db_text(LIVE), first);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.audit_log a JOIN casehost.users u"
+                              " ON u.id = a.actor_id WHERE a.object_type = 'config'"
+                              " AND a.action IN ('deploy', 'rollback') AND u.name = 'a_admin'"),
+                     2);
+    /* and taking the grant back stops the next deploy */
+    RUN_OK("user", "config-admin", "a_admin", "off");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "deploy", NULL), 1);
+    ck_assert_str_eq(db_text(LIVE), first);
+}
+END_TEST
+
+/* A referral written by hand through decision_store, as a_worker, on case 1 (CA). */
+static PGresult *store_by_hand(PGconn *c, const char *referral)
+{
+    char p[1500];
+    const char *params[1] = {p};
+    snprintf(p, sizeof(p),
+             "{\"case\": 1, \"cause\": \"manual\", \"config_hash\": \"x\", \"input\": {},"
+             " \"rules\": [], \"outcome\": {}, \"referrals\": [%s]}",
+             referral);
+    return PQexecParams(c, "SELECT * FROM trafficking.decision_store($1::jsonb)", 1, NULL, params,
+                        NULL, NULL, 0);
+}
+
+#define REFERRAL(dest, kind, rule, basis, fields)                                                  \
+    "{\"destination\": \"" dest "\", \"kind\": \"" kind "\", \"rule\": \"" rule                    \
+    "\", \"basis\": \"" basis "\", \"state\": \"queued\", \"urgency\": \"24h\","                   \
+    " \"due_hours\": 24, \"ack_sla_hours\": 24, \"fields\": " fields "}"
+
+static const struct {
+    const char *name, *referral, *error; /* error NULL: accepted */
+} by_hand[] = {
+    {"a referral a live rule could make is accepted",
+     REFERRAL("le_ca", "law_enforcement", "minor_commercial_sex", "mandatory_report",
+              "[\"case_id\", \"age\"]"),
+     NULL},
+    {"a destination outside the live configuration",
+     REFERRAL("evil_corp", "law_enforcement", "minor_commercial_sex", "mandatory_report",
+              "[\"case_id\"]"),
+     "destination \"evil_corp\" is not in the live configuration"},
+    {"a destination's kind forged",
+     REFERRAL("le_ca", "hotline", "minor_commercial_sex", "mandatory_report", "[\"case_id\"]"),
+     "destination \"le_ca\" is a law_enforcement, not a hotline"},
+    {"fields beyond the destination's",
+     REFERRAL("hhs_otip", "hhs_otip", "minor_foreign_national_hhs", "mandatory_report",
+              "[\"case_id\", \"person_name\", \"date_of_birth\"]"),
+     "destination \"hhs_otip\" may receive only"},
+    {"a basis the rule never uses",
+     REFERRAL("le_ca", "law_enforcement", "adult_ffc_law_enforcement", "mandatory_report",
+              "[\"case_id\"]"),
+     "no live rule \"adult_ffc_law_enforcement\" refers to le_ca on the basis mandatory_report"},
+    {"a rule that does not exist",
+     REFERRAL("le_ca", "law_enforcement", "because_i_said_so", "imminent_danger", "[\"case_id\"]"),
+     "no live rule \"because_i_said_so\""},
+    {"another state's destination",
+     REFERRAL("le_nv", "law_enforcement", "minor_commercial_sex", "mandatory_report",
+              "[\"case_id\"]"),
+     "destination \"le_nv\" does not serve case 1's jurisdiction"},
+};
+
+START_TEST(write_functions_hold_a_caller_to_the_live_configuration)
+{
+    PGconn *c;
+    PGresult *res;
+    long long before;
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T", "--state", "CA");
+    before = db_value("SELECT count(*) FROM trafficking.referrals");
+    c = tl_as_app(db, "a_worker");
+    res = store_by_hand(c, by_hand[_i].referral);
+    if (by_hand[_i].error == NULL) {
+        ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", by_hand[_i].name,
+                      PQresultErrorMessage(res));
+        ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals"), before + 1);
+        ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.audit_log a JOIN casehost.users u"
+                                  " ON u.id = a.actor_id WHERE a.object_type = 'referral'"
+                                  " AND u.name = 'a_worker'"),
+                         1);
+    } else {
+        ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "%s: accepted", by_hand[_i].name);
+        HAS(PQresultErrorMessage(res), by_hand[_i].error);
+        ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals"), before);
+    }
+    PQclear(res);
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(a_screening_must_use_a_live_instrument_and_its_items)
+{
+    PGconn *c;
+    PGresult *res;
+    const char *params[1];
+    char p[1200];
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T", "--state", "CA");
+    c = tl_as_app(db, "a_worker");
+    snprintf(p, sizeof(p),
+             "{\"case\": 1, \"instrument\": \"youth_quick\", \"version\": 1, \"hash\": \"%064d\","
+             " \"title\": \"forged\", \"definition\": \"forged\", \"state\": \"completed\","
+             " \"result\": \"negative\", \"answers\": []}",
+             0);
+    params[0] = p;
+    res = PQexecParams(c, "SELECT trafficking.screening_submit($1::jsonb)", 1, NULL, params, NULL,
+                       NULL, 0);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    HAS(PQresultErrorMessage(res), "is not in the live configuration");
+    PQclear(res);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.instruments WHERE title = 'forged'"),
+                     0);
+    PQfinish(c);
+}
+END_TEST
+
+static Suite *deploy_suite(void)
+{
+    Suite *s = suite_create("config_deploy");
+    TCase *tc = tcase_create("deploy");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, the_shipped_configuration_deploys_unchanged_with_its_fixtures);
+    tcase_add_test(tc, deploy_of_a_broken_candidate_leaves_the_live_generation_serving);
+    tcase_add_test(tc, a_host_with_a_broken_instrument_on_disk_still_screens_with_the_live_one);
+    tcase_add_test(tc, failing_fixtures_refuse_the_deploy);
+    tcase_add_test(tc, an_inline_secret_is_never_deployed);
+    tcase_add_test(tc, a_secret_file_others_may_read_is_a_configuration_error);
+    tcase_add_test(tc, only_config_admins_deploy_and_roll_back);
+    tcase_add_loop_test(tc, write_functions_hold_a_caller_to_the_live_configuration, 0,
+                        (int)(sizeof(by_hand) / sizeof(by_hand[0])));
+    tcase_add_test(tc, a_screening_must_use_a_live_instrument_and_its_items);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_MAIN(deploy_suite())
