@@ -51,9 +51,10 @@ static json_t *allowed(const struct trf_config *c)
                          rc->destinations[r->refer[k].destination].id);
             else
                 snprintf(target, sizeof(target), "kind:%s", routing_kind_name(r->refer[k].kind));
-            json_array_append_new(targets, json_pack("{s:s, s:s, s:s}", "rule", r->name, "target",
-                                                     target, "basis",
-                                                     routing_basis_name(r->basis)));
+            json_array_append_new(
+                targets, json_pack("{s:s, s:s, s:s, s:s, s:i}", "rule", r->name, "target", target,
+                                   "basis", routing_basis_name(r->basis), "urgency",
+                                   routing_urgency_name(r->urgency), "due_hours", r->due_hours));
         }
     }
     for (size_t i = 0; i < c->instruments->n; i++) {

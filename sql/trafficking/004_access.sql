@@ -354,9 +354,9 @@ CREATE FUNCTION trafficking.referral_move_v1(p_id bigint, p_to text, p_detail te
 RETURNS TABLE (referral bigint, state text, destination text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    me casehost.identities := casehost.require_person();
     r trafficking.referrals;
 BEGIN
-    PERFORM casehost.require_person();
     IF p_to NOT IN ('acknowledged', 'accepted', 'rejected', 'closed', 'revoked') THEN
         RAISE EXCEPTION 'a referral becomes % only by the system', p_to
             USING ERRCODE = 'insufficient_privilege',
@@ -370,10 +370,19 @@ BEGIN
         RAISE EXCEPTION 'a reference number is recorded with the acknowledgement'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM trafficking.referrals x
-                    WHERE x.id = p_id AND EXISTS (SELECT 1 FROM casehost.cases c
-                                                   WHERE c.id = x.case_id)) THEN
+    SELECT * INTO r FROM trafficking.referrals x
+     WHERE x.id = p_id AND EXISTS (SELECT 1 FROM casehost.cases c WHERE c.id = x.case_id);
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'referral % not found', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- A report the law requires (or an emergency call) is made whatever the
+    -- consent: a caseworker cannot withdraw it; a supervisor or admin may
+    -- withdraw one made in error, with the reason, which is kept.
+    IF p_to = 'revoked' AND r.basis <> 'consent' AND me.kind = 'caseworker'
+       AND p_to = ANY (trafficking.referral_moves(r.state)) THEN
+        RAISE EXCEPTION 'referral % is a % referral: only a supervisor or admin may withdraw it',
+            p_id, replace(r.basis, '_', ' ') USING ERRCODE = 'insufficient_privilege',
+            HINT = 'a mandatory report is made whatever the consent; ask a supervisor if it was made in error';
     END IF;
     r := trafficking.referral_move(p_id, p_to, p_detail);
     IF p_reference IS NOT NULL THEN

@@ -21,13 +21,15 @@ CREATE TABLE trafficking.live_destinations (
     PRIMARY KEY (generation, id)
 );
 
--- Each (rule, target, basis) a rule of the generation may produce; target is
--- a destination id or 'kind:KIND'.
+-- Each (rule, target, basis) a rule of the generation may produce, with the
+-- rule's urgency and due time; target is a destination id or 'kind:KIND'.
 CREATE TABLE trafficking.live_rule_targets (
     generation  text NOT NULL,
     rule        text NOT NULL,
     target      text NOT NULL,
     basis       text NOT NULL,
+    urgency     text NOT NULL,
+    due_hours   integer NOT NULL,
     PRIMARY KEY (generation, rule, target, basis)
 );
 
@@ -72,8 +74,9 @@ BEGIN
                 fields text[], needs_consent boolean, contacts_person boolean,
                 ack_sla_hours integer, escalate_to text);
     INSERT INTO trafficking.live_rule_targets
-    SELECT DISTINCT p_hash, t.rule, t.target, t.basis
-      FROM jsonb_to_recordset(p->'rule_targets') AS t(rule text, target text, basis text);
+    SELECT DISTINCT p_hash, t.rule, t.target, t.basis, t.urgency, t.due_hours
+      FROM jsonb_to_recordset(p->'rule_targets')
+           AS t(rule text, target text, basis text, urgency text, due_hours integer);
     INSERT INTO trafficking.live_instruments
     SELECT p_hash, i.id, i.version, i.hash, i.title, i.definition, i.items
       FROM jsonb_to_recordset(p->'instruments')
@@ -88,9 +91,10 @@ $$;
 
 -- A referral a caller asks to create, against the live configuration: the
 -- destination exists, serves the case's jurisdiction, receives only its
--- fields, and the (rule, destination or kind, basis) is one a live rule may
--- produce; an escalation goes only to the escalation target of the
--- referral it escalates, on that referral's basis.
+-- fields and keeps its acknowledgement time; the (rule, destination or kind,
+-- basis) is one a live rule may produce, with that rule's urgency and due
+-- time; an escalation goes only to the escalation target of the referral it
+-- escalates, on that referral's basis, at once.
 CREATE FUNCTION trafficking.referral_check_live(p_case bigint, r jsonb) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -126,6 +130,10 @@ BEGIN
         RAISE EXCEPTION 'destination "%" does not serve case %''s jurisdiction', d.id, p_case
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    IF (r->>'ack_sla_hours')::integer IS DISTINCT FROM d.ack_sla_hours THEN
+        RAISE EXCEPTION 'destination "%" acknowledges within % h, not %', d.id, d.ack_sla_hours,
+            coalesce(r->>'ack_sla_hours', '(none)') USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF r->>'basis' = 'consent' AND NOT d.needs_consent THEN
         RAISE EXCEPTION 'destination "%" takes no consent-based referrals', d.id
             USING ERRCODE = 'insufficient_privilege';
@@ -133,6 +141,8 @@ BEGIN
     IF nullif(r->>'escalation_of', '0') IS NOT NULL THEN
         SELECT * INTO orig FROM trafficking.referrals WHERE id = (r->>'escalation_of')::bigint;
         IF r->>'rule' <> 'escalation' OR orig.basis <> r->>'basis'
+           OR r->>'urgency' IS DISTINCT FROM 'immediate'
+           OR (r->>'due_hours')::integer IS DISTINCT FROM 1
            OR NOT EXISTS (SELECT 1 FROM trafficking.live_destinations x
                            WHERE x.generation = gen AND x.id = orig.destination_id
                              AND x.escalate_to = d.id) THEN
@@ -146,6 +156,15 @@ BEGIN
                       AND t.target IN (d.id, 'kind:' || d.kind)) THEN
         RAISE EXCEPTION 'no live rule "%" refers to % on the basis %', r->>'rule', d.id,
             r->>'basis' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM trafficking.live_rule_targets t
+                    WHERE t.generation = gen AND t.rule = r->>'rule' AND t.basis = r->>'basis'
+                      AND t.target IN (d.id, 'kind:' || d.kind) AND t.urgency = r->>'urgency'
+                      AND t.due_hours = (r->>'due_hours')::integer) THEN
+        RAISE EXCEPTION 'rule "%" makes its referrals % (due within the rule''s hours), not % in % h',
+            r->>'rule', (SELECT min(t.urgency) FROM trafficking.live_rule_targets t
+                          WHERE t.generation = gen AND t.rule = r->>'rule'),
+            r->>'urgency', r->>'due_hours' USING ERRCODE = 'insufficient_privilege';
     END IF;
 END
 $$;

@@ -308,6 +308,18 @@ static const struct {
     {"a rule that does not exist",
      REFERRAL("le_ca", "law_enforcement", "because_i_said_so", "imminent_danger", "[\"case_id\"]"),
      "no live rule \"because_i_said_so\""},
+    {"a ten-year acknowledgement time, so it never escalates",
+     "{\"destination\": \"le_ca\", \"kind\": \"law_enforcement\", \"rule\":"
+     " \"minor_commercial_sex\", \"basis\": \"mandatory_report\", \"state\": \"queued\","
+     " \"urgency\": \"24h\", \"due_hours\": 24, \"ack_sla_hours\": 87600,"
+     " \"fields\": [\"case_id\"]}",
+     "destination \"le_ca\" acknowledges within 24 h, not 87600"},
+    {"a 24-hour report made routine",
+     "{\"destination\": \"le_ca\", \"kind\": \"law_enforcement\", \"rule\":"
+     " \"minor_commercial_sex\", \"basis\": \"mandatory_report\", \"state\": \"queued\","
+     " \"urgency\": \"routine\", \"due_hours\": 720, \"ack_sla_hours\": 24,"
+     " \"fields\": [\"case_id\"]}",
+     "rule \"minor_commercial_sex\" makes its referrals 24h"},
     {"another state's destination",
      REFERRAL("le_nv", "law_enforcement", "minor_commercial_sex", "mandatory_report",
               "[\"case_id\"]"),

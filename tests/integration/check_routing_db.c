@@ -753,37 +753,51 @@ END_TEST
 
 /* ------------------------------------------------------------ lifecycle --- */
 
+/*
+ * Referral 1 is a mandatory report (cw_ca): a caseworker makes every move but
+ * a withdrawal, which only a supervisor or admin may make (the hint of a
+ * refused move starting with '=' is the whole refusal, not a lifecycle one).
+ */
 static const struct {
     const char *from, *verb, *opt, *val;
     int status;
     const char *to;   /* state after a move that is allowed */
     const char *hint; /* of a refused move */
+    const char *by;   /* NULL: a_worker */
 } moves[] = {
-    {"sent", "ack", NULL, NULL, 0, "acknowledged", NULL},
-    {"sent", "ack", "--reference", "CPS-2026-0017", 0, "acknowledged", NULL},
-    {"acknowledged", "accept", NULL, NULL, 0, "accepted", NULL},
-    {"acknowledged", "reject", "--reason", "outside our service area", 0, "rejected", NULL},
-    {"accepted", "close", "--outcome", "services provided", 0, "closed", NULL},
-    {"rejected", "close", "--outcome", "referred elsewhere", 0, "closed", NULL},
-    {"pending_consent", "revoke", "--reason", "caseworker withdrew it", 0, "revoked", NULL},
-    {"queued", "revoke", "--reason", "sent in error", 0, "revoked", NULL},
-    {"sent", "revoke", "--reason", "sent in error", 0, "revoked", NULL},
-    {"acknowledged", "revoke", "--reason", "duplicate", 0, "revoked", NULL},
-    {"accepted", "revoke", "--reason", "duplicate", 0, "revoked", NULL},
-    {"queued", "accept", NULL, NULL, 1, NULL, "allowed from queued: sent, revoked"},
-    {"queued", "ack", NULL, NULL, 1, NULL, "allowed from queued: sent, revoked"},
-    {"pending_consent", "ack", NULL, NULL, 1, NULL,
-     "allowed from pending_consent: queued, revoked"},
-    {"sent", "accept", NULL, NULL, 1, NULL, "allowed from sent: acknowledged, revoked"},
-    {"sent", "close", "--outcome", "done", 1, NULL, "allowed from sent: acknowledged, revoked"},
+    {"sent", "ack", NULL, NULL, 0, "acknowledged", NULL, NULL},
+    {"sent", "ack", "--reference", "CPS-2026-0017", 0, "acknowledged", NULL, NULL},
+    {"acknowledged", "accept", NULL, NULL, 0, "accepted", NULL, NULL},
+    {"acknowledged", "reject", "--reason", "outside our service area", 0, "rejected", NULL, NULL},
+    {"accepted", "close", "--outcome", "services provided", 0, "closed", NULL, NULL},
+    {"rejected", "close", "--outcome", "referred elsewhere", 0, "closed", NULL, NULL},
+    {"pending_consent", "revoke", "--reason", "made in error", 0, "revoked", NULL, "a_admin"},
+    {"queued", "revoke", "--reason", "sent in error", 0, "revoked", NULL, "a_admin"},
+    {"sent", "revoke", "--reason", "sent in error", 0, "revoked", NULL, "a_admin"},
+    {"acknowledged", "revoke", "--reason", "duplicate", 0, "revoked", NULL, "a_admin"},
+    {"accepted", "revoke", "--reason", "duplicate", 0, "revoked", NULL, "a_admin"},
+    {"queued", "revoke", "--reason", "family asked", 1, NULL,
+     "=referral 1 is a mandatory report referral: only a supervisor or admin may withdraw it",
+     NULL},
+    {"sent", "revoke", "--reason", "family asked", 1, NULL,
+     "=referral 1 is a mandatory report referral: only a supervisor or admin may withdraw it",
+     NULL},
+    {"queued", "accept", NULL, NULL, 1, NULL, "allowed from queued: sent, revoked", NULL},
+    {"queued", "ack", NULL, NULL, 1, NULL, "allowed from queued: sent, revoked", NULL},
+    {"pending_consent", "ack", NULL, NULL, 1, NULL, "allowed from pending_consent: queued, revoked",
+     NULL},
+    {"sent", "accept", NULL, NULL, 1, NULL, "allowed from sent: acknowledged, revoked", NULL},
+    {"sent", "close", "--outcome", "done", 1, NULL, "allowed from sent: acknowledged, revoked",
+     NULL},
     {"acknowledged", "ack", NULL, NULL, 1, NULL,
-     "allowed from acknowledged: accepted, rejected, revoked"},
-    {"accepted", "reject", "--reason", "late", 1, NULL, "allowed from accepted: closed, revoked"},
-    {"rejected", "revoke", "--reason", "late", 1, NULL, "allowed from rejected: closed"},
-    {"closed", "revoke", "--reason", "late", 1, NULL, "a closed referral is final"},
-    {"revoked", "ack", NULL, NULL, 1, NULL, "a revoked referral is final"},
-    {"acknowledged", "reject", NULL, NULL, 2, NULL, "needs a REFERRAL id and --reason TEXT"},
-    {"accepted", "close", NULL, NULL, 2, NULL, "needs a REFERRAL id and --outcome TEXT"},
+     "allowed from acknowledged: accepted, rejected, revoked", NULL},
+    {"accepted", "reject", "--reason", "late", 1, NULL, "allowed from accepted: closed, revoked",
+     NULL},
+    {"rejected", "revoke", "--reason", "late", 1, NULL, "allowed from rejected: closed", NULL},
+    {"closed", "revoke", "--reason", "late", 1, NULL, "a closed referral is final", NULL},
+    {"revoked", "ack", NULL, NULL, 1, NULL, "a revoked referral is final", NULL},
+    {"acknowledged", "reject", NULL, NULL, 2, NULL, "needs a REFERRAL id and --reason TEXT", NULL},
+    {"accepted", "close", NULL, NULL, 2, NULL, "needs a REFERRAL id and --outcome TEXT", NULL},
 };
 
 /* The state a verb asks for. */
@@ -814,13 +828,16 @@ START_TEST(referral_moves_follow_the_lifecycle_and_refusals_name_the_allowed_mov
             moves[_i].from, moves[_i].from, moves[_i].from, moves[_i].from);
     history = db_value("SELECT count(*) FROM trafficking.referral_history WHERE referral_id = 1");
     audit = db_value("SELECT count(*) FROM casehost.audit_log WHERE object_type = 'referral'");
-    tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "referral", moves[_i].verb, "1",
-           moves[_i].opt, moves[_i].val, NULL);
+    const char *by = moves[_i].by != NULL ? moves[_i].by : "a_worker";
+    tl_run(&r, db, cfg, TL_AS, by, "--json", "referral", moves[_i].verb, "1", moves[_i].opt,
+           moves[_i].val, NULL);
     ck_assert_msg(r.status == moves[_i].status, "%s from %s: exit %d, want %d\n%s%s",
                   moves[_i].verb, moves[_i].from, r.status, moves[_i].status, r.out, r.err);
     if (moves[_i].status != 0) {
         ck_assert_str_eq(r.out, "");
-        if (moves[_i].status == 1) {
+        if (moves[_i].hint[0] == '=') {
+            HAS(r.err, moves[_i].hint + 1);
+        } else if (moves[_i].status == 1) {
             snprintf(want, sizeof(want), "referral 1 is %s: it cannot become %s", moves[_i].from,
                      verb_target(moves[_i].verb));
             HAS(r.err, want);
@@ -843,8 +860,8 @@ START_TEST(referral_moves_follow_the_lifecycle_and_refusals_name_the_allowed_mov
     DB_EQ(1,
           "SELECT count(*) FROM trafficking.referral_history h JOIN casehost.users u"
           " ON u.id = h.actor_id WHERE h.referral_id = 1 AND h.from_state = '%s'"
-          " AND h.to_state = '%s' AND u.name = 'a_worker'",
-          moves[_i].from, moves[_i].to);
+          " AND h.to_state = '%s' AND u.name = '%s'",
+          moves[_i].from, moves[_i].to, by);
     DB_EQ(audit + 1, "SELECT count(*) FROM casehost.audit_log WHERE object_type = 'referral'");
     DB_EQ(1,
           "SELECT count(*) FROM casehost.audit_log WHERE object_type = 'referral'"
@@ -1504,11 +1521,9 @@ START_TEST(other_agency_sees_no_referrals_decisions_consents_or_outbox)
     ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "route", "explain", "1", NULL), 1);
     HAS(r.err, "has no routing decision");
     ck_assert_int_eq(
-        tl_run(&r, db, cfg, TL_AS, "b_worker", "consent", "revoke", "1", "--reason", "x", NULL),
-        1);
+        tl_run(&r, db, cfg, TL_AS, "b_worker", "consent", "revoke", "1", "--reason", "x", NULL), 1);
     HAS(r.err, "consent 1 not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "--json", "referral", "list", NULL),
-                     0);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "--json", "referral", "list", NULL), 0);
     parse_doc();
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "referrals")), 0);
     /* A's rows are untouched by B's attempts */
