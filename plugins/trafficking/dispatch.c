@@ -52,7 +52,7 @@ static const char sql_consent[] =
 static const char sql_hold[] = "SELECT trafficking.outbox_hold_v1($1, $2, $3::boolean)";
 
 /* The outbox row and the referral become 'sent' in one round trip. */
-static const char sql_sent[] = "SELECT trafficking.outbox_sent_v1($1, $2)";
+static const char sql_sent[] = "SELECT trafficking.outbox_sent_v1($1, $2, $3)";
 
 static const char sql_retry[] = "SELECT trafficking.outbox_retry_v1($1, $2, $3::bigint)";
 
@@ -250,10 +250,10 @@ static int deliver(struct run *run, const PGresult *row, enum outcome *outcome)
     else if (transport_send(run->tp, target, PQgetvalue(row, 0, C_KEY), payload,
                             (size_t)PQgetlength(row, 0, C_PAYLOAD), run->opt->timeout_ms, why,
                             sizeof(why)) == 0) {
-        const char *p_sent[2] = {id, detail};
+        const char *p_sent[3] = {id, detail, payload};
         snprintf(detail, sizeof(detail), "sent to %s by %s (attempt %d)", dest,
                  channel_name(target), failures);
-        if (sql_do(run, sql_sent, 2, p_sent, PGRES_TUPLES_OK) != 0)
+        if (sql_do(run, sql_sent, 3, p_sent, PGRES_TUPLES_OK) != 0)
             return -1;
         *outcome = OUT_SENT;
         return 0;

@@ -21,10 +21,88 @@ REVOKE CREATE ON SCHEMA trafficking FROM PUBLIC;
 -- public functions below, not here.
 ALTER FUNCTION trafficking.referral_move(bigint, text, text)
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION trafficking.referral_create(bigint, bigint, jsonb)
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+-- Internal, no grants: it runs inside the service's take function only.
 ALTER FUNCTION trafficking.referral_payload(bigint, text[], jsonb)
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
+
+-- ------------------------------------------------------------ payloads ---
+-- A payload is built when it is sent, by the service's take function, from
+-- the live facts and the destination's fields: a person's transaction never
+-- builds one, and a safe-contact change after queueing reaches the next
+-- send. A queued row keeps what the payload adds to the facts (extra); the
+-- bytes sent are kept in payload once sent. Rows queued before this change
+-- keep the payload they were queued with.
+ALTER TABLE trafficking.outbox ALTER COLUMN payload DROP NOT NULL,
+    ADD COLUMN extra jsonb,
+    ADD CONSTRAINT outbox_payload_or_extra CHECK (payload IS NOT NULL OR extra IS NOT NULL);
+
+-- The payload of an outbox row as it would leave now (internal: no grants;
+-- it runs inside the service's take function).
+CREATE FUNCTION trafficking.outbox_payload(o trafficking.outbox) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN o.state = 'sent' OR o.extra IS NULL THEN o.payload ELSE
+           -- Every payload names the referral; the rest is the destination's fields.
+           jsonb_build_object('referral_id', o.referral_id, 'destination', o.destination_id)
+           || trafficking.referral_payload(r.case_id, r.fields, o.extra) END
+      FROM trafficking.referrals r WHERE r.id = o.referral_id
+$$;
+
+CREATE OR REPLACE FUNCTION trafficking.referral_create(p_case bigint, p_decision bigint, r jsonb)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rid bigint;
+    existing trafficking.referrals;
+    key text := 'ref-' || gen_random_uuid();
+BEGIN
+    INSERT INTO trafficking.referrals (agency_id, case_id, decision_id, destination_id,
+                                       destination_kind, rule, basis, consent_id, urgency,
+                                       due_at, ack_sla_hours, state, fields, escalation_of,
+                                       follow_up_owner, idempotency_key)
+    SELECT casehost.current_agency(), p_case, p_decision, r->>'destination', r->>'kind',
+           r->>'rule', r->>'basis', nullif((r->>'consent')::bigint, 0), r->>'urgency',
+           now() + make_interval(hours => (r->>'due_hours')::integer),
+           (r->>'ack_sla_hours')::integer, r->>'state',
+           ARRAY(SELECT jsonb_array_elements_text(r->'fields')),
+           nullif((r->>'escalation_of')::bigint, 0),
+           (SELECT assignee_id FROM casehost.cases WHERE id = p_case), key
+    ON CONFLICT (case_id, destination_id) WHERE state NOT IN ('rejected', 'closed', 'revoked')
+    DO NOTHING
+    RETURNING id INTO rid;
+
+    IF rid IS NULL THEN
+        SELECT * INTO existing FROM trafficking.referrals
+         WHERE case_id = p_case AND destination_id = r->>'destination'
+           AND state NOT IN ('rejected', 'closed', 'revoked') FOR UPDATE;
+        IF existing.state = 'pending_consent' AND r->>'state' = 'queued' THEN
+            UPDATE trafficking.referrals
+               SET consent_id = nullif((r->>'consent')::bigint, 0), decision_id = p_decision
+             WHERE id = existing.id;
+            PERFORM trafficking.referral_move(existing.id, 'queued', 'consent now covers it');
+            rid := existing.id;
+            key := existing.idempotency_key;
+        ELSE
+            RETURN NULL;
+        END IF;
+    ELSE
+        INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, to_state,
+                                                  detail)
+        VALUES (rid, casehost.current_agency(), casehost.current_actor(), r->>'state',
+                'rule ' || (r->>'rule') || ', basis ' || (r->>'basis'));
+        PERFORM casehost.audit('create', 'referral', rid, r->>'destination');
+    END IF;
+
+    IF r->>'state' = 'queued' THEN
+        INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, extra,
+                                        idempotency_key)
+        VALUES (casehost.current_agency(), rid, r->>'destination',
+                jsonb_build_object('urgency', r->>'urgency', 'basis', r->>'basis')
+                || coalesce(r->'payload', '{}'::jsonb),
+                key);
+    END IF;
+    RETURN rid;
+END
+$$;
 
 -- ---------------------------------------------------------- screening ---
 
@@ -410,7 +488,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM trafficking.require_service();
     RETURN QUERY
-    SELECT o.id, o.referral_id, o.destination_id, o.payload::text, o.idempotency_key,
+    SELECT o.id, o.referral_id, o.destination_id, trafficking.outbox_payload(o)::text,
+           o.idempotency_key,
            o.attempts, r.state, r.basis, r.consent_id
       FROM (SELECT * FROM trafficking.outbox x
              WHERE x.state = 'pending' AND x.next_attempt_at <= now()
@@ -467,8 +546,9 @@ BEGIN
 END
 $$;
 
--- The row and its referral become 'sent' together.
-CREATE FUNCTION trafficking.outbox_sent_v1(p_outbox bigint, p_detail text) RETURNS bigint
+-- The row and its referral become 'sent' together; the bytes sent are kept.
+CREATE FUNCTION trafficking.outbox_sent_v1(p_outbox bigint, p_detail text, p_sent text)
+RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     o trafficking.outbox;
@@ -480,7 +560,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     UPDATE trafficking.outbox SET state = 'sent', sent_at = now(), attempts = attempts + 1,
-                                  last_error = NULL
+                                  last_error = NULL, payload = coalesce(p_sent::jsonb, payload)
      WHERE id = o.id;
     PERFORM trafficking.referral_move(o.referral_id, 'sent', p_detail);
     RETURN o.referral_id;
@@ -609,7 +689,7 @@ GRANT EXECUTE ON FUNCTION
     TO casehost_app;
 GRANT EXECUTE ON FUNCTION
     trafficking.outbox_take_v1(), trafficking.outbox_consent_v1(bigint),
-    trafficking.outbox_hold_v1(bigint, text, boolean), trafficking.outbox_sent_v1(bigint, text),
+    trafficking.outbox_hold_v1(bigint, text, boolean), trafficking.outbox_sent_v1(bigint, text, text),
     trafficking.outbox_retry_v1(bigint, text, bigint),
     trafficking.outbox_failed_v1(bigint, text, text), trafficking.outbox_next_due_v1(),
     trafficking.referrals_claim_overdue(), trafficking.referral_escalate_v1(bigint, text, jsonb),

@@ -110,8 +110,8 @@ static void start_sink(int fail_first, int fail_all, int delay_ms)
 
 /*
  * n queued referrals (one case each) to dest with their outbox rows, in
- * agency (written directly by the owner). consent is a consent id or NULL. The payload holds characters
- * that must survive byte for byte (escapes, non-ASCII).
+ * agency (written directly by the owner). consent is a consent id or NULL. The payload holds
+ * characters that must survive byte for byte (escapes, non-ASCII).
  */
 static void seed_as(const char *agency, int n, const char *dest, const char *basis,
                     const char *consent)
@@ -206,7 +206,7 @@ static void db_exec(const char *sql)
 #define DISPATCH_AS(user, ...)                                                                     \
     do {                                                                                           \
         ck_assert_msg(                                                                             \
-            tl_run(&r, db, cfg, TL_AS, user, "--json", "dispatch", "--once", __VA_ARGS__) == 0,   \
+            tl_run(&r, db, cfg, TL_AS, user, "--json", "dispatch", "--once", __VA_ARGS__) == 0,    \
             "exit %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);                            \
         json_decref(doc);                                                                          \
         doc = json_loads(r.out, 0, NULL);                                                          \
@@ -306,6 +306,52 @@ static void read_text(const char *path, char *buf, size_t size)
     buf[k] = '\0';
     fclose(f);
 }
+
+/*
+ * The payload is built when it is sent: a caseworker learns after the report
+ * was queued that the trafficker controls the phone, and the report that
+ * leaves carries no phone number and no phone channel.
+ */
+START_TEST(a_safety_change_after_queueing_reaches_the_payload_sent)
+{
+    char spool[1200], path[1500], text[4096], sql[300];
+    int tmp;
+    snprintf(spool, sizeof(spool), "%s/spool/cw", dir);
+    configure("cw_ca = { channel = \"spool\"; spool_dir = \"%s\"; };"
+              " le_ca = { channel = \"spool\"; spool_dir = \"%s/le\"; };",
+              spool, spool);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "person", "add", "--given", "Ana",
+                            "--age-estimate", "15", NULL),
+                     0);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "safety", "set", "1", "--safe-channels",
+                            "phone", "--phone", "555-0199", NULL),
+                     0);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "case", "new", "--title", "T",
+                            "--person", "1", "--state", "CA", NULL),
+                     0);
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "screen", "start", "1", "--instrument",
+                         "youth_quick", "offer_not_as_promised=no", "could_not_leave=no",
+                         "id_money_phone_held=no", "exchanged_sex=yes", "someone_making_you_now=no",
+                         NULL) == 0,
+                  "%s", r.err);
+    /* queued with the phone still safe; then the caseworker learns otherwise */
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "safety", "set", "1",
+                            "--trafficker-controls-phone", "yes", NULL),
+                     0);
+    DISPATCH(NULL);
+    COUNTS(2, 0, 0, 0);
+    ck_assert_int_eq(count_files(spool, &tmp), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT idempotency_key FROM trafficking.outbox WHERE destination_id = 'cw_ca'");
+    snprintf(path, sizeof(path), "%s/%s.json", spool, db_text(sql));
+    read_text(path, text, sizeof(text));
+    ck_assert_msg(strstr(text, "555-0199") == NULL, "the old phone left: %s", text);
+    HAS(text, "\"trafficker_controls_phone\": true");
+    /* what was sent is what the row keeps */
+    HAS(db_text("SELECT payload::text FROM trafficking.outbox WHERE destination_id = 'cw_ca'"),
+        "\"trafficker_controls_phone\": true");
+}
+END_TEST
 
 START_TEST(spool_writes_one_file_per_referral_and_never_twice)
 {
@@ -619,8 +665,8 @@ START_TEST(bad_dispatch_targets_are_reported_with_their_line)
                "https://");
     HAS(r.err, ".cfg:4: trafficking: dispatch_targets: 'cw': unknown setting 'colour'");
     configure("%s", "");
-    ck_assert_int_eq(
-        tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--max-attempts", "0", NULL), 2);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--max-attempts", "0", NULL),
+                     2);
     HAS(r.err, "--max-attempts takes a whole number from 1 to 1000, not '0'");
     HAS(r.err, "usage: dispatch [--once]");
 }
@@ -647,9 +693,9 @@ static void spawn_dispatcher(struct proc *p, const char *tag, const char *idle_m
     p->pid = fork();
     ck_assert(p->pid >= 0);
     if (p->pid == 0) {
-        const char *argv[] = {bin,          "-c",      cfg,          "--json", "dispatch",
-                              "--idle-ms",  idle_ms,   "--backoff-ms", "50",   "--timeout-ms",
-                              "5000",       NULL};
+        const char *argv[] = {bin,        "-c",           cfg,     "--json",
+                              "dispatch", "--idle-ms",    idle_ms, "--backoff-ms",
+                              "50",       "--timeout-ms", "5000",  NULL};
         int in = open("/dev/null", O_RDONLY);
         int fo = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int fe = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -808,6 +854,7 @@ static Suite *dispatch_suite(void)
     tcase_set_timeout(kill, 180);
     tcase_add_test(tc, webhook_delivers_signed_json_with_its_key);
     tcase_add_test(tc, spool_writes_one_file_per_referral_and_never_twice);
+    tcase_add_test(tc, a_safety_change_after_queueing_reaches_the_payload_sent);
     tcase_add_loop_test(tc, command_gets_the_json_on_stdin, 0,
                         (int)(sizeof(command_cases) / sizeof(command_cases[0])));
     tcase_add_test(tc, answer_500_retries_with_doubling_backoff_then_succeeds);
