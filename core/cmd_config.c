@@ -127,35 +127,31 @@ int live_prepare(struct cli *cli)
     return rc;
 }
 
+/* Drops the copy live_prepare just made and points the plugins back at old_dir. */
+static void keep_old_copy(struct cli *cli, char *old_dir)
+{
+    if (cli->live_dir != NULL) {
+        dir_remove_tree(cli->live_dir);
+        free(cli->live_dir);
+    }
+    cli->live_dir = old_dir;
+    for (size_t i = 0; i < cli->hc.n_plugins; i++)
+        if (cli->hc.plugins[i].config_root != NULL)
+            set_root(&cli->hc.plugins[i], old_dir);
+}
+
 int live_refresh(struct cli *cli)
 {
     char before[sizeof(cli->live_hashes)];
     char *old_dir = cli->live_dir;
-    int rc;
     snprintf(before, sizeof(before), "%s", cli->live_hashes);
     cli->live_dir = NULL;
-    if ((rc = live_prepare(cli)) != 0) {
-        /* Keep what runs: the previous generation stays in force. */
-        if (cli->live_dir != NULL) {
-            dir_remove_tree(cli->live_dir);
-            free(cli->live_dir);
-        }
-        cli->live_dir = old_dir;
-        for (size_t i = 0; i < cli->hc.n_plugins; i++)
-            if (cli->hc.plugins[i].config_root != NULL)
-                set_root(&cli->hc.plugins[i], old_dir);
+    if (live_prepare(cli) != 0) {
+        keep_old_copy(cli, old_dir); /* the previous generation stays in force */
         return -1;
     }
     if (strcmp(before, cli->live_hashes) == 0) {
-        /* Same generations: keep the old copy, drop the new one. */
-        if (cli->live_dir != NULL) {
-            dir_remove_tree(cli->live_dir);
-            free(cli->live_dir);
-        }
-        cli->live_dir = old_dir;
-        for (size_t i = 0; i < cli->hc.n_plugins; i++)
-            if (cli->hc.plugins[i].config_root != NULL)
-                set_root(&cli->hc.plugins[i], old_dir);
+        keep_old_copy(cli, old_dir); /* the same generations */
         return 0;
     }
     fprintf(stderr, "casehost: a new configuration was deployed; reloading plugins\n");

@@ -68,8 +68,10 @@ for t in "$build"/tests/unit/check_* "$build"/tests/integration/check_*; do
     fi
     suites=$((suites + 1))
     log="$tmp/$(basename "$t").log"
+    t0=$(date +%s)
     "$t" >"$log" 2>&1
     rc=$?
+    secs=$(( $(date +%s) - t0 ))
     summary=$(grep -E '^[0-9]+%: Checks: [0-9]+' "$log" | tail -1)
     n=$(echo "$summary" | sed -nE 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1/p')
     f=$(echo "$summary" | sed -nE 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\2+\3/p')
@@ -78,10 +80,10 @@ for t in "$build"/tests/unit/check_* "$build"/tests/integration/check_*; do
         failed=$((failed + 1))
         bad=$((bad + ${f:-0}))
         [ "${f:-0}" = "0+0" ] && bad=$((bad + 1))
-        echo "FAIL $name (exit $rc): ${summary:-no summary}"
+        echo "FAIL $name (exit $rc, ${secs} s): ${summary:-no summary}"
         grep -vE '^Running suite' "$log" | head -60
     else
-        echo "ok   $name: $summary"
+        echo "ok   $name (${secs} s): $summary"
     fi
 done
 if [ "$suites" = 0 ]; then

@@ -295,3 +295,24 @@ const char *tl_password_file(void)
     ck_assert_int_eq(chmod(path, 0600), 0);
     return path;
 }
+
+long long tl_db_value(const char *db, const char *sql)
+{
+    PGconn *c = tl_connect(db);
+    long long v = tl_value(c, sql);
+    PQfinish(c);
+    return v;
+}
+
+const char *tl_db_text(const char *db, const char *sql)
+{
+    static char buf[4096];
+    PGconn *c = tl_connect(db);
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return buf;
+}

@@ -82,6 +82,10 @@ PGconn *tl_connect(const char *conninfo);
 /* The single value of a one-row, one-column query as a number (-1 on error). */
 long long tl_value(PGconn *c, const char *sql);
 
+/* One value of a one-row query on db as the superuser (-1 / fails the test otherwise). */
+long long tl_db_value(const char *db, const char *sql);
+const char *tl_db_text(const char *db, const char *sql); /* static storage */
+
 /* A config file in the temp dir with the given text; returns its path (static storage). */
 const char *tl_write_file(const char *name, const char *text);
 

@@ -106,35 +106,7 @@ $$;
 
 -- ---------------------------------------------------------- screening ---
 
-CREATE OR REPLACE FUNCTION trafficking.screening_suggest(p_case bigint, p_instrument text,
-                                                         p_trigger text, p_reason text,
-                                                         p_due_hours integer)
-RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    me casehost.identities := casehost.require_person();
-    new_id bigint;
-BEGIN
-    PERFORM casehost.case_check_v1(p_case);
-    IF p_due_hours IS NULL OR p_due_hours NOT BETWEEN 0 AND 8760 THEN
-        RAISE EXCEPTION 'a screening is due within 0 to 8760 hours, not %', p_due_hours
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    INSERT INTO trafficking.screenings (agency_id, case_id, instrument_id, state, trigger, reason,
-                                        due_at, created_by)
-    VALUES (me.agency_id, p_case, p_instrument, 'suggested', p_trigger, p_reason,
-            now() + make_interval(hours => p_due_hours), me.user_id)
-    ON CONFLICT (case_id, instrument_id) WHERE state IN ('suggested', 'in_progress') DO NOTHING
-    RETURNING id INTO new_id;
-    IF new_id IS NOT NULL THEN
-        INSERT INTO trafficking.screening_history (screening_id, agency_id, actor_id, to_state,
-                                                   detail)
-        VALUES (new_id, me.agency_id, me.user_id, 'suggested', p_trigger || ': ' || p_reason);
-        PERFORM casehost.audit('suggest', 'screening', new_id, p_instrument);
-    END IF;
-    RETURN new_id;
-END
-$$;
+-- screening_suggest is replaced in 005, with the live instrument check.
 
 -- screening_submit keeps its body (003 of this plugin); it now runs as the
 -- owner, for people only, and checks the case it is given first.

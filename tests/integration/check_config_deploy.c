@@ -27,26 +27,8 @@ static char db[1024], dir[1024], cfg[1100];
 #define HAS(text, part)                                                                            \
     ck_assert_msg(strstr((text), (part)) != NULL, "want '%s' in:\n%s", (part), (text))
 
-static long long db_value(const char *sql)
-{
-    PGconn *c = tl_connect(db);
-    long long v = tl_value(c, sql);
-    PQfinish(c);
-    return v;
-}
-
-static const char *db_text(const char *sql)
-{
-    static char buf[512];
-    PGconn *c = tl_connect(db);
-    PGresult *res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
-                  PQresultErrorMessage(res));
-    snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    PQfinish(c);
-    return buf;
-}
+#define db_value(sql) tl_db_value(db, (sql))
+#define db_text(sql) tl_db_text(db, (sql))
 
 #define LIVE "SELECT hash FROM casehost.config_generations WHERE plugin = 'trafficking' AND live"
 
