@@ -233,8 +233,8 @@ static int user_disable(struct cli *cli, int argc, char **argv)
     {
         char msg[300];
         snprintf(msg, sizeof(msg),
-                 "user '%s' disabled: it cannot log in, its sessions were ended, its history "
-                 "stays",
+                 "user '%s' disabled: it can no longer log in or act, its open sessions end, its "
+                 "history stays",
                  pos[0]);
         out_message(cli->out, msg);
     }
