@@ -120,16 +120,27 @@ CREATE POLICY owner_only ON casehost.identities TO casehost_definer USING (true)
 -- ---------------------------------------------------------- identity ---
 -- The role acting now: the one chosen by SET ROLE, else the session's login.
 -- Not current_user: inside a SECURITY DEFINER function that is the owner.
+-- (No SET clause, and only pg_catalog names, so that it is inlined.)
 CREATE FUNCTION casehost.acting_role_v1() RETURNS name
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN current_setting('role') = 'none' THEN session_user
-                ELSE current_setting('role')::name END
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN pg_catalog.current_setting('role') OPERATOR(pg_catalog.=) 'none'
+                THEN session_user ELSE pg_catalog.current_setting('role')::pg_catalog.name END
 $$;
 
+-- PL/pgSQL, not SQL: every policy and write calls it, and a SQL function
+-- that cannot be inlined is planned again at each call; PL/pgSQL keeps its
+-- plan for the session.
 CREATE FUNCTION casehost.current_user_v1() RETURNS casehost.identities
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT i.* FROM casehost.identities i
-     WHERE i.db_role = casehost.acting_role_v1() AND NOT i.disabled
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    me casehost.identities;
+BEGIN
+    SELECT i.* INTO me FROM casehost.identities i
+     WHERE i.db_role = CASE WHEN current_setting('role') = 'none' THEN session_user
+                            ELSE current_setting('role')::name END
+       AND NOT i.disabled;
+    RETURN me;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION casehost.current_agency() RETURNS bigint
@@ -150,11 +161,13 @@ $$;
 -- The database owner (the role that ran `db migrate`) or a superuser: may
 -- add agencies and an agency's first admin, and nothing else of an agency's.
 CREATE FUNCTION casehost.is_installer() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce((SELECT r.rolsuper OR r.oid = d.datdba
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN coalesce((SELECT r.rolsuper OR r.oid = d.datdba
                        FROM pg_roles r, pg_database d
                       WHERE r.rolname = casehost.acting_role_v1()
-                        AND d.datname = current_database()), false)
+                        AND d.datname = current_database()), false);
+END
 $$;
 
 -- Raises unless the caller is one of the given kinds.
@@ -216,10 +229,12 @@ SELECT casehost.agency_rls('casehost', ARRAY['people', 'notes', 'case_history'])
 -- Cases: the agency's, unless the agency's settings hide cases from
 -- caseworkers who neither hold nor created them.
 CREATE FUNCTION casehost.sees_all_cases() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce((SELECT i.kind <> 'caseworker' OR a.case_visibility = 'agency'
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN coalesce((SELECT i.kind <> 'caseworker' OR a.case_visibility = 'agency'
                        FROM casehost.identities i JOIN casehost.agencies a ON a.id = i.agency_id
-                      WHERE i.db_role = casehost.acting_role_v1() AND NOT i.disabled), false)
+                      WHERE i.db_role = casehost.acting_role_v1() AND NOT i.disabled), false);
+END
 $$;
 ALTER TABLE casehost.cases ENABLE ROW LEVEL SECURITY;
 ALTER TABLE casehost.cases FORCE ROW LEVEL SECURITY;

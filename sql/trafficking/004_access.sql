@@ -38,13 +38,19 @@ ALTER TABLE trafficking.outbox ALTER COLUMN payload DROP NOT NULL,
 
 -- The payload of an outbox row as it would leave now (internal: no grants;
 -- it runs inside the service's take function).
+-- (PL/pgSQL keeps its plans for the session; a SQL function like this one
+-- would be planned again for every row sent.)
 CREATE FUNCTION trafficking.outbox_payload(o trafficking.outbox) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN o.state = 'sent' OR o.extra IS NULL THEN o.payload ELSE
-           -- Every payload names the referral; the rest is the destination's fields.
-           jsonb_build_object('referral_id', o.referral_id, 'destination', o.destination_id)
-           || trafficking.referral_payload(r.case_id, r.fields, o.extra) END
-      FROM trafficking.referrals r WHERE r.id = o.referral_id
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF o.state = 'sent' OR o.extra IS NULL THEN
+        RETURN o.payload;
+    END IF;
+    -- Every payload names the referral; the rest is the destination's fields.
+    RETURN (SELECT jsonb_build_object('referral_id', o.referral_id, 'destination', o.destination_id)
+                   || trafficking.referral_payload(r.case_id, r.fields, o.extra)
+              FROM trafficking.referrals r WHERE r.id = o.referral_id);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION trafficking.referral_create(p_case bigint, p_decision bigint, r jsonb)

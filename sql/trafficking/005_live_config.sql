@@ -47,8 +47,10 @@ CREATE TABLE trafficking.live_instruments (
 
 -- The live generation of this plugin, or NULL when none was ever deployed.
 CREATE FUNCTION trafficking.live_generation() RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT hash FROM casehost.config_generations WHERE plugin = 'trafficking' AND live
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT hash FROM casehost.config_generations WHERE plugin = 'trafficking' AND live);
+END
 $$;
 
 -- Records what generation p_hash allows; the deploying config admin only,
