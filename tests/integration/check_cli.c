@@ -458,6 +458,21 @@ START_TEST(as_option_anywhere_is_a_usage_error_and_changes_nothing)
 }
 END_TEST
 
+/* Every casehost role authenticates: a wrong password is refused by PostgreSQL itself. */
+START_TEST(a_wrong_password_is_refused_by_the_server)
+{
+    char conninfo[1400];
+    tl_seed_agencies(db, cfg);
+    snprintf(conninfo, sizeof(conninfo), "%s password=not-the-password",
+             tl_user_db(db, "a_worker"));
+    ck_assert_int_eq(tl_run(&r, conninfo, cfg, "case", "list", NULL), 1);
+    HAS(r.err, "password authentication failed");
+    ck_assert_str_eq(r.out, "");
+    /* and the right one (from the test's pgpass file) works */
+    RUN_OK(TL_AS, "a_worker", "case", "list");
+}
+END_TEST
+
 START_TEST(a_role_that_is_no_user_is_refused_with_how_to_connect)
 {
     /* The database owner (the cluster superuser here) is no casehost user. */
@@ -591,6 +606,7 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(cmd, as_option_anywhere_is_a_usage_error_and_changes_nothing, 0,
                         (int)(sizeof(as_placements) / sizeof(as_placements[0])));
     tcase_add_test(cmd, a_role_that_is_no_user_is_refused_with_how_to_connect);
+    tcase_add_test(cmd, a_wrong_password_is_refused_by_the_server);
     tcase_add_test(cmd, case_update_without_a_real_change_writes_no_history);
     tcase_add_test(cmd, closed_case_reopens_with_status_open_and_records_history);
     tcase_add_test(cmd, closed_case_refuses_other_updates_with_a_hint);
