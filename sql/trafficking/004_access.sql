@@ -114,23 +114,11 @@ $$;
 
 -- screening_suggest is replaced in 005, with the live instrument check.
 
--- screening_submit keeps its body (003 of this plugin); it now runs as the
--- owner, for people only, and checks the case it is given first.
+-- screening_submit keeps its body (003 of this plugin), which now runs as
+-- the owner; 005 puts the checking function in front of it.
 ALTER FUNCTION trafficking.screening_submit(jsonb) RENAME TO screening_submit_body;
 ALTER FUNCTION trafficking.screening_submit_body(jsonb)
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-CREATE FUNCTION trafficking.screening_submit(p jsonb) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM casehost.require_person();
-    PERFORM casehost.case_check_v1((p->>'case')::bigint);
-    IF p->>'state' NOT IN ('completed', 'stopped', 'declined') THEN
-        RAISE EXCEPTION 'a submitted screening is completed, stopped or declined, not %',
-            coalesce(p->>'state', '(none)') USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN trafficking.screening_submit_body(p);
-END
-$$;
 
 -- A screening's answers, for a person, audited as a read of the screening.
 CREATE FUNCTION trafficking.answers_of_v1(p_screening bigint)
@@ -326,46 +314,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM c
 $$;
 
--- Checks one referral a caller asks to create: its shape, its state, and
--- that a consent it rests on is this person's, active, and names the
--- recipient. (Checks against the deployed configuration come with
--- configuration generations stored in the database.)
-CREATE FUNCTION trafficking.referral_check(p_case bigint, r jsonb) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF r->>'destination' IS NULL OR r->>'destination' !~ '^[a-z][a-z0-9_]*$'
-       OR r->>'kind' IS NULL OR r->>'rule' IS NULL THEN
-        RAISE EXCEPTION 'a referral needs a destination, its kind and the rule that made it'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF r->>'basis' NOT IN ('consent', 'mandatory_report', 'imminent_danger') THEN
-        RAISE EXCEPTION 'referral basis "%" is not consent, mandatory_report or imminent_danger',
-            r->>'basis' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF r->>'state' NOT IN ('queued', 'pending_consent') THEN
-        RAISE EXCEPTION 'a new referral is queued or pending consent, not %', r->>'state'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF jsonb_typeof(r->'fields') IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'a referral names the fields it shares' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF r->>'basis' = 'consent' AND r->>'state' = 'queued' AND NOT EXISTS (
-           SELECT 1 FROM trafficking.consents k JOIN casehost.cases c ON c.subject_id = k.person_id
-            WHERE c.id = p_case AND k.id = nullif(r->>'consent', '')::bigint
-              AND k.revoked_at IS NULL AND k.expires_at > now() AND k.granted_at <= now()
-              AND (r->>'destination' = ANY (k.recipients)
-                   OR 'kind:' || (r->>'kind') = ANY (k.recipients))) THEN
-        RAISE EXCEPTION 'referral to % rests on consent %, which does not cover it',
-            r->>'destination', coalesce(r->>'consent', '(none)')
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF nullif(r->>'escalation_of', '0') IS NOT NULL AND NOT EXISTS (
-           SELECT 1 FROM trafficking.referrals x
-            WHERE x.id = (r->>'escalation_of')::bigint AND x.case_id = p_case) THEN
-        RAISE EXCEPTION 'referral % not found', r->>'escalation_of' USING ERRCODE = 'no_data_found';
-    END IF;
-END
-$$;
+-- decision_store and referral_escalate_v1 check every referral with
+-- trafficking.referral_check (005: its shape, the consent it rests on, and
+-- the live configuration).
+
 
 ALTER FUNCTION trafficking.decision_store(jsonb) RENAME TO decision_store_body;
 ALTER FUNCTION trafficking.decision_store_body(jsonb)
@@ -657,7 +609,7 @@ GRANT SELECT ON trafficking.instruments TO casehost_service;
 
 GRANT EXECUTE ON FUNCTION
     trafficking.screening_suggest(bigint, text, text, text, integer),
-    trafficking.screening_submit(jsonb), trafficking.answers_of_v1(bigint),
+    trafficking.answers_of_v1(bigint),
     trafficking.consent_add_v1(bigint, text, text, text, boolean, date, text),
     trafficking.consent_revoke_v1(bigint, text), trafficking.consents_of_v1(bigint),
     trafficking.safe_contact_set_v1(bigint, text, text, text, text, text, boolean, boolean),

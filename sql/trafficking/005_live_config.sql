@@ -171,8 +171,10 @@ BEGIN
 END
 $$;
 
--- referral_check (004) learns the live configuration.
-CREATE OR REPLACE FUNCTION trafficking.referral_check(p_case bigint, r jsonb) RETURNS void
+-- Checks one referral a caller asks to create: its shape, its state, that a
+-- consent it rests on is this person's, active and names the recipient, and
+-- the live configuration (above).
+CREATE FUNCTION trafficking.referral_check(p_case bigint, r jsonb) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF r->>'destination' IS NULL OR r->>'destination' !~ '^[a-z][a-z0-9_]*$'
@@ -213,7 +215,7 @@ $$;
 -- A submitted screening must use an instrument of the live configuration,
 -- answer only its items, and its definition comes from the deployment, not
 -- from the caller.
-CREATE OR REPLACE FUNCTION trafficking.screening_submit(p jsonb) RETURNS bigint
+CREATE FUNCTION trafficking.screening_submit(p jsonb) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gen text := trafficking.live_generation();
@@ -292,5 +294,6 @@ $$;
 GRANT SELECT ON trafficking.live_destinations, trafficking.live_rule_targets,
     trafficking.live_instruments TO casehost_app, casehost_service;
 GRANT EXECUTE ON FUNCTION trafficking.live_generation(),
-    trafficking.live_config_store_v1(text, jsonb) TO casehost_app;
+    trafficking.live_config_store_v1(text, jsonb), trafficking.screening_submit(jsonb)
+    TO casehost_app;
 GRANT EXECUTE ON FUNCTION trafficking.live_generation() TO casehost_service;
