@@ -47,8 +47,8 @@ TP_DEF_testplug_major := -DTP_ABI_MAJOR=99
 TP_DEF_testplug_minor := -DTP_ABI_MINOR_BUMP=1
 TP_DEF_testplug_nosym := -DTP_NO_ENTRY=1
 
-UNIT_SRC := $(wildcard tests/unit/check_*.c)
-INTEG_SRC := $(wildcard tests/integration/check_*.c)
+UNIT_SRC := $(shell find tests/unit -name 'check_*.c')
+INTEG_SRC := $(shell find tests/integration -name 'check_*.c')
 TEST_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%) $(INTEG_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo demo-stop check test-build bench valgrind install uninstall clean format
@@ -68,10 +68,20 @@ $(BUILD)/casehost: $(MAIN_OBJ) $(BUILD)/libcore.a
 	$(CC) $(LDSAN) -o $@ $^ $(call pkg_libs,$(PKGS)) -ldl
 
 # ------------------------------------------------------------- plugins ---
-# Plugin sources see the public header only: -Icore/include, never -Icore.
+# A plugin's sources sit in folders by layer. The folders named in
+# PURE_DIRS_<plugin> hold no I/O: they compile without libpq's and the
+# host's include flags, so a database call or a host callback there does
+# not compile. The entry file and the other folders see the public header
+# only (-Icore/include, never -Icore).
+PURE_DIRS_trafficking := cfg rules screening routing
+PURE_PKGS := libconfig libcrypto jansson
 define plugin_rules
-$(1)_SRC := $$(wildcard plugins/$(1)/*.c)
+$(1)_SRC := $$(wildcard plugins/$(1)/*.c plugins/$(1)/*/*.c)
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/pobj/%.o)
+$(1)_PURE_OBJ := $$(filter $$(foreach d,$$(PURE_DIRS_$(1)),$$(BUILD)/pobj/plugins/$(1)/$$(d)/%),$$($(1)_OBJ))
+$$($(1)_PURE_OBJ): PLUGIN_INC := -Iplugins/$(1) $$(call pkg_cflags,$$(PURE_PKGS))
+$$(filter-out $$($(1)_PURE_OBJ),$$($(1)_OBJ)): PLUGIN_INC := -Iplugins/$(1) -Icore/include \
+    $$(call pkg_cflags,$$(PLUGIN_PKGS))
 $$(BUILD)/plugins/$(1).so: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDSAN) -shared -o $$@ $$^ $$(call pkg_libs,$$(PLUGIN_PKGS))
@@ -84,8 +94,7 @@ $(foreach p,$(PLUGINS),$(eval $(call plugin_rules,$(p))))
 
 $(BUILD)/pobj/plugins/%.o: plugins/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden -Icore/include \
-	    $(call pkg_cflags,$(PLUGIN_PKGS)) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden $(PLUGIN_INC) -c $< -o $@
 
 # The contract test plugin, in variants that break the contract on purpose.
 $(BUILD)/tests/plugins/%.so: tests/plugins/testplug.c core/include/casehost/plugin.h
@@ -95,7 +104,7 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/testplug.c core/include/casehost/plug
 	    $(call pkg_libs,libpq libconfig) $(LDSAN)
 
 # --------------------------------------------------------------- tests ---
-TEST_CFLAGS = $(CFLAGS_BASE) -Itests -Icore/include -Icore $(addprefix -Iplugins/,$(PLUGINS)) \
+TEST_CFLAGS = $(CFLAGS_BASE) -Itests -Itests/unit -Icore/include -Icore $(addprefix -Iplugins/,$(PLUGINS)) \
               $(call pkg_cflags,$(PKGS) check libcrypto libcurl)
 TEST_LIBS   = $(PLUGINS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a \
               $(call pkg_libs,$(PKGS) check libcrypto libcurl) -ldl -lm

@@ -21,7 +21,7 @@
 #include "../tests/http_sink.h"
 #include "bench_db.h"
 #include "db.h"
-#include "dispatch.h"
+#include "outbox/dispatch.h"
 
 #define SECRET "bench-secret"
 

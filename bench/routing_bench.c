@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "routing.h"
+#include "routing/routing.h"
 
 static double now_ms(void)
 {

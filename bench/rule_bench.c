@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rule.h"
+#include "rules/rule.h"
 
 #define N_FIXED 4
 #define CALL_SLOTS 1024 /* calls hash into this many slots after the fixed names */

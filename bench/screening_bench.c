@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "casefacts.h"
+#include "db/casefacts.h"
 #include "bench_db.h"
 #include "db.h"
-#include "route.h"
-#include "screening.h"
+#include "db/route.h"
+#include "db/screening.h"
 
 static double now(void)
 {

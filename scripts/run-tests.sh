@@ -58,7 +58,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 unset CASEHOST_DB CASEHOST_USER CASEHOST_CONFIG PGUSER PGDATABASE PGHOST PGSERVICE
 
 failed=0; suites=0; checks=0; bad=0
-for t in "$build"/tests/unit/check_* "$build"/tests/integration/check_*; do
+for t in $(find "$build"/tests/unit "$build"/tests/integration -type f -name 'check_*' | sort); do
     [ -x "$t" ] || continue
     name=${t#"$build"/tests/}
     if [ ${#only[@]} -gt 0 ]; then

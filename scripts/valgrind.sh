@@ -11,12 +11,14 @@ trap 'rm -rf "$tmp"' EXIT
 export CASEHOST_TEST_ROOT="$root" CASEHOST_TEST_BUILD="$build" CASEHOST_TEST_TMP="$tmp" CK_FORK=no
 vg=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 -q)
 failed=0
-for t in check_loader check_hostcfg check_instrument check_trigger check_routing_config \
-         check_trafficking_plugin; do
-    "${vg[@]}" "$build/tests/unit/$t" >"$tmp/$t.log" 2>&1
+for t in core/check_loader core/check_hostcfg trafficking/screening/check_instrument \
+         trafficking/screening/check_trigger trafficking/routing/check_routing_config \
+         trafficking/check_trafficking_plugin; do
+    log="$tmp/$(basename "$t").log"
+    "${vg[@]}" "$build/tests/unit/$t" >"$log" 2>&1
     rc=$?
-    echo "$t: exit $rc, $(tail -1 "$tmp/$t.log")"
-    [ "$rc" = 0 ] || { failed=1; grep -E "==[0-9]+==" "$tmp/$t.log" | head -20; }
+    echo "$t: exit $rc, $(tail -1 "$log")"
+    [ "$rc" = 0 ] || { failed=1; grep -E "==[0-9]+==" "$log" | head -20; }
 done
 for cfg in conf/casehost.cfg tests/data/hostcfg/several_errors.cfg; do
     "${vg[@]}" "$build/casehost" -c "$cfg" config check >"$tmp/cc.log" 2>&1

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd_dispatch.h"
-#include "cmd_routing.h"
-#include "deploy.h"
-#include "route.h"
+#include "cli/cmd_dispatch.h"
+#include "cli/cmd_routing.h"
+#include "db/deploy.h"
+#include "db/route.h"
 #include "trf.h"
 
 #define TRF_VERSION "0.1.0"

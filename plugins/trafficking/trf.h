@@ -8,9 +8,9 @@
 
 #include <casehost/plugin.h>
 
-#include "instrument.h"
-#include "routing.h"
-#include "trigger.h"
+#include "screening/instrument.h"
+#include "routing/routing.h"
+#include "screening/trigger.h"
 
 /* One loaded, validated configuration. Replaced whole on reload, never edited. */
 struct trf_config {

@@ -10,7 +10,7 @@
 #include <check.h>
 #include <stdio.h>
 
-#include "instrument.h"
+#include "screening/instrument.h"
 
 #define COLLECT_MAX 16
 

@@ -1,0 +1,218 @@
+/*
+ * cmd_route.c: `route explain` (why a stored decision came out as it did)
+ * and `routing replay` (what a candidate configuration would change over
+ * stored decisions). Both read; the one write is the audit of the read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cmd_args.h"
+#include "cli/cmd_routing.h"
+#include "db/route.h"
+
+/* ------------------------------------------------------------- explain --- */
+
+static const char latest_decision_sql[] =
+    "SELECT d.id, d.case_id, d.cause, d.config_hash, d.input::text, d.rules::text,"
+    "       d.outcome::text, to_char(d.decided_at, 'YYYY-MM-DD HH24:MI:SS') AS decided_at,"
+    "       u.name AS decided_by, d.screening_id"
+    "  FROM trafficking.decisions d LEFT JOIN casehost.users u ON u.id = d.decided_by"
+    " WHERE d.case_id = $1 AND ($2::bigint IS NULL OR d.id = $2::bigint)"
+    " ORDER BY d.id DESC LIMIT 1";
+
+/* Rebuilds a stored decision from its rules and outcome columns. */
+static int stored_decision(const char *rules, const char *outcome, struct routing_decision *d,
+                           char *err, size_t errlen)
+{
+    json_t *j = json_object();
+    int rc;
+    json_object_set_new(j, "rules", json_loads(rules, 0, NULL));
+    json_object_set_new(j, "outcome", json_loads(outcome, 0, NULL));
+    rc = routing_decision_from_json(j, d, err, errlen);
+    json_decref(j);
+    return rc;
+}
+
+int route_explain(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    const char *case_arg = NULL, *decision_arg = NULL, *params[2];
+    struct routing_decision d;
+    int64_t id; /* the ids are checked, then sent as typed */
+    char err[512], *text = NULL;
+    size_t len = 0;
+    PGresult *r;
+    FILE *mem;
+    int rc = CH_ERROR;
+
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--decision") == 0 && i + 1 < argc)
+            decision_arg = argv[++i];
+        else if (case_arg == NULL && argv[i][0] != '-')
+            case_arg = argv[i];
+        else {
+            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
+            return CH_USAGE;
+        }
+    }
+    if (case_arg == NULL) {
+        t->api->fail(ctx, "route explain needs a CASE id");
+        return CH_USAGE;
+    }
+    if (trf_arg_id(t, ctx, "case", case_arg, &id) != 0 ||
+        (decision_arg != NULL && trf_arg_id(t, ctx, "decision", decision_arg, &id) != 0))
+        return CH_USAGE;
+    params[0] = case_arg;
+    params[1] = decision_arg;
+    routing_decision_init(&d);
+    r = PQexecParams(t->api->conn(ctx), latest_decision_sql, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "case %s: %s", case_arg, PQresultErrorMessage(r));
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        t->api->fail(ctx, "case %s has no routing decision%s", case_arg,
+                     decision_arg ? " with that id" : " (routing runs when a screening completes)");
+        goto out;
+    }
+    if (stored_decision(PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6), &d, err, sizeof(err)) != 0) {
+        t->api->fail(ctx, "decision %s: %s", PQgetvalue(r, 0, 0), err);
+        goto out;
+    }
+    d.case_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    snprintf(d.config_hash, sizeof(d.config_hash), "%s", PQgetvalue(r, 0, 3));
+    t->api->out_str(ctx, "decision", PQgetvalue(r, 0, 0));
+    t->api->out_str(ctx, "case", PQgetvalue(r, 0, 1));
+    t->api->out_str(ctx, "cause", PQgetvalue(r, 0, 2));
+    t->api->out_str(ctx, "decided_at", PQgetvalue(r, 0, 7));
+    t->api->out_str(ctx, "decided_by", PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8));
+    t->api->out_str(ctx, "config_hash", PQgetvalue(r, 0, 3));
+    if (t->api->json(ctx)) {
+        json_t *in = json_loads(PQgetvalue(r, 0, 4), 0, NULL);
+        json_t *dj = routing_decision_to_json(&d);
+        trf_out_json(t, ctx, "input", in);
+        trf_out_json(t, ctx, "rules", json_object_get(dj, "rules"));
+        trf_out_json(t, ctx, "outcome", json_object_get(dj, "outcome"));
+        json_decref(in);
+        json_decref(dj);
+    } else {
+        mem = open_memstream(&text, &len);
+        if (mem == NULL) {
+            t->api->fail(ctx, "out of memory");
+            goto out;
+        }
+        routing_explain_text(&d, mem);
+        fclose(mem);
+        t->api->out_message(ctx, "%s", text);
+    }
+    rc = t->api->audit(ctx, "read", "decision", strtoll(PQgetvalue(r, 0, 0), NULL, 10), NULL) == 0
+             ? CH_OK
+             : CH_ERROR;
+out:
+    free(text);
+    PQclear(r);
+    routing_decision_release(&d);
+    return rc;
+}
+
+/* -------------------------------------------------------------- replay --- */
+
+/*
+ * Re-decides every stored decision (the latest per case, since a date) under
+ * a candidate configuration from the same stored input, and prints what would
+ * change. Reads only; the one write is the audit record of the read.
+ */
+int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+{
+    static const char sql[] =
+        "SELECT DISTINCT ON (case_id) id, case_id, input::text, rules::text, outcome::text,"
+        "       config_hash"
+        "  FROM trafficking.decisions"
+        " WHERE decided_at >= coalesce($1::date, '-infinity'::date)"
+        " ORDER BY case_id, id DESC";
+    const char *dir = NULL, *since = NULL, *params[1];
+    struct routing_config *cand;
+    PGresult *r = NULL;
+    int changed = 0, rc = CH_ERROR;
+
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+            since = argv[++i];
+        else {
+            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
+            return CH_USAGE;
+        }
+    }
+    if (dir == NULL) {
+        t->api->fail(ctx, "routing replay needs --config DIR (the candidate configuration)");
+        return CH_USAGE;
+    }
+    if (since != NULL) {
+        int checked = trf_arg_time(t, ctx, "--since", since);
+        if (checked != CH_OK)
+            return checked;
+    }
+    cand = trf_routing_config_open(t, ctx, dir);
+    if (cand == NULL)
+        return CH_USAGE;
+    if (PQtransactionStatus(t->api->conn(ctx)) == PQTRANS_IDLE)
+        PQclear(PQexec(t->api->conn(ctx), "BEGIN READ ONLY"));
+    params[0] = since;
+    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "cannot read stored decisions: %s", PQresultErrorMessage(r));
+        goto out;
+    }
+    t->api->out_str(ctx, "candidate_hash", cand->hash);
+    t->api->out_array(ctx, "changes");
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct routing_input in;
+        struct routing_decision before, after;
+        char err[512], *text = NULL;
+        size_t len = 0;
+        json_t *ij = json_loads(PQgetvalue(r, i, 2), 0, NULL);
+        FILE *mem = open_memstream(&text, &len);
+        int n = -1;
+        routing_decision_init(&before);
+        routing_decision_init(&after);
+        if (ij != NULL && mem != NULL && routing_input_from_json(ij, &in, err, sizeof(err)) == 0 &&
+            stored_decision(PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), &before, err, sizeof(err)) ==
+                0 &&
+            routing_decide(cand, &in, &after) == 0)
+            n = routing_decision_diff(&before, &after, mem);
+        else
+            routing_input_init(&in);
+        if (mem != NULL)
+            fclose(mem);
+        if (n != 0) {
+            t->api->out_object(ctx, NULL);
+            t->api->out_str(ctx, "case", PQgetvalue(r, i, 1));
+            t->api->out_str(ctx, "decision", PQgetvalue(r, i, 0));
+            t->api->out_str(ctx, "changes", n < 0 ? err : text);
+            t->api->out_end(ctx);
+            changed++;
+        }
+        free(text);
+        json_decref(ij);
+        routing_input_release(&in);
+        routing_decision_release(&before);
+        routing_decision_release(&after);
+    }
+    t->api->out_end(ctx);
+    t->api->out_int(ctx, "decisions_replayed", PQntuples(r));
+    t->api->out_int(ctx, "decisions_changed", changed);
+    t->api->out_message(ctx, "%d of %d stored decisions would change; nothing was written", changed,
+                        PQntuples(r));
+    rc = CH_OK;
+out:
+    PQclear(r);
+    if (PQtransactionStatus(t->api->conn(ctx)) != PQTRANS_IDLE)
+        PQclear(PQexec(t->api->conn(ctx), rc == CH_OK ? "COMMIT" : "ROLLBACK"));
+    routing_config_free(cand);
+    return rc;
+}
+

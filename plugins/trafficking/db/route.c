@@ -1,0 +1,319 @@
+/*
+ * route.c: the database side of routing. The engine (routing.c) decides;
+ * this file reads its input, stores what it decided, and runs it at the
+ * moments that matter. JSON for the database is built with jansson or by
+ * PostgreSQL, never by hand; values reach SQL only as parameters.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db/route.h"
+
+/*
+ * The routing input of a case, shaped as routing_input_from_json reads it:
+ * facts and flags only, read by a function (consent and safety details are
+ * not the caller's to read directly).
+ */
+static const char input_sql[] = "SELECT trafficking.routing_input_v1($1)";
+
+static const char store_sql[] = "SELECT * FROM trafficking.decision_store($1::jsonb)";
+
+int route_input_load(PGconn *conn, int64_t case_id, struct routing_input *in, char *err,
+                     size_t errlen)
+{
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+    json_t *j = NULL;
+    json_error_t je;
+    int rc = -1;
+
+    routing_input_init(in);
+    snprintf(id, sizeof(id), "%lld", (long long)case_id);
+    r = PQexecParams(conn, input_sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot read case %s for routing: %s", id, PQresultErrorMessage(r));
+        goto out;
+    }
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+        rc = 1;
+        goto out;
+    }
+    j = json_loads(PQgetvalue(r, 0, 0), 0, &je);
+    if (j == NULL) {
+        snprintf(err, errlen, "case %s: routing input is not JSON: %s", id, je.text);
+        goto out;
+    }
+    rc = routing_input_from_json(j, in, err, errlen) == 0 ? 0 : -1;
+out:
+    json_decref(j);
+    PQclear(r);
+    return rc;
+}
+
+/* What the engine knows and the database does not: added to every payload. */
+static json_t *payload_extra(const struct routing_input *in)
+{
+    json_t *p = json_object();
+    double sex = in->domain_score[INSTRUMENT_DOMAIN_SEX_TRAFFICKING];
+    double labour = in->domain_score[INSTRUMENT_DOMAIN_LABOUR];
+    json_t *ind = json_array();
+    for (size_t i = 0; i < in->n_indicators; i++)
+        json_array_append_new(ind, json_string(in->indicators[i]));
+    json_object_set_new(p, "indicators", ind);
+    json_object_set_new(p, "trafficking_type",
+                        json_string(sex > 0 && labour > 0 ? "sex_and_labour"
+                                    : sex > 0             ? "sex"
+                                    : labour > 0          ? "labour"
+                                                          : "undetermined"));
+    json_object_set_new(p, "imminent_danger", json_boolean(in->imminent_danger));
+    json_object_set_new(p, "nationality_status",
+                        json_string(in->foreign_national ? "foreign_national" : "not_recorded"));
+    if (in->screening.present) {
+        json_object_set_new(p, "screening_instrument", json_string(in->screening.instrument));
+        json_object_set_new(p, "screening_result", json_string(in->screening.result));
+        json_object_set_new(p, "screening_band", json_string(in->screening.band));
+    }
+    return p;
+}
+
+/* Referrals of a decision as decision_store() takes them. */
+static json_t *referrals_json(const struct routing_config *cfg, const struct routing_decision *d,
+                              const struct routing_input *in)
+{
+    json_t *arr = json_array(), *extra = payload_extra(in);
+    for (size_t i = 0; i < d->n_referrals; i++) {
+        const struct routing_referral *rf = &d->referrals[i];
+        json_t *o = json_object();
+        (void)cfg;
+        json_object_set_new(o, "destination", json_string(rf->destination));
+        json_object_set_new(o, "kind", json_string(routing_kind_name(rf->kind)));
+        json_object_set_new(o, "rule", json_string(rf->rule));
+        json_object_set_new(o, "basis", json_string(routing_basis_name(rf->basis)));
+        json_object_set_new(o, "consent", json_integer(rf->consent_id));
+        json_object_set_new(o, "urgency", json_string(routing_urgency_name(rf->urgency)));
+        json_object_set_new(o, "due_hours", json_integer(rf->due_hours));
+        json_object_set_new(o, "ack_sla_hours", json_integer(rf->ack_sla_hours));
+        json_object_set_new(o, "state", json_string(routing_state_name(rf->state)));
+        json_object_set_new(o, "fields", routing_fields_to_json(rf->fields));
+        json_object_set_new(o, "payload", json_deep_copy(extra));
+        json_array_append_new(arr, o);
+    }
+    json_decref(extra);
+    return arr;
+}
+
+/*
+ * Stores decision d (made from in) and returns the result row of
+ * decision_store (caller PQclear()s), or NULL with err set.
+ */
+static PGresult *store(PGconn *conn, const struct routing_config *cfg,
+                       const struct routing_decision *d, const struct routing_input *in,
+                       int64_t screening_id, const char *cause, char *err, size_t errlen)
+{
+    json_t *p = json_object(), *dj = routing_decision_to_json(d);
+    char *text;
+    PGresult *r;
+    json_object_set_new(p, "case", json_integer(in->case_id));
+    json_object_set_new(p, "screening", json_integer(screening_id));
+    json_object_set_new(p, "cause", json_string(cause));
+    json_object_set_new(p, "config_hash", json_string(cfg->hash));
+    json_object_set_new(p, "input", routing_input_to_json(in));
+    json_object_set(p, "rules", json_object_get(dj, "rules"));
+    json_object_set(p, "outcome", json_object_get(dj, "outcome"));
+    json_object_set_new(p, "referrals", referrals_json(cfg, d, in));
+    text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    json_decref(dj);
+    if (text == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r = PQexecParams(conn, store_sql, 1, NULL, (const char *const *)&text, NULL, NULL, 0);
+    free(text);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot store the routing decision: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int any_rule_matched(const struct routing_decision *d)
+{
+    for (size_t i = 0; i < d->n_rules; i++)
+        if (d->rules[i].matched)
+            return 1;
+    return 0;
+}
+
+int route_decide_store(PGconn *conn, const struct routing_config *cfg, int64_t case_id,
+                       int64_t screening_id, const char *cause, int always,
+                       struct routing_decision *d, char *err, size_t errlen)
+{
+    struct routing_input in;
+    PGresult *r = NULL;
+    int rc = -1, lr;
+
+    routing_decision_init(d);
+    lr = route_input_load(conn, case_id, &in, err, errlen);
+    if (lr > 0)
+        snprintf(err, errlen, "case %lld not found", (long long)case_id);
+    if (lr != 0)
+        goto out;
+    if (routing_decide(cfg, &in, d) != 0) {
+        snprintf(err, errlen, "case %lld: routing ran out of memory", (long long)case_id);
+        goto out;
+    }
+    if (!always && !any_rule_matched(d)) {
+        rc = 0;
+        goto out;
+    }
+    r = store(conn, cfg, d, &in, screening_id, cause, err, errlen);
+    rc = r != NULL ? 0 : -1;
+out:
+    PQclear(r);
+    routing_input_release(&in);
+    return rc;
+}
+
+int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t screening_id,
+               const char *cause, int always)
+{
+    struct routing_decision d;
+    char err[1024];
+    int rc = CH_ERROR;
+
+    if (route_decide_store(t->api->conn(ctx), t->cfg->routing, case_id, screening_id, cause, always,
+                           &d, err, sizeof(err)) != 0) {
+        t->api->fail(ctx, "%s", err);
+        goto out;
+    }
+    for (size_t i = 0; i < d.n_referrals; i++) {
+        const struct routing_referral *rf = &d.referrals[i];
+        t->api->out_message(ctx, "referral to %s (%s, %s): %s, due within %d h", rf->destination,
+                            routing_basis_name(rf->basis), routing_urgency_name(rf->urgency),
+                            routing_state_name(rf->state), rf->due_hours);
+    }
+    rc = CH_OK;
+out:
+    routing_decision_release(&d);
+    return rc;
+}
+
+/* ---------------------------------------------------------- escalation --- */
+
+static const char claim_sql[] =
+    "SELECT id, case_id, destination_id, basis, coalesce(consent_id, 0), ack_sla_hours"
+    "  FROM trafficking.referrals_claim_overdue()";
+static const char escalate_sql[] = "SELECT trafficking.referral_escalate_v1($1, $2, $3::jsonb)";
+
+/*
+ * Escalates one overdue referral: records the event and refers the case to
+ * the destination's escalation target with the same legal basis.
+ */
+static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, int row)
+{
+    const struct routing_config *cfg = t->cfg->routing;
+    const char *rid = PQgetvalue(r, row, 0);
+    int di = routing_config_destination(cfg, PQgetvalue(r, row, 2));
+    const struct routing_destination *target = NULL;
+    char detail[300], *text = NULL;
+    const char *params[3];
+    PGresult *x;
+    int ok;
+
+    if (di >= 0 && cfg->destinations[di].escalate_to >= 0)
+        target = &cfg->destinations[cfg->destinations[di].escalate_to];
+    snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s", PQgetvalue(r, row, 5),
+             target ? "escalated to " : "no escalation target", target ? target->id : "");
+    if (target != NULL) {
+        json_t *o = json_object();
+        json_object_set_new(o, "destination", json_string(target->id));
+        json_object_set_new(o, "kind", json_string(routing_kind_name(target->kind)));
+        json_object_set_new(o, "urgency", json_string("immediate"));
+        json_object_set_new(o, "due_hours", json_integer(1));
+        json_object_set_new(o, "ack_sla_hours", json_integer(target->ack_sla_hours));
+        json_object_set_new(o, "fields", routing_fields_to_json(target->fields));
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+    }
+    params[0] = rid;
+    params[1] = detail;
+    params[2] = text;
+    x = PQexecParams(t->api->conn(ctx), escalate_sql, 3, NULL, params, NULL, NULL, 0);
+    ok = PQresultStatus(x) == PGRES_TUPLES_OK;
+    if (!ok)
+        t->api->fail(ctx, "referral %s: cannot escalate: %s", rid, PQresultErrorMessage(x));
+    PQclear(x);
+    free(text);
+    if (ok)
+        t->api->out_message(ctx, "referral %s: %s", rid, detail);
+    return ok ? 0 : -1;
+}
+
+int route_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct trf *t = ud;
+    PGresult *r;
+    int rc = CH_OK;
+    (void)ev;
+    r = PQexecParams(t->api->conn(ctx), claim_sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "cannot claim overdue referrals: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    for (int i = 0; i < PQntuples(r) && rc == CH_OK; i++)
+        if (escalate_one(t, ctx, r, i) != 0)
+            rc = CH_ERROR;
+    PQclear(r);
+    return rc;
+}
+
+/* ------------------------------------------------------ other moments --- */
+
+int trf_consent_changed(struct trf *t, struct ch_ctx *ctx, int64_t person_id)
+{
+    static const char sql[] = "SELECT id FROM casehost.cases"
+                              " WHERE subject_id = $1 AND status <> 'closed' ORDER BY id";
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+    int rc = CH_OK;
+    snprintf(id, sizeof(id), "%lld", (long long)person_id);
+    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "person %s: %s", id, PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    for (int i = 0; i < PQntuples(r) && rc == CH_OK; i++)
+        rc = route_case(t, ctx, strtoll(PQgetvalue(r, i, 0), NULL, 10), 0, "consent_changed", 0);
+    PQclear(r);
+    return rc;
+}
+
+/* Case fields routing reads: a change of any of them may change a decision. */
+static int routing_relevant(const struct ch_event_data *ev)
+{
+    static const char *const fields[] = {"flags",          "state",      "county",    "subject_id",
+                                         "runaway_return", "cw_history", "jj_history"};
+    for (size_t i = 0; i < ev->n_changes; i++)
+        for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+            if (strcmp(ev->changes[i].field, fields[k]) == 0)
+                return 1;
+    return 0;
+}
+
+int route_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct trf *t = ud;
+    if (ev->kind == CH_EV_CASE_UPDATED && !routing_relevant(ev))
+        return CH_OK;
+    return route_case(t, ctx, ev->case_id, 0,
+                      ev->kind == CH_EV_CASE_CREATED ? "case_created" : "case_updated", 0);
+}

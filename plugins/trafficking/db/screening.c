@@ -1,0 +1,226 @@
+/*
+ * screening.c: writes screenings and suggestions, and the plugin's hook and
+ * case section. JSON for the database is built with jansson, never by hand;
+ * every value reaches SQL as a parameter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db/screening.h"
+
+static const char suggest_sql[] = "SELECT trafficking.screening_suggest($1, $2, $3, $4, $5)";
+static const char submit_sql[] = "SELECT trafficking.screening_submit($1::jsonb)";
+
+const char *screening_final_state(const struct scoring_outcome *o)
+{
+    if (o == NULL)
+        return "declined";
+    return o->stopped ? "stopped" : "completed";
+}
+
+/* Items answered with a concern: what routing's indicator("item") reads. */
+static json_t *concerns_json(const struct instrument *inst, const struct answer *answers)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < inst->n_items; i++)
+        if (scoring_is_concern(&inst->items[i], &answers[i]))
+            json_array_append_new(a, json_string(inst->items[i].id));
+    return a;
+}
+
+static json_t *outcome_json(const struct instrument *inst, const struct scoring_outcome *o,
+                            const struct answer *answers)
+{
+    json_t *j = json_object(), *counts = json_object(), *domains = json_object();
+    json_object_set_new(j, "concerns", concerns_json(inst, answers));
+    for (int k = 0; k < ANSWER__COUNT; k++)
+        if (o->counts[k] > 0)
+            json_object_set_new(counts, answer_kind_name((enum answer_kind)k),
+                                json_integer(o->counts[k]));
+    for (int d = 0; d < INSTRUMENT_DOMAIN__COUNT; d++)
+        if (o->domain_score[d] > 0)
+            json_object_set_new(domains, instrument_domain_name((enum instrument_domain)d),
+                                json_integer(o->domain_score[d]));
+    json_object_set_new(j, "answers", counts);
+    json_object_set_new(j, "domain_scores", domains);
+    json_object_set_new(j, "shown", json_integer(o->shown));
+    json_object_set_new(j, "skipped", json_integer(o->skipped));
+    json_object_set_new(j, "answered", json_integer(o->answered));
+    json_object_set_new(j, "reachable", json_integer(o->reachable));
+    if (o->stopped && o->stop_item >= 0)
+        json_object_set_new(j, "stopped_at", json_string(inst->items[o->stop_item].id));
+    if (o->key_item >= 0)
+        json_object_set_new(j, "key_item", json_string(inst->items[o->key_item].id));
+    return j;
+}
+
+int64_t screening_store(PGconn *conn, const struct screening_submit *s, char *err, size_t errlen)
+{
+    const struct instrument *inst = s->inst;
+    json_t *p = json_object(), *answers = json_array();
+    char *text = NULL;
+    PGresult *r = NULL;
+    int64_t id = -1;
+
+    /* The definition travels along: the database keeps every version ever used. */
+    json_object_set_new(p, "title", json_string(inst->title));
+    json_object_set_new(p, "definition", json_string(inst->text));
+    json_object_set_new(p, "case", json_integer(s->case_id));
+    json_object_set_new(p, "instrument", json_string(inst->id));
+    json_object_set_new(p, "version", json_integer(inst->version));
+    json_object_set_new(p, "hash", json_string(inst->hash));
+    json_object_set_new(p, "state", json_string(screening_final_state(s->outcome)));
+    json_object_set_new(p, "pathway", json_string(s->age->pathway));
+    json_object_set_new(p, "age", s->age->age >= 0 ? json_integer(s->age->age) : json_null());
+    if (s->supersedes > 0)
+        json_object_set_new(p, "supersedes", json_integer(s->supersedes));
+    if (s->outcome != NULL) {
+        json_object_set_new(p, "result", json_string(scoring_result_name(s->outcome->result)));
+        json_object_set_new(p, "band", json_string(scoring_band(inst, s->outcome)));
+        json_object_set_new(p, "score", json_integer(s->outcome->score));
+        json_object_set_new(p, "outcome", outcome_json(inst, s->outcome, s->answers));
+        for (size_t i = 0; i < inst->n_items; i++) {
+            json_t *a = json_object();
+            json_object_set_new(a, "i", json_integer((json_int_t)i));
+            json_object_set_new(a, "id", json_string(inst->items[i].id));
+            json_object_set_new(a, "answer", json_string(answer_kind_name(s->answers[i].kind)));
+            if (s->answers[i].kind == ANSWER_VALUE)
+                json_object_set_new(a, "value", json_integer(s->answers[i].value));
+            json_array_append_new(answers, a);
+        }
+    } else {
+        json_object_set_new(p, "decline_reason", json_string(s->decline_reason));
+    }
+    json_object_set_new(p, "answers", answers);
+    answers = NULL;
+    text = json_dumps(p, JSON_COMPACT);
+    if (text == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    r = PQexecParams(conn, submit_sql, 1, NULL, (const char *const *)&text, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+        snprintf(err, errlen, "%s%s%s", m ? m : PQresultErrorMessage(r), h ? "\nhint: " : "",
+                 h ? h : "");
+        goto out;
+    }
+    id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+out:
+    PQclear(r);
+    free(text);
+    json_decref(answers);
+    json_decref(p);
+    return id;
+}
+
+int64_t screening_suggest(PGconn *conn, int64_t case_id, const struct trigger *t, char *err,
+                          size_t errlen)
+{
+    char id[24], due[16];
+    const char *params[5] = {id, t->instrument, t->name, t->reason, due};
+    PGresult *r;
+    int64_t out = -1;
+    snprintf(id, sizeof(id), "%lld", (long long)case_id);
+    snprintf(due, sizeof(due), "%d", t->due_hours);
+    r = PQexecParams(conn, suggest_sql, 5, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        snprintf(err, errlen, "cannot suggest a screening for case %s: %s", id,
+                 PQresultErrorMessage(r));
+    else
+        out = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return out;
+}
+
+static enum facts_event event_of(enum ch_event ev)
+{
+    switch (ev) {
+    case CH_EV_CASE_CREATED:
+        return FACTS_EV_CREATED;
+    case CH_EV_CASE_UPDATED:
+        return FACTS_EV_UPDATED;
+    case CH_EV_NOTE_ADDED:
+        return FACTS_EV_NOTE_ADDED;
+    case CH_EV_CASE_CLOSED:
+        return FACTS_EV_CLOSED;
+    default:
+        return FACTS_EV_TICK;
+    }
+}
+
+/*
+ * On an update, a trigger fires again only when a field it reads changed: a
+ * second update of an unrelated field never suggests the same screening
+ * twice, while a new runaway return does.
+ */
+static int reads_changed_field(const struct trigger *t, const struct ch_event_data *ev)
+{
+    for (size_t i = 0; i < ev->n_changes; i++)
+        for (int slot = 0; slot < FACTS__COUNT; slot++)
+            if (rule_uses_slot(t->when, slot) && casefacts_field_feeds(ev->changes[i].field, slot))
+                return 1;
+    return 0;
+}
+
+int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct trf *t = ud;
+    struct casefacts cf;
+    struct rule_value facts[FACTS__COUNT];
+    const struct trigger *matched[32];
+    char err[512];
+    size_t n;
+    int rc;
+
+    rc = casefacts_load(t->api->conn(ctx), ev->case_id, &cf, err, sizeof(err));
+    if (rc != 0) {
+        t->api->fail(ctx, "%s", rc > 0 ? "case not found" : err);
+        return CH_ERROR;
+    }
+    casefacts_fill(&cf, facts);
+    n = trigger_match(t->cfg->triggers, event_of(ev->kind), facts, matched, 32);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        int64_t id;
+        if (ev->kind == CH_EV_CASE_UPDATED && !reads_changed_field(matched[i], ev))
+            continue;
+        id = screening_suggest(t->api->conn(ctx), ev->case_id, matched[i], err, sizeof(err));
+        if (id < 0) {
+            t->api->fail(ctx, "%s", err);
+            return CH_ERROR;
+        }
+        if (id > 0 && !t->api->json(ctx))
+            t->api->out_message(ctx, "screening suggested: %s (%s), due within %d hours",
+                                matched[i]->instrument, matched[i]->reason, matched[i]->due_hours);
+    }
+    return CH_OK;
+}
+
+int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
+{
+    static const char sql[] =
+        "SELECT s.id, s.instrument_id AS instrument, s.instrument_version AS version, s.state,"
+        "       s.result, s.band, s.pathway,"
+        "       to_char(s.due_at, 'YYYY-MM-DD HH24:MI') AS due,"
+        "       (s.state IN ('suggested', 'in_progress') AND s.due_at < now()) AS overdue,"
+        "       to_char(s.finished_at, 'YYYY-MM-DD HH24:MI') AS finished, s.superseded_by"
+        "  FROM trafficking.screenings s WHERE s.case_id = $1 ORDER BY s.id";
+    struct trf *t = ud;
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+    snprintf(id, sizeof(id), "%lld", (long long)case_id);
+    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "cannot read screenings of case %s: %s", id, PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    t->api->out_result(ctx, "screenings", r, 1);
+    PQclear(r);
+    return CH_OK;
+}

@@ -1,0 +1,494 @@
+/*
+ * routing.h: referral routing of the trafficking plugin: the destinations and
+ * routing rules configuration, the input facts routing looks at, the decision
+ * it makes (with every rule's trace and every destination's reason), and the
+ * JSON forms under which inputs and decisions are stored and replayed.
+ *
+ * Pure computation: never does I/O beyond reading the two configuration files
+ * and the FILE* a caller hands in, never touches the database, and never sends
+ * anything. Whatever leaves the system leaves through the outbox, which the
+ * database side fills from a decision.
+ *
+ * destinations.cfg (libconfig):
+ *   destinations = (
+ *     { id = "le_ca"; name = "California law enforcement"; kind = "law_enforcement";
+ *       jurisdiction = { states = ["CA"]; counties = ["Los Angeles"]; };  # counties optional
+ *         # or jurisdiction = { any = true; };
+ *       channel = { type = "spool"; spool_dir = "../../var/spool/le_ca"; };
+ *         # or { type = "webhook"; url = "https://..."; secret = "..."; }  (or secret_file)
+ *         # or { type = "command"; command = "/usr/local/bin/send-referral"; }
+ *       fields = ["case_id", "age", ...];   # minimum necessary: routing_field names
+ *       needs_consent = true;       # a consent-basis referral needs a covering consent
+ *       contacts_person = false;    # the destination contacts the person directly
+ *       ack_sla_hours = 24;         # 1..720
+ *       escalate_to = "none";       # or a destination id
+ *     }, ...
+ *   );
+ * Every member is required: no hidden defaults. A relative spool_dir or
+ * secret_file is taken relative to the folder of destinations.cfg. A
+ * destination with needs_consent = false may be referred only on a legal basis
+ * (mandatory_report or imminent_danger): a consent-basis rule that can reach it
+ * is a configuration error, because nothing leaves without consent or a
+ * recorded legal basis (DOMAIN rule 6).
+ *
+ * routing.cfg (libconfig):
+ *   rules = (
+ *     { name = "imminent_danger"; priority = 10; when = "imminent_danger";
+ *       refer = ["emergency_911"];           # ids and/or "kind:law_enforcement"
+ *       basis = "imminent_danger";           # consent | mandatory_report | imminent_danger
+ *       urgency = "immediate"; due_hours = 1; # immediate (<= 1h), 24h, 72h, routine
+ *       stop = true; purpose = "...";         # purpose optional: the consent purpose required
+ *       note = "DOMAIN: imminent danger overrides every other flow"; },  # note optional
+ *   );
+ * purpose and note are optional; every other member is required.
+ * Rules run in ascending priority (lower first); two rules with one priority
+ * are an error, so the order is always written down. "kind:x" refers every
+ * destination of kind x that serves the case's jurisdiction.
+ *
+ * Rule functions (besides the fixed facts of facts.h; `event` is always null here):
+ *   indicator("item_id")   bool: the latest finished screening marked item_id a concern
+ *                          (null when there is no screening)
+ *   domain_score("domain") num:  that screening's concern weight in a domain
+ *                          (control, recruitment, conditions, sex_trafficking, labour,
+ *                          minors, health; null when there is no screening)
+ *   consent("purpose")     bool: an active consent with that purpose exists
+ *   safe_channel("name")   bool: the person has that safe contact channel
+ * The fact `disclosure` is true when the latest screening stopped on a disclosure;
+ * the screening facts (result, band, score, disclosure) are null without one.
+ */
+#ifndef TRF_ROUTING_H
+#define TRF_ROUTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <libconfig.h>
+
+#include "cfg/cfgread.h"
+#include "rules/facts.h"
+#include "screening/instrument.h"
+#include "cfg/report.h"
+#include "rules/rule.h"
+
+#define ROUTING_MAX_DUE_HOURS 720
+#define ROUTING_MAX_SLA_HOURS 720
+
+/* ------------------------------------------------------------ vocabulary --- */
+
+enum routing_kind {
+    ROUTING_KIND_EMERGENCY = 0,
+    ROUTING_KIND_LAW_ENFORCEMENT,
+    ROUTING_KIND_CHILD_WELFARE,
+    ROUTING_KIND_TASK_FORCE,
+    ROUTING_KIND_HOTLINE,
+    ROUTING_KIND_HHS_OTIP,
+    ROUTING_KIND_FORENSIC_INTERVIEW,
+    ROUTING_KIND_NGO_SHELTER,
+    ROUTING_KIND_LEGAL_AID,
+    ROUTING_KIND_MEDICAL,
+    ROUTING_KIND_VICTIM_SERVICES,
+    ROUTING_KIND__COUNT
+};
+
+enum routing_channel_type {
+    ROUTING_CHANNEL_WEBHOOK = 0,
+    ROUTING_CHANNEL_COMMAND,
+    ROUTING_CHANNEL_SPOOL,
+    ROUTING_CHANNEL__COUNT
+};
+
+enum routing_basis {
+    ROUTING_BASIS_CONSENT = 0,
+    ROUTING_BASIS_MANDATORY_REPORT,
+    ROUTING_BASIS_IMMINENT_DANGER,
+    ROUTING_BASIS__COUNT
+};
+
+/* Each urgency caps due_hours: immediate 1, 24h 24, 72h 72, routine 720. */
+enum routing_urgency {
+    ROUTING_URGENCY_IMMEDIATE = 0,
+    ROUTING_URGENCY_24H,
+    ROUTING_URGENCY_72H,
+    ROUTING_URGENCY_ROUTINE,
+    ROUTING_URGENCY__COUNT
+};
+
+/* State a decision gives a referral; the lifecycle after that is the database's. */
+enum routing_state {
+    ROUTING_STATE_QUEUED = 0,
+    ROUTING_STATE_PENDING_CONSENT,
+    ROUTING_STATE__COUNT
+};
+
+/*
+ * The fixed vocabulary of fields a destination may receive ("minimum
+ * necessary"). Bit i of a fields mask is field i. Never renumber: masks are
+ * only held in memory, names are what is stored.
+ */
+enum routing_field {
+    ROUTING_FIELD_CASE_ID = 0,
+    ROUTING_FIELD_AGENCY,
+    ROUTING_FIELD_PERSON_NAME,   /* identifying */
+    ROUTING_FIELD_DATE_OF_BIRTH, /* identifying */
+    ROUTING_FIELD_AGE,
+    ROUTING_FIELD_AGE_BASIS, /* known / estimated / unknown */
+    ROUTING_FIELD_GENDER,
+    ROUTING_FIELD_LANGUAGE,
+    ROUTING_FIELD_INTERPRETER_NEEDED,
+    ROUTING_FIELD_NATIONALITY_STATUS, /* restricted */
+    ROUTING_FIELD_STATE,
+    ROUTING_FIELD_COUNTY,
+    ROUTING_FIELD_LOCATION, /* identifying: where the person is now */
+    ROUTING_FIELD_SCREENING_INSTRUMENT,
+    ROUTING_FIELD_SCREENING_RESULT,
+    ROUTING_FIELD_SCREENING_BAND,
+    ROUTING_FIELD_INDICATORS,
+    ROUTING_FIELD_TRAFFICKING_TYPE,
+    ROUTING_FIELD_IMMINENT_DANGER,
+    ROUTING_FIELD_URGENCY,
+    ROUTING_FIELD_BASIS,
+    ROUTING_FIELD_SAFE_CONTACT, /* identifying: safe channels and times */
+    ROUTING_FIELD_CASEWORKER,
+    ROUTING_FIELD_CASEWORKER_PHONE,
+    ROUTING_FIELD__COUNT
+};
+
+typedef uint32_t routing_fields; /* one bit per enum routing_field */
+
+/* Static names ("law_enforcement", "webhook", "mandatory_report", "24h",
+ * "pending_consent", "person_name"); NULL when out of range. */
+const char *routing_kind_name(enum routing_kind k);
+const char *routing_channel_type_name(enum routing_channel_type t);
+const char *routing_basis_name(enum routing_basis b);
+const char *routing_urgency_name(enum routing_urgency u);
+const char *routing_state_name(enum routing_state s);
+const char *routing_field_name(enum routing_field f);
+/* Index of a name in the tables above, or -1. */
+int routing_kind_lookup(const char *name);
+int routing_channel_type_lookup(const char *name);
+int routing_basis_lookup(const char *name);
+int routing_urgency_lookup(const char *name);
+int routing_state_lookup(const char *name);
+int routing_field_lookup(const char *name);
+/* Longest due_hours an urgency allows. */
+int routing_urgency_max_hours(enum routing_urgency u);
+
+/*
+ * A new JSON array of the names of the fields in mask, in enum order (for
+ * referrals.fields). Caller owns the reference (json_decref); NULL without memory.
+ */
+json_t *routing_fields_to_json(routing_fields mask);
+
+/* --------------------------------------------------------- configuration --- */
+
+struct routing_jurisdiction {
+    int any;       /* serves every state */
+    char **states; /* two-letter codes, upper case */
+    size_t n_states;
+    char **counties; /* optional: only these counties of those states; 0 = all */
+    size_t n_counties;
+};
+
+struct routing_channel {
+    enum routing_channel_type type;
+    char *url;         /* webhook */
+    char *secret;      /* webhook: literal secret, or NULL */
+    char *secret_file; /* webhook: path resolved against the destinations folder, or NULL */
+    char *command;     /* command */
+    char *spool_dir;   /* spool: path resolved against the destinations folder */
+};
+
+struct routing_destination {
+    char *id;
+    char *name;
+    enum routing_kind kind;
+    struct routing_jurisdiction jurisdiction;
+    struct routing_channel channel;
+    routing_fields fields;
+    int needs_consent;
+    int contacts_person;
+    int ack_sla_hours;
+    int escalate_to; /* index into routing_config.destinations, or -1 for none */
+    int line;
+};
+
+/* One entry of a rule's refer list: a destination, or every destination of a kind. */
+struct routing_target {
+    int destination;        /* index into routing_config.destinations, or -1 */
+    enum routing_kind kind; /* the kind when destination is -1, else that destination's */
+};
+
+struct routing_rule {
+    char *name;
+    int priority;
+    struct rule_prog *when;
+    struct routing_target *refer;
+    size_t n_refer;
+    enum routing_basis basis;
+    enum routing_urgency urgency;
+    int due_hours;
+    int stop;
+    char *purpose; /* consent purpose a consent-basis referral needs, or NULL: any purpose */
+    char *note;    /* optional prose shown in explanations, or NULL */
+    int line;
+};
+
+struct routing_config {
+    struct routing_destination *destinations; /* file order */
+    size_t n_destinations;
+    struct routing_rule *rules; /* ascending priority */
+    size_t n_rules;
+    struct facts_resolver resolver; /* slots of the calls in every rule's `when` */
+    char *destinations_path;
+    char *routing_path;
+    char hash[CFGREAD_HASH_LEN + 1]; /* SHA-256 over both files' text, lowercase hex */
+};
+
+/*
+ * Loads and validates both files, reporting every problem through report
+ * (may be NULL) as file:line[:col] (cfgread's order: by line in each file).
+ * instruments, when not NULL, is borrowed during the call to check that every
+ * indicator("x") names an item of some instrument; NULL accepts any identifier.
+ * Returns 0 and *out (caller frees with routing_config_free), or -1 with *out
+ * NULL. Paths are copied.
+ */
+int routing_config_load(const char *destinations_path, const char *routing_path,
+                        trf_report_fn report, void *ud, struct routing_config **out);
+int routing_config_load_checked(const char *destinations_path, const char *routing_path,
+                                const struct instrument_set *instruments, trf_report_fn report,
+                                void *ud, struct routing_config **out);
+void routing_config_free(struct routing_config *cfg);
+
+/* Index of a destination id, or -1. */
+int routing_config_destination(const struct routing_config *cfg, const char *id);
+
+/* 1 when d serves state/county ("" when unknown), else 0. */
+int routing_destination_serves(const struct routing_destination *d, const char *state,
+                               const char *county);
+
+/* ----------------------------------------------------------------- input --- */
+
+struct routing_consent {
+    int64_t id;
+    char *purpose;
+    char **recipients; /* destination ids or "kind:x" */
+    size_t n_recipients;
+    int active; /* granted, not expired and not revoked at decision time */
+};
+
+/*
+ * Everything routing looks at, as plain data. Strings in fixed arrays are
+ * NUL-terminated ("" when unknown); pointers are owned by the input and freed
+ * by routing_input_release. Initialise with routing_input_init.
+ */
+struct routing_input {
+    int64_t case_id;
+    /* age: minor and pathway are derived, never stored (unknown age is a minor) */
+    int age;           /* whole years, -1 when unknown */
+    int age_known;     /* from a date of birth */
+    int age_estimated; /* from an estimate only */
+    char gender[64];
+    char state[8];
+    char county[128];
+    /* case flags */
+    int foreign_national;
+    int imminent_danger;
+    int recruitment;
+    int control;
+    int runaway_return;
+    int runaway_episodes;
+    int cw_history;
+    int jj_history;
+    /* the latest finished (completed or stopped) screening */
+    struct {
+        int present;
+        int64_t id;
+        char instrument[64];
+        int version;
+        char result[16]; /* negative, possible, positive, incomplete */
+        char band[32];
+        double score;
+        int stopped; /* stopped on a disclosure */
+    } screening;
+    char **indicators; /* item ids answered with a concern */
+    size_t n_indicators;
+    double domain_score[INSTRUMENT_DOMAIN__COUNT]; /* meaningful when screening.present */
+    struct routing_consent *consents;
+    size_t n_consents;
+    struct {
+        int do_not_contact;
+        int trafficker_controls_phone;
+        char **safe_channels; /* "sms", "email", "in_person", ... */
+        size_t n_safe_channels;
+    } safe_contact;
+};
+
+/* Zeroes in; age -1. */
+void routing_input_init(struct routing_input *in);
+/* Frees what in owns and re-initialises it. */
+void routing_input_release(struct routing_input *in);
+
+/* Copies id (0 or -1 without memory). */
+int routing_input_add_indicator(struct routing_input *in, const char *item_id);
+/* Copies purpose and recipients; recipients[0 .. n-1] are copied. 0 or -1. */
+int routing_input_add_consent(struct routing_input *in, int64_t id, const char *purpose,
+                              const char *const *recipients, size_t n, int active);
+int routing_input_add_safe_channel(struct routing_input *in, const char *channel);
+
+/* 1 when the input puts the case on a minor pathway (under 18, or unknown age). */
+int routing_input_minor(const struct routing_input *in);
+/* "minor", "adult" or "minor_unknown_age" (static). */
+const char *routing_input_pathway(const struct routing_input *in);
+
+/*
+ * The input as JSON (what decisions.input stores). Caller owns the reference
+ * (json_decref); NULL without memory. Shape:
+ *   {"case_id":1,"age":15|null,"age_known":true,"age_estimated":false,
+ *    "gender":"female","state":"CA","county":"Alameda",
+ *    "flags":{"foreign_national":false,...},"runaway_episodes":0,
+ *    "screening":null|{"id":3,"instrument":"youth_quick","version":1,"result":"positive",
+ *                      "band":"positive","score":2,"stopped":false},
+ *    "indicators":["paid_for_sex"],"domain_scores":{"sex_trafficking":1,...},
+ *    "consents":[{"id":7,"purpose":"referral","recipients":["kind:hotline"],"active":true}],
+ *    "safe_contact":{"do_not_contact":false,"trafficker_controls_phone":true,
+ *                    "safe_channels":["email"]}}
+ */
+json_t *routing_input_to_json(const struct routing_input *in);
+
+/*
+ * Reads the shape above into out (initialised here; release it also on
+ * failure). Unknown keys, wrong types and unknown names are errors. Returns 0,
+ * or -1 with a message naming the key in err.
+ */
+int routing_input_from_json(const json_t *j, struct routing_input *out, char *err, size_t errlen);
+
+/*
+ * Reads a libconfig group with the same members as the JSON shape (flags as a
+ * group of bools, screening as a group or absent, age absent or -1 when
+ * unknown) into out (initialised here; release it also on failure). Problems
+ * are reported through r with file:line. Returns 0, or -1 when anything was
+ * reported.
+ */
+int routing_input_from_setting(struct cfgread *r, const config_setting_t *group,
+                               struct routing_input *out);
+
+/* -------------------------------------------------------------- decision --- */
+
+struct routing_rule_result {
+    char *name;
+    int priority;
+    int evaluated; /* 0: an earlier rule matched and stopped */
+    int matched;
+    int stopped; /* matched and has stop */
+    char *trace; /* rule_explain text ("" when not evaluated) */
+};
+
+struct routing_referral {
+    char *destination; /* id */
+    enum routing_kind kind;
+    char *rule;
+    enum routing_basis basis;
+    enum routing_urgency urgency;
+    int due_hours;
+    int ack_sla_hours;
+    routing_fields fields;
+    int64_t consent_id; /* the consent used, or 0 */
+    enum routing_state state;
+    char *reason; /* why this basis and state: "consent 7 covers 'kind:hotline'" */
+};
+
+/* A destination a rule pointed at but that was not used, and why. */
+struct routing_unused {
+    char *destination; /* id, or NULL when no destination of the kind serves the case */
+    enum routing_kind kind;
+    char *rule;
+    char *reason; /* "wrong jurisdiction: serves CA, case is in NV", "unsafe channel: ..." */
+};
+
+/* Everything is owned by the decision; release with routing_decision_release. */
+struct routing_decision {
+    int64_t case_id;
+    char config_hash[CFGREAD_HASH_LEN + 1];
+    struct routing_rule_result *rules; /* every configured rule, in priority order */
+    size_t n_rules;
+    struct routing_referral *referrals; /* in the order they were made */
+    size_t n_referrals;
+    struct routing_unused *unused;
+    size_t n_unused;
+};
+
+void routing_decision_init(struct routing_decision *d);
+void routing_decision_release(struct routing_decision *d);
+
+/*
+ * Evaluates every rule of cfg (borrowed) over in (borrowed) in priority order
+ * into out (initialised here; release it also on failure):
+ *  - a rule that matches and has stop ends evaluation; later rules are
+ *    recorded as not evaluated;
+ *  - a destination is referred at most once: the first rule that reaches it
+ *    wins, later ones are recorded as unused ("already referred by rule 'x'");
+ *  - "kind:x" reaches every destination of kind x serving the case's state and
+ *    county; an explicit id that does not serve it is unused (wrong jurisdiction);
+ *  - basis consent: needs an active consent whose recipients name the
+ *    destination id or "kind:<its kind>" (and whose purpose is the rule's
+ *    purpose, when it names one), else the referral is pending_consent;
+ *    mandatory_report and imminent_danger are queued whatever the consent;
+ *  - contacts_person destinations are unused when the person must not be
+ *    contacted or the trafficker controls the phone and no safe channel exists.
+ * Returns 0, or -1 without memory (out is then incomplete).
+ */
+int routing_decide(const struct routing_config *cfg, const struct routing_input *in,
+                   struct routing_decision *out);
+
+/*
+ * The decision as JSON. Caller owns the reference; NULL without memory.
+ *   {"case_id":1,"config_hash":"...",
+ *    "rules":[{"name","priority","evaluated","matched","stopped","trace"}],
+ *    "outcome":{"referrals":[{"destination","kind","rule","basis","urgency","due_hours",
+ *                             "ack_sla_hours","fields":[...],"consent_id":7|null,"state",
+ *                             "reason"}],
+ *               "not_used":[{"destination":"x"|null,"kind","rule","reason"}]}}
+ * decisions.rules stores "rules" and decisions.outcome stores "outcome".
+ */
+json_t *routing_decision_to_json(const struct routing_decision *d);
+
+/*
+ * Reads the shape above (as stored: give {"rules": ..., "outcome": ...};
+ * case_id and config_hash may be absent) into out (initialised here; release
+ * it also on failure). Returns 0, or -1 with a message in err.
+ */
+int routing_decision_from_json(const json_t *j, struct routing_decision *out, char *err,
+                               size_t errlen);
+
+/*
+ * Prints d readably to f: each rule with matched / no match / not evaluated
+ * and its trace (so false sub-conditions show), then each referral with its
+ * basis, state, due and fields, then each unused destination with its reason.
+ */
+void routing_explain_text(const struct routing_decision *d, FILE *f);
+
+/*
+ * Compares the referrals of a (before) and b (after) by destination and prints
+ * one line per referral added, removed or changed to f (may be NULL):
+ * "+ le_nv ...", "- hotline ...", "~ cw_ca: basis consent -> mandatory_report;
+ * due 72h -> 24h". Compared: rule, basis, urgency, due_hours, state, fields,
+ * consent_id. Returns the number of lines (0: the same referrals).
+ */
+int routing_decision_diff(const struct routing_decision *a, const struct routing_decision *b,
+                          FILE *f);
+
+/* ------------------------------------------------------- shared-internal --- */
+
+/* The functions routing rules may call: the fn index of a struct facts_call. */
+enum routing__fn {
+    ROUTING__FN_INDICATOR = 0,
+    ROUTING__FN_DOMAIN_SCORE,
+    ROUTING__FN_CONSENT,
+    ROUTING__FN_SAFE_CHANNEL,
+    ROUTING__FN_COUNT
+};
+extern const struct facts_fn routing__fns[ROUTING__FN_COUNT];
+
+#endif /* TRF_ROUTING_H */

@@ -1,0 +1,207 @@
+/*
+ * facts.c: the fixed fact table and the resolver that gives rule calls slots.
+ *
+ * Names only: computing a fact's value from a case belongs to whoever fills the
+ * vector. Must never do I/O and never accept a name it cannot type.
+ */
+#include "rules/facts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct facts_def facts_table[FACTS__COUNT] = {
+    [FACTS_MINOR] = {"minor", RULE_BOOL, FACTS_GROUP_CASE,
+                     "under 18, or age unknown, or estimated under 18"},
+    [FACTS_AGE] = {"age", RULE_NUM, FACTS_GROUP_CASE, "age in whole years; null if unknown"},
+    [FACTS_AGE_KNOWN] = {"age_known", RULE_BOOL, FACTS_GROUP_CASE,
+                         "age comes from a date of birth"},
+    [FACTS_AGE_ESTIMATED] = {"age_estimated", RULE_BOOL, FACTS_GROUP_CASE,
+                             "age comes from an estimate"},
+    [FACTS_PATHWAY] = {"pathway", RULE_STR, FACTS_GROUP_CASE,
+                       "\"minor\", \"adult\" or \"minor_unknown_age\""},
+    [FACTS_GENDER] = {"gender", RULE_STR, FACTS_GROUP_CASE, "gender identity as recorded"},
+    [FACTS_STATE] = {"state", RULE_STR, FACTS_GROUP_CASE, "state of the case (two letters)"},
+    [FACTS_COUNTY] = {"county", RULE_STR, FACTS_GROUP_CASE, "county of the case"},
+    [FACTS_RUNAWAY_RETURN] = {"runaway_return", RULE_BOOL, FACTS_GROUP_CASE,
+                              "the case has a runaway episode with a return time"},
+    [FACTS_RUNAWAY_EPISODES] = {"runaway_episodes", RULE_NUM, FACTS_GROUP_CASE,
+                                "number of runaway or missing episodes"},
+    [FACTS_CW_HISTORY] = {"cw_history", RULE_BOOL, FACTS_GROUP_CASE, "child-welfare history"},
+    [FACTS_JJ_HISTORY] = {"jj_history", RULE_BOOL, FACTS_GROUP_CASE, "juvenile-justice history"},
+    [FACTS_RECRUITMENT_FLAG] = {"recruitment_flag", RULE_BOOL, FACTS_GROUP_CASE,
+                                "a caseworker flagged recruitment or fraud indicators"},
+    [FACTS_CONTROL_FLAG] = {"control_flag", RULE_BOOL, FACTS_GROUP_CASE,
+                            "a caseworker flagged control or coercion indicators"},
+    [FACTS_FOREIGN_NATIONAL] = {"foreign_national", RULE_BOOL, FACTS_GROUP_CASE,
+                                "the person is a foreign national"},
+    [FACTS_IMMINENT_DANGER] = {"imminent_danger", RULE_BOOL, FACTS_GROUP_CASE,
+                               "someone is in danger now"},
+    [FACTS_EVENT] = {"event", RULE_STR, FACTS_GROUP_CASE,
+                     "\"created\", \"updated\", \"note_added\", \"closed\" or \"tick\""},
+    [FACTS_BAND] = {"band", RULE_STR, FACTS_GROUP_SCREENING, "band of the latest screening"},
+    [FACTS_RESULT] = {"result", RULE_STR, FACTS_GROUP_SCREENING,
+                      "\"negative\", \"possible\", \"positive\" or \"incomplete\""},
+    [FACTS_SCORE] = {"score", RULE_NUM, FACTS_GROUP_SCREENING, "score of the latest screening"},
+    [FACTS_DISCLOSURE] = {"disclosure", RULE_BOOL, FACTS_GROUP_SCREENING,
+                          "the person disclosed exploitation during the screening"},
+};
+
+static const char *const event_names[FACTS_EV__COUNT] = {
+    [FACTS_EV_CREATED] = "created",
+    [FACTS_EV_UPDATED] = "updated",
+    [FACTS_EV_NOTE_ADDED] = "note_added",
+    [FACTS_EV_CLOSED] = "closed",
+    [FACTS_EV_TICK] = "tick",
+};
+
+int facts_lookup(const char *name, enum rule_type *type)
+{
+    for (int i = 0; i < FACTS__COUNT; i++) {
+        if (strcmp(facts_table[i].name, name) == 0) {
+            if (type != NULL)
+                *type = facts_table[i].type;
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *facts_event_name(enum facts_event ev)
+{
+    if ((int)ev < 0 || ev >= FACTS_EV__COUNT)
+        return NULL;
+    return event_names[ev];
+}
+
+int facts_event_lookup(const char *name)
+{
+    for (int i = 0; i < FACTS_EV__COUNT; i++)
+        if (strcmp(event_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+void facts_clear(struct rule_value *facts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        facts[i].type = RULE_NULL;
+        facts[i].u.b = 0;
+    }
+}
+
+void facts_resolver_init(struct facts_resolver *r, unsigned groups, const struct facts_fn *fns,
+                         size_t n_fns, void *ud)
+{
+    memset(r, 0, sizeof(*r));
+    r->groups = groups;
+    r->fns = fns;
+    r->n_fns = n_fns;
+    r->ud = ud;
+}
+
+void facts_resolver_release(struct facts_resolver *r)
+{
+    for (size_t i = 0; i < r->n_calls; i++)
+        free(r->calls[i].arg);
+    free(r->calls);
+    r->calls = NULL;
+    r->n_calls = r->cap = 0;
+}
+
+/* "unknown function 'x' (expected one of a, b)": the list is what the author can use here. */
+static void unknown_function(const struct facts_resolver *r, const char *fn, char *err,
+                             size_t errlen)
+{
+    size_t off = (size_t)snprintf(err, errlen, "unknown function '%s'", fn);
+    for (size_t i = 0; i < r->n_fns && off < errlen; i++)
+        off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+                                i == 0 ? " (expected one of " : ", ", r->fns[i].name);
+    if (r->n_fns > 0 && off < errlen)
+        snprintf(err + off, errlen - off, ")");
+}
+
+static int resolve_name(struct facts_resolver *r, const char *name, enum rule_type *type, char *err,
+                        size_t errlen)
+{
+    int slot = facts_lookup(name, type);
+    if (slot < 0) {
+        snprintf(err, errlen, "unknown name '%s'", name);
+        return -1;
+    }
+    if (!(facts_table[slot].group & r->groups)) {
+        /* Only one group can be missing today: screening facts in a case-only context. */
+        snprintf(err, errlen, "'%s' is only known after a screening is scored", name);
+        return -1;
+    }
+    return slot;
+}
+
+/* Gives the call fns[fn](arg) the next dynamic slot; -1 with a message when out of memory. */
+static int append_call(struct facts_resolver *r, int fn, const char *arg, int target, char *err,
+                       size_t errlen)
+{
+    int slot = -1;
+    char *copy = NULL;
+    if (r->n_calls == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        struct facts_call *calls = realloc(r->calls, cap * sizeof(*calls));
+        if (calls == NULL)
+            goto out;
+        r->calls = calls;
+        r->cap = cap;
+    }
+    copy = strdup(arg);
+    if (copy == NULL)
+        goto out;
+    r->calls[r->n_calls] = (struct facts_call){.fn = fn, .arg = copy, .target = target};
+    slot = FACTS__COUNT + (int)r->n_calls++;
+out:
+    if (slot < 0)
+        snprintf(err, errlen, "out of memory");
+    return slot;
+}
+
+static int resolve(void *ud, const char *fn, const char *name, enum rule_type *type, char *err,
+                   size_t errlen)
+{
+    struct facts_resolver *r = ud;
+    if (fn == NULL)
+        return resolve_name(r, name, type, err, errlen);
+
+    size_t f = 0;
+    while (f < r->n_fns && strcmp(r->fns[f].name, fn) != 0)
+        f++;
+    if (f == r->n_fns) {
+        unknown_function(r, fn, err, errlen);
+        return -1;
+    }
+    int target = 0;
+    if (r->fns[f].check != NULL) {
+        target = r->fns[f].check(r->ud, name, err, errlen);
+        if (target < 0)
+            return -1;
+    }
+    *type = r->fns[f].type;
+    for (size_t i = 0; i < r->n_calls; i++)
+        if (r->calls[i].fn == (int)f && strcmp(r->calls[i].arg, name) == 0)
+            return FACTS__COUNT + (int)i;
+    return append_call(r, (int)f, name, target, err, errlen);
+}
+
+struct rule_schema facts_resolver_schema(struct facts_resolver *r)
+{
+    return (struct rule_schema){.resolve = resolve, .ud = r};
+}
+
+size_t facts_resolver_slot_count(const struct facts_resolver *r)
+{
+    return FACTS__COUNT + r->n_calls;
+}
+
+const struct facts_call *facts_resolver_call(const struct facts_resolver *r, size_t slot)
+{
+    if (slot < FACTS__COUNT || slot >= FACTS__COUNT + r->n_calls)
+        return NULL;
+    return &r->calls[slot - FACTS__COUNT];
+}

@@ -1,0 +1,156 @@
+/*
+ * instrument.h: screening instrument definitions of the trafficking plugin,
+ * loaded from the *.cfg files of conf/trafficking/instruments (one instrument per file).
+ *
+ * Loading validates everything and reports every problem with file:line[:col];
+ * a set with any error is never returned. Never does I/O beyond reading the
+ * definition files, and never changes a loaded instrument: screenings name
+ * id + version + hash, so a definition is immutable once loaded.
+ *
+ * File format (libconfig):
+ *   instrument = {
+ *     id = "youth_quick"; version = 1; title = "..."; purpose = "..."; source = "...";
+ *     population = { min_age = 12; max_age = 24; };
+ *     mode = "interview";            # or "observation": staff-completed, never read aloud
+ *     requires_training = false;     # optional, default false
+ *     min_answered = 3;              # fewer yes/no/value answers -> incomplete
+ *     scoring = { method = "any_yes"; };
+ *             # or { method = "count_at_least"; n = 2; }
+ *             # or { method = "weighted"; possible_at = 3; clear_at = 6; }
+ *     items = (
+ *       { id = "paid_for_sex"; domain = "sex_trafficking"; kind = "yes_no";
+ *         prompt = "..."; key = true; disclosure = false; show_if = "age >= 12"; },
+ *       { id = "where_slept"; domain = "minors"; kind = "choice";
+ *         choices = ["home", "friend", "street"]; concern = ["street"]; prompt = "..."; },
+ *       { id = "times_ran"; domain = "minors"; kind = "count"; concern_at = 2; prompt = "..."; }
+ *     );
+ *   };
+ * key, disclosure and show_if are optional. weight (1..100) is required on
+ * every item of a weighted instrument and refused elsewhere. disclosure is
+ * for yes_no items only. show_if may name case facts and call indicator("item"),
+ * answered("item") and domain_score("domain") about EARLIER items only.
+ * @include is refused: the hash must cover the whole definition.
+ */
+#ifndef TRF_INSTRUMENT_H
+#define TRF_INSTRUMENT_H
+
+#include <stddef.h>
+
+#include "cfg/cfgread.h"
+#include "rules/facts.h"
+#include "cfg/report.h"
+#include "rules/rule.h"
+
+enum instrument_domain {
+    INSTRUMENT_DOMAIN_CONTROL = 0,
+    INSTRUMENT_DOMAIN_RECRUITMENT,
+    INSTRUMENT_DOMAIN_CONDITIONS,
+    INSTRUMENT_DOMAIN_SEX_TRAFFICKING,
+    INSTRUMENT_DOMAIN_LABOUR,
+    INSTRUMENT_DOMAIN_MINORS,
+    INSTRUMENT_DOMAIN_HEALTH,
+    INSTRUMENT_DOMAIN__COUNT
+};
+
+enum instrument_kind { INSTRUMENT_KIND_YES_NO = 0, INSTRUMENT_KIND_CHOICE, INSTRUMENT_KIND_COUNT };
+
+enum instrument_method {
+    INSTRUMENT_ANY_YES = 0,
+    INSTRUMENT_COUNT_AT_LEAST,
+    INSTRUMENT_WEIGHTED,
+};
+
+enum instrument_mode { INSTRUMENT_INTERVIEW = 0, INSTRUMENT_OBSERVATION };
+
+/* Functions show_if may call; the fn index of a struct facts_call. */
+enum instrument_fn {
+    INSTRUMENT_FN_INDICATOR = 0, /* bool: the item's answer is a concern; target = item index */
+    INSTRUMENT_FN_ANSWERED,      /* bool: yes, no or a value; target = item index */
+    INSTRUMENT_FN_DOMAIN_SCORE,  /* num: concern weight so far; target = domain */
+    INSTRUMENT_FN__COUNT
+};
+
+/* Static names ("sex_trafficking", "count", "weighted", "observation"); NULL if out of range. */
+const char *instrument_domain_name(enum instrument_domain d);
+const char *instrument_kind_name(enum instrument_kind k);
+const char *instrument_method_name(enum instrument_method m);
+const char *instrument_mode_name(enum instrument_mode m);
+
+struct instrument_item {
+    char *id;
+    char *prompt;
+    enum instrument_domain domain;
+    enum instrument_kind kind;
+    int key;                /* a concern answer makes the screen positive */
+    int disclosure;         /* a yes stops the screening */
+    int weight;             /* 1 unless the method is weighted */
+    char **choices;         /* choice items: n_choices labels */
+    unsigned char *concern; /* choice items: concern[i] != 0 when choice i is a concern */
+    size_t n_choices;
+    long long concern_at;      /* count items: a value >= concern_at is a concern */
+    struct rule_prog *show_if; /* NULL: always shown */
+    int line;
+};
+
+struct instrument {
+    char *id;
+    int version;
+    char *title;
+    char *purpose;
+    char *source;
+    int min_age; /* valid age range, inclusive */
+    int max_age;
+    enum instrument_mode mode;
+    int requires_training;
+    int min_answered;
+    enum instrument_method method;
+    int at_least;    /* count_at_least: n; any_yes: 1; weighted: 0 */
+    int possible_at; /* weighted only */
+    int clear_at;    /* weighted only */
+    struct instrument_item *items;
+    size_t n_items;
+    struct facts_resolver resolver; /* slots of the calls in show_if programs */
+    char *path;                     /* file it was loaded from */
+    char *text;                     /* raw file text, exactly what was hashed */
+    size_t text_len;
+    char hash[CFGREAD_HASH_LEN + 1]; /* SHA-256 of text, lowercase hex */
+    int line;                        /* of the instrument group */
+};
+
+/* Instruments in file-name order. */
+struct instrument_set {
+    struct instrument **v;
+    size_t n;
+};
+
+/*
+ * Loads one instrument file. Returns 0 and *out (caller frees with
+ * instrument_free), or -1 with *out NULL after reporting every problem through
+ * report (which may be NULL). path is copied.
+ */
+int instrument_load_file(const char *path, trf_report_fn report, void *ud, struct instrument **out);
+void instrument_free(struct instrument *inst);
+
+/*
+ * Loads every *.cfg in dir, sorted by file name, and checks that no id +
+ * version is defined twice. Returns 0 and *out (caller frees with
+ * instrument_set_free), or -1 with *out NULL after reporting every problem.
+ */
+int instrument_set_load(const char *dir, trf_report_fn report, void *ud,
+                        struct instrument_set **out);
+void instrument_set_free(struct instrument_set *set);
+
+/*
+ * The instrument with this id and version, or with the highest version when
+ * version is 0; NULL if none. Borrowed from set.
+ */
+const struct instrument *instrument_set_find(const struct instrument_set *set, const char *id,
+                                             int version);
+
+/* Index of the item with this id, or -1. */
+int instrument_item_index(const struct instrument *inst, const char *id);
+
+/* Size of the fact vector show_if programs of inst read (FACTS__COUNT or more). */
+size_t instrument_slot_count(const struct instrument *inst);
+
+#endif /* TRF_INSTRUMENT_H */

@@ -1,0 +1,44 @@
+/*
+ * instrument_item.h: shared-internal interface between instrument.c (files and
+ * sets) and instrument_item.c (items and their show_if programs).
+ *
+ * Not for other modules: everything here lives only while one file loads.
+ */
+#ifndef TRF_INSTRUMENT_ITEM_H
+#define TRF_INSTRUMENT_ITEM_H
+
+#include <stddef.h>
+
+#include <libconfig.h>
+
+#include "cfg/cfgread.h"
+#include "screening/instrument.h"
+
+/* State of loading one instrument file. */
+struct instrument_loader {
+    struct cfgread r;
+    struct instrument *inst;          /* being filled; owned by the loader until returned */
+    const config_setting_t **show_if; /* per item: its show_if setting or NULL; freed by caller */
+    size_t cur;                       /* item whose show_if is being compiled */
+    int method_known;                 /* scoring.method was valid */
+    int items_ok;                     /* items is a non-empty list */
+    int weights_ok;                   /* every item has a valid weight */
+    int min_answered_line;            /* 0 when min_answered was not valid */
+    int n_line;                       /* scoring.n, 0 when not valid */
+    int clear_line;                   /* scoring.clear_at, 0 when not valid */
+};
+
+/* Reads `items` of the instrument group into l->inst. */
+void instrument__parse_items(struct instrument_loader *l, const config_setting_t *group);
+
+/* Compiles every show_if read by instrument__parse_items; all items must be read first. */
+void instrument__compile_show_if(struct instrument_loader *l);
+
+/* Frees what an item owns (not the item itself). */
+void instrument__item_release(struct instrument_item *item);
+
+/* The static name tables, for messages that list what is allowed. */
+const char *const *instrument__domain_names(size_t *n);
+const char *const *instrument__kind_names(size_t *n);
+
+#endif /* TRF_INSTRUMENT_ITEM_H */
