@@ -1,7 +1,7 @@
 /*
  * cli.h: what every host command shares: the loaded configuration and
- * plugins, the session with the database, option parsing and the way a
- * command fails. Commands return an exit code: 0 ok, 1 runtime failure,
+ * plugins, the session with the database, the typed table a command is
+ * declared by and the way a command fails. Commands return an exit code: 0 ok, 1 runtime failure,
  * 2 usage or configuration error.
  */
 #ifndef CASEHOST_CLI_H
@@ -23,12 +23,22 @@ struct cli {
     int in_tx;
     char *live_dir;        /* private copy of the live generations; NULL when none */
     char live_hashes[512]; /* "plugin=hash;..." of what runs, to notice a deploy */
+    /*
+     * The typed command being run and its parsed values (borrowed, for the
+     * run): cli_session checks its dates and times once the session is open,
+     * before the command writes anything. NULL once checked.
+     */
+    const struct ch_command_spec *typed;
+    const struct ch_value *typed_vals;
 };
 
 /*
  * Connects, opens a transaction and reads who the connected role is. need_user
  * 0 allows a role that is no casehost user (the database owner adding an
- * agency or its first admin). Returns 0 or an exit code after printing why.
+ * agency or its first admin). Then checks the dates and times of the typed
+ * command being run (cli->typed) with casehost.time_input_v1: no infinity,
+ * epoch, BC or 5-digit years. Returns 0 or an exit code after printing why
+ * (EXIT_USAGE naming the option of a refused date).
  */
 int cli_session(struct cli *cli, int need_user);
 
@@ -44,43 +54,52 @@ int cli_fail(struct cli *cli, int code, const char *fmt, ...) __attribute__((for
 /* The same with the database's message of the last failed statement in cli->ctx.err. */
 int cli_db_fail(struct cli *cli, const char *what);
 
-/* ---- options ---- */
+/* ---- commands ---- */
 
-struct opt {
-    const char *name;  /* "--title" */
-    int takes_value;   /* 0 flag, 1 required value, 2 optional value (bare = "yes") */
-    const char *value; /* set by opts_parse; "" for a flag that was given */
-    int given;
+/*
+ * A host command: one verb-and-sub declared as the same typed table plugins
+ * use (core/args.c parses it, `help` prints it), and its handler. The
+ * handler gets one value per declared argument, in table order, after the
+ * parse succeeded; it opens its own session (cli_session) when it needs one,
+ * and the dates and times it was given are checked as that session opens.
+ */
+struct cli_command {
+    struct ch_command_spec spec; /* spec.run and spec.ud are unused */
+    int (*run)(struct cli *cli, const struct ch_value *v);
 };
 
-/*
- * Parses argv[from..] into opts and positional arguments (stored in pos,
- * at most npos). Returns the number of positionals, or -1 after printing a
- * usage error naming the option.
- */
-int opts_parse(int argc, char **argv, int from, struct opt *opts, const char **pos, int npos,
-               const char *usage);
+/* What main() prepares before a verb runs. */
+enum cli_needs {
+    CLI_PLUGINS = 1u << 0, /* the plugins loaded (their verbs, hooks and help) */
+    CLI_LIVE = 1u << 1,    /* the live configuration generations, from the database */
+};
 
-/* Finds the option by name (must exist in the table). */
-struct opt *opt_get(struct opt *opts, const char *name);
+/* A host verb: its subcommands (or one command without a sub). */
+struct cli_verb {
+    const char *name;
+    const char *help; /* one line for `help` */
+    const struct cli_command *cmds;
+    size_t n_cmds;
+    unsigned needs; /* enum cli_needs */
+};
 
-/* Parses a positive id or prints "what 'text' is not a valid id". */
-int parse_id(const char *text, const char *what, long long *id);
+/* Fills a spec of a host command with an argument table (an array) or none. */
+#define CLI_SPEC(verb, sub, help, args)                                                            \
+    {                                                                                              \
+        sizeof(struct ch_command_spec), verb, sub, help, CH_SPEC_ARGS(args), NULL, NULL, 0, NULL   \
+    }
+#define CLI_SPEC_NO_ARGS(verb, sub, help)                                                          \
+    {                                                                                              \
+        sizeof(struct ch_command_spec), verb, sub, help, NULL, 0, sizeof(struct ch_arg), NULL,     \
+            NULL, 0, NULL                                                                          \
+    }
+#define CLI_N(array) (sizeof(array) / sizeof((array)[0]))
 
-/*
- * Checks a date or time option with casehost.time_input_v1 (no infinity,
- * epoch, BC or 5-digit years) in the open session, before anything is
- * written. 0, or an exit code after printing why (EXIT_USAGE naming option).
- */
-int cli_check_time(struct cli *cli, const char *option, const char *value);
-
-/* Commands, one per verb group. */
-int cmd_case(struct cli *cli, int argc, char **argv);
-int cmd_note(struct cli *cli, int argc, char **argv);
-int cmd_person(struct cli *cli, int argc, char **argv);
-int cmd_user(struct cli *cli, int argc, char **argv);
-int cmd_agency(struct cli *cli, int argc, char **argv);
-int cmd_config(struct cli *cli, int argc, char **argv);
+/* The verbs, one group per file. */
+extern const struct cli_verb cli_verb_case, cli_verb_note;   /* cmd_case.c */
+extern const struct cli_verb cli_verb_person;                /* cmd_people.c */
+extern const struct cli_verb cli_verb_user, cli_verb_agency; /* cmd_users.c */
+extern const struct cli_verb cli_verb_config;                /* cmd_config.c */
 
 /*
  * Connects (the connection stays in cli->ctx for the command) and points every
@@ -95,5 +114,14 @@ int live_refresh(struct cli *cli);
 
 /* Removes the private copy. */
 void live_release(struct cli *cli);
+
+/*
+ * The host's word lists, declared once: the typed tables take them and a
+ * test compares each with the database CHECK constraint that mirrors it.
+ */
+#define HOST_CASE_STATUSES "open", "in_progress", "waiting", "closed"
+extern const char *const host_case_statuses[];     /* casehost.cases.status */
+extern const char *const host_user_roles[];        /* casehost.users.role */
+extern const char *const host_case_visibilities[]; /* casehost.agencies.case_visibility */
 
 #endif

@@ -9,46 +9,99 @@
 
 #include <jansson.h>
 
+#include "args.h"
 #include "cases.h"
 #include "cli.h"
 
-static const char case_usage[] = "see 'casehost help case'";
+/* Case statuses, declared once: a case has one of them; `case list` also takes all. */
+static const char *const case_filters[] = {HOST_CASE_STATUSES, "all", NULL};
+/* A time option also takes none (clears it); the host checks only real times. */
+static const char *const time_or_none[] = {"none", NULL};
 
-/* Options that set case fields; shared by new and update. */
-static struct opt *case_field_opts(void)
-{
-    static struct opt opts[] = {
-        {"--title", 1, NULL, 0},
-        {"--status", 1, NULL, 0},
-        {"--assignee", 1, NULL, 0},
-        {"--person", 1, NULL, 0},
-        {"--state", 1, NULL, 0},
-        {"--county", 1, NULL, 0},
-        {"--runaway-start", 1, NULL, 0},
-        {"--runaway-return", 1, NULL, 0},
-        {"--cw-history", 2, NULL, 0},
-        {"--jj-history", 2, NULL, 0},
-        {"--flags", 1, NULL, 0},
-        {"--reason", 1, NULL, 0},
-        {NULL, 0, NULL, 0},
-    };
-    for (struct opt *o = opts; o->name != NULL; o++) {
-        o->given = 0;
-        o->value = NULL;
-    }
-    return opts;
-}
+/* The fields new and update both set, after --title; indexed by enum case_field. */
+/* clang-format off */
+#define CASE_FIELD_ARGS                                                                            \
+    {"--status", CH_ARG_ENUM, 0, "where the case stands", host_case_statuses, NULL, 0, 0},              \
+    {"--assignee", CH_ARG_TEXT, 0, "who works the case (a user name); none: nobody", NULL,         \
+     "USER|none", 0, 0},                                                                           \
+    {"--person", CH_ARG_TEXT, 0, "whom the case is about (a person id); none: nobody", NULL,       \
+     "ID|none", 0, 0},                                                                             \
+    {"--state", CH_ARG_TEXT, 0, "two-letter state code; none clears it", NULL, "XX", 0, 0},        \
+    {"--county", CH_ARG_TEXT, 0, "county; none clears it", NULL, "NAME", 0, 0},                   \
+    {"--runaway-start", CH_ARG_TIMESTAMP, 0, "when the youth left; none clears it", time_or_none,  \
+     "TIME|none", 0, 0},                                                                           \
+    {"--runaway-return", CH_ARG_TIMESTAMP, 0, "when the youth came back; none clears it",          \
+     time_or_none, "TIME|none", 0, 0},                                                             \
+    {"--cw-history", CH_ARG_BOOL, 0, "child welfare history: bare or yes|no", NULL, NULL, 0, 0},   \
+    {"--jj-history", CH_ARG_BOOL, 0, "juvenile justice history: bare or yes|no", NULL, NULL, 0,    \
+     0},                                                                                           \
+    {"--flags", CH_ARG_TEXT, 0, "comma-separated flags, replacing the old ones; none: no flags",   \
+     NULL, "a,b", 0, 0}
+/* clang-format on */
 
-/* "yes"/"no" (and true/false) to a JSON boolean; NULL on anything else. */
-static json_t *yes_no(const char *opt, const char *v)
-{
-    if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
-        return json_true();
-    if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
-        return json_false();
-    fprintf(stderr, "casehost: %s takes yes or no, not '%s'\n", opt, v);
-    return NULL;
-}
+enum case_field {
+    F_TITLE,
+    F_STATUS,
+    F_ASSIGNEE,
+    F_PERSON,
+    F_STATE,
+    F_COUNTY,
+    F_RUNAWAY_START,
+    F_RUNAWAY_RETURN,
+    F_CW_HISTORY,
+    F_JJ_HISTORY,
+    F_FLAGS,
+    N_FIELDS
+};
+
+/* The member of casehost.case_new/case_update's object each field sets. */
+static const char *const field_keys[N_FIELDS] = {
+    [F_TITLE] = "title",
+    [F_STATUS] = "status",
+    [F_ASSIGNEE] = "assignee",
+    [F_PERSON] = "subject_id",
+    [F_STATE] = "state",
+    [F_COUNTY] = "county",
+    [F_RUNAWAY_START] = "runaway_start",
+    [F_RUNAWAY_RETURN] = "runaway_return",
+    [F_CW_HISTORY] = "cw_history",
+    [F_JJ_HISTORY] = "jj_history",
+    [F_FLAGS] = "flags",
+};
+
+static const struct ch_arg new_args[] = {
+    {"--title", CH_ARG_TEXT, CH_ARG_REQUIRED, "a short title", NULL, NULL, 0, 0},
+    CASE_FIELD_ARGS,
+};
+
+static const struct ch_arg update_args[] = {
+    {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case to change", NULL, NULL, 0, 0},
+    {"--title", CH_ARG_TEXT, 0, "a short title", NULL, NULL, 0, 0},
+    CASE_FIELD_ARGS,
+};
+
+_Static_assert(CLI_N(new_args) == N_FIELDS && CLI_N(update_args) == 1 + N_FIELDS,
+               "case new and update declare every field of enum case_field, in its order");
+
+static const struct ch_arg close_args[] = {
+    {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case to close", NULL, NULL, 0, 0},
+    {"--reason", CH_ARG_TEXT, CH_ARG_REQUIRED, "why it is closed", NULL, NULL, 0, 0},
+};
+
+static const struct ch_arg list_args[] = {
+    {"--status", CH_ARG_ENUM, 0, "only cases in this status (default: every one not closed)",
+     case_filters, NULL, 0, 0},
+    {"--mine", CH_ARG_BOOL, 0, "only cases assigned to you", NULL, NULL, 0, 0},
+};
+
+static const struct ch_arg show_args[] = {
+    {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+};
+
+static const struct ch_arg note_args[] = {
+    {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    {"text", CH_ARG_TEXT, CH_ARG_REQUIRED, "the note", NULL, NULL, 0, 0},
+};
 
 static int is_none(const char *v)
 {
@@ -56,84 +109,78 @@ static int is_none(const char *v)
 }
 
 /*
- * Builds the field object casehost.case_new/case_update take from the options
- * given. Returns NULL after printing a usage error. Caller json_decref()s.
+ * --person ID|none: the id read by the one parser (its rule and message,
+ * "--person: 'x' is not an id"); none is the caller's. 0 or -1 with err.
  */
-static json_t *case_fields(struct opt *opts, int creating)
+static int person_id(const char *text, long long *id, char *err, size_t errlen)
 {
-    static const struct {
-        const char *opt, *field;
-    } text[] = {{"--title", "title"},
-                {"--status", "status"},
-                {"--assignee", "assignee"},
-                {"--state", "state"},
-                {"--county", "county"},
-                {"--runaway-start", "runaway_start"},
-                {"--runaway-return", "runaway_return"}};
-    json_t *f = json_object();
-    struct opt *o;
-    for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
-        o = opt_get(opts, text[i].opt);
-        if (!o->given)
-            continue;
-        if (is_none(o->value) && strcmp(text[i].field, "title") != 0 &&
-            strcmp(text[i].field, "status") != 0)
-            json_object_set_new(f, text[i].field, json_null());
-        else
-            json_object_set_new(f, text[i].field, json_string(o->value));
+    static const struct ch_arg arg[] = {{"--person", CH_ARG_ID, 0, NULL, NULL, NULL, 0, 0}};
+    static const struct ch_command_spec spec = CLI_SPEC("case", NULL, NULL, arg);
+    char *argv[] = {(char *)"--person", (char *)text};
+    struct ch_value v;
+    int rc = args_parse(&spec, 2, argv, 0, &v, err, errlen);
+    args_release(&spec, &v);
+    *id = v.num;
+    return rc;
+}
+
+/* "a,b" as a JSON array; empty items and none are dropped. */
+static json_t *flag_list(const char *p)
+{
+    json_t *arr = json_array();
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && !(n == 4 && strncmp(p, "none", 4) == 0))
+            json_array_append_new(arr, json_stringn(p, n));
+        p += n + (p[n] == ',');
     }
-    if ((o = opt_get(opts, "--person"))->given) {
-        long long id;
-        if (is_none(o->value) && !creating) {
-            json_object_set_new(f, "subject_id", json_null());
-        } else if (parse_id(o->value, "person", &id) != 0) {
-            goto fail;
-        } else {
-            json_object_set_new(f, "subject_id", json_integer(id));
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        const char *name = i ? "--jj-history" : "--cw-history";
-        json_t *b;
-        o = opt_get(opts, name);
-        if (!o->given)
-            continue;
-        b = yes_no(name, o->value);
-        if (b == NULL)
-            goto fail;
-        json_object_set_new(f, i ? "jj_history" : "cw_history", b);
-    }
-    if ((o = opt_get(opts, "--flags"))->given) {
-        json_t *arr = json_array();
-        const char *p = o->value;
-        while (*p != '\0') {
-            size_t n = strcspn(p, ",");
-            if (n > 0 && !(n == 4 && strncmp(p, "none", 4) == 0))
-                json_array_append_new(arr, json_stringn(p, n));
-            p += n + (p[n] == ',');
-        }
-        json_object_set_new(f, "flags", arr);
-    }
-    return f;
-fail:
-    json_decref(f);
-    return NULL;
+    return arr;
 }
 
 /*
- * The time options given (other than "none") are checked by the database's
- * one rule for dates before the case function sees them: no infinity, epoch,
- * BC or 5-digit years. Needs the session; 0 or an exit code after printing why.
+ * Builds the field object casehost.case_new/case_update take from the
+ * fields given (f indexed by enum case_field). 0 with *out (caller
+ * json_decref()s), or an exit code after printing why.
  */
-static int check_times(struct cli *cli, struct opt *opts)
+static int case_fields(struct cli *cli, const struct ch_value *f, int creating, json_t **out)
 {
-    static const char *const times[] = {"--runaway-start", "--runaway-return"};
-    int rc;
-    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        struct opt *o = opt_get(opts, times[i]);
-        if (o->given && !is_none(o->value) && (rc = cli_check_time(cli, o->name, o->value)) != 0)
-            return rc;
+    json_t *fields = json_object();
+    char err[256];
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const char *text = f[i].text;
+        json_t *value;
+        long long id;
+        if (f[i].given == 0)
+            continue;
+        switch ((enum case_field)i) {
+        case F_TITLE:
+        case F_STATUS:
+            value = json_string(text);
+            break;
+        case F_PERSON:
+            if (is_none(text) && !creating) {
+                value = json_null();
+            } else if (person_id(text, &id, err, sizeof(err)) != 0) {
+                json_decref(fields);
+                return cli_fail(cli, EXIT_USAGE, "%s", err);
+            } else {
+                value = json_integer(id);
+            }
+            break;
+        case F_CW_HISTORY:
+        case F_JJ_HISTORY:
+            value = json_boolean(f[i].num);
+            break;
+        case F_FLAGS:
+            value = flag_list(text);
+            break;
+        default:
+            value = is_none(text) ? json_null() : json_string(text);
+            break;
+        }
+        json_object_set_new(fields, field_keys[i], value);
     }
+    *out = fields;
     return 0;
 }
 
@@ -147,25 +194,18 @@ static int finish(struct cli *cli, int rc, const char *what)
     return cli_commit(cli);
 }
 
-static int case_new(struct cli *cli, int argc, char **argv)
+static int case_new(struct cli *cli, const struct ch_value *v)
 {
-    struct opt *opts = case_field_opts();
-    const char *pos[1];
     json_t *fields = NULL;
     char *text = NULL, msg[64];
     int64_t id = 0;
     int rc;
 
-    if (opts_parse(argc, argv, 2, opts, pos, 0, case_usage) < 0)
-        return EXIT_USAGE;
-    if (!opt_get(opts, "--title")->given || opt_get(opts, "--reason")->given)
-        return cli_fail(cli, EXIT_USAGE, "case new needs --title TEXT (and takes no --reason)");
-    fields = case_fields(opts, 1);
-    if (fields == NULL)
-        return EXIT_USAGE;
+    if ((rc = case_fields(cli, v, 1, &fields)) != 0)
+        return rc;
     text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
-    if ((rc = cli_session(cli, 1)) != 0 || (rc = check_times(cli, opts)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0)
         goto out;
     rc = finish(cli, case_create(&cli->ctx, &cli->loader, text, &id), "cannot create the case");
     if (rc != 0)
@@ -178,46 +218,14 @@ out:
     return rc;
 }
 
-/* update and close share everything but the SQL and the event. */
-static int case_change(struct cli *cli, int argc, char **argv, int closing)
+/* update and close share everything but the SQL and the event; text is the change. */
+static int case_change(struct cli *cli, long long id, int closing, const char *text)
 {
-    struct opt *opts = case_field_opts();
-    const char *pos[1] = {NULL};
-    char *text = NULL, what[64], msg[96];
+    char what[64], msg[96];
     PGresult *changes = NULL;
-    long long id;
     int rc;
 
-    if (opts_parse(argc, argv, 2, opts, pos, 1, case_usage) < 0)
-        return EXIT_USAGE;
-    if (parse_id(pos[0], "case", &id) != 0)
-        return EXIT_USAGE;
-    if (closing) {
-        struct opt *reason = opt_get(opts, "--reason");
-        if (!reason->given || reason->value[0] == '\0')
-            return cli_fail(cli, EXIT_USAGE, "case close needs --reason TEXT");
-        for (struct opt *o = opts; o->name != NULL; o++)
-            if (o->given && o != reason)
-                return cli_fail(cli, EXIT_USAGE, "case close takes only --reason, not %s", o->name);
-        text = strdup(reason->value);
-    } else {
-        json_t *fields;
-        if (opt_get(opts, "--reason")->given)
-            return cli_fail(cli, EXIT_USAGE, "--reason belongs to 'case close'");
-        fields = case_fields(opts, 0);
-        if (fields == NULL)
-            return EXIT_USAGE;
-        if (json_object_size(fields) == 0) {
-            json_decref(fields);
-            return cli_fail(cli, EXIT_USAGE,
-                            "case update %lld: nothing to change; "
-                            "'casehost help case' lists the fields",
-                            id);
-        }
-        text = json_dumps(fields, JSON_COMPACT);
-        json_decref(fields);
-    }
-    if ((rc = cli_session(cli, 1)) != 0 || (rc = check_times(cli, opts)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0)
         goto out;
     snprintf(what, sizeof(what), "case %lld", id);
     rc = finish(cli, case_modify(&cli->ctx, &cli->loader, id, closing, text, &changes), what);
@@ -233,11 +241,38 @@ static int case_change(struct cli *cli, int argc, char **argv, int closing)
     out_message(cli->out, msg);
 out:
     PQclear(changes);
+    return rc;
+}
+
+static int case_update(struct cli *cli, const struct ch_value *v)
+{
+    json_t *fields;
+    char *text;
+    int rc;
+    if ((rc = case_fields(cli, v + 1, 0, &fields)) != 0)
+        return rc;
+    if (json_object_size(fields) == 0) {
+        json_decref(fields);
+        return cli_fail(cli, EXIT_USAGE,
+                        "case update %lld: nothing to change; "
+                        "'casehost help case' lists the fields",
+                        v[0].num);
+    }
+    text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    rc = case_change(cli, v[0].num, 0, text);
     free(text);
     return rc;
 }
 
-static int case_list(struct cli *cli, int argc, char **argv)
+static int case_close(struct cli *cli, const struct ch_value *v)
+{
+    if (v[1].text[0] == '\0')
+        return cli_fail(cli, EXIT_USAGE, "case close %lld: the reason is empty", v[0].num);
+    return case_change(cli, v[0].num, 1, v[1].text);
+}
+
+static int case_list(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] =
         "SELECT c.id, c.status, c.title, u.name AS assignee, c.state, c.county,"
@@ -246,14 +281,11 @@ static int case_list(struct cli *cli, int argc, char **argv)
         " WHERE ($1 = 'all' OR ($1 = 'active' AND c.status <> 'closed') OR c.status = $1)"
         "   AND ($2 = '' OR c.assignee_id = casehost.current_actor())"
         " ORDER BY c.updated_at DESC, c.id DESC LIMIT 500";
-    struct opt opts[] = {{"--status", 1, NULL, 0}, {"--mine", 0, NULL, 0}, {NULL, 0, NULL, 0}};
     const char *params[2];
     PGresult *r;
     int rc;
-    if (opts_parse(argc, argv, 2, opts, NULL, 0, case_usage) < 0)
-        return EXIT_USAGE;
-    params[0] = opts[0].given ? opts[0].value : "active";
-    params[1] = opts[1].given ? "mine" : "";
+    params[0] = v[0].given ? v[0].text : "active";
+    params[1] = v[1].num ? "mine" : "";
     if ((rc = cli_session(cli, 1)) != 0)
         return rc;
     r = db_exec(cli->ctx.conn, sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
@@ -264,7 +296,7 @@ static int case_list(struct cli *cli, int argc, char **argv)
     return cli_commit(cli);
 }
 
-static int case_show(struct cli *cli, int argc, char **argv)
+static int case_show(struct cli *cli, const struct ch_value *v)
 {
     static const char case_sql[] =
         "SELECT c.id, c.title, c.status, a.name AS agency, u.name AS assignee,"
@@ -295,17 +327,12 @@ static int case_show(struct cli *cli, int argc, char **argv)
         "  FROM casehost.case_history h LEFT JOIN casehost.users u ON u.id = h.actor_id"
         " WHERE h.case_id = $1 ORDER BY h.id";
     static const char audit_sql[] = "SELECT casehost.audit('read', 'case', $1, NULL)";
-    const char *pos[1] = {NULL};
     char idbuf[24];
     const char *params[1] = {idbuf};
     PGresult *r = NULL;
-    long long id;
+    long long id = v[0].num;
     int rc;
 
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 1, case_usage) < 0)
-        return EXIT_USAGE;
-    if (parse_id(pos[0], "case", &id) != 0)
-        return EXIT_USAGE;
     snprintf(idbuf, sizeof(idbuf), "%lld", id);
     if ((rc = cli_session(cli, 1)) != 0)
         return rc;
@@ -342,40 +369,16 @@ static int case_show(struct cli *cli, int argc, char **argv)
     return cli_commit(cli);
 }
 
-int cmd_case(struct cli *cli, int argc, char **argv)
+static int note_add(struct cli *cli, const struct ch_value *v)
 {
-    const char *sub = argc >= 2 ? argv[1] : "";
-    if (strcmp(sub, "new") == 0)
-        return case_new(cli, argc, argv);
-    if (strcmp(sub, "list") == 0)
-        return case_list(cli, argc, argv);
-    if (strcmp(sub, "show") == 0)
-        return case_show(cli, argc, argv);
-    if (strcmp(sub, "update") == 0)
-        return case_change(cli, argc, argv, 0);
-    if (strcmp(sub, "close") == 0)
-        return case_change(cli, argc, argv, 1);
-    return cli_fail(cli, EXIT_USAGE, "case: unknown subcommand '%s'; 'casehost help case'", sub);
-}
-
-int cmd_note(struct cli *cli, int argc, char **argv)
-{
-    const char *pos[2] = {NULL, NULL};
     int64_t note_id = 0;
-    long long id;
+    long long id = v[0].num;
     int rc;
-    if (argc < 2 || strcmp(argv[1], "add") != 0)
-        return cli_fail(cli, EXIT_USAGE, "usage: note add CASE TEXT");
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 2,
-                   "note add CASE TEXT") < 0)
-        return EXIT_USAGE;
-    if (parse_id(pos[0], "case", &id) != 0)
-        return EXIT_USAGE;
-    if (pos[1] == NULL || pos[1][0] == '\0')
+    if (v[1].text[0] == '\0')
         return cli_fail(cli, EXIT_USAGE, "note add %lld: the note text is empty", id);
     if ((rc = cli_session(cli, 1)) != 0)
         return rc;
-    rc = finish(cli, case_note(&cli->ctx, &cli->loader, id, pos[1], &note_id),
+    rc = finish(cli, case_note(&cli->ctx, &cli->loader, id, v[1].text, &note_id),
                 "cannot add the note");
     if (rc != 0)
         return rc;
@@ -384,3 +387,22 @@ int cmd_note(struct cli *cli, int argc, char **argv)
     out_message(cli->out, "note added");
     return EXIT_OK;
 }
+
+static const struct cli_command case_commands[] = {
+    {CLI_SPEC("case", "new", "create a case", new_args), case_new},
+    {CLI_SPEC("case", "list", "list cases, most recently changed first", list_args), case_list},
+    {CLI_SPEC("case", "show", "show a case with its person, notes, history and plugin sections",
+              show_args),
+     case_show},
+    {CLI_SPEC("case", "update", "change fields of a case", update_args), case_update},
+    {CLI_SPEC("case", "close", "close a case", close_args), case_close},
+};
+
+static const struct cli_command note_commands[] = {
+    {CLI_SPEC("note", "add", "add a note to a case", note_args), note_add},
+};
+
+const struct cli_verb cli_verb_case = {"case", "create, list, show, update and close cases",
+                                       case_commands, CLI_N(case_commands), CLI_PLUGINS | CLI_LIVE};
+const struct cli_verb cli_verb_note = {"note", "add a note to a case", note_commands,
+                                       CLI_N(note_commands), CLI_PLUGINS | CLI_LIVE};

@@ -18,12 +18,6 @@
 #include "cli.h"
 #include "generation.h"
 
-static const char config_usage[] =
-    "config check [DIR]                 validate a candidate (default: the host config's folder)\n"
-    "config deploy [DIR] [--note TEXT]  validate, run fixtures, make it live (config admins)\n"
-    "config history                     every generation deployed, newest first\n"
-    "config rollback HASH [--plugin NAME]  make an earlier generation live again";
-
 /* ------------------------------------------------------ live generations --- */
 
 /* A private directory for this process's copies of live generations; caller frees. */
@@ -118,8 +112,8 @@ int live_prepare(struct cli *cli)
             rc = cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
             break;
         }
-        if (materialize(&cli->hc, PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), cli->live_dir,
-                        ctx->err, sizeof(ctx->err)) != 0)
+        if (materialize(&cli->hc, PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), cli->live_dir, ctx->err,
+                        sizeof(ctx->err)) != 0)
             rc = cli_fail(cli, EXIT_RUNTIME, "cannot use the live configuration of '%s': %s",
                           PQgetvalue(r, i, 0), ctx->err);
     }
@@ -305,7 +299,7 @@ out:
     return rc;
 }
 
-static int config_history(struct cli *cli)
+static int config_history(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] =
         "SELECT g.plugin, g.hash, g.live, coalesce(u.name, g.deployed_role) AS deployed_by,"
@@ -315,6 +309,7 @@ static int config_history(struct cli *cli)
         " ORDER BY g.deployed_at DESC, g.id DESC";
     PGresult *r;
     int rc;
+    (void)v;
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
     r = db_exec(cli->ctx.conn, sql, 0, NULL, cli->ctx.err, sizeof(cli->ctx.err));
@@ -347,8 +342,7 @@ static int config_rollback(struct cli *cli, const char *hash, const char *plugin
         goto out;
     }
     if (PQntuples(g) != 1) {
-        rc = cli_fail(cli, EXIT_RUNTIME, "%s %s: %s", PQntuples(g) ? "hash" : "no generation",
-                      hash,
+        rc = cli_fail(cli, EXIT_RUNTIME, "%s %s: %s", PQntuples(g) ? "hash" : "no generation", hash,
                       PQntuples(g) ? "names several generations; give more of it or --plugin"
                                    : "casehost config history lists them");
         goto out;
@@ -392,39 +386,59 @@ out:
     return rc;
 }
 
-int cmd_config(struct cli *cli, int argc, char **argv)
+/* config check [DIR]: the default candidate is the host config's folder. */
+static int config_check_cmd(struct cli *cli, const struct ch_value *v)
 {
-    struct opt opts[] = {{"--note", 1, NULL, 0}, {"--plugin", 1, NULL, 0}, {NULL, 0, NULL, 0}};
-    const char *sub = argc >= 2 ? argv[1] : "", *pos[1] = {NULL};
-    if (strcmp(sub, "check") != 0 && strcmp(sub, "deploy") != 0 && strcmp(sub, "history") != 0 &&
-        strcmp(sub, "rollback") != 0)
-        return cli_fail(cli, EXIT_USAGE, "config: unknown subcommand '%s'\nusage: %s", sub,
-                        config_usage);
-    if (opts_parse(argc, argv, 2, opts, pos, 1, config_usage) < 0)
-        return EXIT_USAGE;
-    if ((opts[0].given && strcmp(sub, "deploy") != 0) ||
-        (opts[1].given && strcmp(sub, "rollback") != 0))
-        return cli_fail(cli, EXIT_USAGE, "config %s: unexpected option\nusage: %s", sub,
-                        config_usage);
-    if (strcmp(sub, "history") == 0) {
-        if (pos[0] != NULL)
-            return cli_fail(cli, EXIT_USAGE, "config history takes no argument");
-        return config_history(cli);
-    }
-    if (strcmp(sub, "rollback") == 0) {
-        if (pos[0] == NULL)
-            return cli_fail(cli, EXIT_USAGE, "config rollback needs a HASH\nusage: %s",
-                            config_usage);
-        if (strlen(pos[0]) < 8 || strlen(pos[0]) > 64 ||
-            strspn(pos[0], "0123456789abcdef") != strlen(pos[0]))
-            return cli_fail(cli, EXIT_USAGE,
-                            "config rollback: '%s' is not a generation hash (8 to 64 lower-case "
-                            "hex digits, as config history shows)",
-                            pos[0]);
-        return config_rollback(cli, pos[0], opts[1].given ? opts[1].value : NULL);
-    }
-    if (strcmp(sub, "check") == 0)
-        return config_check(cli, pos[0] != NULL ? pos[0] : cli->hc.dir);
-    return config_deploy(cli, pos[0] != NULL ? pos[0] : cli->hc.dir,
-                         opts[0].given ? opts[0].value : NULL);
+    return config_check(cli, v[0].text != NULL ? v[0].text : cli->hc.dir);
 }
+
+static int config_deploy_cmd(struct cli *cli, const struct ch_value *v)
+{
+    return config_deploy(cli, v[0].text != NULL ? v[0].text : cli->hc.dir, v[1].text);
+}
+
+static int config_rollback_cmd(struct cli *cli, const struct ch_value *v)
+{
+    const char *hash = v[0].text;
+    if (strlen(hash) < 8 || strlen(hash) > 64 || strspn(hash, "0123456789abcdef") != strlen(hash))
+        return cli_fail(cli, EXIT_USAGE,
+                        "config rollback: '%s' is not a generation hash (8 to 64 lower-case "
+                        "hex digits, as config history shows)",
+                        hash);
+    return config_rollback(cli, hash, v[1].text);
+}
+
+static const struct ch_arg check_args[] = {
+    {"dir", CH_ARG_FILE, 0, "the candidate folder (default: the host config's folder)", NULL, NULL,
+     0, 0},
+};
+
+static const struct ch_arg deploy_args[] = {
+    {"dir", CH_ARG_FILE, 0, "the candidate folder (default: the host config's folder)", NULL, NULL,
+     0, 0},
+    {"--note", CH_ARG_TEXT, 0, "why, kept with the generation", NULL, NULL, 0, 0},
+};
+
+static const struct ch_arg rollback_args[] = {
+    {"hash", CH_ARG_TEXT, CH_ARG_REQUIRED, "the generation (8 to 64 hex digits of its hash)", NULL,
+     NULL, 0, 0},
+    {"--plugin", CH_ARG_TEXT, 0, "the plugin, when the hash is not enough", NULL, "NAME", 0, 0},
+};
+
+static const struct cli_command config_commands[] = {
+    {CLI_SPEC("config", "check", "validate a candidate and run its fixtures, without the database",
+              check_args),
+     config_check_cmd},
+    {CLI_SPEC("config", "deploy", "validate, run fixtures, make it live (config admins)",
+              deploy_args),
+     config_deploy_cmd},
+    {CLI_SPEC_NO_ARGS("config", "history", "every generation deployed, newest first"),
+     config_history},
+    {CLI_SPEC("config", "rollback", "make an earlier generation live again", rollback_args),
+     config_rollback_cmd},
+};
+
+/* Neither live generations nor plugins: config loads its candidate itself. */
+const struct cli_verb cli_verb_config = {
+    "config", "check, deploy, list and roll back configuration generations", config_commands,
+    CLI_N(config_commands), 0};

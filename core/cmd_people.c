@@ -10,48 +10,45 @@
 
 #include "cli.h"
 
-static int person_add(struct cli *cli, int argc, char **argv)
+static const struct ch_arg add_args[] = {
+    {"--given", CH_ARG_TEXT, 0, "given name", NULL, "NAME", 0, 0},
+    {"--family", CH_ARG_TEXT, 0, "family name", NULL, "NAME", 0, 0},
+    {"--dob", CH_ARG_DATE, 0, "date of birth (or --age-estimate)", NULL, "YYYY-MM-DD", 0, 0},
+    {"--age-estimate", CH_ARG_INT, 0, "age in years as estimated today (or --dob)", NULL, "YEARS",
+     0, 120},
+    {"--gender", CH_ARG_TEXT, 0, "gender identity, in the person's words", NULL, NULL, 0, 0},
+    {"--language", CH_ARG_TEXT, 0, "preferred language", NULL, NULL, 0, 0},
+    {"--interpreter", CH_ARG_BOOL, 0, "needs an interpreter", NULL, NULL, 0, 0},
+};
+enum { A_GIVEN, A_FAMILY, A_DOB, A_AGE, A_GENDER, A_LANGUAGE, A_INTERPRETER };
+
+static int person_add(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] = "SELECT casehost.person_add($1::jsonb)";
-    static const char usage[] = "person add [--given NAME] [--family NAME] "
-                                "[--dob YYYY-MM-DD | --age-estimate YEARS] [--gender TEXT] "
-                                "[--language TEXT] [--interpreter]";
-    struct opt opts[] = {{"--given", 1, NULL, 0},       {"--family", 1, NULL, 0},
-                         {"--dob", 1, NULL, 0},         {"--age-estimate", 1, NULL, 0},
-                         {"--gender", 1, NULL, 0},      {"--language", 1, NULL, 0},
-                         {"--interpreter", 0, NULL, 0}, {NULL, 0, NULL, 0}};
-    static const char *const fields[] = {"given_name", "family_name",     "date_of_birth",
-                                         NULL,         "gender_identity", "language"};
+    /* The member of casehost.person_add's object each text option sets. */
+    static const char *const text_keys[] = {[A_GIVEN] = "given_name",
+                                            [A_FAMILY] = "family_name",
+                                            [A_DOB] = "date_of_birth",
+                                            [A_GENDER] = "gender_identity",
+                                            [A_LANGUAGE] = "language"};
     json_t *p = NULL;
     char *text = NULL;
     PGresult *r = NULL;
     int rc;
 
-    if (opts_parse(argc, argv, 2, opts, NULL, 0, usage) < 0)
-        return EXIT_USAGE;
-    if (opts[2].given && opts[3].given)
+    if (v[A_DOB].given && v[A_AGE].given)
         return cli_fail(cli, EXIT_USAGE, "person add: give --dob or --age-estimate, not both");
     p = json_object();
-    for (size_t i = 0; i < 6; i++)
-        if (opts[i].given && fields[i] != NULL)
-            json_object_set_new(p, fields[i], json_string(opts[i].value));
-    if (opts[3].given) {
-        char *end;
-        long age = strtol(opts[3].value, &end, 10);
-        if (opts[3].value[0] == '\0' || *end != '\0' || age < 0 || age > 120) {
-            json_decref(p);
-            return cli_fail(cli, EXIT_USAGE,
-                            "person add: --age-estimate '%s' is not an age in years (0-120)",
-                            opts[3].value);
-        }
-        json_object_set_new(p, "estimated_age", json_integer(age));
-    }
-    if (opts[6].given)
-        json_object_set_new(p, "interpreter_needed", json_true());
+    for (size_t i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++)
+        if (v[i].given && text_keys[i] != NULL)
+            json_object_set_new(p, text_keys[i], json_string(v[i].text));
+    if (v[A_AGE].given)
+        json_object_set_new(p, "estimated_age", json_integer(v[A_AGE].num));
+    if (v[A_INTERPRETER].given)
+        json_object_set_new(p, "interpreter_needed", json_boolean(v[A_INTERPRETER].num));
     text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
-    if ((rc = cli_session(cli, 1)) != 0 ||
-        (opts[2].given && (rc = cli_check_time(cli, "--dob", opts[2].value)) != 0))
+    if ((rc = cli_session(cli, 1)) != 0)
         goto out;
     r = db_exec(cli->ctx.conn, sql, 1, (const char *const *)&text, cli->ctx.err,
                 sizeof(cli->ctx.err));
@@ -69,7 +66,11 @@ out:
     return rc;
 }
 
-static int person_show(struct cli *cli, int argc, char **argv)
+static const struct ch_arg show_args[] = {
+    {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
+};
+
+static int person_show(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] =
         "SELECT p.id, p.given_name, p.family_name, p.date_of_birth, p.estimated_age,"
@@ -82,16 +83,11 @@ static int person_show(struct cli *cli, int argc, char **argv)
         "          FROM casehost.cases c WHERE c.subject_id = p.id) AS cases"
         "  FROM casehost.people p WHERE p.id = $1";
     static const char audit_sql[] = "SELECT casehost.audit('read', 'person', $1, NULL)";
-    const char *pos[1] = {NULL};
     char idbuf[24];
     const char *params[1] = {idbuf};
     PGresult *r;
-    long long id;
+    long long id = v[0].num;
     int rc;
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 1, "person show ID") < 0)
-        return EXIT_USAGE;
-    if (parse_id(pos[0], "person", &id) != 0)
-        return EXIT_USAGE;
     snprintf(idbuf, sizeof(idbuf), "%lld", id);
     if ((rc = cli_session(cli, 1)) != 0)
         return rc;
@@ -109,13 +105,11 @@ static int person_show(struct cli *cli, int argc, char **argv)
     return cli_commit(cli);
 }
 
-int cmd_person(struct cli *cli, int argc, char **argv)
-{
-    const char *sub = argc >= 2 ? argv[1] : "";
-    if (strcmp(sub, "add") == 0)
-        return person_add(cli, argc, argv);
-    if (strcmp(sub, "show") == 0)
-        return person_show(cli, argc, argv);
-    return cli_fail(cli, EXIT_USAGE, "person: unknown subcommand '%s'; 'casehost help person'",
-                    sub);
-}
+static const struct cli_command person_commands[] = {
+    {CLI_SPEC("person", "add", "record a person (the youth a case is about)", add_args),
+     person_add},
+    {CLI_SPEC("person", "show", "show a person and their cases", show_args), person_show},
+};
+
+const struct cli_verb cli_verb_person = {"person", "record and show people", person_commands,
+                                         CLI_N(person_commands), CLI_PLUGINS | CLI_LIVE};

@@ -19,14 +19,9 @@
 
 #define PASSWORD_MAX 1024
 
-static const char user_usage[] =
-    "user add NAME --agency AGENCY --role caseworker|supervisor|admin|service\n"
-    "         [--full-name TEXT] [--password-file FILE]\n"
-    "user passwd NAME [--password-file FILE]   (asks on a terminal otherwise)\n"
-    "user disable NAME\n"
-    "user show NAME\n"
-    "user list\n"
-    "user config-admin NAME on|off   (the database owner: may NAME deploy configuration)";
+/* The roles a user has, declared once (casehost.users.role takes the same). */
+static const char *const on_off[] = {"on", "off", NULL};
+enum { ON, OFF }; /* indexes of on_off */
 
 /* Reads one line from f into buf without its newline; -1 when none or too long. */
 static int read_secret_line(FILE *f, char *buf, size_t size)
@@ -117,44 +112,43 @@ static char *verifier_of(struct cli *cli, char *password, const char *role)
     return copy;
 }
 
-static int user_add(struct cli *cli, int argc, char **argv)
+static const struct ch_arg add_args[] = {
+    {"name", CH_ARG_TEXT, CH_ARG_REQUIRED, "the user name (also names the PostgreSQL role)", NULL,
+     NULL, 0, 0},
+    {"--agency", CH_ARG_TEXT, CH_ARG_REQUIRED, "the agency the user works for", NULL, "AGENCY", 0,
+     0},
+    {"--role", CH_ARG_ENUM, CH_ARG_REQUIRED, "what the user may do", host_user_roles, NULL, 0, 0},
+    {"--full-name", CH_ARG_TEXT, 0, "the user's full name", NULL, NULL, 0, 0},
+    {"--password-file", CH_ARG_FILE, 0, "first line: the password (mode 600); else peer login only",
+     NULL, NULL, 0, 0},
+};
+
+static int user_add(struct cli *cli, const struct ch_value *v)
 {
-    static const char sql[] = "SELECT user_id, db_role FROM casehost.user_add_v1($1, $2, $3, $4, $5)";
-    struct opt opts[] = {{"--agency", 1, NULL, 0},        {"--role", 1, NULL, 0},
-                         {"--full-name", 1, NULL, 0},     {"--password-file", 1, NULL, 0},
-                         {NULL, 0, NULL, 0}};
-    const char *pos[1] = {NULL}, *params[5];
+    static const char sql[] =
+        "SELECT user_id, db_role FROM casehost.user_add_v1($1, $2, $3, $4, $5)";
+    const char *name = v[0].text, *password_file = v[4].text, *params[5];
     char password[PASSWORD_MAX], *verifier = NULL, msg[400];
     PGresult *r;
     int rc;
 
-    if (opts_parse(argc, argv, 2, opts, pos, 1, user_usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL || !opts[0].given || !opts[1].given)
-        return cli_fail(cli, EXIT_USAGE, "user add needs NAME, --agency and --role\nusage: %s",
-                        user_usage);
-    if (strcmp(opts[1].value, "caseworker") != 0 && strcmp(opts[1].value, "supervisor") != 0 &&
-        strcmp(opts[1].value, "admin") != 0 && strcmp(opts[1].value, "service") != 0)
-        return cli_fail(cli, EXIT_USAGE,
-                        "user add %s: unknown role '%s' (caseworker, supervisor, admin or "
-                        "service)",
-                        pos[0], opts[1].value);
-    if (opts[3].given && (rc = read_password(cli, opts[3].value, password, sizeof(password))) != 0)
+    if (password_file != NULL &&
+        (rc = read_password(cli, password_file, password, sizeof(password))) != 0)
         return rc;
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
-    if (opts[3].given && (verifier = verifier_of(cli, password, pos[0])) == NULL)
+    if (password_file != NULL && (verifier = verifier_of(cli, password, name)) == NULL)
         return EXIT_RUNTIME;
-    params[0] = pos[0];
-    params[1] = opts[2].given ? opts[2].value : NULL;
-    params[2] = opts[1].value;
-    params[3] = opts[0].value;
+    params[0] = name;
+    params[1] = v[3].text;
+    params[2] = v[2].text;
+    params[3] = v[1].text;
     params[4] = verifier;
     r = db_exec(cli->ctx.conn, sql, 5, params, cli->ctx.err, sizeof(cli->ctx.err));
     free(verifier);
     if (r == NULL) {
         char what[200];
-        snprintf(what, sizeof(what), "cannot add user '%s'", pos[0]);
+        snprintf(what, sizeof(what), "cannot add user '%s'", name);
         return cli_db_fail(cli, what);
     }
     if ((rc = cli_commit(cli)) != 0) {
@@ -162,36 +156,36 @@ static int user_add(struct cli *cli, int argc, char **argv)
         return rc;
     }
     out_int(cli->out, "user", strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-    out_str(cli->out, "name", pos[0]);
+    out_str(cli->out, "name", name);
     out_str(cli->out, "db_role", PQgetvalue(r, 0, 1));
-    snprintf(msg, sizeof(msg), "user '%s' added; PostgreSQL role '%s'%s", pos[0],
-             PQgetvalue(r, 0, 1),
-             opts[3].given ? "" : " (no password yet: peer login only until 'user passwd')");
+    snprintf(msg, sizeof(msg), "user '%s' added; PostgreSQL role '%s'%s", name, PQgetvalue(r, 0, 1),
+             password_file != NULL ? ""
+                                   : " (no password yet: peer login only until 'user passwd')");
     out_message(cli->out, msg);
     PQclear(r);
     return EXIT_OK;
 }
 
-static int user_passwd(struct cli *cli, int argc, char **argv)
+static const struct ch_arg passwd_args[] = {
+    {"name", CH_ARG_TEXT, CH_ARG_REQUIRED, "the user", NULL, NULL, 0, 0},
+    {"--password-file", CH_ARG_FILE, 0, "first line: the password (mode 600); else asked twice",
+     NULL, NULL, 0, 0},
+};
+
+static int user_passwd(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] = "SELECT casehost.user_passwd_v1($1, $2)";
-    struct opt opts[] = {{"--password-file", 1, NULL, 0}, {NULL, 0, NULL, 0}};
-    const char *pos[1] = {NULL}, *params[2];
+    const char *name = v[0].text, *params[2];
     char password[PASSWORD_MAX], *verifier;
     PGresult *r;
     int rc;
-    if (opts_parse(argc, argv, 2, opts, pos, 1, user_usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL)
-        return cli_fail(cli, EXIT_USAGE, "user passwd needs NAME\nusage: %s", user_usage);
-    if ((rc = read_password(cli, opts[0].given ? opts[0].value : NULL, password,
-                            sizeof(password))) != 0)
+    if ((rc = read_password(cli, v[1].text, password, sizeof(password))) != 0)
         return rc;
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
-    if ((verifier = verifier_of(cli, password, pos[0])) == NULL)
+    if ((verifier = verifier_of(cli, password, name)) == NULL)
         return EXIT_RUNTIME;
-    params[0] = pos[0];
+    params[0] = name;
     params[1] = verifier;
     r = db_exec(cli->ctx.conn, sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
     free(verifier);
@@ -201,48 +195,49 @@ static int user_passwd(struct cli *cli, int argc, char **argv)
         PQclear(r);
         return rc;
     }
-    out_str(cli->out, "name", pos[0]);
+    out_str(cli->out, "name", name);
     out_str(cli->out, "db_role", PQgetvalue(r, 0, 0));
-    snprintf(password, sizeof(password), "password of '%s' set", pos[0]);
+    snprintf(password, sizeof(password), "password of '%s' set", name);
     out_message(cli->out, password);
     PQclear(r);
     return EXIT_OK;
 }
 
-static int user_disable(struct cli *cli, int argc, char **argv)
+static const struct ch_arg name_args[] = {
+    {"name", CH_ARG_TEXT, CH_ARG_REQUIRED, "the user", NULL, NULL, 0, 0},
+};
+
+static int user_disable(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] = "SELECT casehost.user_disable_v1($1)";
-    const char *pos[1] = {NULL};
+    const char *params[1] = {v[0].text};
     PGresult *r;
     int rc;
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 1, user_usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL)
-        return cli_fail(cli, EXIT_USAGE, "user disable needs NAME\nusage: %s", user_usage);
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
-    r = db_exec(cli->ctx.conn, sql, 1, pos, cli->ctx.err, sizeof(cli->ctx.err));
+    r = db_exec(cli->ctx.conn, sql, 1, params, cli->ctx.err, sizeof(cli->ctx.err));
     if (r == NULL)
         return cli_db_fail(cli, "cannot disable the user");
     if ((rc = cli_commit(cli)) != 0) {
         PQclear(r);
         return rc;
     }
-    out_str(cli->out, "name", pos[0]);
+    out_str(cli->out, "name", params[0]);
     out_str(cli->out, "db_role", PQgetvalue(r, 0, 0));
     {
         char msg[300];
         snprintf(msg, sizeof(msg),
                  "user '%s' disabled: it can no longer log in or act, its open sessions end, its "
                  "history stays",
-                 pos[0]);
+                 params[0]);
         out_message(cli->out, msg);
     }
     PQclear(r);
     return EXIT_OK;
 }
 
-static int user_show(struct cli *cli, int argc, char **argv, int list)
+/* One user (name), or every user (name NULL). */
+static int user_read(struct cli *cli, const char *name)
 {
     static const char sql[] =
         "SELECT u.name, u.full_name, u.role, a.name AS agency, u.db_role,"
@@ -250,44 +245,52 @@ static int user_show(struct cli *cli, int argc, char **argv, int list)
         "       to_char(u.created_at, 'YYYY-MM-DD HH24:MI') AS created"
         "  FROM casehost.users u JOIN casehost.agencies a ON a.id = u.agency_id"
         " WHERE $1::text IS NULL OR u.name = $1 ORDER BY a.name, u.name";
-    const char *pos[1] = {NULL};
+    const char *params[1] = {name};
+    int list = name == NULL;
     PGresult *r;
     int rc;
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, list ? 0 : 1,
-                   user_usage) < 0)
-        return EXIT_USAGE;
-    if (!list && pos[0] == NULL)
-        return cli_fail(cli, EXIT_USAGE, "user show needs NAME\nusage: %s", user_usage);
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
-    r = db_exec(cli->ctx.conn, sql, 1, pos, cli->ctx.err, sizeof(cli->ctx.err));
+    r = db_exec(cli->ctx.conn, sql, 1, params, cli->ctx.err, sizeof(cli->ctx.err));
     if (r == NULL)
         return cli_db_fail(cli, "cannot read users");
     if (!list && PQntuples(r) == 0) {
         PQclear(r);
-        return cli_fail(cli, EXIT_RUNTIME, "unknown user \"%s\"", pos[0]);
+        return cli_fail(cli, EXIT_RUNTIME, "unknown user \"%s\"", params[0]);
     }
     out_result(cli->out, list ? "users" : "user", r, list);
     PQclear(r);
     return cli_commit(cli);
 }
 
+static int user_show(struct cli *cli, const struct ch_value *v)
+{
+    return user_read(cli, v[0].text);
+}
+
+static int user_list(struct cli *cli, const struct ch_value *v)
+{
+    (void)v;
+    return user_read(cli, NULL);
+}
+
+static const struct ch_arg config_admin_args[] = {
+    {"name", CH_ARG_TEXT, CH_ARG_REQUIRED, "an admin", NULL, NULL, 0, 0},
+    {"grant", CH_ARG_ENUM, CH_ARG_REQUIRED, "on: may deploy configuration; off: may not", on_off,
+     NULL, 0, 0},
+};
+
 /* The database owner gives or takes an admin's right to deploy configuration. */
-static int user_config_admin(struct cli *cli, int argc, char **argv)
+static int user_config_admin(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] = "SELECT casehost.user_config_admin_v1($1, $2::boolean)";
-    const char *pos[2] = {NULL, NULL}, *params[2];
+    const char *params[2];
+    int on = v[1].num == ON;
     PGresult *r;
     int rc;
     char msg[300];
-    if (opts_parse(argc, argv, 2, (struct opt[]){{NULL, 0, NULL, 0}}, pos, 2, user_usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL || pos[1] == NULL ||
-        (strcmp(pos[1], "on") != 0 && strcmp(pos[1], "off") != 0))
-        return cli_fail(cli, EXIT_USAGE, "user config-admin needs NAME and on or off\nusage: %s",
-                        user_usage);
-    params[0] = pos[0];
-    params[1] = strcmp(pos[1], "on") == 0 ? "true" : "false";
+    params[0] = v[0].text;
+    params[1] = on ? "true" : "false";
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
     r = db_exec(cli->ctx.conn, sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
@@ -297,69 +300,66 @@ static int user_config_admin(struct cli *cli, int argc, char **argv)
         PQclear(r);
         return rc;
     }
-    out_str(cli->out, "name", pos[0]);
+    out_str(cli->out, "name", v[0].text);
     out_str(cli->out, "db_role", PQgetvalue(r, 0, 0));
-    out_bool(cli->out, "config_admin", strcmp(pos[1], "on") == 0);
-    snprintf(msg, sizeof(msg), "%s %s deploy configuration", pos[0],
-             strcmp(pos[1], "on") == 0 ? "may now" : "may no longer");
+    out_bool(cli->out, "config_admin", on);
+    snprintf(msg, sizeof(msg), "%s %s deploy configuration", v[0].text,
+             on ? "may now" : "may no longer");
     out_message(cli->out, msg);
     PQclear(r);
     return EXIT_OK;
 }
 
-int cmd_user(struct cli *cli, int argc, char **argv)
-{
-    const char *sub = argc >= 2 ? argv[1] : "";
-    if (strcmp(sub, "add") == 0)
-        return user_add(cli, argc, argv);
-    if (strcmp(sub, "passwd") == 0)
-        return user_passwd(cli, argc, argv);
-    if (strcmp(sub, "disable") == 0)
-        return user_disable(cli, argc, argv);
-    if (strcmp(sub, "show") == 0)
-        return user_show(cli, argc, argv, 0);
-    if (strcmp(sub, "list") == 0)
-        return user_show(cli, argc, argv, 1);
-    if (strcmp(sub, "config-admin") == 0)
-        return user_config_admin(cli, argc, argv);
-    return cli_fail(cli, EXIT_USAGE, "user: unknown subcommand '%s'\nusage: %s", sub, user_usage);
-}
+static const struct cli_command user_commands[] = {
+    {CLI_SPEC("user", "add", "add a user and their PostgreSQL login role (an admin)", add_args),
+     user_add},
+    {CLI_SPEC("user", "passwd", "set a user's password (asks on a terminal without a file)",
+              passwd_args),
+     user_passwd},
+    {CLI_SPEC("user", "disable", "disable a user: no more logins, the history stays", name_args),
+     user_disable},
+    {CLI_SPEC("user", "show", "show a user", name_args), user_show},
+    {CLI_SPEC_NO_ARGS("user", "list", "list users"), user_list},
+    {CLI_SPEC("user", "config-admin",
+              "let an admin deploy configuration, or stop them (the database owner)",
+              config_admin_args),
+     user_config_admin},
+};
+
+const struct cli_verb cli_verb_user = {"user",
+                                       "add, disable and show users; each is a PostgreSQL login "
+                                       "role",
+                                       user_commands, CLI_N(user_commands), CLI_PLUGINS | CLI_LIVE};
 
 /* ------------------------------------------------------------- agency --- */
 
-static const char agency_usage[] =
-    "agency add NAME [--kind KIND] [--state XX] [--county NAME]   (the database owner)\n"
-    "agency show\n"
-    "agency set [--time-zone ZONE] [--case-visibility agency|assigned]\n"
-    "           [--notification-channel TEXT] [--assessment-destination ID]   (its admin)";
+/* How widely an agency's cases are seen, declared once (casehost.agencies takes the same). */
 
 static const char agency_cols[] =
     "id, name, kind, state, county, time_zone, case_visibility, notification_channel,"
     " assessment_destination";
 
-static int agency_add(struct cli *cli, int argc, char **argv)
+static const struct ch_arg agency_add_args[] = {
+    {"name", CH_ARG_TEXT, CH_ARG_REQUIRED, "the agency's name", NULL, NULL, 0, 0},
+    {"--kind", CH_ARG_TEXT, 0, "what kind of agency it is", NULL, "KIND", 0, 0},
+    {"--state", CH_ARG_TEXT, 0, "two-letter state code", NULL, "XX", 0, 0},
+    {"--county", CH_ARG_TEXT, 0, "county", NULL, "NAME", 0, 0},
+};
+
+static int agency_add(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] = "SELECT casehost.agency_add($1, $2, $3, $4)";
-    struct opt opts[] = {{"--kind", 1, NULL, 0},
-                         {"--state", 1, NULL, 0},
-                         {"--county", 1, NULL, 0},
-                         {NULL, 0, NULL, 0}};
-    const char *pos[1] = {NULL}, *params[4];
+    const char *name = v[0].text, *params[4] = {v[0].text, v[1].text, v[2].text, v[3].text};
     PGresult *r;
     int rc;
-    if (opts_parse(argc, argv, 2, opts, pos, 1, agency_usage) < 0)
-        return EXIT_USAGE;
-    if (pos[0] == NULL || pos[0][0] == '\0')
-        return cli_fail(cli, EXIT_USAGE, "agency add needs a NAME\nusage: %s", agency_usage);
-    params[0] = pos[0];
-    for (int i = 0; i < 3; i++)
-        params[i + 1] = opts[i].given ? opts[i].value : NULL;
+    if (name[0] == '\0')
+        return cli_fail(cli, EXIT_USAGE, "agency add: the name is empty");
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
     r = db_exec(cli->ctx.conn, sql, 4, params, cli->ctx.err, sizeof(cli->ctx.err));
     if (r == NULL) {
         char what[300];
-        snprintf(what, sizeof(what), "cannot add agency '%s'", pos[0]);
+        snprintf(what, sizeof(what), "cannot add agency '%s'", name);
         return cli_db_fail(cli, what);
     }
     if ((rc = cli_commit(cli)) != 0) {
@@ -367,70 +367,50 @@ static int agency_add(struct cli *cli, int argc, char **argv)
         return rc;
     }
     out_int(cli->out, "agency", strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-    out_str(cli->out, "name", pos[0]);
+    out_str(cli->out, "name", name);
     {
         char msg[300];
-        snprintf(msg, sizeof(msg), "agency '%s' added", pos[0]);
+        snprintf(msg, sizeof(msg), "agency '%s' added", name);
         out_message(cli->out, msg);
     }
     PQclear(r);
     return EXIT_OK;
 }
 
-static int agency_show_or_set(struct cli *cli, int argc, char **argv, int set)
+static const struct ch_arg agency_set_args[] = {
+    {"--time-zone", CH_ARG_TEXT, 0, "the agency's time zone (as PostgreSQL names it)", NULL, "ZONE",
+     0, 0},
+    {"--case-visibility", CH_ARG_ENUM, 0,
+     "agency: every worker sees every case; assigned: only their own", host_case_visibilities, NULL,
+     0, 0},
+    {"--notification-channel", CH_ARG_TEXT, 0, "where notifications go", NULL, NULL, 0, 0},
+    {"--assessment-destination", CH_ARG_TEXT, 0, "where assessments are sent", NULL, "ID", 0, 0},
+};
+
+/*
+ * The settings of the user's agency: shown, or changed first when settings
+ * (a JSON object, NULL: show only) is given.
+ */
+static int agency_settings(struct cli *cli, const char *settings)
 {
-    static const char *const keys[] = {"time_zone", "case_visibility", "notification_channel",
-                                       "assessment_destination"};
-    struct opt opts[] = {{"--time-zone", 1, NULL, 0},
-                         {"--case-visibility", 1, NULL, 0},
-                         {"--notification-channel", 1, NULL, 0},
-                         {"--assessment-destination", 1, NULL, 0},
-                         {NULL, 0, NULL, 0}};
     char sql[400];
-    char *text = NULL;
-    const char *params[1];
+    const char *params[1] = {settings};
     PGresult *r;
-    int rc, any = 0;
-    if (opts_parse(argc, argv, 2, set ? opts : opts + 4, NULL, 0, agency_usage) < 0)
-        return EXIT_USAGE;
-    if (set) {
-        json_t *p = json_object();
-        for (int i = 0; i < 4; i++)
-            if (opts[i].given) {
-                json_object_set_new(p, keys[i], json_string(opts[i].value));
-                any = 1;
-            }
-        if (opts[1].given && strcmp(opts[1].value, "agency") != 0 &&
-            strcmp(opts[1].value, "assigned") != 0) {
-            json_decref(p);
-            return cli_fail(cli, EXIT_USAGE,
-                            "agency set: --case-visibility takes agency or assigned, not '%s'",
-                            opts[1].value);
-        }
-        text = json_dumps(p, JSON_COMPACT);
-        json_decref(p);
-        if (!any) {
-            free(text);
-            return cli_fail(cli, EXIT_USAGE, "agency set needs a setting\nusage: %s",
-                            agency_usage);
-        }
+    int rc;
+    if (settings != NULL)
         snprintf(sql, sizeof(sql), "SELECT %s FROM casehost.agency_settings_set_v1($1::jsonb)",
                  agency_cols);
-    } else {
+    else
         snprintf(sql, sizeof(sql),
                  "SELECT %s FROM casehost.agencies WHERE id = casehost.current_agency()",
                  agency_cols);
-    }
-    params[0] = text;
-    if ((rc = cli_session(cli, 1)) != 0) {
-        free(text);
+    if ((rc = cli_session(cli, 1)) != 0)
         return rc;
-    }
-    r = db_exec(cli->ctx.conn, sql, set ? 1 : 0, params, cli->ctx.err, sizeof(cli->ctx.err));
-    free(text);
+    r = db_exec(cli->ctx.conn, sql, settings != NULL ? 1 : 0, params, cli->ctx.err,
+                sizeof(cli->ctx.err));
     if (r == NULL)
-        return cli_db_fail(cli, set ? "cannot change the agency's settings"
-                                    : "cannot read the agency");
+        return cli_db_fail(cli, settings != NULL ? "cannot change the agency's settings"
+                                                 : "cannot read the agency");
     if ((rc = cli_commit(cli)) != 0) {
         PQclear(r);
         return rc;
@@ -440,15 +420,42 @@ static int agency_show_or_set(struct cli *cli, int argc, char **argv, int set)
     return EXIT_OK;
 }
 
-int cmd_agency(struct cli *cli, int argc, char **argv)
+static int agency_show(struct cli *cli, const struct ch_value *v)
 {
-    const char *sub = argc >= 2 ? argv[1] : "";
-    if (strcmp(sub, "add") == 0)
-        return agency_add(cli, argc, argv);
-    if (strcmp(sub, "show") == 0)
-        return agency_show_or_set(cli, argc, argv, 0);
-    if (strcmp(sub, "set") == 0)
-        return agency_show_or_set(cli, argc, argv, 1);
-    return cli_fail(cli, EXIT_USAGE, "agency: unknown subcommand '%s'\nusage: %s", sub,
-                    agency_usage);
+    (void)v;
+    return agency_settings(cli, NULL);
 }
+
+static int agency_set(struct cli *cli, const struct ch_value *v)
+{
+    /* The member of casehost.agency_settings_set_v1's object each option sets. */
+    static const char *const keys[] = {"time_zone", "case_visibility", "notification_channel",
+                                       "assessment_destination"};
+    json_t *p = json_object();
+    char *text;
+    int rc;
+    for (size_t i = 0; i < CLI_N(keys); i++)
+        if (v[i].given)
+            json_object_set_new(p, keys[i], json_string(v[i].text));
+    if (json_object_size(p) == 0) {
+        json_decref(p);
+        return cli_fail(cli, EXIT_USAGE,
+                        "agency set needs a setting; 'casehost help agency' lists them");
+    }
+    text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    rc = agency_settings(cli, text);
+    free(text);
+    return rc;
+}
+
+static const struct cli_command agency_commands[] = {
+    {CLI_SPEC("agency", "add", "add an agency (the database owner)", agency_add_args), agency_add},
+    {CLI_SPEC_NO_ARGS("agency", "show", "show your agency's settings"), agency_show},
+    {CLI_SPEC("agency", "set", "change your agency's settings (its admin)", agency_set_args),
+     agency_set},
+};
+
+const struct cli_verb cli_verb_agency = {
+    "agency", "add agencies (the database owner); show and set your agency's settings",
+    agency_commands, CLI_N(agency_commands), CLI_PLUGINS | CLI_LIVE};

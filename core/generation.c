@@ -139,8 +139,8 @@ static int walk(struct generation *g, const char *root, const char *rel, size_t 
                      full);
             rc = -1;
         } else if (!safe_relative(child, g->plugin)) {
-            snprintf(err, errlen,
-                     "%s: file names may hold only letters, digits, '.', '_' and '-'", full);
+            snprintf(err, errlen, "%s: file names may hold only letters, digits, '.', '_' and '-'",
+                     full);
             rc = -1;
         } else {
             size_t len;
@@ -205,8 +205,8 @@ json_t *generation_to_json(const struct generation *g, char *err, size_t errlen)
     return o;
 }
 
-int generation_from_json(struct generation *g, const char *plugin, const char *json_text,
-                         char *err, size_t errlen)
+int generation_from_json(struct generation *g, const char *plugin, const char *json_text, char *err,
+                         size_t errlen)
 {
     json_error_t je;
     json_t *o = json_loads(json_text, 0, &je), *v;

@@ -41,8 +41,8 @@ int generation_read(struct generation *g, const char *root, const char *plugin, 
 json_t *generation_to_json(const struct generation *g, char *err, size_t errlen);
 
 /* Fills g from a stored generation's files object (text); 0 or -1 with err. */
-int generation_from_json(struct generation *g, const char *plugin, const char *json_text,
-                         char *err, size_t errlen);
+int generation_from_json(struct generation *g, const char *plugin, const char *json_text, char *err,
+                         size_t errlen);
 
 /* Writes every file under root (directories 0700, files 0600); 0 or -1 with err. */
 int generation_write(const struct generation *g, const char *root, char *err, size_t errlen);

@@ -21,9 +21,10 @@ struct ch_plugin {
     void *dl;
     const struct ch_plugin_desc *desc;
     void *state;
-    int loaded;     /* init returned CH_OK */
-    int in_init;    /* registration is allowed */
-    int cfg_errors; /* config_error() calls during the current init/reload */
+    int loaded;        /* init returned CH_OK */
+    int in_init;       /* registration is allowed */
+    int cfg_errors;    /* config_error() calls during the current init/reload */
+    char refused[512]; /* a registration the host refused during init: the load fails */
     char failure[512];
 };
 
@@ -36,8 +37,15 @@ struct hook_entry {
     struct ch_plugin *plugin;
 };
 
+/*
+ * A registered command: an ABI 1.0 one (cmd; typed 0) or one verb-and-sub
+ * of a typed one (spec, copied and zero-extended to this host's size; cmd
+ * holds its verb and help for listings).
+ */
 struct command_entry {
     struct ch_command cmd;
+    struct ch_command_spec spec;
+    int typed;
     struct ch_plugin *plugin;
 };
 

@@ -13,20 +13,21 @@
 
 #include "hostcfg.h"
 
-#ifndef CASEHOST_DEFAULT_CONFIG
-#define CASEHOST_DEFAULT_CONFIG "conf/casehost.cfg"
+/* The Makefile passes the SYSCONFDIR the program is built (and installed) for. */
+#ifndef CASEHOST_SYSCONFDIR
+#define CASEHOST_SYSCONFDIR "/usr/local/etc"
 #endif
+#define CASEHOST_DEFAULT_CONFIG CASEHOST_SYSCONFDIR "/casehost/casehost.cfg"
 
 /*
- * Without -c or CASEHOST_CONFIG: the installed config next to the program
- * (PREFIX/bin -> PREFIX/etc/casehost), else the checkout's conf/ (the
- * program lives in build/ or build/asan/), else conf/ under the current
- * directory. Returns static storage.
+ * Without -c or CASEHOST_CONFIG: the checkout's conf/ when the program runs
+ * from a build tree (build/ or build/asan/), else the installed config,
+ * SYSCONFDIR/casehost/casehost.cfg, whether or not it exists (so the error
+ * names where it was looked for). Returns static storage.
  */
 const char *hostcfg_default_path(const char *explicit_path)
 {
-    static const char *const candidates[] = {"../etc/casehost/casehost.cfg", "../conf/casehost.cfg",
-                                             "../../conf/casehost.cfg"};
+    static const char *const candidates[] = {"../conf/casehost.cfg", "../../conf/casehost.cfg"};
     static char found[4096];
     const char *env = getenv("CASEHOST_CONFIG");
     char exe[2048];

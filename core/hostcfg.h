@@ -41,7 +41,10 @@ struct hostcfg {
 int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d);
 void hostcfg_release(struct hostcfg *hc);
 
-/* The config file to use: explicit, else $CASEHOST_CONFIG, else the default. */
+/*
+ * The config file to use: explicit, else $CASEHOST_CONFIG, else a build
+ * tree's conf/casehost.cfg, else SYSCONFDIR/casehost/casehost.cfg.
+ */
 const char *hostcfg_default_path(const char *explicit_path);
 
 /* dir/rel unless rel is absolute; caller frees. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "loader.h"
 
 /* ---------------------------------------------------------------- api --- */
@@ -78,22 +79,106 @@ static int api_hook(struct ch_plugin *self, enum ch_event ev, int priority, ch_h
     return 0;
 }
 
-static int api_command(struct ch_plugin *self, const struct ch_command *cmd)
+/*
+ * Whether verb (and sub) may be registered by self: not a host verb, not
+ * another plugin's verb, not an untyped and a typed command under one verb,
+ * not one verb and sub twice. Refusing records why in self->refused, which
+ * fails the plugin's load whatever its init returns.
+ */
+/* The host's verbs, set once by the program (loader_set_host_verbs). */
+static const char *const *host_verbs;
+
+void loader_set_host_verbs(const char *const *verbs)
+{
+    host_verbs = verbs;
+}
+
+static int verb_free(struct ch_plugin *self, const char *verb, const char *sub, int typed)
 {
     struct loader *l = self->loader;
-    struct command_entry *c;
-    if (!self->in_init || cmd == NULL || cmd->verb == NULL || cmd->run == NULL)
-        return -1;
-    if (loader_command(l, cmd->verb) != NULL) {
-        api_log(self, CH_LOG_ERROR, "command '%s' is already registered", cmd->verb);
+    for (const char *const *h = host_verbs; h != NULL && *h != NULL; h++)
+        if (strcmp(*h, verb) == 0) {
+            snprintf(self->refused, sizeof(self->refused),
+                     "plugin '%s' command '%s' collides with the host's command '%s'",
+                     self->conf->name, verb, *h);
+            return 0;
+        }
+    for (size_t i = 0; i < l->n_commands; i++) {
+        const struct command_entry *c = &l->commands[i];
+        if (strcmp(c->cmd.verb, verb) != 0)
+            continue;
+        if (c->plugin != self)
+            snprintf(self->refused, sizeof(self->refused),
+                     "plugin '%s' command '%s' collides with plugin '%s''s command '%s'",
+                     self->conf->name, verb, c->plugin->conf->name, c->cmd.verb);
+        else if (!typed || !c->typed)
+            snprintf(self->refused, sizeof(self->refused),
+                     "plugin '%s' registers command '%s' twice", self->conf->name, verb);
+        else if ((sub == NULL) != (c->spec.sub == NULL) ||
+                 (sub != NULL && strcmp(sub, c->spec.sub) == 0))
+            snprintf(self->refused, sizeof(self->refused),
+                     "plugin '%s' registers command '%s%s%s' twice (or with and without "
+                     "subcommands)",
+                     self->conf->name, verb, sub ? " " : "", sub ? sub : "");
+        else
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+static int add_command(struct ch_plugin *self, const struct command_entry *e)
+{
+    struct loader *l = self->loader;
+    struct command_entry *c = grow(l->commands, &l->cap_commands, l->n_commands + 1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(self->refused, sizeof(self->refused), "plugin '%s': out of memory",
+                 self->conf->name);
         return -1;
     }
-    c = grow(l->commands, &l->cap_commands, l->n_commands + 1, sizeof(*c));
-    if (c == NULL)
-        return -1;
     l->commands = c;
-    l->commands[l->n_commands++] = (struct command_entry){*cmd, self};
+    l->commands[l->n_commands++] = *e;
     return 0;
+}
+
+static int api_command(struct ch_plugin *self, const struct ch_command *cmd)
+{
+    struct command_entry e;
+    if (!self->in_init || cmd == NULL || cmd->verb == NULL || cmd->run == NULL)
+        return -1;
+    if (!verb_free(self, cmd->verb, NULL, 0)) {
+        api_log(self, CH_LOG_ERROR, "%s", self->refused);
+        return -1;
+    }
+    memset(&e, 0, sizeof(e));
+    e.cmd = *cmd;
+    e.plugin = self;
+    return add_command(self, &e);
+}
+
+static int api_command_typed(struct ch_plugin *self, const struct ch_command_spec *spec)
+{
+    struct command_entry e;
+    char why[400];
+    if (!self->in_init || spec == NULL || spec->size < sizeof(size_t))
+        return -1;
+    memset(&e, 0, sizeof(e));
+    memcpy(&e.spec, spec, spec->size < sizeof(e.spec) ? spec->size : sizeof(e.spec));
+    if (args_check_spec(&e.spec, why, sizeof(why)) != 0) {
+        snprintf(self->refused, sizeof(self->refused), "plugin '%s': %s", self->conf->name, why);
+        api_log(self, CH_LOG_ERROR, "%s", why);
+        return -1;
+    }
+    if (!verb_free(self, e.spec.verb, e.spec.sub, 1)) {
+        api_log(self, CH_LOG_ERROR, "%s", self->refused);
+        return -1;
+    }
+    e.typed = 1;
+    e.cmd.verb = e.spec.verb;
+    e.cmd.help = e.spec.verb_help != NULL ? e.spec.verb_help : e.spec.help;
+    e.cmd.flags = e.spec.flags;
+    e.plugin = self;
+    return add_command(self, &e);
 }
 
 static int api_render(struct ch_plugin *self, int priority, ch_render_fn fn, void *ud)
@@ -176,21 +261,30 @@ static void api_out_bool(struct ch_ctx *ctx, const char *key, int v)
     out_bool(ctx->out, key, v);
 }
 
-/* Messages may be long (a routing explanation): sized to fit, never cut. */
+/* printf into a new string sized to fit (a routing explanation is long); NULL without memory. */
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list again;
+    char *msg;
+    int n;
+    va_copy(again, ap);
+    n = vsnprintf(NULL, 0, fmt, again);
+    va_end(again);
+    if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL)
+        return NULL;
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    return msg;
+}
+
 static void api_out_message(struct ch_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
-    int n;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    msg = vformat(fmt, ap);
     va_end(ap);
-    if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    out_message(ctx->out, msg);
+    if (msg != NULL)
+        out_message(ctx->out, msg);
     free(msg);
 }
 
@@ -221,6 +315,30 @@ static int api_deploy_check(struct ch_plugin *self, ch_deploy_fn fn, void *ud)
     return 0;
 }
 
+static void api_out_alert(struct ch_ctx *ctx, enum ch_severity severity, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    va_start(ap, fmt);
+    msg = vformat(fmt, ap);
+    va_end(ap);
+    /* An alert must not vanish for want of memory: then at least its words unformatted. */
+    out_alert(ctx->out, severity, msg != NULL ? msg : fmt);
+    free(msg);
+}
+
+static void api_out_action(struct ch_ctx *ctx, const char *label, const char *const *argv)
+{
+    out_action(ctx->out, label, argv);
+}
+
+static void api_out_form(struct ch_ctx *ctx, const char *key, const char *title,
+                         const struct ch_question *questions, size_t n_questions,
+                         const char *const *argv)
+{
+    out_form(ctx->out, key, title, questions, n_questions, argv);
+}
+
 const struct ch_host_api loader_api = {
     .size = sizeof(struct ch_host_api),
     .abi_major = CH_ABI_MAJOR,
@@ -248,6 +366,10 @@ const struct ch_host_api loader_api = {
     .out_result = api_out_result,
     .config_root = api_config_root,
     .deploy_check = api_deploy_check,
+    .command_typed = api_command_typed,
+    .out_alert = api_out_alert,
+    .out_action = api_out_action,
+    .out_form = api_out_form,
 };
 
 /* ------------------------------------------------------------- loading --- */
@@ -311,6 +433,29 @@ static int check_desc(const struct ch_plugin_desc *d, const struct plugin_conf *
                  pc->name, pc->path, d->abi_major, d->abi_minor, CH_ABI_MAJOR, CH_ABI_MINOR);
         return -1;
     }
+    /*
+     * From 1.1 on a plugin says which libconfig it was compiled against:
+     * config_setting_t crosses the boundary and libconfig's accessors are
+     * macros over its layout. (A 1.0 plugin cannot say; it is trusted.)
+     */
+    if (d->abi_minor >= 1 &&
+        (d->size < offsetof(struct ch_plugin_desc, libconfig_minor) + sizeof(d->libconfig_minor) ||
+         d->libconfig_major == 0)) {
+        snprintf(err, errlen,
+                 "plugin '%s' (%s): built for plugin ABI %u.%u but does not record the libconfig "
+                 "it was built against (CH_PLUGIN_DESC_LIBCONFIG)",
+                 pc->name, pc->path, d->abi_major, d->abi_minor);
+        return -1;
+    }
+    if (d->abi_minor >= 1 &&
+        (d->libconfig_major != LIBCONFIG_VER_MAJOR || d->libconfig_minor != LIBCONFIG_VER_MINOR)) {
+        snprintf(err, errlen,
+                 "plugin '%s' (%s): built against libconfig %u.%u, this host uses %d.%d (their "
+                 "structures differ): rebuild the plugin against this host's libconfig",
+                 pc->name, pc->path, d->libconfig_major, d->libconfig_minor, LIBCONFIG_VER_MAJOR,
+                 LIBCONFIG_VER_MINOR);
+        return -1;
+    }
     if (d->name == NULL || strcmp(d->name, pc->name) != 0) {
         snprintf(err, errlen, "plugin '%s' (%s): the file says it is plugin '%s'", pc->name,
                  pc->path, d->name ? d->name : "(no name)");
@@ -364,6 +509,14 @@ int loader_load_one(struct loader *l, const struct plugin_conf *pc, char *err, s
     p->in_init = 1;
     rc = p->desc->init(p, &loader_api, &p->state);
     p->in_init = 0;
+    if (p->refused[0] != '\0') {
+        unregister(l, p);
+        if (p->desc->fini != NULL)
+            p->desc->fini(p->state);
+        snprintf(err, errlen, "%s (%s): not loaded", p->refused, pc->path);
+        rc = -1;
+        goto out;
+    }
     if (rc == CH_OK && p->cfg_errors == 0) {
         p->loaded = 1;
         l->plugins[l->n_plugins++] = p;
@@ -533,8 +686,7 @@ int loader_deploy_check(struct loader *l, struct ch_ctx *ctx, const char *plugin
         if (rc != CH_OK) {
             char msg[sizeof(ctx->err) - 128];
             snprintf(msg, sizeof(msg), "%.1900s", ctx->err[0] ? ctx->err : "deploy check failed");
-            snprintf(ctx->err, sizeof(ctx->err), "plugin '%.64s': %s", e->plugin->conf->name,
-                     msg);
+            snprintf(ctx->err, sizeof(ctx->err), "plugin '%.64s': %s", e->plugin->conf->name, msg);
             return -1;
         }
     }

@@ -46,6 +46,12 @@ const struct command_entry *loader_command(const struct loader *l, const char *v
 int loader_deploy_check(struct loader *l, struct ch_ctx *ctx, const char *plugin,
                         const char *generation_hash);
 
+/*
+ * The verbs no plugin may register (NULL-terminated, static storage), set
+ * once by the program before loading: a plugin that tries is refused.
+ */
+void loader_set_host_verbs(const char *const *verbs);
+
 /* The host API given to plugins. */
 extern const struct ch_host_api loader_api;
 

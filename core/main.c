@@ -1,9 +1,9 @@
 /*
  * main.c: the casehost command line. Reads the host config, loads plugins,
- * finds the verb (host or plugin) and runs it as the acting user inside one
- * transaction. The only place that decides exit codes and calls exit.
+ * finds the verb (host or plugin), parses its arguments against its typed
+ * table (core/args.c, the one parser) and runs it as the acting user inside
+ * one transaction. The only place that decides exit codes and calls exit.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,73 +11,84 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cli.h"
 #include "migrate.h"
+#include "typed.h"
 
 #ifndef CASEHOST_VERSION
 #define CASEHOST_VERSION "0.1.0"
 #endif
 
-struct verb {
-    const char *name;
-    const char *help;
-    const char *usage;
-    int (*run)(struct cli *cli, int argc, char **argv);
+static int cmd_help(struct cli *cli, const struct ch_value *v);
+static int cmd_plugin_list(struct cli *cli, const struct ch_value *v);
+static int cmd_db_migrate(struct cli *cli, const struct ch_value *v);
+static int cmd_db_status(struct cli *cli, const struct ch_value *v);
+static int cmd_tick(struct cli *cli, const struct ch_value *v);
+
+static const struct ch_arg tick_args[] = {
+    {"--every", CH_ARG_INT, 0, "keep running: one cycle every SECONDS; SIGHUP re-reads plugins",
+     NULL, "SECONDS", 1, 86400},
 };
 
-static int cmd_help(struct cli *cli, int argc, char **argv);
-static int cmd_plugin(struct cli *cli, int argc, char **argv);
-static int cmd_db(struct cli *cli, int argc, char **argv);
-static int cmd_tick(struct cli *cli, int argc, char **argv);
+static const struct ch_arg help_args[] = {
+    {"verb", CH_ARG_TEXT, 0, "the command to explain", NULL, NULL, 0, 0},
+    {"sub", CH_ARG_TEXT, 0, "only this subcommand of it", NULL, NULL, 0, 0},
+};
 
-static const struct verb verbs[] = {
-    {"case", "create, list, show, update and close cases",
-     "case new --title TEXT [--person ID] [--assignee USER] [--state XX] [--county NAME]\n"
-     "         [--runaway-start TIME] [--runaway-return TIME] [--cw-history] [--jj-history]\n"
-     "         [--flags a,b]\n"
-     "case list [--status open|in_progress|waiting|closed|all] [--mine]\n"
-     "case show ID\n"
-     "case update ID [--title TEXT] [--status STATUS] [--assignee USER|none] [--person ID|none]\n"
-     "         [--state XX] [--county NAME] [--runaway-start TIME|none] [--runaway-return "
-     "TIME|none]\n"
-     "         [--cw-history yes|no] [--jj-history yes|no] [--flags a,b]\n"
-     "case close ID --reason TEXT",
-     cmd_case},
-    {"note", "add a note to a case", "note add CASE TEXT", cmd_note},
-    {"person", "record and show people",
-     "person add [--given NAME] [--family NAME] [--dob YYYY-MM-DD | --age-estimate YEARS]\n"
-     "           [--gender TEXT] [--language TEXT] [--interpreter]\n"
-     "person show ID",
-     cmd_person},
-    {"user", "add, disable and show users; each is a PostgreSQL login role",
-     "user add NAME --agency AGENCY --role caseworker|supervisor|admin|service\n"
-     "         [--full-name TEXT] [--password-file FILE]\n"
-     "user passwd NAME [--password-file FILE]\n"
-     "user disable NAME\n"
-     "user show NAME\n"
-     "user list\n"
-     "user config-admin NAME on|off",
-     cmd_user},
-    {"agency", "add agencies (the database owner); show and set your agency's settings",
-     "agency add NAME [--kind KIND] [--state XX] [--county NAME]\n"
-     "agency show\n"
-     "agency set [--time-zone ZONE] [--case-visibility agency|assigned]\n"
-     "           [--notification-channel TEXT] [--assessment-destination ID]",
-     cmd_agency},
-    {"plugin", "list loaded plugins", "plugin list", cmd_plugin},
-    {"config", "check, deploy, list and roll back configuration generations",
-     "config check [DIR]\n"
-     "config deploy [DIR] [--note TEXT]\n"
-     "config history\n"
-     "config rollback HASH [--plugin NAME]",
-     cmd_config},
-    {"db", "apply or list database migrations", "db migrate\ndb status", cmd_db},
-    {"tick", "run every plugin's periodic work once, or every N seconds (follows deploys)",
-     "tick [--every SECONDS]", cmd_tick},
-    {"help", "show commands, or the usage of one", "help [VERB]", cmd_help},
+static const struct cli_command plugin_commands[] = {
+    {CLI_SPEC_NO_ARGS("plugin", "list",
+                      "the plugins the host config names, and whether they loaded"),
+     cmd_plugin_list},
+};
+
+static const struct cli_command db_commands[] = {
+    {CLI_SPEC_NO_ARGS("db", "migrate", "apply the host's and every plugin's pending migrations"),
+     cmd_db_migrate},
+    {CLI_SPEC_NO_ARGS("db", "status", "list the migrations, applied and pending"), cmd_db_status},
+};
+
+static const struct cli_command tick_commands[] = {
+    {CLI_SPEC("tick", NULL, "run every plugin's periodic work (as a service or an admin)",
+              tick_args),
+     cmd_tick},
+};
+
+static const struct cli_command help_commands[] = {
+    {CLI_SPEC("help", NULL, "list the commands, or show the usage of one", help_args), cmd_help},
+};
+
+/* help and plugin list show what is on disk, without a database; db needs no plugin. */
+static const struct cli_verb plugin_verb = {"plugin", "list loaded plugins", plugin_commands,
+                                            CLI_N(plugin_commands), CLI_PLUGINS};
+static const struct cli_verb db_verb = {"db", "apply or list database migrations", db_commands,
+                                        CLI_N(db_commands), 0};
+static const struct cli_verb tick_verb = {
+    "tick", "run every plugin's periodic work once, or every N seconds (follows deploys)",
+    tick_commands, CLI_N(tick_commands), CLI_PLUGINS | CLI_LIVE};
+static const struct cli_verb help_verb = {"help", "show commands, or the usage of one",
+                                          help_commands, CLI_N(help_commands), CLI_PLUGINS};
+
+/* Every host verb, in the order `help` lists them. */
+static const struct cli_verb *const verbs[] = {
+    &cli_verb_case, &cli_verb_note,   &cli_verb_person, &cli_verb_user, &cli_verb_agency,
+    &plugin_verb,   &cli_verb_config, &db_verb,         &tick_verb,     &help_verb,
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+/* The verbs no plugin may take (help and every host verb). */
+static const char *host_verbs[N_VERBS + 1];
+
+static const struct cli_verb *host_verb(const char *name)
+{
+    for (size_t i = 0; i < N_VERBS; i++)
+        if (strcmp(verbs[i]->name, name) == 0)
+            return verbs[i];
+    return NULL;
+}
+
+static int check_typed_times(struct cli *cli);
 
 /* ------------------------------------------------------------ session --- */
 
@@ -131,7 +142,7 @@ int cli_session(struct cli *cli, int need_user)
                         PQuser(ctx->conn));
     if (ctx->dbuser.id != 0)
         ctx_bind_user(ctx);
-    return 0;
+    return check_typed_times(cli);
 }
 
 int cli_require_role(struct cli *cli, const char *verb, const char *const *roles)
@@ -156,81 +167,14 @@ int cli_commit(struct cli *cli)
     return 0;
 }
 
-/* ------------------------------------------------------------ options --- */
-
-struct opt *opt_get(struct opt *opts, const char *name)
-{
-    for (; opts->name != NULL; opts++)
-        if (strcmp(opts->name, name) == 0)
-            return opts;
-    return NULL;
-}
-
-int opts_parse(int argc, char **argv, int from, struct opt *opts, const char **pos, int npos,
-               const char *usage)
-{
-    int n = 0;
-    for (int i = from; i < argc; i++) {
-        const char *a = argv[i];
-        struct opt *o;
-        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
-            if (strcmp(a, "--") == 0 && i + 1 < argc)
-                a = argv[++i];
-            if (n >= npos) {
-                fprintf(stderr, "casehost: unexpected argument '%s'\nusage: %s\n", a, usage);
-                return -1;
-            }
-            pos[n++] = a;
-            continue;
-        }
-        o = opt_get(opts, a);
-        if (o == NULL) {
-            fprintf(stderr, "casehost: unknown option '%s'\nusage: %s\n", a, usage);
-            return -1;
-        }
-        if (o->given) {
-            fprintf(stderr, "casehost: option '%s' given twice\n", a);
-            return -1;
-        }
-        o->given = 1;
-        o->value = "";
-        /* takes_value 2: an optional value; a bare flag means "yes". */
-        if (o->takes_value == 2 && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
-            o->value = "yes";
-        } else if (o->takes_value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "casehost: option '%s' needs a value\nusage: %s\n", a, usage);
-                return -1;
-            }
-            o->value = argv[++i];
-        }
-    }
-    return n;
-}
+/* ------------------------------------------------------- dates and times --- */
 
 /*
- * Digits only: strtoll alone would take " 7", "+7" and "-3", and clamp
- * 99999999999999999999 to LLONG_MAX with ERANGE instead of refusing it.
+ * Checks a date or time with casehost.time_input_v1 (no infinity, epoch, BC
+ * or 5-digit years) in the open session, before anything is written. 0, or
+ * an exit code after printing why (EXIT_USAGE naming option).
  */
-int parse_id(const char *text, const char *what, long long *id)
-{
-    char *end = (char *)text;
-    long long v;
-    if (text == NULL) {
-        fprintf(stderr, "casehost: missing %s id\n", what);
-        return -1;
-    }
-    errno = 0;
-    v = text[0] >= '0' && text[0] <= '9' ? strtoll(text, &end, 10) : 0;
-    if (v <= 0 || errno == ERANGE || *end != '\0') {
-        fprintf(stderr, "casehost: %s '%s' is not a valid id (a positive number)\n", what, text);
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
-int cli_check_time(struct cli *cli, const char *option, const char *value)
+static int cli_check_time(struct cli *cli, const char *option, const char *value)
 {
     static const char sql[] = "SELECT casehost.time_input_v1($1, $2)";
     const char *params[2] = {option, value};
@@ -249,35 +193,111 @@ int cli_check_time(struct cli *cli, const char *option, const char *value)
     return rc;
 }
 
+static int is_one_of(const char *const *words, const char *text)
+{
+    for (; words != NULL && *words != NULL; words++)
+        if (strcmp(*words, text) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The dates and times given to the typed command being run, checked once,
+ * as its session opens. A date argument may list words it takes besides
+ * dates in its values ("none" clears a time): those are the handler's.
+ */
+static int check_typed_times(struct cli *cli)
+{
+    const struct ch_command_spec *spec = cli->typed;
+    int rc = 0;
+    cli->typed = NULL;
+    for (size_t i = 0; spec != NULL && i < spec->n_args && rc == 0; i++) {
+        const struct ch_arg *a = args_at(spec, i);
+        const struct ch_value *v = &cli->typed_vals[i];
+        if (a->type != CH_ARG_DATE && a->type != CH_ARG_TIMESTAMP)
+            continue;
+        for (unsigned k = 0; k < v->given && rc == 0; k++) {
+            const char *text = v->list != NULL ? v->list[k] : v->text;
+            if (!is_one_of(a->values, text))
+                rc = cli_check_time(cli, a->name, text);
+        }
+    }
+    return rc;
+}
+
 /* ----------------------------------------------------------- commands --- */
 
-static int cmd_help(struct cli *cli, int argc, char **argv)
+/* `help`: every verb, the host's and then each plugin's once. */
+static void help_list(struct cli *cli)
 {
-    if (argc >= 2) {
-        const struct command_entry *ce = loader_command(&cli->loader, argv[1]);
-        for (size_t i = 0; i < N_VERBS; i++)
-            if (strcmp(verbs[i].name, argv[1]) == 0) {
-                printf("%s: %s\n\nusage:\n  %s\n", verbs[i].name, verbs[i].help, verbs[i].usage);
-                return EXIT_OK;
-            }
-        if (ce != NULL) {
-            printf("%s: %s (plugin %s)\n\nusage:\n  %s\n", ce->cmd.verb, ce->cmd.help,
-                   ce->plugin->conf->name, ce->cmd.usage ? ce->cmd.usage : ce->cmd.verb);
-            return EXIT_OK;
+    const struct loader *l = &cli->loader;
+    if (cli->json) {
+        out_array(cli->out, "verbs");
+        for (size_t i = 0; i < N_VERBS + l->n_commands; i++) {
+            const struct command_entry *c = i < N_VERBS ? NULL : &l->commands[i - N_VERBS];
+            if (c != NULL && loader_command(l, c->cmd.verb) != c) /* each verb once */
+                continue;
+            out_object(cli->out, NULL);
+            out_str(cli->out, "verb", c ? c->cmd.verb : verbs[i]->name);
+            out_str(cli->out, "help", c ? c->cmd.help : verbs[i]->help);
+            out_str(cli->out, "plugin", c ? c->plugin->conf->name : NULL);
+            out_bool(cli->out, "typed", c ? c->typed : 1);
+            out_end(cli->out);
         }
-        return cli_fail(cli, EXIT_USAGE, "no command '%s'; 'casehost help' lists them", argv[1]);
+        out_end(cli->out);
+        return;
     }
     printf("casehost %s: case management with plugins\n\n"
            "usage: casehost [-c CONFIG] [--json] VERB ...\n\ncommands:\n",
            CASEHOST_VERSION);
     for (size_t i = 0; i < N_VERBS; i++)
-        printf("  %-12s %s\n", verbs[i].name, verbs[i].help);
-    for (size_t i = 0; i < cli->loader.n_commands; i++)
-        printf("  %-12s %s (plugin %s)\n", cli->loader.commands[i].cmd.verb,
-               cli->loader.commands[i].cmd.help, cli->loader.commands[i].plugin->conf->name);
+        printf("  %-12s %s\n", verbs[i]->name, verbs[i]->help);
+    for (size_t i = 0; i < l->n_commands; i++) {
+        const struct command_entry *c = &l->commands[i];
+        if (loader_command(l, c->cmd.verb) == c) /* each verb once */
+            printf("  %-12s %s (plugin %s)\n", c->cmd.verb, c->cmd.help, c->plugin->conf->name);
+    }
     printf("\n'casehost help VERB' shows a command's usage. Exit codes: 0 ok, 1 failure, "
            "2 usage or configuration error.\n");
-    return EXIT_OK;
+}
+
+static int cmd_help(struct cli *cli, const struct ch_value *v)
+{
+    const char *verb = v[0].text, *sub = v[1].text;
+    const struct cli_verb *hv;
+    const struct command_entry *ce;
+    struct typed_verb tv = {NULL, NULL, NULL, NULL, 0};
+    int rc;
+    if (verb == NULL) {
+        help_list(cli);
+        return EXIT_OK;
+    }
+    hv = host_verb(verb);
+    ce = hv == NULL ? loader_command(&cli->loader, verb) : NULL;
+    if (hv == NULL && ce == NULL)
+        return cli_fail(cli, EXIT_USAGE, "no command '%s'; 'casehost help' lists them", verb);
+    if (ce != NULL && !ce->typed) { /* an ABI 1.0 command: its usage text */
+        if (sub != NULL)
+            return cli_fail(cli, EXIT_USAGE, "help: '%s' has no subcommands", verb);
+        if (cli->json) {
+            out_str(cli->out, "verb", ce->cmd.verb);
+            out_str(cli->out, "help", ce->cmd.help);
+            out_str(cli->out, "plugin", ce->plugin->conf->name);
+            out_bool(cli->out, "typed", 0);
+            out_str(cli->out, "usage", ce->cmd.usage ? ce->cmd.usage : ce->cmd.verb);
+            out_array(cli->out, "subs");
+            out_end(cli->out);
+        } else {
+            printf("%s: %s (plugin %s)\n\nusage:\n  %s\n", ce->cmd.verb, ce->cmd.help,
+                   ce->plugin->conf->name, ce->cmd.usage ? ce->cmd.usage : ce->cmd.verb);
+        }
+        return EXIT_OK;
+    }
+    if ((hv != NULL ? typed_host(&tv, hv) : typed_plugin(&tv, &cli->loader, ce)) != 0)
+        return cli_fail(cli, EXIT_RUNTIME, "out of memory");
+    rc = typed_help(cli, &tv, sub);
+    typed_verb_release(&tv);
+    return rc;
 }
 
 static const struct ch_plugin *loaded_plugin(const struct loader *l, const char *name)
@@ -288,11 +308,10 @@ static const struct ch_plugin *loaded_plugin(const struct loader *l, const char 
     return NULL;
 }
 
-static int cmd_plugin(struct cli *cli, int argc, char **argv)
+static int cmd_plugin_list(struct cli *cli, const struct ch_value *v)
 {
     char abi[32];
-    if (argc != 2 || strcmp(argv[1], "list") != 0)
-        return cli_fail(cli, EXIT_USAGE, "usage: plugin list");
+    (void)v;
     out_array(cli->out, "plugins");
     for (size_t i = 0; i < cli->hc.n_plugins; i++) {
         const struct plugin_conf *pc = &cli->hc.plugins[i];
@@ -314,23 +333,35 @@ static int cmd_plugin(struct cli *cli, int argc, char **argv)
     return EXIT_OK;
 }
 
-static int cmd_db(struct cli *cli, int argc, char **argv)
+/*
+ * db migrate and db status connect without a session: the casehost schema
+ * they read may not exist yet.
+ */
+static int cmd_db(struct cli *cli, int migrate)
 {
+    const char *env = getenv("CASEHOST_DB");
     int rc;
-    if (argc != 2 || (strcmp(argv[1], "migrate") != 0 && strcmp(argv[1], "status") != 0))
-        return cli_fail(cli, EXIT_USAGE, "usage: db migrate | db status");
-    {
-        const char *env = getenv("CASEHOST_DB");
-        cli->ctx.conn =
-            db_connect(env && env[0] ? env : cli->hc.conninfo, cli->ctx.err, sizeof(cli->ctx.err));
-    }
+    cli->ctx.conn =
+        db_connect(env && env[0] ? env : cli->hc.conninfo, cli->ctx.err, sizeof(cli->ctx.err));
     if (cli->ctx.conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
-    if (strcmp(argv[1], "migrate") == 0)
+    if (migrate)
         rc = migrate_apply(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err, sizeof(cli->ctx.err));
     else
         rc = migrate_status(cli->ctx.conn, &cli->hc, cli->out, cli->ctx.err, sizeof(cli->ctx.err));
     return rc == 0 ? EXIT_OK : cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
+}
+
+static int cmd_db_migrate(struct cli *cli, const struct ch_value *v)
+{
+    (void)v;
+    return cmd_db(cli, 1);
+}
+
+static int cmd_db_status(struct cli *cli, const struct ch_value *v)
+{
+    (void)v;
+    return cmd_db(cli, 0);
 }
 
 static volatile sig_atomic_t reload_requested, stop_requested;
@@ -375,21 +406,13 @@ static int tick_once(struct cli *cli)
  * SIGHUP re-reads every plugin's own configuration: a plugin whose new
  * configuration is broken says so and keeps the previous one.
  */
-static int cmd_tick(struct cli *cli, int argc, char **argv)
+static int cmd_tick(struct cli *cli, const struct ch_value *v)
 {
-    struct opt opts[] = {{"--every", 1, NULL, 0}, {NULL, 0, NULL, 0}};
     struct sigaction sa;
-    long every;
-    char *end;
+    long long every = v[0].num;
     int rc;
-    if (opts_parse(argc, argv, 1, opts, NULL, 0, "tick [--every SECONDS]") < 0)
-        return EXIT_USAGE;
-    if (!opts[0].given)
+    if (!v[0].given)
         return tick_once(cli);
-    every = strtol(opts[0].value, &end, 10);
-    if (opts[0].value[0] == '\0' || *end != '\0' || every < 1 || every > 86400)
-        return cli_fail(cli, EXIT_USAGE, "tick --every takes 1 to 86400 seconds, not '%s'",
-                        opts[0].value);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGHUP, &sa, NULL);
@@ -412,23 +435,18 @@ static int cmd_tick(struct cli *cli, int argc, char **argv)
     return EXIT_OK;
 }
 
-static int run_plugin_command(struct cli *cli, const struct command_entry *ce, int argc,
-                              char **argv)
+/*
+ * After a plugin command returned rc: its usage on CH_USAGE, its message on
+ * failure, the commit of the host's transaction (or the check that an
+ * own-transaction command left none open).
+ */
+static int plugin_command_done(struct cli *cli, const struct command_entry *ce, int rc,
+                               const char *usage)
 {
-    int rc = cli_session(cli, 1);
     int own_tx = (ce->cmd.flags & CH_CMD_OWN_TX) != 0;
-    if (rc != 0)
-        return rc;
-    /* The login stays for the session; the command opens its own transactions. */
-    if (own_tx && (rc = cli_commit(cli)) != 0)
-        return rc;
-    cli->ctx.plugin = ce->plugin;
-    cli->ctx.err[0] = '\0';
-    rc = ce->cmd.run(&cli->ctx, argc, argv, ce->cmd.ud);
-    cli->ctx.plugin = NULL;
     if (rc == CH_USAGE)
         return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err, cli->ctx.err[0] ? "\n" : "",
-                        ce->cmd.usage);
+                        usage);
     if (own_tx && PQtransactionStatus(cli->ctx.conn) != PQTRANS_IDLE)
         cli->in_tx = 1; /* left open: cli_fail or the check below rolls it back */
     if (rc != CH_OK && rc != CH_DECLINED)
@@ -442,6 +460,76 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
         return EXIT_OK;
     }
     return cli_commit(cli);
+}
+
+/* Logs in; an own-transaction command keeps the login but not the transaction. */
+static int plugin_command_session(struct cli *cli, const struct command_entry *ce)
+{
+    int rc = cli_session(cli, 1);
+    if (rc == 0 && (ce->cmd.flags & CH_CMD_OWN_TX))
+        rc = cli_commit(cli);
+    cli->ctx.plugin = ce->plugin;
+    cli->ctx.err[0] = '\0';
+    return rc;
+}
+
+static int run_plugin_command(struct cli *cli, const struct command_entry *ce, int argc,
+                              char **argv)
+{
+    int rc = plugin_command_session(cli, ce);
+    if (rc != 0)
+        return rc;
+    rc = ce->cmd.run(&cli->ctx, argc, argv, ce->cmd.ud);
+    cli->ctx.plugin = NULL;
+    return plugin_command_done(cli, ce, rc, ce->cmd.usage);
+}
+
+/* A plugin's typed command: logged in as a plugin command is, then its handler. */
+static int run_plugin_typed(struct cli *cli, const struct ch_command_spec *spec,
+                            const struct ch_value *vals, const char *usage)
+{
+    const struct command_entry *ce = NULL;
+    int rc;
+    for (size_t i = 0; i < cli->loader.n_commands && ce == NULL; i++)
+        if (&cli->loader.commands[i].spec == spec)
+            ce = &cli->loader.commands[i];
+    if ((rc = plugin_command_session(cli, ce)) != 0)
+        return rc;
+    rc = spec->run(&cli->ctx, vals, spec->ud);
+    cli->ctx.plugin = NULL;
+    return plugin_command_done(cli, ce, rc, usage);
+}
+
+/* A host command: its handler decides what session it needs. */
+static int run_host_typed(struct cli *cli, const struct ch_command_spec *spec,
+                          const struct ch_value *vals, const char *usage)
+{
+    /* spec is the first member of its struct cli_command (see typed_host). */
+    const struct cli_command *cmd = (const struct cli_command *)(const void *)spec;
+    (void)usage;
+    return cmd->run(cli, vals);
+}
+
+static int run_typed_command(struct cli *cli, const struct command_entry *ce, int argc, char **argv)
+{
+    struct typed_verb tv;
+    int rc;
+    if (typed_plugin(&tv, &cli->loader, ce) != 0)
+        return cli_fail(cli, EXIT_RUNTIME, "out of memory");
+    rc = typed_run(cli, &tv, argc, argv, run_plugin_typed);
+    typed_verb_release(&tv);
+    return rc;
+}
+
+static int run_host_verb(struct cli *cli, const struct cli_verb *hv, int argc, char **argv)
+{
+    struct typed_verb tv;
+    int rc;
+    if (typed_host(&tv, hv) != 0)
+        return cli_fail(cli, EXIT_RUNTIME, "out of memory");
+    rc = typed_run(cli, &tv, argc, argv, run_host_typed);
+    typed_verb_release(&tv);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- main --- */
@@ -474,8 +562,9 @@ static int global_options(struct cli *cli, int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             cli->json = 1;
         } else if (strcmp(argv[i], "--version") == 0 && before_verb) {
-            printf("casehost %s (plugin ABI %d.%d)\n", CASEHOST_VERSION, CH_ABI_MAJOR,
-                   CH_ABI_MINOR);
+            /* The second line tells an admin which file an installed program reads. */
+            printf("casehost %s (plugin ABI %d.%d)\nconfig: %s\n", CASEHOST_VERSION, CH_ABI_MAJOR,
+                   CH_ABI_MINOR, hostcfg_default_path(cli->config_path));
             exit(EXIT_OK);
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             argv[n++] = (char *)"help";
@@ -494,11 +583,15 @@ static int global_options(struct cli *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
     struct cli cli;
-    const struct verb *v = NULL;
+    const struct cli_verb *hv;
     const struct command_entry *ce;
+    unsigned needs;
     int rc;
 
     memset(&cli, 0, sizeof(cli));
+    for (size_t i = 0; i < N_VERBS; i++)
+        host_verbs[i] = verbs[i]->name;
+    loader_set_host_verbs(host_verbs);
     diag_init(&cli.diag, stderr);
     argc = global_options(&cli, argc, argv);
     if (argc < 0)
@@ -529,31 +622,31 @@ int main(int argc, char **argv)
     }
     /*
      * config loads its candidate itself, and migrations must run even when a
-     * plugin's configuration is broken. Every other command runs the
-     * configuration generations live in the database (help and plugin list
-     * show what is on disk, without a database).
+     * plugin's configuration is broken (each host verb says what it needs).
+     * Every other command runs the configuration generations live in the
+     * database; a plugin's verb needs both.
      */
-    if (strcmp(argv[1], "db") != 0 && strcmp(argv[1], "config") != 0) {
-        if (strcmp(argv[1], "help") != 0 && strcmp(argv[1], "plugin") != 0 &&
-            (rc = live_prepare(&cli)) != 0)
-            goto out;
-        if (loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
-            rc = EXIT_USAGE;
-            goto out;
-        }
+    hv = host_verb(argv[1]);
+    needs = hv != NULL ? hv->needs : CLI_PLUGINS | CLI_LIVE;
+    if ((needs & CLI_LIVE) && (rc = live_prepare(&cli)) != 0)
+        goto out;
+    if ((needs & CLI_PLUGINS) && loader_load_all(&cli.loader, &cli.hc, &cli.diag) == -2) {
+        rc = EXIT_USAGE;
+        goto out;
     }
 
-    for (size_t i = 0; i < N_VERBS; i++)
-        if (strcmp(verbs[i].name, argv[1]) == 0)
-            v = &verbs[i];
-    ce = loader_command(&cli.loader, argv[1]);
-    if (v != NULL)
-        rc = v->run(&cli, argc - 1, argv + 1);
+    ce = hv == NULL ? loader_command(&cli.loader, argv[1]) : NULL;
+    if (hv != NULL)
+        rc = run_host_verb(&cli, hv, argc - 1, argv + 1);
+    else if (ce != NULL && ce->typed)
+        rc = run_typed_command(&cli, ce, argc - 1, argv + 1);
     else if (ce != NULL)
         rc = run_plugin_command(&cli, ce, argc - 1, argv + 1);
     else
         rc =
             cli_fail(&cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them", argv[1]);
+    if (rc != EXIT_OK && cli.out != NULL)
+        out_flush_alerts(cli.out, stderr); /* a failed command's alerts still reach a person */
     if (rc == EXIT_OK && out_flush(cli.out, stdout) != 0)
         rc = EXIT_RUNTIME;
 out:

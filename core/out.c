@@ -1,12 +1,14 @@
 /*
  * out.c: builds the output document with jansson and renders it as JSON or
  * as aligned text. Text rendering is generic: scalars as "Label: value",
- * nested objects as titled sections, arrays of objects as tables.
+ * nested objects as titled sections, arrays of objects as tables; alerts
+ * come first, then the fields, messages and the actions to take next.
  * Never prints anything before out_flush(), so a failed command shows no
  * half-finished result, and never prints a control character from a value,
  * so a value cannot forge a line or drive the terminal (see escape()).
  */
 #include <ctype.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,14 +18,32 @@
 
 #define OUT_MAX_DEPTH 16
 
+/*
+ * Containers that render differently from a plain value of their type:
+ * arrays opened with out_array are lists of records (shown as sections,
+ * "(none)" when empty), objects made by out_form are forms.
+ */
+enum mark_kind { MARK_LIST = 1, MARK_FORM };
+
+struct mark {
+    json_t *node; /* a reference: a marked node's address is never reused while marked */
+    enum mark_kind kind;
+};
+
 struct out {
     json_t *root;
+    /* Open containers; each entry above the root holds a reference, dropped by out_end. */
     json_t *stack[OUT_MAX_DEPTH];
     int depth;
     int json;
-    /* Arrays opened with out_array are lists of records: shown as sections, "(none)" when empty. */
-    const json_t **lists;
-    size_t n_lists, cap_lists;
+    /*
+     * The root's "messages", "alerts" and "actions": prose and next steps,
+     * not fields. NULL until first used; each holds its own reference, so a
+     * command's member of the same name cannot free or hide them.
+     */
+    json_t *messages, *alerts, *actions;
+    struct mark *marks;
+    size_t n_marks, cap_marks;
 };
 
 struct out *out_new(int json)
@@ -41,28 +61,70 @@ void out_free(struct out *o)
 {
     if (o == NULL)
         return;
+    for (; o->depth > 0; o->depth--)
+        json_decref(o->stack[o->depth]);
+    json_decref(o->messages);
+    json_decref(o->alerts);
+    json_decref(o->actions);
     json_decref(o->root);
-    free(o->lists);
+    for (size_t i = 0; i < o->n_marks; i++)
+        json_decref(o->marks[i].node);
+    free(o->marks);
     free(o);
 }
 
-/* Adds v (stealing the reference) to the current container. */
-static void put(struct out *o, const char *key, json_t *v)
+/*
+ * Remembers that node renders as kind. Without memory for the mark the node
+ * still renders, as the plain value it is.
+ */
+static void mark(struct out *o, json_t *node, enum mark_kind kind)
+{
+    if (node == NULL)
+        return;
+    if (o->n_marks == o->cap_marks) {
+        size_t cap = o->cap_marks ? o->cap_marks * 2 : 8;
+        struct mark *v = realloc(o->marks, cap * sizeof(*v));
+        if (v == NULL)
+            return;
+        o->marks = v;
+        o->cap_marks = cap;
+    }
+    o->marks[o->n_marks++] = (struct mark){json_incref(node), kind};
+}
+
+static int is_marked(const struct out *o, const json_t *v, enum mark_kind kind)
+{
+    for (size_t i = 0; i < o->n_marks; i++)
+        if (o->marks[i].node == v)
+            return o->marks[i].kind == kind;
+    return 0;
+}
+
+/* Adds v (stealing the reference) to the current container; 0, or -1 when it was dropped. */
+static int put(struct out *o, const char *key, json_t *v)
 {
     json_t *cur = o->stack[o->depth];
     if (v == NULL)
-        return;
+        return -1;
     if (json_is_array(cur))
-        json_array_append_new(cur, v);
-    else
-        json_object_set_new(cur, key != NULL ? key : "value", v);
+        return json_array_append_new(cur, v);
+    return json_object_set_new(cur, key != NULL ? key : "value", v);
 }
 
+/*
+ * Opens c (stealing the reference) under key. The stack keeps its own
+ * reference, so a container its parent refused (a key that is not UTF-8)
+ * still takes what is written into it until out_end, and is then freed.
+ * A NULL c (no memory) is pushed too, to keep out_end in step; writes into
+ * it are dropped.
+ */
 static void push(struct out *o, const char *key, json_t *c)
 {
-    put(o, key, c);
+    put(o, key, json_incref(c));
     if (o->depth + 1 < OUT_MAX_DEPTH)
         o->stack[++o->depth] = c;
+    else
+        json_decref(c);
 }
 
 void out_object(struct out *o, const char *key)
@@ -73,23 +135,14 @@ void out_object(struct out *o, const char *key)
 void out_array(struct out *o, const char *key)
 {
     json_t *a = json_array();
-    if (o->n_lists == o->cap_lists) {
-        size_t cap = o->cap_lists ? o->cap_lists * 2 : 8;
-        const json_t **v = realloc(o->lists, cap * sizeof(*v));
-        if (v != NULL) {
-            o->lists = v;
-            o->cap_lists = cap;
-        }
-    }
-    if (o->n_lists < o->cap_lists)
-        o->lists[o->n_lists++] = a;
+    mark(o, a, MARK_LIST);
     push(o, key, a);
 }
 
 void out_end(struct out *o)
 {
     if (o->depth > 0)
-        o->depth--;
+        json_decref(o->stack[o->depth--]);
 }
 
 void out_str(struct out *o, const char *key, const char *value)
@@ -107,14 +160,201 @@ void out_bool(struct out *o, const char *key, int value)
     put(o, key, json_boolean(value));
 }
 
+/* The root list *list named name, made on first use (NULL without memory). */
+static json_t *host_list(struct out *o, json_t **list, const char *name)
+{
+    if (*list == NULL) {
+        *list = json_array();
+        json_object_set(o->root, name, *list);
+    }
+    return *list;
+}
+
+static int is_host_list(const struct out *o, const json_t *v)
+{
+    return v != NULL && (v == o->messages || v == o->alerts || v == o->actions);
+}
+
 void out_message(struct out *o, const char *text)
 {
-    json_t *m = json_object_get(o->root, "messages");
-    if (m == NULL) {
-        m = json_array();
-        json_object_set_new(o->root, "messages", m);
+    json_array_append_new(host_list(o, &o->messages, "messages"), json_string(text));
+}
+
+/*
+ * A JSON string of s, or null for NULL. jansson refuses text that is not
+ * UTF-8; such text is kept with each byte above ASCII shown as '?', since an
+ * alert or an action that vanished would be worse than a garbled one.
+ */
+static json_t *text_or_null(const char *s)
+{
+    json_t *j;
+    char *copy;
+    if (s == NULL)
+        return json_null();
+    if ((j = json_string(s)) != NULL || (copy = strdup(s)) == NULL)
+        return j;
+    for (char *p = copy; *p != '\0'; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+/* argv (NULL-terminated) as an array of strings; NULL as null. */
+static json_t *argv_json(const char *const *argv)
+{
+    json_t *a;
+    if (argv == NULL)
+        return json_null();
+    a = json_array();
+    for (; *argv != NULL; argv++)
+        json_array_append_new(a, text_or_null(*argv));
+    return a;
+}
+
+/* Bytes a POSIX shell takes literally anywhere in an argument after the first word. */
+static int shell_safe(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("@%+=:,./_-", c) != NULL);
+}
+
+/*
+ * Writes word so that a shell reads it back as one argument: as it is when
+ * every byte is safe, else in single quotes, a quote inside written '\''.
+ */
+static void shell_word(FILE *f, const char *word)
+{
+    const char *p = word;
+    while (*p != '\0' && shell_safe((unsigned char)*p))
+        p++;
+    if (*word != '\0' && *p == '\0') {
+        fputs(word, f);
+        return;
     }
-    json_array_append_new(m, json_string(text));
+    fputc('\'', f);
+    for (p = word; *p != '\0'; p++) {
+        if (*p == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*p, f);
+    }
+    fputc('\'', f);
+}
+
+/*
+ * "casehost ARGV..." from a JSON argv, each argument quoted for the shell,
+ * then for each of questions (a form's) one more argument "ID=CHOICE", or
+ * ID=TEXT for a free-text one (plugin.h: answers are appended as arguments). NULL when argv is not
+ * an array (no command) or without memory; caller frees.
+ */
+static char *command_line(const json_t *argv, const json_t *questions)
+{
+    char *s = NULL;
+    size_t len = 0, i;
+    json_t *e;
+    FILE *m;
+    if (!json_is_array(argv) || (m = open_memstream(&s, &len)) == NULL)
+        return NULL;
+    fputs("casehost", m);
+    json_array_foreach(argv, i, e)
+    {
+        fputc(' ', m);
+        shell_word(m, json_is_string(e) ? json_string_value(e) : "");
+    }
+    json_array_foreach(questions, i, e)
+    {
+        const json_t *id = json_object_get(e, "id");
+        fputc(' ', m);
+        shell_word(m, json_is_string(id) ? json_string_value(id) : "-");
+        fputs(json_is_array(json_object_get(e, "choices")) ? "=CHOICE" : "=TEXT", m);
+    }
+    if (fclose(m) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Severity names in JSON and the prefixes that start an alert's text. */
+static const struct {
+    const char *name;
+    const char *prefix;
+} severities[] = {
+    [CH_SEV_INFO] = {"info", "note: "},
+    [CH_SEV_WARNING] = {"warning", "WARNING: "},
+    [CH_SEV_DANGER] = {"danger", "DANGER: "},
+};
+#define N_SEVERITIES (sizeof(severities) / sizeof(severities[0]))
+
+void out_alert(struct out *o, enum ch_severity sev, const char *text)
+{
+    json_t *a = json_object();
+    /* A severity this host does not know (a newer plugin's) is shown as the gravest. */
+    unsigned i = (unsigned)sev < N_SEVERITIES ? (unsigned)sev : CH_SEV_DANGER;
+    json_object_set_new(a, "severity", json_string(severities[i].name));
+    json_object_set_new(a, "text", text_or_null(text));
+    json_array_append_new(host_list(o, &o->alerts, "alerts"), a);
+}
+
+void out_action(struct out *o, const char *label, const char *const *argv)
+{
+    json_t *a = json_object(), *args = argv_json(argv);
+    char *cmd = command_line(args, NULL);
+    json_object_set_new(a, "label", text_or_null(label));
+    json_object_set_new(a, "argv", args);
+    json_object_set_new(a, "command", text_or_null(cmd));
+    free(cmd);
+    json_array_append_new(host_list(o, &o->actions, "actions"), a);
+}
+
+/* Non-zero when a struct ch_question of size bytes has member (CH_API_HAS's rule). */
+#define QUESTION_HAS(size, member)                                                                 \
+    ((size) >= offsetof(struct ch_question, member) + sizeof(((struct ch_question *)0)->member))
+
+/*
+ * Question i of q as JSON. The array's stride is the caller's sizeof (its
+ * first question's size), which is ours only when it was built against the
+ * same header: members past that size are absent (null). A size too small
+ * or odd to step by (never set) reads every question as empty, not guessed.
+ */
+static json_t *question_json(const struct ch_question *q, size_t i)
+{
+    size_t size = q->size;
+    const struct ch_question *e = q;
+    const char *id = NULL, *prompt = NULL, *help = NULL;
+    const char *const *choices = NULL;
+    json_t *j = json_object(), *c;
+    if (size >= sizeof(q->size) && size % alignof(struct ch_question) == 0) {
+        e = (const struct ch_question *)(const void *)((const char *)q + i * size);
+        id = QUESTION_HAS(size, id) ? e->id : NULL;
+        prompt = QUESTION_HAS(size, prompt) ? e->prompt : NULL;
+        choices = QUESTION_HAS(size, choices) ? e->choices : NULL;
+        help = QUESTION_HAS(size, help) ? e->help : NULL;
+    }
+    json_object_set_new(j, "id", text_or_null(id));
+    json_object_set_new(j, "prompt", text_or_null(prompt));
+    c = choices != NULL ? json_array() : json_null();
+    for (; choices != NULL && *choices != NULL; choices++)
+        json_array_append_new(c, text_or_null(*choices));
+    json_object_set_new(j, "choices", c);
+    json_object_set_new(j, "help", text_or_null(help));
+    return j;
+}
+
+void out_form(struct out *o, const char *key, const char *title, const struct ch_question *q,
+              size_t n, const char *const *argv)
+{
+    json_t *form = json_object(), *qs = json_array();
+    json_object_set_new(form, "type", json_string("form"));
+    json_object_set_new(form, "title", text_or_null(title));
+    for (size_t i = 0; q != NULL && i < n; i++)
+        json_array_append_new(qs, question_json(q, i));
+    json_object_set_new(form, "questions", qs);
+    json_object_set_new(form, "argv", argv_json(argv));
+    mark(o, form, MARK_FORM);
+    put(o, key, form);
 }
 
 /* PostgreSQL type oids of the values we keep typed. */
@@ -196,7 +436,7 @@ static size_t utf8_len(const unsigned char *p)
  *
  * Values are shown on one line (tables and "Label: value" lines have no
  * block form), so their newlines are escaped too; keep_newline is for the
- * program's own prose messages, whose lines are meant. A backslash is left
+ * program's own prose (messages, alerts), whose lines are meant. A backslash is left
  * as it is: the text form is for reading, --json is the exact form.
  * Returns the length the whole escaped text needs, as snprintf does.
  */
@@ -294,20 +534,12 @@ static void scalar_text(const json_t *v, char *buf, size_t n)
     }
 }
 
-static int is_list(const struct out *o, const json_t *v)
-{
-    for (size_t i = 0; i < o->n_lists; i++)
-        if (o->lists[i] == v)
-            return 1;
-    return 0;
-}
-
 /* Printed on one "Label: value" line: scalars and arrays of scalars that are not record lists. */
 static int is_scalarish(const struct out *o, const json_t *v)
 {
     size_t i;
     json_t *e;
-    if (json_is_object(v) || is_list(o, v))
+    if (json_is_object(v) || is_marked(o, v, MARK_LIST))
         return 0;
     if (!json_is_array(v))
         return 1;
@@ -400,9 +632,93 @@ static void render_table(FILE *f, const json_t *arr, int indent)
     free(width);
 }
 
+/*
+ * Prints s escaped as escape() does, without a final newline. Continuation
+ * lines (keep_newline) are indented by hang columns, so a line of an alert
+ * cannot start at the margin and pass for another alert. -1 without memory.
+ */
+static int print_escaped(FILE *f, const char *s, int keep_newline, int hang)
+{
+    size_t len = escape(s, keep_newline, NULL, 0);
+    char *safe = malloc(len + 1);
+    if (safe == NULL)
+        return -1;
+    escape(s, keep_newline, safe, len + 1);
+    for (const char *p = safe; *p != '\0'; p++) {
+        fputc(*p, f);
+        if (*p == '\n')
+            fprintf(f, "%*s", hang, "");
+    }
+    free(safe);
+    return 0;
+}
+
+/* The string v, or "-" when it is null or missing. */
+static const char *text_of(const json_t *v)
+{
+    return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+/*
+ * A form: its title (the key's label when it has none), each question
+ * numbered with its choices or "(free text)" and its help under the prompt,
+ * then the command line that answers it.
+ */
+static void render_form(FILE *f, const char *key, const json_t *form, int indent)
+{
+    const json_t *title = json_object_get(form, "title");
+    const json_t *qs = json_object_get(form, "questions");
+    char *cmd = command_line(json_object_get(form, "argv"), qs);
+    size_t i;
+    json_t *q;
+    fprintf(f, "\n%*s", indent, "");
+    if (json_is_string(title)) {
+        print_escaped(f, json_string_value(title), 0, 0);
+    } else {
+        char lab[128];
+        label(lab, sizeof(lab), key);
+        fputs(lab, f);
+    }
+    fputc('\n', f);
+    json_array_foreach(qs, i, q)
+    {
+        const json_t *choices = json_object_get(q, "choices"), *help = json_object_get(q, "help");
+        int hang = fprintf(f, "%*s%zu. ", indent + 2, "", i + 1);
+        size_t c;
+        json_t *choice;
+        print_escaped(f, text_of(json_object_get(q, "prompt")), 0, 0);
+        if (json_is_array(choices)) {
+            fputs(" (", f);
+            json_array_foreach(choices, c, choice)
+            {
+                fputs(c ? " / " : "", f);
+                print_escaped(f, text_of(choice), 0, 0);
+            }
+            fputs(")\n", f);
+        } else {
+            fputs(" (free text)\n", f);
+        }
+        if (json_is_string(help)) {
+            fprintf(f, "%*s", hang > 0 ? hang : 0, "");
+            print_escaped(f, json_string_value(help), 0, 0);
+            fputc('\n', f);
+        }
+    }
+    if (cmd != NULL) {
+        fprintf(f, "%*sTo answer: ", indent + 2, "");
+        print_escaped(f, cmd, 0, 0);
+        fputc('\n', f);
+    }
+    free(cmd);
+}
+
 static void render_value(FILE *f, const struct out *o, const char *key, const json_t *v, int indent)
 {
     char title[128];
+    if (is_marked(o, v, MARK_FORM)) {
+        render_form(f, key, v, indent);
+        return;
+    }
     label(title, sizeof(title), key);
     fprintf(f, "\n%*s%s\n", indent, "", title);
     if (json_is_object(v)) {
@@ -423,12 +739,7 @@ static void render_value(FILE *f, const struct out *o, const char *key, const js
     }
 }
 
-/* The root's "messages" are prose printed last, not a field. */
-static int is_root_messages(const struct out *o, const json_t *obj, const char *key)
-{
-    return obj == o->root && strcmp(key, "messages") == 0;
-}
-
+/* Fields only: the root's messages, alerts and actions are printed apart from them. */
 static void render_object(FILE *f, const struct out *o, const json_t *obj, int indent)
 {
     const char *key;
@@ -437,7 +748,7 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
     char lab[128], buf[4096];
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (is_scalarish(o, v) && !is_root_messages(o, obj, key)) {
+        if (is_scalarish(o, v) && !is_host_list(o, v)) {
             label(lab, sizeof(lab), key);
             if (text_width(lab) > w)
                 w = text_width(lab);
@@ -445,7 +756,7 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
     }
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (!is_scalarish(o, v) || is_root_messages(o, obj, key))
+        if (!is_scalarish(o, v) || is_host_list(o, v))
             continue;
         label(lab, sizeof(lab), key);
         scalar_text(v, buf, sizeof(buf));
@@ -455,33 +766,126 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
     }
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (!is_scalarish(o, v) && !is_root_messages(o, obj, key))
+        if (!is_scalarish(o, v) && !is_host_list(o, v))
             render_value(f, o, key, v, indent);
     }
 }
 
+#define DANGER_RULE "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+
+/*
+ * One alert on its own lines, its severity first; danger between two rules
+ * of '!' so it cannot be missed in a scrolling terminal (plain ASCII: the
+ * output may be a log or a pipe, not a colour terminal).
+ */
+static int render_alert(FILE *f, const json_t *alert)
+{
+    const char *sev = text_of(json_object_get(alert, "severity"));
+    size_t i = 0;
+    int rc;
+    while (i < N_SEVERITIES && strcmp(severities[i].name, sev) != 0)
+        i++;
+    if (i == N_SEVERITIES)
+        i = CH_SEV_DANGER;
+    if (i == CH_SEV_DANGER)
+        fputs(DANGER_RULE "\n", f);
+    fputs(severities[i].prefix, f);
+    rc = print_escaped(f, text_of(json_object_get(alert, "text")), 1,
+                       (int)strlen(severities[i].prefix));
+    fputc('\n', f);
+    if (i == CH_SEV_DANGER)
+        fputs(DANGER_RULE "\n", f);
+    return rc;
+}
+
+int out_flush_alerts(struct out *o, FILE *f)
+{
+    size_t i;
+    json_t *e;
+    int rc = 0;
+    json_array_foreach(o->alerts, i, e) rc |= render_alert(f, e);
+    return rc != 0 || fflush(f) != 0 ? -1 : 0;
+}
+
+/* "  -> Label: casehost ARGV...", or just the label for an action without a command. */
+static int render_action(FILE *f, const json_t *action)
+{
+    const json_t *cmd = json_object_get(action, "command");
+    int rc;
+    fputs("  -> ", f);
+    rc = print_escaped(f, text_of(json_object_get(action, "label")), 0, 0);
+    if (json_is_string(cmd)) {
+        fputs(": ", f);
+        rc |= print_escaped(f, json_string_value(cmd), 0, 0);
+    }
+    fputc('\n', f);
+    return rc;
+}
+
+/* The fields, then the messages. */
+static int render_body(FILE *f, const struct out *o)
+{
+    size_t i;
+    json_t *m;
+    int rc = 0;
+    render_object(f, o, o->root, 0);
+    json_array_foreach(o->messages, i, m)
+    {
+        rc |= print_escaped(f, text_of(m), 1, 0);
+        fputc('\n', f);
+    }
+    return rc;
+}
+
+/*
+ * Text: alerts first, whenever the command raised them ("call 911 now" must
+ * be the first thing read), then the body, then the actions to take next;
+ * a blank line between the parts. The body is rendered aside first to know
+ * whether it starts with a blank line of its own (a section does).
+ */
+static int render_text(FILE *f, const struct out *o)
+{
+    char *body = NULL;
+    size_t len = 0, i;
+    json_t *e;
+    int rc;
+    FILE *m = open_memstream(&body, &len);
+    if (m == NULL)
+        return -1;
+    rc = render_body(m, o);
+    if (fclose(m) != 0) {
+        free(body);
+        return -1;
+    }
+    json_array_foreach(o->alerts, i, e) rc |= render_alert(f, e);
+    if (json_array_size(o->alerts) > 0 && len > 0 && body[0] != '\n')
+        fputc('\n', f);
+    fwrite(body, 1, len, f);
+    free(body);
+    if (json_array_size(o->actions) > 0 && (json_array_size(o->alerts) > 0 || len > 0))
+        fputc('\n', f);
+    json_array_foreach(o->actions, i, e) rc |= render_action(f, e);
+    return rc;
+}
+
+/* The host's lists win over a command's root member of the same name. */
+static void attach(struct out *o, const char *name, json_t *list)
+{
+    if (list != NULL && json_object_get(o->root, name) != list)
+        json_object_set(o->root, name, list);
+}
+
 int out_flush(struct out *o, FILE *f)
 {
+    attach(o, "messages", o->messages);
+    attach(o, "alerts", o->alerts);
+    attach(o, "actions", o->actions);
     if (o->json) {
         if (json_dumpf(o->root, f, JSON_INDENT(2)) != 0)
             return -1;
         fputc('\n', f);
-    } else {
-        const json_t *msgs = json_object_get(o->root, "messages");
-        size_t i;
-        json_t *m;
-        render_object(f, o, o->root, 0);
-        json_array_foreach(msgs, i, m)
-        {
-            const char *text = json_string_value(m);
-            size_t len = escape(text, 1, NULL, 0);
-            char *safe = malloc(len + 1);
-            if (safe == NULL)
-                return -1;
-            escape(text, 1, safe, len + 1);
-            fprintf(f, "%s\n", safe);
-            free(safe);
-        }
+    } else if (render_text(f, o) != 0) {
+        return -1;
     }
     return fflush(f) == 0 ? 0 : -1;
 }

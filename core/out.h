@@ -11,6 +11,8 @@
 
 #include <libpq-fe.h>
 
+#include <casehost/plugin.h>
+
 struct out;
 
 /* A new document whose root is an object. Caller frees with out_free(). */
@@ -23,12 +25,47 @@ void out_end(struct out *o);
 void out_str(struct out *o, const char *key, const char *value);
 void out_int(struct out *o, const char *key, int64_t value);
 void out_bool(struct out *o, const char *key, int value);
+/* A line of prose (text borrowed, copied): printed after the fields, "messages" in JSON. */
 void out_message(struct out *o, const char *text);
+/*
+ * The root's "messages", "alerts" and "actions" belong to out_message,
+ * out_alert and out_action: a command's own root member of one of those
+ * names is replaced by them. In the three functions below, strings and
+ * arrays are borrowed and copied; a NULL string is "-" in text, null in JSON.
+ *
+ * An alert: printed before everything else in text ("DANGER: ..." between
+ * two lines of '!', "WARNING: ...", "note: ..."), {"severity": "danger" |
+ * "warning" | "info", "text"} in the root's "alerts" in JSON. A severity
+ * this host does not know is shown as danger.
+ */
+void out_alert(struct out *o, enum ch_severity sev, const char *text);
+/*
+ * An action the person can take next: argv NULL-terminated, verb first
+ * (NULL: no command). Printed last in text as "  -> LABEL: casehost ARGV..."
+ * with arguments quoted for a POSIX shell; {"label", "argv", "command"} in the
+ * root's "actions" in JSON ("argv" and "command" null without argv).
+ */
+void out_action(struct out *o, const char *label, const char *const *argv);
+/*
+ * A step form under key: {"type": "form", "title", "questions": [{"id",
+ * "prompt", "choices" (null: free text), "help"}], "argv"}. Only the members
+ * within each question's size are read; the array's stride is q[0].size.
+ * Text shows the title, the numbered questions and the command line that
+ * answers them (argv plus "--answer ID=CHOICE" or "ID=TEXT" per question).
+ */
+void out_form(struct out *o, const char *key, const char *title, const struct ch_question *q,
+              size_t n, const char *const *argv);
 void out_result(struct out *o, const char *key, const PGresult *res, int as_array);
 /* Stores one row of res as members of the current object. */
 void out_row(struct out *o, const PGresult *res, int row);
 
 /* Renders the document; 0 or -1 on a write error. */
 int out_flush(struct out *o, FILE *f);
+
+/*
+ * Prints only the alerts, as text, to f: a command that fails after raising
+ * one ("call 911 now") still shows it, on standard error. 0 or -1.
+ */
+int out_flush_alerts(struct out *o, FILE *f);
 
 #endif

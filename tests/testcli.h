@@ -23,13 +23,13 @@
 /* Runs as a_worker with --json and parses stdout into doc. */
 #define RUN_JSON(...)                                                                              \
     do {                                                                                           \
-        RUN_OK(TL_AS, "a_worker", "--json", __VA_ARGS__);                                         \
+        RUN_OK(TL_AS, "a_worker", "--json", __VA_ARGS__);                                          \
         parse_doc();                                                                               \
     } while (0)
 
 /* Runs as a_worker and expects exit status st. */
 #define RUN_FAILS(st, ...)                                                                         \
-    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", __VA_ARGS__, NULL) == (st),              \
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", __VA_ARGS__, NULL) == (st),               \
                   "exit %d, want %d\nstdout: %s\nstderr: %s", r.status, (st), r.out, r.err)
 
 #define HAS(text, part)                                                                            \
@@ -72,5 +72,23 @@ static int has_message(const char *part)
 
 #define HAS_MESSAGE(part)                                                                          \
     ck_assert_msg(has_message(part), "no message with '%s' in:\n%s", (part), r.out)
+
+/* 1 when doc's "alerts" has one of severity containing part. */
+static inline int has_alert(const char *severity, const char *part)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(doc, "alerts"), i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "severity")), severity) == 0 &&
+            strstr(json_string_value(json_object_get(a, "text")), part) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+#define HAS_ALERT(severity, part)                                                                  \
+    ck_assert_msg(has_alert(severity, part), "no %s alert with '%s' in:\n%s", (severity), (part),  \
+                  r.out)
 
 #endif

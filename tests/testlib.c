@@ -216,8 +216,7 @@ const char *tl_verifier(PGconn *c)
 {
     static char verifier[512];
     if (verifier[0] == '\0') {
-        char *v =
-            PQencryptPasswordConn(c, tl_env("CASEHOST_TEST_PASSWORD"), "x", "scram-sha-256");
+        char *v = PQencryptPasswordConn(c, tl_env("CASEHOST_TEST_PASSWORD"), "x", "scram-sha-256");
         ck_assert_msg(v != NULL, "cannot make a verifier: %s", PQerrorMessage(c));
         snprintf(verifier, sizeof(verifier), "%s", v);
         PQfreemem(v);
@@ -315,4 +314,41 @@ const char *tl_db_text(const char *db, const char *sql)
     PQclear(res);
     PQfinish(c);
     return buf;
+}
+
+char *tl_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    ck_assert(buf != NULL);
+    ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    return buf;
+}
+
+const char *tl_candidate_config(char *dir, size_t len, const char *tag)
+{
+    static char cfg[1400];
+    char cmd[3000];
+    FILE *f;
+    snprintf(dir, len, "%s/%ld_%s_%d", tl_env("CASEHOST_TEST_TMP"), (long)getpid(), tag, rand());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(cmd, sizeof(cmd), "cp -R '%s/conf/trafficking' '%s/trafficking'",
+             tl_env("CASEHOST_TEST_ROOT"), dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cfg, sizeof(cfg), "%s/casehost.cfg", dir);
+    f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "paths = { plugin_dir = \"%s/plugins\"; sql_dir = \"%s/sql\"; };\n"
+            "plugins = ( { name = \"trafficking\"; required = true; } );\n",
+            tl_env("CASEHOST_TEST_BUILD"), tl_env("CASEHOST_TEST_ROOT"));
+    fclose(f);
+    return cfg;
 }

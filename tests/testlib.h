@@ -76,6 +76,17 @@ const char *tl_password_file(void);
 /* Runs sql and fails the test unless it succeeds. */
 void tl_sql_ok(PGconn *c, const char *sql, int n, const char *const *params);
 
+/* A whole file as a new string (caller frees), or the test fails. */
+char *tl_read_file(const char *path);
+
+/*
+ * A new folder under the test's temp dir (its path into dir) holding a copy
+ * of the shipped trafficking configuration and a host config naming the
+ * trafficking plugin: a candidate a test changes and deploys. Returns the
+ * host config's path (static storage); tag names the folder.
+ */
+const char *tl_candidate_config(char *dir, size_t len, const char *tag);
+
 /* Connects or fails the test. */
 PGconn *tl_connect(const char *conninfo);
 

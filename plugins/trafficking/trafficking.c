@@ -133,8 +133,7 @@ static int secret_read(const char *path, char *buf, size_t size, char *why, size
     }
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
-    if ((size_t)n == size - 1 && (size_t)st.st_size > size - 1 &&
-        strlen(buf) == (size_t)n) {
+    if ((size_t)n == size - 1 && (size_t)st.st_size > size - 1 && strlen(buf) == (size_t)n) {
         snprintf(why, whylen, "secret file '%s': the secret is longer than %zu bytes", path,
                  size - 1);
         return -1;
@@ -180,9 +179,9 @@ static int check_secret_files(struct trf *t, const struct routing_config *rc)
 
 struct trf_config *trf_config_load(struct trf *t)
 {
-    static const char *const known[] = {"instruments",      "screening", "destinations",
-                                        "routing",          "routing_tests",
-                                        "dispatch_targets", NULL};
+    static const char *const known[] = {"instruments", "screening",     "destinations",
+                                        "routing",     "routing_tests", "dispatch_targets",
+                                        NULL};
     const config_setting_t *set = t->api->config(t->self);
     struct trf_config *c = calloc(1, sizeof(*c));
     char *idir = setting_path(t, "instruments", "trafficking/instruments");
@@ -210,8 +209,7 @@ struct trf_config *trf_config_load(struct trf *t)
         }
     }
     /* Load both files even when one fails, so one run reports every error. */
-    if (c != NULL && idir != NULL &&
-        instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
+    if (c != NULL && idir != NULL && instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
         ok = 0;
     if (c != NULL && spath != NULL &&
         trigger_set_load(spath, c->instruments, trf_report, t, &c->triggers) != 0)
@@ -313,7 +311,9 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
     static const enum ch_event events[] = {CH_EV_CASE_CREATED, CH_EV_CASE_UPDATED, CH_EV_NOTE_ADDED,
                                            CH_EV_CASE_CLOSED};
     struct trf *t;
-    if (api->size < sizeof(struct ch_host_api) || api->abi_major != CH_ABI_MAJOR)
+    /* What this plugin uses of 1.1; deploy_check is optional (checked where used). */
+    if (api->abi_major != CH_ABI_MAJOR || !CH_API_HAS(api, config_root) ||
+        !CH_API_HAS(api, command_typed) || !CH_API_HAS(api, out_form))
         return CH_ERROR;
     t = calloc(1, sizeof(*t));
     if (t == NULL)
@@ -373,6 +373,7 @@ CH_PLUGIN_EXPORT const struct ch_plugin_desc *CH_PLUGIN_ENTRY(void)
         trf_init,
         trf_reload,
         trf_fini,
+        CH_PLUGIN_DESC_LIBCONFIG,
     };
     return &desc;
 }

@@ -200,13 +200,11 @@ static const struct {
 } usage_errors[] = {
     {{"case", "new", "--title", "x"}, 1, "which is no casehost user"},
     {{TL_AS, "a_worker", "frobnicate"}, 2, "unknown command 'frobnicate'"},
-    {{TL_AS, "a_worker", "case", "new"}, 2, "case new needs --title"},
-    {{TL_AS, "a_worker", "case", "show", "abc"}, 2, "case 'abc' is not a valid id"},
-    {{TL_AS, "a_worker", "case", "update", "1", "--colour", "red"},
-     2,
-     "unknown option '--colour'"},
+    {{TL_AS, "a_worker", "case", "new"}, 2, "missing --title"},
+    {{TL_AS, "a_worker", "case", "show", "abc"}, 2, "case: 'abc' is not an id"},
+    {{TL_AS, "a_worker", "case", "update", "1", "--colour", "red"}, 2, "unknown option '--colour'"},
     {{TL_AS, "a_worker", "case", "update", "1"}, 2, "nothing to change"},
-    {{TL_AS, "a_worker", "case", "close", "1"}, 2, "case close needs --reason"},
+    {{TL_AS, "a_worker", "case", "close", "1"}, 2, "missing --reason"},
     {{TL_AS, "nobody", "case", "list"}, 1, "password authentication failed"},
     {{TL_AS, "a_worker", "case", "show", "99"}, 1, "case 99 not found"},
     {{TL_AS, "a_worker", "case", "update", "99", "--title", "x"}, 1, "case 99 not found"},
@@ -218,6 +216,16 @@ static const struct {
      2,
      "not both"},
     {{TL_AS, "a_worker", "tp-events"}, 2, "usage: tp-events CASE"},
+    /* host commands are parsed from their tables, as plugin commands are */
+    {{TL_AS, "a_worker", "case", "list", "--status", "bogus"},
+     2,
+     "--status: 'bogus' is not one of open, in_progress, waiting, closed, all"},
+    {{TL_AS, "a_worker", "case", "frob"}, 2, "case: unknown subcommand 'frob' (new, list, show"},
+    {{TL_AS, "a_worker", "user", "add", "eve", "--agency", "A"}, 2, "missing --role"},
+    {{TL_AS, "a_worker", "tick", "--every", "0"},
+     2,
+     "--every: '0' is not a whole number from 1 to 86400"},
+    {{TL_AS, "a_worker", "help", "case", "frob"}, 2, "help: 'case' has no subcommand 'frob'"},
 };
 
 START_TEST(bad_commands_say_what_and_exit_nonzero)
@@ -264,8 +272,8 @@ START_TEST(empty_database_is_bootstrapped_from_the_cli)
                   "%s", r.err);
     RUN_OK("user", "add", "adm", "--agency", "X", "--role", "admin", "--password-file", pw);
     /* the agency has its admin now: further users come from that admin */
-    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "add", "adm2", "--agency", "X", "--role",
-                            "admin", "--password-file", pw, NULL),
+    ck_assert_int_eq(tl_run(&r, db, cfg, "user", "add", "adm2", "--agency", "X", "--role", "admin",
+                            "--password-file", pw, NULL),
                      1);
     ck_assert_msg(strstr(r.err, "already has an admin") != NULL, "%s", r.err);
     RUN_OK(TL_AS, "adm", "user", "add", "w", "--agency", "X", "--role", "caseworker",

@@ -3,7 +3,8 @@
  * PostgreSQL: config check and broken host configs (exit 2, nothing
  * written), db status/migrate (pending, applied once, edited and failing
  * migrations), --json documents, --as placement, case updates that change
- * nothing or reopen a closed case, and a person's age and its basis.
+ * nothing or reopen a closed case, a person's age and its basis, and the
+ * command tables `--json help` describes.
  */
 #include <check.h>
 #include <dirent.h>
@@ -254,7 +255,8 @@ START_TEST(db_status_lists_every_template_migration_as_applied)
     RUN_OK("--json", "db", "status");
     doc = json_out();
     list = json_object_get(doc, "migrations");
-    ck_assert_uint_eq(json_array_size(list), migration_files("sql/core") + migration_files("tests/sql/testplug"));
+    ck_assert_uint_eq(json_array_size(list),
+                      migration_files("sql/core") + migration_files("tests/sql/testplug"));
     m = json_array_get(list, 0);
     ck_assert_str_eq(json_string_value(json_object_get(m, "component")), "core");
     ck_assert_str_eq(json_string_value(json_object_get(m, "migration")), "001_core.sql");
@@ -560,8 +562,7 @@ START_TEST(person_age_comes_from_date_of_birth_or_estimate_or_is_unknown)
     json_t *doc, *p, *age;
     char line[64] = "Age now:             -\n";
     tl_seed_agencies(db, cfg);
-    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", ages[_i].args[0],
-           ages[_i].args[1]);
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", ages[_i].args[0], ages[_i].args[1]);
     RUN_OK(TL_AS, "a_worker", "--json", "person", "show", "1");
     doc = json_out();
     p = json_object_get(doc, "person");
@@ -577,6 +578,60 @@ START_TEST(person_age_comes_from_date_of_birth_or_estimate_or_is_unknown)
     /* the text form shows the same age, an unknown one as "-" */
     RUN_OK(TL_AS, "a_worker", "person", "show", "1");
     HAS(r.out, line);
+}
+END_TEST
+
+/*
+ * `--json help` lists every verb and `--json help VERB` its tables, for the
+ * host's verbs as for the test plugin's typed one: what a tool needs to
+ * build (or break) every command.
+ */
+START_TEST(json_help_describes_every_typed_verb_from_its_table)
+{
+    static const char *const types[] = {"id",        "int",  "text", "date",
+                                        "timestamp", "enum", "bool", "file"};
+    json_t *list, *verb;
+    size_t i, n_typed = 0;
+    RUN_OK("--json", "help");
+    list = json_out();
+    json_array_foreach(json_object_get(list, "verbs"), i, verb)
+    {
+        const char *name = json_string_value(json_object_get(verb, "verb"));
+        json_t *doc, *sub;
+        size_t k;
+        if (!json_is_true(json_object_get(verb, "typed")))
+            continue;
+        n_typed++;
+        RUN_OK("--json", "help", name);
+        doc = json_out();
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "verb")), name);
+        ck_assert_int_gt((int)json_array_size(json_object_get(doc, "subs")), 0);
+        json_array_foreach(json_object_get(doc, "subs"), k, sub)
+        {
+            const char *usage = json_string_value(json_object_get(sub, "usage"));
+            json_t *arg;
+            size_t j;
+            ck_assert_msg(usage != NULL && strncmp(usage, name, strlen(name)) == 0,
+                          "%s: usage '%s'", name, usage ? usage : "(null)");
+            json_array_foreach(json_object_get(sub, "args"), j, arg)
+            {
+                const char *type = json_string_value(json_object_get(arg, "type"));
+                int known = 0;
+                for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+                    known |= type != NULL && strcmp(type, types[t]) == 0;
+                ck_assert_msg(known, "%s: %s has type %s", usage,
+                              json_string_value(json_object_get(arg, "name")), type);
+                if (strcmp(type, "enum") == 0)
+                    ck_assert_int_gt((int)json_array_size(json_object_get(arg, "values")), 0);
+            }
+        }
+        json_decref(doc);
+    }
+    json_decref(list);
+    ck_assert_uint_ge(n_typed, 11); /* ten host verbs and tp-typed */
+    RUN_OK("help", "case", "list");
+    HAS(r.out, "case list [--status open|in_progress|waiting|closed|all] [--mine]");
+    ck_assert_ptr_null(strstr(r.out, "case new"));
 }
 END_TEST
 
@@ -603,6 +658,7 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(cmd, json_output_parses_and_has_the_expected_keys, 0,
                         (int)(sizeof(json_docs) / sizeof(json_docs[0])));
     tcase_add_test(cmd, json_person_show_keeps_column_types);
+    tcase_add_test(cmd, json_help_describes_every_typed_verb_from_its_table);
     tcase_add_loop_test(cmd, as_option_anywhere_is_a_usage_error_and_changes_nothing, 0,
                         (int)(sizeof(as_placements) / sizeof(as_placements[0])));
     tcase_add_test(cmd, a_role_that_is_no_user_is_refused_with_how_to_connect);

@@ -76,24 +76,9 @@ static void edit(const char *rel, const char *from, const char *to)
  */
 static void setup(void)
 {
-    char cmd[3000];
-    FILE *f;
     snprintf(db, sizeof(db), "%s", tl_db_new());
     tl_seed_agencies(db, NULL);
-    snprintf(dir, sizeof(dir), "%s/%ld_deploy_%d", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
-             rand());
-    ck_assert_int_eq(mkdir(dir, 0700), 0);
-    snprintf(cmd, sizeof(cmd), "cp -R '%s/conf/trafficking' '%s/trafficking'",
-             tl_env("CASEHOST_TEST_ROOT"), dir);
-    ck_assert_int_eq(system(cmd), 0);
-    snprintf(cfg, sizeof(cfg), "%s/casehost.cfg", dir);
-    f = fopen(cfg, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f,
-            "paths = { plugin_dir = \"%s/plugins\"; sql_dir = \"%s/sql\"; };\n"
-            "plugins = ( { name = \"trafficking\"; required = true; } );\n",
-            tl_env("CASEHOST_TEST_BUILD"), tl_env("CASEHOST_TEST_ROOT"));
-    fclose(f);
+    snprintf(cfg, sizeof(cfg), "%s", tl_candidate_config(dir, sizeof(dir), "deploy"));
 }
 
 static void teardown(void)
@@ -164,7 +149,8 @@ START_TEST(failing_fixtures_refuse_the_deploy)
     char live[80];
     snprintf(live, sizeof(live), "%s", db_text(LIVE));
     /* a rule change the fixtures do not expect: minors' reports due in 48 h */
-    edit("trafficking/routing.cfg", "basis = \"mandatory_report\"; urgency = \"24h\"; due_hours = 24;",
+    edit("trafficking/routing.cfg",
+         "basis = \"mandatory_report\"; urgency = \"24h\"; due_hours = 24;",
          "basis = \"mandatory_report\"; urgency = \"72h\"; due_hours = 48;");
     ck_assert_int_eq(tl_run(&r, db, cfg, "config", "deploy", NULL), 2);
     HAS(r.err, "routing fixtures fail against this configuration");
@@ -354,8 +340,8 @@ START_TEST(a_screening_must_use_a_live_instrument_and_its_items)
     ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
     HAS(PQresultErrorMessage(res), "is not in the live configuration");
     PQclear(res);
-    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.instruments WHERE title = 'forged'"),
-                     0);
+    ck_assert_int_eq(
+        db_value("SELECT count(*) FROM trafficking.instruments WHERE title = 'forged'"), 0);
     PQfinish(c);
 }
 END_TEST

@@ -667,7 +667,7 @@ START_TEST(bad_dispatch_targets_are_reported_with_their_line)
     configure("%s", "");
     ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--max-attempts", "0", NULL),
                      2);
-    HAS(r.err, "--max-attempts takes a whole number from 1 to 1000, not '0'");
+    HAS(r.err, "--max-attempts: '0' is not a whole number from 1 to 1000");
     HAS(r.err, "usage: dispatch [--once]");
 }
 END_TEST

@@ -892,20 +892,40 @@ static void read_attack(int i)
 
 /* -------------------------------------------------------------- writes --- */
 
-/* The first column a plain UPDATE may name (not an identity or generated one). */
+/*
+ * The first column a plain UPDATE may name: not an identity or generated
+ * one, nor (in a view) a column that shows one of its table's identity
+ * columns, which PostgreSQL refuses before it looks at any grant.
+ */
 static void first_column(const char *rel, char *out, size_t len)
 {
     const char *p[1] = {rel};
     PGresult *res = PQexecParams(superuser(),
-                                 "SELECT quote_ident(attname) FROM pg_attribute"
-                                 " WHERE attrelid = to_regclass($1) AND attnum > 0"
-                                 " AND NOT attisdropped AND attidentity = '' AND attgenerated = ''"
-                                 " ORDER BY attnum LIMIT 1",
+                                 "SELECT quote_ident(a.attname) FROM pg_attribute a"
+                                 " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0"
+                                 " AND NOT a.attisdropped AND a.attidentity = ''"
+                                 " AND a.attgenerated = '' AND NOT EXISTS (SELECT 1"
+                                 " FROM pg_rewrite w JOIN pg_depend d ON d.objid = w.oid"
+                                 " AND d.classid = 'pg_rewrite'::regclass"
+                                 " JOIN pg_attribute b ON b.attrelid = d.refobjid"
+                                 " AND b.attnum = d.refobjsubid"
+                                 " WHERE w.ev_class = a.attrelid AND b.attname = a.attname"
+                                 " AND (b.attidentity <> '' OR b.attgenerated <> ''))"
+                                 " ORDER BY a.attnum LIMIT 1",
                                  1, NULL, p, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", rel,
                   PQresultErrorMessage(res));
     snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+}
+
+/* 1 when rel is a view. */
+static int is_view(const char *rel)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_class WHERE oid = to_regclass('%s') AND relkind = 'v'", rel);
+    return su_number(sql) > 0;
 }
 
 /*
@@ -921,6 +941,7 @@ static void write_attack(int i)
     enum who w = (enum who)(i / N_OPS % N_WRITERS);
     enum write_op op = (enum write_op)(i % N_OPS);
     char sql[2048], where[600] = "", col[128], attack[256];
+    const char *want;
     struct outcome o;
     PGconn *c;
     if (!relation_present[i / (N_WRITERS * N_OPS)])
@@ -948,8 +969,10 @@ static void write_attack(int i)
     }
     attempt_undone(c, sql, &o);
     ck_assert_msg(o.refused, "%s: NOT REFUSED", attack);
-    ck_assert_msg(strcmp(o.sqlstate, "42501") == 0, "%s: refused with %s (%s), want 42501", attack,
-                  o.sqlstate, o.message);
+    /* A view has no rows to truncate: PostgreSQL says so (wrong_object_type) before any grant. */
+    want = op == OP_TRUNCATE && is_view(t->name) ? "42809" : "42501";
+    ck_assert_msg(strcmp(o.sqlstate, want) == 0, "%s: refused with %s (%s), want %s", attack,
+                  o.sqlstate, o.message, want);
     table_unchanged(t->name, attack);
 }
 
@@ -961,7 +984,7 @@ static const char *const b_probes[] = {
     "SELECT count(*) FROM trafficking.answers_of_v1({{B_SCREENING}})",
     "SELECT count(*) FROM trafficking.consents_of_v1({{B_PERSON}})",
     "SELECT count(*) FROM trafficking.safe_contact_of_v1({{B_PERSON}})",
-    "SELECT count(*) FROM trafficking.routing_input_v1({{B_CASE}}) j WHERE j IS NOT NULL",
+    "SELECT count(*) FROM trafficking.case_facts_v1({{B_CASE}}) j WHERE j IS NOT NULL",
     "SELECT count(*) FROM trafficking.outbox_take_v1()",
     "SELECT count(*) FROM trafficking.outbox_consent_v1({{B_CONSENT}})",
 };

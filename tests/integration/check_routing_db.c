@@ -557,7 +557,7 @@ START_TEST(disclosure_stops_the_screening_and_routes_to_a_forensic_interview)
 {
     const struct route_row *row = &rule4_rows[_i];
     long long c = run_route_row(row);
-    HAS_MESSAGE("the screening stopped there");
+    HAS_ALERT("danger", "the screening stopped there");
     ck_assert_str_eq(db_text("SELECT rule FROM trafficking.referrals WHERE case_id = %lld"
                              " AND destination_id = 'fic_ca'",
                              c),
@@ -809,8 +809,8 @@ static const struct {
     {"rejected", "revoke", "--reason", "late", 1, NULL, "allowed from rejected: closed", NULL},
     {"closed", "revoke", "--reason", "late", 1, NULL, "a closed referral is final", NULL},
     {"revoked", "ack", NULL, NULL, 1, NULL, "a revoked referral is final", NULL},
-    {"acknowledged", "reject", NULL, NULL, 2, NULL, "needs a REFERRAL id and --reason TEXT", NULL},
-    {"accepted", "close", NULL, NULL, 2, NULL, "needs a REFERRAL id and --outcome TEXT", NULL},
+    {"acknowledged", "reject", NULL, NULL, 2, NULL, "missing --reason", NULL},
+    {"accepted", "close", NULL, NULL, 2, NULL, "missing --outcome", NULL},
 };
 
 /* The state a verb asks for. */
@@ -1370,23 +1370,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- replay --- */
 
-/* Reads a whole file into a new string (caller frees). */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    ck_assert(buf != NULL && fread(buf, 1, (size_t)n, f) == (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void spill(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -1407,11 +1390,11 @@ static void candidate_config(const char *dir, const char *from, const char *to)
     ck_assert_msg(mkdir(dir, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", dir, strerror(errno));
     snprintf(src, sizeof(src), "%s/conf/trafficking/destinations.cfg", root);
     snprintf(dst, sizeof(dst), "%s/destinations.cfg", dir);
-    d = slurp(src);
+    d = tl_read_file(src);
     spill(dst, d);
     snprintf(src, sizeof(src), "%s/conf/trafficking/routing.cfg", root);
     snprintf(dst, sizeof(dst), "%s/routing.cfg", dir);
-    rt = slurp(src);
+    rt = tl_read_file(src);
     at = strstr(rt, from);
     ck_assert_msg(at != NULL && strstr(at + 1, from) == NULL, "'%s' is not once in routing.cfg",
                   from);

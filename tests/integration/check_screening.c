@@ -204,8 +204,8 @@ START_TEST(adult_with_recruitment_flag_gets_the_adult_screen_and_unflagged_adult
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("--dob", "1990-01-01"));
-    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Flagged adult", "--person", pid,
-           "--flags", "recruitment");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Flagged adult", "--person", pid, "--flags",
+           "recruitment");
     HAS(r.out, "screening suggested: adult");
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Plain adult", "--person", pid);
     ck_assert_ptr_null(strstr(r.out, "screening suggested"));
@@ -387,6 +387,71 @@ START_TEST(scoring_outcome_is_shown_and_stored_per_instrument)
 }
 END_TEST
 
+/*
+ * `screen step` asks one question at a time as a step form, the skip logic
+ * and stop-on-disclosure applied, writes nothing, and at the end offers the
+ * `screen start` that stores exactly the answers given; run, it does.
+ */
+START_TEST(screen_step_walks_a_screening_one_question_at_a_time)
+{
+    const char *argv[64];
+    char answers[40][96];
+    int n_answers = 0, steps = 0;
+    json_t *form, *action;
+    add_person("--age-estimate", "15");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Steps", "--person", "1");
+    for (;;) {
+        const char *a[64] = {"screen", "step", "1", "--instrument", "youth_quick"};
+        int k = 5;
+        for (int i = 0; i < n_answers; i++)
+            a[k++] = answers[i];
+        a[k] = NULL;
+        ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", a[0], a[1], a[2], a[3], a[4],
+                             a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15],
+                             a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25],
+                             a[26], a[27], a[28], a[29], NULL) == 0,
+                      "%s", r.err);
+        parse_doc();
+        form = json_object_get(doc, "step");
+        if (form == NULL)
+            break;
+        ck_assert_str_eq(jstr(form, "type"), "form");
+        json_t *q = json_array_get(json_object_get(form, "questions"), 0);
+        ck_assert_ptr_nonnull(q);
+        /* the form's command is this step's, so its answers come back with it */
+        ck_assert_int_eq(json_array_size(json_object_get(form, "argv")), 5 + n_answers);
+        /* yes to the first item (which shows the follow-up) and to the disclosure; else no */
+        snprintf(answers[n_answers++], sizeof(answers[0]), "%s=%s", jstr(q, "id"),
+                 strcmp(jstr(q, "id"), "someone_making_you_now") == 0 ||
+                         strcmp(jstr(q, "id"), "offer_not_as_promised") == 0
+                     ? "yes"
+                     : "no");
+        ck_assert_int_lt(++steps, 30);
+    }
+    ck_assert_int_gt(steps, 2);
+    HAS_ALERT("danger", "Disclosure at item 'someone_making_you_now'");
+    ck_assert_str_eq(db_text("SELECT count(*) FROM trafficking.screenings WHERE state NOT IN "
+                             "('suggested', 'in_progress')"),
+                     "0");
+    action = json_array_get(json_object_get(doc, "actions"), 0);
+    ck_assert_ptr_nonnull(action);
+    ck_assert_int_eq(json_array_size(json_object_get(action, "argv")), 5 + n_answers);
+    for (size_t i = 0; i < json_array_size(json_object_get(action, "argv")); i++)
+        argv[i] = json_string_value(json_array_get(json_object_get(action, "argv"), i));
+    ck_assert_str_eq(argv[1], "start");
+    argv[5 + n_answers] = NULL;
+    {
+        const char **a = argv;
+        RUN_OK(TL_AS, "a_worker", "--json", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+               a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20],
+               a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29]);
+    }
+    parse_doc();
+    ck_assert_str_eq(jstr(doc, "state"), "stopped");
+    HAS_ALERT("danger", "Do not ask further questions");
+}
+END_TEST
+
 START_TEST(disclosure_stops_the_screening_and_is_positive)
 {
     add_person("--age-estimate", "15");
@@ -396,9 +461,9 @@ START_TEST(disclosure_stops_the_screening_and_is_positive)
              "someone_making_you_now=yes");
     ck_assert_str_eq(jstr(doc, "state"), "stopped");
     ck_assert_str_eq(jstr(doc, "result"), "positive");
-    HAS_MESSAGE("Disclosure at item 'someone_making_you_now': the screening stopped there");
-    HAS_MESSAGE("Do not ask further questions");
-    HAS_MESSAGE("forensic interview");
+    HAS_ALERT("danger", "Disclosure at item 'someone_making_you_now': the screening stopped there");
+    HAS_ALERT("danger", "Do not ask further questions");
+    HAS_ALERT("danger", "forensic interview");
     ck_assert_str_eq(db_text("SELECT state || '/' || result || '/' || (outcome->>'stopped_at') "
                              "FROM trafficking.screenings"),
                      "stopped/positive/someone_making_you_now");
@@ -418,7 +483,7 @@ START_TEST(items_after_a_disclosure_are_stored_as_not_asked)
              "someone_speaks_for_them=yes", "times_ran_away=3", "missing_school=no");
     ck_assert_str_eq(jstr(doc, "state"), "stopped");
     ck_assert_str_eq(jstr(doc, "result"), "positive");
-    HAS_MESSAGE("Disclosure at item 'told_staff'");
+    HAS_ALERT("danger", "Disclosure at item 'told_staff'");
     HAS_MESSAGE("item 'someone_speaks_for_them' was after the disclosure; its answer is not "
                 "recorded");
     HAS_MESSAGE("item 'times_ran_away' was after the disclosure");
@@ -520,7 +585,7 @@ START_TEST(decline_records_the_reason_and_needs_one)
            "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
     before = count_rows();
     RUN_FAILS(2, "screen", "decline", "1");
-    HAS(r.err, "screen decline needs --reason");
+    HAS(r.err, "missing --reason");
     assert_same_counts(before, "decline without a reason");
 
     RUN_JSON("screen", "decline", "1", "--reason", "does not want to talk today");
@@ -599,9 +664,13 @@ static const struct {
     {{"screen", "start", "1", "--instrument", "youth_quick", "--colour", "red"},
      2,
      "unknown option '--colour'"},
-    {{"screen", "start", "abc", "--instrument", "youth_quick", "x=no"}, 2, "not a valid id"},
+    {{"screen", "start", "abc", "--instrument", "youth_quick", "x=no"},
+     2,
+     "case: 'abc' is not an id"},
     {{"screen", "show", "99"}, 1, "screening 99 not found"},
-    {{"screen", "due", "--hours", "soon"}, 2, "not a number of hours"},
+    {{"screen", "due", "--hours", "soon"},
+     2,
+     "--hours: 'soon' is not a whole number from 0 to 8760"},
     {{"screen", "frobnicate"}, 2, "unknown subcommand 'frobnicate'"},
 };
 
@@ -814,6 +883,7 @@ static Suite *screening_suite(void)
     tcase_add_loop_test(tc, scoring_outcome_is_shown_and_stored_per_instrument, 0,
                         (int)(sizeof(outcomes) / sizeof(outcomes[0])));
     tcase_add_test(tc, disclosure_stops_the_screening_and_is_positive);
+    tcase_add_test(tc, screen_step_walks_a_screening_one_question_at_a_time);
     tcase_add_test(tc, items_after_a_disclosure_are_stored_as_not_asked);
     tcase_add_test(tc, disclosure_item_without_an_earlier_concern_is_skipped_by_its_condition);
     tcase_add_test(tc, completed_screening_is_immutable_and_corrected_by_superseding);

@@ -60,6 +60,9 @@ static const struct relation relations[] = {
     {"casehost.installation", NULL, "sss"},
     {"casehost.notes", "agency_id = {{B_AGENCY}}", "zdz"},
     {"casehost.people", "agency_id = {{B_AGENCY}}", "zdz"},
+    {"casehost.plugin_case_v1", "agency_id = {{B_AGENCY}}", "zdz"},
+    {"casehost.plugin_person_v1", "agency_id = {{B_AGENCY}}", "zdz"},
+    {"casehost.plugin_user_v1", "agency_id = {{B_AGENCY}}", "zdz"},
     {"casehost.schema_migrations", NULL, "sss"},
     {"casehost.users", "agency_id = {{B_AGENCY}}", "zdz"},
     {"testplug.events", "agency_id = {{B_AGENCY}}", "zzz"},
@@ -428,12 +431,11 @@ static const struct fn_attack fn_attacks[] = {
      NOT_A_PERSON("safe_contact_of_v1")},
 
     /* -------------------------------------------------------- routing --- */
-    {"trafficking.routing_input_v1(bigint)", WORKER, "routing_input_v1 of agency B's case",
-     "SELECT coalesce(trafficking.routing_input_v1({{ID}})::text, 'none')", "B_CASE", NULL,
+    {"trafficking.case_facts_v1(bigint)", WORKER, "case_facts_v1 of agency B's case",
+     "SELECT coalesce(trafficking.case_facts_v1({{ID}})::text, 'none')", "B_CASE", NULL,
      VALUE("none")},
-    {"trafficking.routing_input_v1(bigint)", SERVICE, "routing_input_v1 by a service",
-     "SELECT trafficking.routing_input_v1({{A_CASE}})", NULL, NULL,
-     NOT_A_PERSON("routing_input_v1")},
+    {"trafficking.case_facts_v1(bigint)", SERVICE, "case_facts_v1 by a service",
+     "SELECT trafficking.case_facts_v1({{A_CASE}})", NULL, NULL, NOT_A_PERSON("case_facts_v1")},
     {"trafficking.decision_store(jsonb)", WORKER, "decision_store on agency B's case",
      "SELECT decision_id FROM trafficking.decision_store('{\"case\": {{ID}}, \"cause\": \"manual\","
      " \"config_hash\": \"x\", \"input\": {}, \"rules\": [], \"outcome\": {}}')",
@@ -1013,7 +1015,7 @@ static const struct cli_attack cli_attacks[] = {
      NULL,
      NULL,
      1,
-     "permission denied for table screenings",
+     "permission denied for view plugin_user_v1",
      NULL},
 };
 #define N_CLI_ATTACKS (sizeof(cli_attacks) / sizeof(cli_attacks[0]))

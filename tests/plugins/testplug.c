@@ -18,6 +18,13 @@
 #ifndef TP_ABI_MINOR_BUMP
 #define TP_ABI_MINOR_BUMP 0
 #endif
+#ifndef TP_LIBCONFIG_MINOR_BUMP
+#define TP_LIBCONFIG_MINOR_BUMP 0
+#endif
+/* The TP_COLLIDE variant also claims a verb: "case" is the host's. */
+#ifndef TP_COLLIDE
+#define TP_COLLIDE NULL
+#endif
 
 struct tp_state {
     const struct ch_host_api *api;
@@ -106,6 +113,44 @@ static int cmd_events(struct ch_ctx *ctx, int argc, char **argv, void *ud)
     return st->api->audit(ctx, "read", "testplug_events", 0, argv[1]) == 0 ? CH_OK : CH_ERROR;
 }
 
+#if CH_ABI_MINOR >= 1
+/*
+ * tp-typed CASE [--kind a|b] [--count N] [--when TIME] [--tag TEXT]...: a
+ * typed command, parsed by the host; echoes what it was handed.
+ */
+enum { TP_CASE, TP_KIND, TP_COUNT, TP_WHEN, TP_TAG, TP_LOUD };
+static const char *const tp_kinds[] = {"a", "b", NULL};
+static const struct ch_arg tp_typed_args[] = {
+    [TP_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [TP_KIND] = {"--kind", CH_ARG_ENUM, 0, "which kind", tp_kinds, NULL, 0, 0},
+    [TP_COUNT] = {"--count", CH_ARG_INT, 0, "how many", NULL, NULL, 1, 10},
+    [TP_WHEN] = {"--when", CH_ARG_TIMESTAMP, 0, "when", NULL, NULL, 0, 0},
+    [TP_TAG] = {"--tag", CH_ARG_TEXT, CH_ARG_REPEAT, "a tag", NULL, NULL, 0, 0},
+    [TP_LOUD] = {"--loud", CH_ARG_BOOL, 0, "shout", NULL, NULL, 0, 0},
+};
+
+static int cmd_typed(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    struct tp_state *st = ud;
+    const struct ch_host_api *api = st->api;
+    static const char *const again[] = {"tp-typed", "1", "--kind", "b", NULL};
+    api->out_int(ctx, "case", v[TP_CASE].num);
+    api->out_str(ctx, "kind", v[TP_KIND].text);
+    api->out_int(ctx, "kind_index", v[TP_KIND].num);
+    api->out_int(ctx, "count", v[TP_COUNT].num);
+    api->out_str(ctx, "when", v[TP_WHEN].text);
+    api->out_bool(ctx, "loud", (int)v[TP_LOUD].num);
+    api->out_array(ctx, "tags");
+    for (unsigned i = 0; i < v[TP_TAG].given; i++)
+        api->out_str(ctx, NULL, v[TP_TAG].list[i]);
+    api->out_end(ctx);
+    if (v[TP_LOUD].num)
+        api->out_alert(ctx, CH_SEV_DANGER, "loud was asked for");
+    api->out_action(ctx, "again with kind b", again);
+    return CH_OK;
+}
+#endif
+
 static int render(struct ch_ctx *ctx, int64_t case_id, void *ud)
 {
     struct tp_state *st = ud;
@@ -163,7 +208,9 @@ static int tp_init(struct ch_plugin *self, const struct ch_host_api *api, void *
     struct ch_command cmd = events_cmd;
     struct tp_state *st;
     int decline;
-    if (api->size < sizeof(struct ch_host_api) || api->abi_major != CH_ABI_MAJOR)
+    /* 1.0 members only are required: this plugin also builds against the 1.0 header. */
+    if (api->size < offsetof(struct ch_host_api, out_result) + sizeof(api->out_result) ||
+        api->abi_major != CH_ABI_MAJOR)
         return CH_ERROR;
     st = calloc(1, sizeof(*st));
     if (st == NULL)
@@ -184,6 +231,26 @@ static int tp_init(struct ch_plugin *self, const struct ch_host_api *api, void *
     cmd.ud = st;
     if (api->command(self, &cmd) != 0 || api->render(self, 50, render, st) != 0)
         return CH_ERROR;
+    if (TP_COLLIDE != NULL) {
+        /* Ignores the refusal on purpose: the host must refuse the load anyway. */
+        cmd.verb = TP_COLLIDE;
+        (void)api->command(self, &cmd);
+    }
+#if CH_ABI_MINOR >= 1
+    if (CH_API_HAS(api, command_typed)) {
+        const struct ch_command_spec typed = {sizeof(typed),
+                                              "tp-typed",
+                                              NULL,
+                                              "echo typed arguments",
+                                              CH_SPEC_ARGS(tp_typed_args),
+                                              cmd_typed,
+                                              st,
+                                              0,
+                                              NULL};
+        if (api->command_typed(self, &typed) != 0)
+            return CH_ERROR;
+    }
+#endif
     return CH_OK;
 }
 
@@ -222,6 +289,10 @@ CH_PLUGIN_ENTRY(void)
         tp_init,
         tp_reload,
         tp_fini,
+#ifdef CH_PLUGIN_DESC_LIBCONFIG
+        LIBCONFIG_VER_MAJOR,
+        LIBCONFIG_VER_MINOR + TP_LIBCONFIG_MINOR_BUMP,
+#endif
     };
     return &desc;
 }

@@ -8,7 +8,15 @@
  * Compatibility rules (SQLite's): struct ch_host_api is append-only and starts
  * with its size. Adding a member bumps CH_ABI_MINOR; removing or changing one
  * bumps CH_ABI_MAJOR. A host loads a plugin built for the same major and an
- * equal or older minor.
+ * equal or older minor. Members added after 1.0 are marked "since 1.1"; a
+ * plugin checks CH_API_HAS(api, member) for each it uses (a 1.0 plugin never
+ * sees them). Structures a plugin passes to the host start with their size
+ * too (ch_command_spec, ch_question), except the 1.0 ones noted below, which
+ * are frozen until 2.0.
+ *
+ * The whole contract is here: this header, and the SQL surface below
+ * (CH_SQL_SURFACE_V1), which is all a plugin's SQL may name in schema
+ * casehost.
  */
 #ifndef CASEHOST_PLUGIN_H
 #define CASEHOST_PLUGIN_H
@@ -61,7 +69,10 @@ enum ch_event {
     CH_EV__COUNT
 };
 
-/* One changed case field; a NULL value is SQL NULL. */
+/*
+ * One changed case field; a NULL value is SQL NULL. Passed as an array
+ * (ch_event_data.changes), so its layout is frozen until ABI 2.0.
+ */
 struct ch_change {
     const char *field;
     const char *old_value;
@@ -90,8 +101,22 @@ struct ch_user {
 struct ch_plugin; /* host-owned handle of one loaded plugin */
 struct ch_ctx;    /* host-owned context of one invocation (command, hook, render) */
 
+/*
+ * A hook runs inside the transaction of the change that fired it (the case
+ * write and every row the hook writes commit together), after the change's
+ * own rows are written and before COMMIT. CH_ERROR (after api->fail) rolls
+ * the whole change back and the person sees the message; CH_OK and
+ * CH_DECLINED let it commit. A hook may read and write through api->conn,
+ * but must not COMMIT, ROLLBACK, SET ROLE or open another connection, must
+ * not block on the outside world (no network: referrals leave through the
+ * outbox), and must not ask the person anything.
+ */
 typedef int (*ch_hook_fn)(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);
-/* argv[0] is the verb ("screen"); argv[1..] its arguments, --json and --as removed. */
+/*
+ * An untyped (ABI 1.0) command: argv[0] is the verb ("screen"), argv[1..]
+ * its arguments, --json removed; the command parses them itself. New
+ * plugins register typed commands (ch_command_spec) instead.
+ */
 typedef int (*ch_command_fn)(struct ch_ctx *ctx, int argc, char **argv, void *ud);
 /* Adds a section to `case show` through the ctx output functions. */
 typedef int (*ch_render_fn)(struct ch_ctx *ctx, int64_t case_id, void *ud);
@@ -116,6 +141,7 @@ enum ch_command_flags {
     CH_CMD_OWN_TX = 1u << 0,
 };
 
+/* An ABI 1.0 command. It has no size member and can never grow: see ch_command_spec. */
 struct ch_command {
     const char *verb;  /* one word, unique across host and plugins */
     const char *help;  /* one line */
@@ -123,6 +149,100 @@ struct ch_command {
     ch_command_fn run;
     void *ud;
     unsigned flags; /* enum ch_command_flags; 0: one transaction, committed on CH_OK */
+};
+
+/* ------------------------------------------------ typed commands (since 1.1) --- */
+
+/*
+ * A typed command declares its arguments; the host parses argv for it (one
+ * parser, one set of messages), prints its usage and `help VERB` from the
+ * same table, checks dates and times with the database's one rule before the
+ * handler runs, and hands the handler typed values. A web form is generated
+ * from the same table. A wrong call never reaches the handler: the host says
+ * what is wrong ("screen start: case: 'abc' is not an id"), prints the usage
+ * and exits 2.
+ */
+enum ch_arg_type {
+    CH_ARG_ID = 1,    /* a positive 64-bit id, digits only: value.num */
+    CH_ARG_INT,       /* a whole number >= min, <= max (max 0: no bound): value.num */
+    CH_ARG_TEXT,      /* any text without control characters: value.text */
+    CH_ARG_DATE,      /* a date (YYYY-MM-DD or 'today'), checked by the database */
+    CH_ARG_TIMESTAMP, /* a date and time ('now' allowed), checked by the database */
+    CH_ARG_ENUM,      /* one of values: value.num is its index, value.text the word */
+    CH_ARG_BOOL,      /* an option: bare, or followed by yes|no: value.num 1 or 0 */
+    CH_ARG_FILE,      /* a path, '-' for standard input: value.text */
+};
+
+enum ch_arg_flags {
+    CH_ARG_REQUIRED = 1u << 0, /* must be given */
+    CH_ARG_REPEAT = 1u << 1,   /* may be given more than once (a positional: the last one) */
+};
+
+/* One positional argument ("case") or option ("--instrument"). */
+struct ch_arg {
+    const char *name; /* positional: lower-case word; option: "--word" */
+    enum ch_arg_type type;
+    unsigned flags;   /* enum ch_arg_flags */
+    const char *help; /* one line, for `help VERB` and web forms */
+    /*
+     * CH_ARG_ENUM: the allowed words, NULL-terminated. CH_ARG_DATE and
+     * CH_ARG_TIMESTAMP: words also allowed and passed on unchecked ("none"
+     * to clear a date); NULL for none.
+     */
+    const char *const *values;
+    const char *metavar; /* placeholder in usage; NULL: CASE, ID, N, TEXT, ... */
+    long long min, max;  /* CH_ARG_INT bounds */
+};
+
+/*
+ * What the handler is given: one value per declared argument, in the order of
+ * the table. Frozen until ABI 2.0 (the handler indexes the array).
+ */
+struct ch_value {
+    unsigned given;          /* times given (0 or 1 unless CH_ARG_REPEAT) */
+    long long num;           /* ID, INT, ENUM (index), BOOL (0/1); 0 when not given */
+    const char *text;        /* as typed (the last one if repeated); NULL when not given */
+    const char *const *list; /* CH_ARG_REPEAT: all `given` values as typed; else NULL */
+};
+
+typedef int (*ch_typed_fn)(struct ch_ctx *ctx, const struct ch_value *args, void *ud);
+
+struct ch_command_spec {
+    size_t size;      /* sizeof(struct ch_command_spec) the plugin was built with */
+    const char *verb; /* "screen"; unique to one plugin (or the host) */
+    const char *sub;  /* "start"; NULL for a verb without subcommands */
+    const char *help; /* one line: what this verb (and sub) does */
+    const struct ch_arg *args;
+    size_t n_args;
+    size_t arg_size; /* sizeof(struct ch_arg) the plugin was built with */
+    ch_typed_fn run;
+    void *ud;
+    unsigned flags;        /* enum ch_command_flags */
+    const char *verb_help; /* one line for the verb in `help`; the first spec of a verb that
+                              sets it wins */
+};
+
+/* Fills the size members of a spec for the table args (an array). */
+#define CH_SPEC_ARGS(args) (args), sizeof(args) / sizeof((args)[0]), sizeof((args)[0])
+
+/* ------------------------------------------------- output nodes (since 1.1) --- */
+
+/* How urgent an alert is; the host renders danger so no one can miss it. */
+enum ch_severity { CH_SEV_INFO, CH_SEV_WARNING, CH_SEV_DANGER };
+
+/*
+ * One question of a step form: the person answers it with one of choices
+ * (NULL: free text). A form is a step of a longer conversation (a screening
+ * with skip logic): submitting it runs the form's command with each answer
+ * appended as one more argument "ID=CHOICE", and that command's output holds
+ * the next step (`screen step` works this way).
+ */
+struct ch_question {
+    size_t size; /* sizeof(struct ch_question) */
+    const char *id;
+    const char *prompt;
+    const char *const *choices; /* NULL-terminated; NULL: free text */
+    const char *help;           /* NULL or a line for the interviewer */
 };
 
 /*
@@ -201,11 +321,89 @@ struct ch_host_api {
     const char *(*config_root)(struct ch_plugin *self);
     /* Registers the plugin's deploy check (during init only); see ch_deploy_fn. */
     int (*deploy_check)(struct ch_plugin *self, ch_deploy_fn fn, void *ud);
+    /*
+     * Registers a typed command (during init only). A verb (or verb and sub)
+     * already taken by the host or another plugin refuses the plugin's load,
+     * naming both. Every sub of one verb must come from the same plugin.
+     */
+    int (*command_typed)(struct ch_plugin *self, const struct ch_command_spec *spec);
+    /* An alert: prose with a severity (the imminent-danger instruction is CH_SEV_DANGER). */
+    void (*out_alert)(struct ch_ctx *ctx, enum ch_severity severity, const char *fmt, ...)
+        CH_PRINTF(3, 4);
+    /*
+     * An action the person can take next: a command with prefilled arguments
+     * (argv NULL-terminated, verb first), shown as a button on a page and as
+     * the command line in a terminal.
+     */
+    void (*out_action)(struct ch_ctx *ctx, const char *label, const char *const *argv);
+    /*
+     * A step form: a title, questions, and the command (argv as for
+     * out_action) that takes the answers and returns the next step.
+     */
+    void (*out_form)(struct ch_ctx *ctx, const char *key, const char *title,
+                     const struct ch_question *questions, size_t n_questions,
+                     const char *const *argv);
 };
 
 /* Non-zero when the host's api table has member (members after 1.0 need the check). */
 #define CH_API_HAS(api, member)                                                                    \
     ((api)->size >= offsetof(struct ch_host_api, member) + sizeof((api)->member))
+
+/* ------------------------------------------------------- the SQL surface --- */
+
+/*
+ * What a plugin's SQL (its C strings and its migrations) may read and call in
+ * schema casehost: the names below, and nothing else of that schema. The
+ * tables behind the views, the identity map and the host's own write
+ * functions may change in any release; these do not. A name never changes
+ * meaning: more columns or other behaviour come as a _v2 beside the _v1, and
+ * CH_SQL_SURFACE_V2 will list the set that has them. Created by core
+ * migration sql/core/007_plugin_surface.sql (the views) and earlier ones.
+ *
+ * Views, for people (casehost_app), never for services. They run as the
+ * caller (security_invoker): grants and row-level security hold exactly as
+ * on the tables, also inside a plugin's SECURITY DEFINER functions.
+ *   plugin_case_v1    id, agency_id, title, status ('open', 'in_progress',
+ *                     'waiting' or 'closed'), assignee_id (a plugin_user_v1),
+ *                     subject_id (a plugin_person_v1, or NULL), state (two
+ *                     capitals, or NULL), county, runaway_start,
+ *                     runaway_return (timestamptz), cw_history, jj_history
+ *                     (boolean), flags (text[]), created_at, updated_at,
+ *                     closed_at
+ *   plugin_person_v1  id, agency_id, given_name, family_name, date_of_birth,
+ *                     estimated_age, estimated_on, age (whole years today:
+ *                     from date_of_birth, else the estimate grown since
+ *                     estimated_on; NULL when unknown), gender_identity,
+ *                     language, interpreter_needed
+ *   plugin_user_v1    id, agency_id, name (login name), full_name, role
+ *                     ('caseworker', 'supervisor', 'admin' or 'service')
+ * Functions (identity comes from the connected role, never from a parameter):
+ *   current_user_v1()            the acting user as a casehost.identities row
+ *                                (user_id, agency_id, kind, name, ...), all
+ *                                NULL when the role is no user
+ *   current_agency(), current_actor()   its agency id and user id, or NULL
+ *   require_person(), require_kind(kinds text[], what text),
+ *   require_config_admin()       the acting user, or an insufficient_privilege
+ *                                error that says who may
+ *   audit(action, object_type, object_id, detail)   an audit record by the
+ *                                acting user, for reads and the plugin's writes
+ *   case_check_v1(id), person_check_v1(id)   the id, or the same "not found"
+ *                                for a missing one and one the caller may not see
+ *   time_input_v1(field, value)  a date and time a person typed, or an
+ *                                invalid_datetime_format error naming field
+ *   agency_rls(schema, tables[]), case_rls(schema, tables[])   in migrations:
+ *                                the host's row-level security on the plugin's
+ *                                own tables (by agency_id; and by case_id)
+ * Types: identities, as what current_user_v1() returns (the table itself is
+ *   no one's to read).
+ * Foreign-key targets, in a REFERENCES clause only (a key cannot point at a
+ *   view): agencies(id), users(id), cases(id), people(id).
+ */
+#define CH_SQL_SURFACE_V1                                                                          \
+    "plugin_case_v1 plugin_person_v1 plugin_user_v1 current_user_v1 current_agency "               \
+    "current_actor require_person require_kind require_config_admin audit case_check_v1 "          \
+    "person_check_v1 time_input_v1 agency_rls case_rls identities agencies(id) users(id) "         \
+    "cases(id) people(id)"
 
 /* What CH_PLUGIN_ENTRY returns; static storage in the plugin. */
 struct ch_plugin_desc {
@@ -228,12 +426,28 @@ struct ch_plugin_desc {
     int (*reload)(struct ch_plugin *self, void *state);
     /* Releases state; also called after init declined or failed. May be NULL. */
     void (*fini)(void *state);
+
+    /* --- since 1.1 --- */
+    /*
+     * The libconfig the plugin was compiled against (CH_PLUGIN_DESC_HEAD
+     * fills them): config_setting_t crosses the boundary and libconfig's
+     * accessors are macros over its layout, so a host linked with another
+     * major or minor refuses the plugin as it refuses an ABI mismatch
+     * (CH_PLUGIN_DESC_LIBCONFIG fills them).
+     */
+    uint16_t libconfig_major;
+    uint16_t libconfig_minor;
 };
 
 typedef const struct ch_plugin_desc *(*ch_plugin_entry_fn)(void);
 
 /* Fills the fixed head of a descriptor. */
 #define CH_PLUGIN_DESC_HEAD sizeof(struct ch_plugin_desc), CH_ABI_MAJOR, CH_ABI_MINOR
+/*
+ * Fills its last members (since 1.1; a 1.1 plugin without them is refused):
+ *   {CH_PLUGIN_DESC_HEAD, "name", "1.0", "what", init, reload, fini, CH_PLUGIN_DESC_LIBCONFIG}
+ */
+#define CH_PLUGIN_DESC_LIBCONFIG LIBCONFIG_VER_MAJOR, LIBCONFIG_VER_MINOR
 
 #ifdef __cplusplus
 }

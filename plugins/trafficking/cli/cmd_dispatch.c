@@ -3,22 +3,14 @@
  * cron) or long-running until SIGTERM, with the transaction per row its own
  * (CH_CMD_OWN_TX). Also reads the `dispatch_targets` override setting. It
  * never decides whether a referral may leave; dispatch.c does, under lock.
+ * The host parses the options from the typed table below.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cmd_args.h"
 #include "cli/cmd_dispatch.h"
-
-#define USAGE_DISPATCH                                                                             \
-    "dispatch [--once] [--max-attempts N] [--backoff-ms N] [--timeout-ms N] [--idle-ms N]\n"       \
-    "  --once          stop when no outbox row is ready (default: run until SIGTERM)\n"            \
-    "  --max-attempts  failed sends before a row becomes 'failed' (default 8)\n"                   \
-    "  --backoff-ms    wait after the first failure, doubling per failure (default 1000)\n"        \
-    "  --timeout-ms    per webhook request or command run (default 30000)\n"                       \
-    "  --idle-ms       longest sleep when nothing is ready (default 1000)"
 
 #define PATH_MAX_LEN 4096
 
@@ -183,54 +175,45 @@ static void log_line(void *ud, int warning, const char *msg)
     t->api->log(t->self, warning ? CH_LOG_WARN : CH_LOG_INFO, "dispatch: %s", msg);
 }
 
-/* A whole number in [lo, hi] from an option value, into the long the options hold. */
-static int number(struct trf *t, struct ch_ctx *ctx, const char *opt, const char *v, long lo,
-                  long hi, long *out)
-{
-    long long n;
-    if (trf_arg_number(t, ctx, opt, v, lo, hi, &n) != 0)
-        return -1;
-    *out = (long)n;
-    return 0;
-}
+enum { D_ONCE, D_MAX_ATTEMPTS, D_BACKOFF_MS, D_TIMEOUT_MS, D_IDLE_MS };
+static const struct ch_arg dispatch_args[] = {
+    [D_ONCE] = {"--once", CH_ARG_BOOL, 0,
+                "stop when no outbox row is ready (default: run until SIGTERM)", NULL, NULL, 0, 0},
+    [D_MAX_ATTEMPTS] = {"--max-attempts", CH_ARG_INT, 0,
+                        "failed sends before a row becomes 'failed' (default 8)", NULL, NULL, 1,
+                        1000},
+    [D_BACKOFF_MS] = {"--backoff-ms", CH_ARG_INT, 0,
+                      "wait after the first failure, doubling per failure (default 1000)", NULL,
+                      NULL, 0, 86400L * 1000},
+    [D_TIMEOUT_MS] = {"--timeout-ms", CH_ARG_INT, 0,
+                      "per webhook request or command run (default 30000)", NULL, NULL, 1,
+                      600L * 1000},
+    [D_IDLE_MS] = {"--idle-ms", CH_ARG_INT, 0, "longest sleep when nothing is ready (default 1000)",
+                   NULL, NULL, 1, 3600L * 1000},
+};
 
-static int cmd_dispatch(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+static int cmd_dispatch(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     struct trf *t = ud;
     const struct ch_host_api *api = t->api;
     struct dispatch_options opt;
     struct dispatch_stats st;
     char err[1024];
-    long n;
     int rc;
 
     dispatch_options_init(&opt);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--once") == 0) {
-            opt.once = 1;
-            continue;
-        }
-        if (strcmp(a, "--max-attempts") == 0) {
-            if (number(t, ctx, a, v, 1, 1000, &n) != 0)
-                return CH_USAGE;
-            opt.max_attempts = (int)n;
-        } else if (strcmp(a, "--backoff-ms") == 0) {
-            if (number(t, ctx, a, v, 0, 86400L * 1000, &opt.backoff_ms) != 0)
-                return CH_USAGE;
-        } else if (strcmp(a, "--timeout-ms") == 0) {
-            if (number(t, ctx, a, v, 1, 600L * 1000, &opt.timeout_ms) != 0)
-                return CH_USAGE;
-        } else if (strcmp(a, "--idle-ms") == 0) {
-            if (number(t, ctx, a, v, 1, 3600L * 1000, &opt.idle_ms) != 0)
-                return CH_USAGE;
-        } else {
-            api->fail(ctx, "dispatch: unexpected argument '%s'", a);
-            return CH_USAGE;
-        }
-        i++;
-    }
-    if (strcmp(api->user(ctx)->role, "service") != 0 && strcmp(api->user(ctx)->role, "admin") != 0) {
+    opt.once = v[D_ONCE].num != 0;
+    /* The table's bounds hold each value within the range of what it sets. */
+    if (v[D_MAX_ATTEMPTS].given)
+        opt.max_attempts = (int)v[D_MAX_ATTEMPTS].num;
+    if (v[D_BACKOFF_MS].given)
+        opt.backoff_ms = (long)v[D_BACKOFF_MS].num;
+    if (v[D_TIMEOUT_MS].given)
+        opt.timeout_ms = (long)v[D_TIMEOUT_MS].num;
+    if (v[D_IDLE_MS].given)
+        opt.idle_ms = (long)v[D_IDLE_MS].num;
+    if (strcmp(api->user(ctx)->role, "service") != 0 &&
+        strcmp(api->user(ctx)->role, "admin") != 0) {
         api->fail(ctx, "dispatch needs the role service or admin; '%s' is a %s",
                   api->user(ctx)->name, api->user(ctx)->role);
         return CH_USAGE;
@@ -254,16 +237,23 @@ static int cmd_dispatch(struct ch_ctx *ctx, int argc, char **argv, void *ud)
 
 int trf_register_dispatch(struct trf *t, dispatch_lookup_fn lookup, void *ud)
 {
-    const struct ch_command cmd = {"dispatch",
-                                   "send queued referrals from the outbox (the only way out)",
-                                   USAGE_DISPATCH,
-                                   cmd_dispatch,
-                                   t,
-                                   CH_CMD_OWN_TX};
+    const struct ch_command_spec spec = {sizeof(spec),
+                                         "dispatch",
+                                         NULL,
+                                         "send queued referrals from the outbox (the only way out)",
+                                         CH_SPEC_ARGS(dispatch_args),
+                                         cmd_dispatch,
+                                         t,
+                                         CH_CMD_OWN_TX,
+                                         NULL};
+    if (!CH_API_HAS(t->api, command_typed)) {
+        t->api->log(t->self, CH_LOG_ERROR, "dispatch needs a host with typed commands (ABI 1.1)");
+        return -1;
+    }
     if (targets_check(t) != 0)
         return -1;
     reg.t = t;
     reg.lookup = lookup;
     reg.ud = ud;
-    return t->api->command(t->self, &cmd);
+    return t->api->command_typed(t->self, &spec);
 }

@@ -4,151 +4,54 @@
  * `safety` (how a person may be reached safely) and `referral` (the
  * lifecycle after routing). Every move goes through SQL functions that refuse
  * invalid transitions; nothing here sends anything (the dispatcher does).
+ * The host parses the arguments from the typed tables below.
  */
+#include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "cli/cmd_args.h"
+#include "cli/enums.h"
+#include "cli/show.h"
+#include "db/query.h"
 #include "db/route.h"
 #include "trf.h"
 
-#define USAGE_CONSENT                                                                              \
-    "consent add PERSON --purpose P --recipients ID|kind:KIND[,...] --regime "                     \
-    "vawa_voca|hipaa|part2|state_law|other --expires YYYY-MM-DD [--verbal] [--note TEXT]\n"        \
-    "  consent revoke CONSENT --reason TEXT\n"                                                     \
-    "  consent list PERSON"
-#define USAGE_SAFETY                                                                               \
-    "safety set PERSON [--safe-channels phone,sms,email,in_person,via_caseworker] "                \
-    "[--phone N] [--email A] [--safe-times TEXT] [--code-word W] [--do-not-contact yes|no] "       \
-    "[--trafficker-controls-phone yes|no]\n"                                                       \
-    "  safety show PERSON"
-#define USAGE_REFERRAL                                                                             \
-    "referral list [--case CASE] [--state STATE]\n"                                                \
-    "  referral show REFERRAL\n"                                                                   \
-    "  referral ack REFERRAL [--reference REF]\n"                                                  \
-    "  referral accept REFERRAL\n"                                                                 \
-    "  referral reject REFERRAL --reason TEXT\n"                                                   \
-    "  referral close REFERRAL --outcome TEXT\n"                                                   \
-    "  referral revoke REFERRAL --reason TEXT\n"                                                   \
-    "  referral overdue"
-
-struct kv {
-    const char *name;
-    const char *value; /* NULL when not given; "yes" for a bare flag */
-    int flag;          /* takes no value */
-};
-
-/* Parses argv[2..] into one positional and the named options; -1 after fail(). */
-static int parse(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, struct kv *opts,
-                 const char **pos)
-{
-    *pos = NULL;
-    for (int i = 2; i < argc; i++) {
-        struct kv *o = NULL;
-        for (struct kv *k = opts; k->name != NULL; k++)
-            if (strcmp(k->name, argv[i]) == 0)
-                o = k;
-        if (o != NULL) {
-            if (o->flag) {
-                o->value = "yes";
-            } else if (i + 1 < argc) {
-                o->value = argv[++i];
-            } else {
-                t->api->fail(ctx, "option '%s' needs a value", argv[i]);
-                return -1;
-            }
-        } else if (strncmp(argv[i], "--", 2) == 0) {
-            t->api->fail(ctx, "unknown option '%s'", argv[i]);
-            return -1;
-        } else if (*pos == NULL) {
-            *pos = argv[i];
-        } else {
-            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static const char *opt(const struct kv *opts, const char *name)
-{
-    for (; opts->name != NULL; opts++)
-        if (strcmp(opts->name, name) == 0)
-            return opts->value;
-    return NULL;
-}
-
-/* The one argument of `VERB SUB ID` (consent list, safety show, referral show); 0 or -1. */
-static int only_id(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, const char *what,
-                   int64_t *id)
-{
-    if (argc != 3) {
-        t->api->fail(ctx, "%s %s needs one %s id", argv[0], argv[1], what);
-        return -1;
-    }
-    return trf_arg_id(t, ctx, what, argv[2], id);
-}
-
-/*
- * Runs sql with params; shows the rows under key (as_array) or the first
- * row's columns at the top level (key NULL). Returns CH_OK or CH_ERROR with
- * the database's message prefixed by what.
- */
-static int query(struct trf *t, struct ch_ctx *ctx, const char *what, const char *sql, int n,
-                 const char *const *params, const char *key, int as_array)
-{
-    PGresult *r = PQexecParams(t->api->conn(ctx), sql, n, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok) {
-        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
-        t->api->fail(ctx, "%s: %s%s%s", what, m ? m : PQresultErrorMessage(r), h ? "\nhint: " : "",
-                     h ? h : "");
-    } else if (key != NULL) {
-        t->api->out_result(ctx, key, r, as_array);
-    } else if (PQntuples(r) > 0) {
-        for (int c = 0; c < PQnfields(r); c++)
-            t->api->out_str(ctx, PQfname(r, c), PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c));
-    }
-    PQclear(r);
-    return ok ? CH_OK : CH_ERROR;
-}
-
 /* ------------------------------------------------------------- consent --- */
 
-static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+enum { CA_PERSON, CA_PURPOSE, CA_RECIPIENTS, CA_REGIME, CA_EXPIRES, CA_VERBAL, CA_NOTE };
+static const struct ch_arg consent_add_args[] = {
+    [CA_PERSON] = {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person who consents", NULL, NULL, 0,
+                   0},
+    [CA_PURPOSE] = {"--purpose", CH_ARG_TEXT, CH_ARG_REQUIRED,
+                    "what the information may be used for (a lower-case word: referral)", NULL,
+                    "PURPOSE", 0, 0},
+    [CA_RECIPIENTS] = {"--recipients", CH_ARG_TEXT, CH_ARG_REQUIRED,
+                       "destination ids or kinds (kind:legal_aid), comma-separated", NULL,
+                       "ID|kind:KIND[,...]", 0, 0},
+    [CA_REGIME] = {"--regime", CH_ARG_ENUM, CH_ARG_REQUIRED, "the law the consent is given under",
+                   trf_consent_regimes, NULL, 0, 0},
+    [CA_EXPIRES] = {"--expires", CH_ARG_DATE, CH_ARG_REQUIRED,
+                    "the last day it holds (consent is time-limited)", NULL, "YYYY-MM-DD", 0, 0},
+    [CA_VERBAL] = {"--verbal", CH_ARG_BOOL, 0, "given by word of mouth, not in writing", NULL, NULL,
+                   0, 0},
+    [CA_NOTE] = {"--note", CH_ARG_TEXT, 0, "a note kept with the consent", NULL, NULL, 0, 0},
+};
+
+static int consent_add(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] =
         "SELECT * FROM trafficking.consent_add_v1($1, $2, $3, $4, $5::boolean, $6::date, $7)";
-    struct kv o[] = {{"--purpose", NULL, 0}, {"--recipients", NULL, 0}, {"--regime", NULL, 0},
-                     {"--expires", NULL, 0}, {"--verbal", NULL, 1},     {"--note", NULL, 0},
-                     {NULL, NULL, 0}};
-    const char *person, *params[7];
-    int64_t person_id;
+    struct trf *t = ud;
+    const char *person = v[CA_PERSON].text;
+    const char *params[7] = {person,
+                             v[CA_PURPOSE].text,
+                             v[CA_RECIPIENTS].text,
+                             v[CA_REGIME].text,
+                             v[CA_VERBAL].num ? "false" : "true",
+                             v[CA_EXPIRES].text,
+                             v[CA_NOTE].text};
     PGresult *r;
     int rc;
-    if (parse(t, ctx, argc, argv, o, &person) != 0)
-        return CH_USAGE;
-    if (person == NULL || !opt(o, "--purpose") || !opt(o, "--recipients") || !opt(o, "--regime") ||
-        !opt(o, "--expires")) {
-        t->api->fail(ctx, "consent add needs PERSON, --purpose, --recipients, --regime and "
-                          "--expires (consent is time-limited)");
-        return CH_USAGE;
-    }
-    if (trf_arg_id(t, ctx, "person", person, &person_id) != 0)
-        return CH_USAGE;
-    if ((rc = trf_arg_time(t, ctx, "--expires", opt(o, "--expires"))) != CH_OK)
-        return rc;
-    params[0] = person;
-    params[1] = opt(o, "--purpose");
-    params[2] = opt(o, "--recipients");
-    params[3] = opt(o, "--regime");
-    params[4] = opt(o, "--verbal") ? "false" : "true";
-    params[5] = opt(o, "--expires");
-    params[6] = opt(o, "--note");
     r = PQexecParams(t->api->conn(ctx), sql, 7, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -159,37 +62,34 @@ static int consent_add(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
     }
     t->api->out_result(ctx, "consent", r, 0);
     PQclear(r);
-    rc = trf_consent_changed(t, ctx, person_id);
+    rc = trf_consent_changed(t, ctx, v[CA_PERSON].num);
     if (rc == CH_OK && !t->api->json(ctx))
         t->api->out_message(ctx, "consent recorded; services never depend on it");
     return rc;
 }
 
+enum { CR_CONSENT, CR_REASON };
+static const struct ch_arg consent_revoke_args[] = {
+    [CR_CONSENT] = {"consent", CH_ARG_ID, CH_ARG_REQUIRED, "the consent to revoke", NULL, NULL, 0,
+                    0},
+    [CR_REASON] = {"--reason", CH_ARG_TEXT, CH_ARG_REQUIRED, "why (kept with the consent)", NULL,
+                   NULL, 0, 0},
+};
+
 /*
  * Revoking a consent revokes the referrals that rest on it and have not left
  * yet, and holds their outbox rows, in the same transaction.
  */
-static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+static int consent_revoke(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] = "SELECT * FROM trafficking.consent_revoke_v1($1, $2)";
-    struct kv o[] = {{"--reason", NULL, 0}, {NULL, NULL, 0}};
-    const char *id, *params[2];
-    int64_t consent_id;
+    struct trf *t = ud;
+    const char *id = v[CR_CONSENT].text, *params[2] = {id, v[CR_REASON].text};
     PGresult *r;
     int rc = CH_ERROR;
-    if (parse(t, ctx, argc, argv, o, &id) != 0)
-        return CH_USAGE;
-    if (id == NULL || opt(o, "--reason") == NULL) {
-        t->api->fail(ctx, "consent revoke needs CONSENT and --reason TEXT");
-        return CH_USAGE;
-    }
-    if (trf_arg_id(t, ctx, "consent", id, &consent_id) != 0)
-        return CH_USAGE;
-    params[0] = id;
-    params[1] = opt(o, "--reason");
     r = PQexecParams(t->api->conn(ctx), sql, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        t->api->fail(ctx, "consent %s: %s", id, PQresultErrorMessage(r));
+        t->api->fail(ctx, "%s", TRF_QUERY_ERROR(t->api->conn(ctx), r, "consent %s", id));
     else if (PQntuples(r) == 0)
         t->api->fail(ctx, "consent %s not found, or already revoked", id);
     else {
@@ -200,66 +100,94 @@ static int consent_revoke(struct trf *t, struct ch_ctx *ctx, int argc, char **ar
     return rc;
 }
 
-static int cmd_consent(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+/* The one argument of `consent list` and `safety show`. */
+enum { P_PERSON };
+static const struct ch_arg person_args[] = {
+    [P_PERSON] = {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
+};
+
+static int consent_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    static const char list_sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
-    struct trf *t = ud;
-    const char *sub = argc >= 2 ? argv[1] : "";
-    int64_t id;
-    if (strcmp(sub, "add") == 0)
-        return consent_add(t, ctx, argc, argv);
-    if (strcmp(sub, "revoke") == 0)
-        return consent_revoke(t, ctx, argc, argv);
-    if (strcmp(sub, "list") == 0) {
-        const char *params[1] = {argv[argc - 1]};
-        if (only_id(t, ctx, argc, argv, "person", &id) != 0)
-            return CH_USAGE;
-        return query(t, ctx, "consents", list_sql, 1, params, "consents", 1);
-    }
-    t->api->fail(ctx, "consent: expected add, revoke or list");
-    return CH_USAGE;
+    static const char sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
+    const char *params[1] = {v[P_PERSON].text};
+    return trf_show(ud, ctx, "consents", sql, 1, params, "consents", TRF_SHOW_ROWS);
 }
 
 /* -------------------------------------------------------------- safety --- */
 
-static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+/* The usage of --safe-channels ("phone,sms,..."), joined from trf_safe_channels at registration. */
+static char safe_channels_metavar[128];
+
+enum { SS_PERSON, SS_CHANNELS, SS_PHONE, SS_EMAIL, SS_TIMES, SS_CODE_WORD, SS_DNC, SS_TCP };
+static const struct ch_arg safety_set_args[] = {
+    [SS_PERSON] = {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
+    [SS_CHANNELS] = {"--safe-channels", CH_ARG_TEXT, 0,
+                     "the channels safe to use, comma-separated ('' for none)", NULL,
+                     safe_channels_metavar, 0, 0},
+    [SS_PHONE] = {"--phone", CH_ARG_TEXT, 0, "a phone number safe to call", NULL, "NUMBER", 0, 0},
+    [SS_EMAIL] = {"--email", CH_ARG_TEXT, 0, "an email address safe to write to", NULL, "ADDRESS",
+                  0, 0},
+    [SS_TIMES] = {"--safe-times", CH_ARG_TEXT, 0, "when contact is safe", NULL, NULL, 0, 0},
+    [SS_CODE_WORD] = {"--code-word", CH_ARG_TEXT, 0, "the word that confirms it is safe to talk",
+                      NULL, "WORD", 0, 0},
+    [SS_DNC] = {"--do-not-contact", CH_ARG_BOOL, 0, "nobody may contact the person", NULL, NULL, 0,
+                0},
+    [SS_TCP] = {"--trafficker-controls-phone", CH_ARG_BOOL, 0,
+                "the phone is not safe: the trafficker controls it", NULL, NULL, 0, 0},
+};
+
+/*
+ * Every comma-separated word of --safe-channels (blanks ignored, as the
+ * database ignores them) is a known channel: a misspelt one would be stored
+ * and silently never match. All blank means "none". 0, or -1 after fail().
+ */
+static int check_safe_channels(struct trf *t, struct ch_ctx *ctx, const char *list)
+{
+    const char *p = list;
+    char known[128];
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0')
+        return 0;
+    for (p = list;;) {
+        const char *end = strchr(p, ','), *b;
+        if (end == NULL)
+            end = p + strlen(p);
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        for (b = end; b > p && isspace((unsigned char)b[-1]); b--)
+            ;
+        if (trf_enum_index(trf_safe_channels, p, (size_t)(b - p)) < 0) {
+            t->api->fail(ctx, "--safe-channels: '%.*s' is not one of %s", (int)(b - p), p,
+                         trf_enum_join(trf_safe_channels, ", ", known, sizeof(known)));
+            return -1;
+        }
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
+}
+
+static int safety_set(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] = "SELECT * FROM trafficking.safe_contact_set_v1($1, $2, $3, $4, $5,"
                               " $6, $7::boolean, $8::boolean)";
-    struct kv o[] = {{"--safe-channels", NULL, 0},
-                     {"--phone", NULL, 0},
-                     {"--email", NULL, 0},
-                     {"--safe-times", NULL, 0},
-                     {"--code-word", NULL, 0},
-                     {"--do-not-contact", NULL, 0},
-                     {"--trafficker-controls-phone", NULL, 0},
-                     {NULL, NULL, 0}};
-    const char *person, *params[8];
-    int64_t person_id;
+    struct trf *t = ud;
+    const char *person = v[SS_PERSON].text, *params[8];
     PGresult *r;
     int rc = CH_ERROR;
-    if (parse(t, ctx, argc, argv, o, &person) != 0)
+    if (v[SS_CHANNELS].given && check_safe_channels(t, ctx, v[SS_CHANNELS].text) != 0)
         return CH_USAGE;
-    if (person == NULL) {
-        t->api->fail(ctx, "safety set needs a PERSON id");
-        return CH_USAGE;
-    }
-    if (trf_arg_id(t, ctx, "person", person, &person_id) != 0)
-        return CH_USAGE;
-    for (int i = 5; i < 7; i++)
-        if (o[i].value != NULL && strcmp(o[i].value, "yes") != 0 && strcmp(o[i].value, "no") != 0) {
-            t->api->fail(ctx, "%s takes yes or no, not '%s'", o[i].name, o[i].value);
-            return CH_USAGE;
-        }
+    /* The table is in the function's parameter order; what is not given stays as stored. */
     params[0] = person;
-    for (int i = 0; i < 7; i++)
-        params[i + 1] = o[i].value == NULL               ? NULL
-                        : i < 5                          ? o[i].value
-                        : strcmp(o[i].value, "yes") == 0 ? "true"
-                                                         : "false";
+    for (int i = SS_CHANNELS; i <= SS_TCP; i++)
+        params[i] = !v[i].given                  ? NULL
+                    : i != SS_DNC && i != SS_TCP ? v[i].text
+                    : v[i].num                   ? "true"
+                                                 : "false";
     r = PQexecParams(t->api->conn(ctx), sql, 8, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        t->api->fail(ctx, "person %s: %s", person, PQresultErrorMessage(r));
+        t->api->fail(ctx, "%s", TRF_QUERY_ERROR(t->api->conn(ctx), r, "person %s", person));
     else if (PQntuples(r) == 0)
         t->api->fail(ctx, "person %s not found", person);
     else {
@@ -270,53 +198,23 @@ static int safety_set(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
     return rc;
 }
 
-static int cmd_safety(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+static int safety_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    static const char show_sql[] = "SELECT * FROM trafficking.safe_contact_of_v1($1)";
-    struct trf *t = ud;
-    const char *sub = argc >= 2 ? argv[1] : "";
-    int64_t id;
-    if (strcmp(sub, "set") == 0)
-        return safety_set(t, ctx, argc, argv);
-    if (strcmp(sub, "show") == 0) {
-        const char *params[1] = {argv[argc - 1]};
-        if (only_id(t, ctx, argc, argv, "person", &id) != 0)
-            return CH_USAGE;
-        return query(t, ctx, "safe contact", show_sql, 1, params, "safe_contact", 0);
-    }
-    t->api->fail(ctx, "safety: expected set or show");
-    return CH_USAGE;
+    static const char sql[] = "SELECT * FROM trafficking.safe_contact_of_v1($1)";
+    const char *params[1] = {v[P_PERSON].text};
+    return trf_show(ud, ctx, "safe contact", sql, 1, params, "safe_contact", 0);
 }
 
 /* ------------------------------------------------------------ referral --- */
 
-static int referral_move(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, const char *to,
-                         const char *need)
-{
-    static const char sql[] = "SELECT * FROM trafficking.referral_move_v1($1, $2, $3, $4)";
-    struct kv o[] = {
-        {"--reason", NULL, 0}, {"--outcome", NULL, 0}, {"--reference", NULL, 0}, {NULL, NULL, 0}};
-    const char *id, *params[4];
-    int64_t referral_id;
-    char what[64];
-    if (parse(t, ctx, argc, argv, o, &id) != 0)
-        return CH_USAGE;
-    if (id == NULL || (need != NULL && opt(o, need) == NULL)) {
-        t->api->fail(ctx, "referral %s needs a REFERRAL id%s%s%s", argv[1], need ? " and " : "",
-                     need ? need : "", need ? " TEXT" : "");
-        return CH_USAGE;
-    }
-    if (trf_arg_id(t, ctx, "referral", id, &referral_id) != 0)
-        return CH_USAGE;
-    params[0] = id;
-    params[1] = to;
-    params[2] = need ? opt(o, need) : opt(o, "--reference");
-    params[3] = opt(o, "--reference");
-    snprintf(what, sizeof(what), "referral %s", id);
-    return query(t, ctx, what, sql, 4, params, NULL, 0);
-}
+enum { RL_CASE, RL_STATE };
+static const struct ch_arg referral_list_args[] = {
+    [RL_CASE] = {"--case", CH_ARG_ID, 0, "only the referrals of this case", NULL, "CASE", 0, 0},
+    [RL_STATE] = {"--state", CH_ARG_ENUM, 0, "only the referrals in this state",
+                  trf_referral_states, NULL, 0, 0},
+};
 
-static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+static int referral_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char list_sql[] =
         "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.destination_kind"
@@ -325,6 +223,19 @@ static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
         "  FROM trafficking.referrals r"
         " WHERE ($1::bigint IS NULL OR r.case_id = $1::bigint) AND ($2::text IS NULL OR"
         "       r.state = $2) ORDER BY r.id";
+    const char *params[2] = {v[RL_CASE].text, v[RL_STATE].text};
+    return trf_show(ud, ctx, "referrals", list_sql, 2, params, "referrals", TRF_SHOW_ROWS);
+}
+
+/* The one argument of `referral show`, and the first of every move. */
+enum { M_REFERRAL, M_DETAIL };
+#define REFERRAL_ARG                                                                               \
+    [M_REFERRAL] = {"referral", CH_ARG_ID, CH_ARG_REQUIRED, "the referral", NULL, NULL, 0, 0}
+
+static const struct ch_arg referral_args[] = {REFERRAL_ARG};
+
+static int referral_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
     static const char show_sql[] =
         "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.destination_kind"
         "       AS kind, r.rule, r.basis, r.consent_id AS consent, r.urgency, r.state,"
@@ -337,7 +248,86 @@ static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
     static const char history_sql[] =
         "SELECT to_char(h.at, 'YYYY-MM-DD HH24:MI:SS') AS at, u.name AS by, h.from_state,"
         "       h.to_state, h.detail FROM trafficking.referral_history h"
-        "  LEFT JOIN casehost.users u ON u.id = h.actor_id WHERE h.referral_id = $1 ORDER BY h.id";
+        "  LEFT JOIN casehost.plugin_user_v1 u ON u.id = h.actor_id WHERE h.referral_id = $1 ORDER "
+        "BY h.id";
+    struct trf *t = ud;
+    const char *id = v[M_REFERRAL].text, *params[1] = {id};
+    char what[64];
+    PGresult *r;
+    int found;
+    snprintf(what, sizeof(what), "referral %s", id);
+    r = PQexecParams(t->api->conn(ctx), show_sql, 1, NULL, params, NULL, NULL, 0);
+    found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (found)
+        t->api->out_result(ctx, "referral", r, 0);
+    PQclear(r);
+    if (!found) {
+        t->api->fail(ctx, "referral %s not found", id);
+        return CH_ERROR;
+    }
+    if (trf_show(t, ctx, what, history_sql, 1, params, "history", TRF_SHOW_ROWS) != CH_OK)
+        return CH_ERROR;
+    return t->api->audit(ctx, "read", "referral", v[M_REFERRAL].num, NULL) == 0 ? CH_OK : CH_ERROR;
+}
+
+/*
+ * Moves the referral to the state to; detail is the reason, outcome or (for
+ * an acknowledgement) the reference, which is also recorded as such.
+ */
+static int referral_move(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v,
+                         enum trf_referral_state to, const char *detail, const char *reference)
+{
+    static const char sql[] = "SELECT * FROM trafficking.referral_move_v1($1, $2, $3, $4)";
+    const char *params[4] = {v[M_REFERRAL].text, trf_referral_states[to], detail, reference};
+    char what[64];
+    snprintf(what, sizeof(what), "referral %s", v[M_REFERRAL].text);
+    return trf_show(t, ctx, what, sql, 4, params, NULL, 0);
+}
+
+static const struct ch_arg referral_ack_args[] = {
+    REFERRAL_ARG,
+    [M_DETAIL] = {"--reference", CH_ARG_TEXT, 0, "the recipient's reference number", NULL, "REF", 0,
+                  0},
+};
+static const struct ch_arg referral_reject_args[] = {
+    REFERRAL_ARG,
+    [M_DETAIL] = {"--reason", CH_ARG_TEXT, CH_ARG_REQUIRED, "why the recipient rejected it", NULL,
+                  NULL, 0, 0},
+};
+static const struct ch_arg referral_close_args[] = {
+    REFERRAL_ARG,
+    [M_DETAIL] = {"--outcome", CH_ARG_TEXT, CH_ARG_REQUIRED, "what came of it", NULL, NULL, 0, 0},
+};
+static const struct ch_arg referral_revoke_args[] = {
+    REFERRAL_ARG,
+    [M_DETAIL] = {"--reason", CH_ARG_TEXT, CH_ARG_REQUIRED, "why it is withdrawn", NULL, NULL, 0,
+                  0},
+};
+
+/* One handler per move: the host hands each only its own arguments. */
+static int referral_ack(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    return referral_move(ud, ctx, v, TRF_REFERRAL_ACKNOWLEDGED, v[M_DETAIL].text, v[M_DETAIL].text);
+}
+static int referral_accept(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    return referral_move(ud, ctx, v, TRF_REFERRAL_ACCEPTED, NULL, NULL);
+}
+static int referral_reject(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    return referral_move(ud, ctx, v, TRF_REFERRAL_REJECTED, v[M_DETAIL].text, NULL);
+}
+static int referral_close(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    return referral_move(ud, ctx, v, TRF_REFERRAL_CLOSED, v[M_DETAIL].text, NULL);
+}
+static int referral_revoke(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    return referral_move(ud, ctx, v, TRF_REFERRAL_REVOKED, v[M_DETAIL].text, NULL);
+}
+
+static int referral_overdue(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
     static const char overdue_sql[] =
         "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.state,"
         "       CASE WHEN r.state IN ('pending_consent', 'queued') THEN 'not sent by due time'"
@@ -350,73 +340,60 @@ static int cmd_referral(struct ch_ctx *ctx, int argc, char **argv, void *ud)
         " WHERE (r.state IN ('pending_consent', 'queued') AND r.due_at < now())"
         "    OR (r.state = 'sent' AND r.sent_at + make_interval(hours => r.ack_sla_hours) < now())"
         " ORDER BY 6, r.id";
-    static const struct {
-        const char *sub, *to, *need;
-    } moves[] = {{"ack", "acknowledged", NULL},
-                 {"accept", "accepted", NULL},
-                 {"reject", "rejected", "--reason"},
-                 {"close", "closed", "--outcome"},
-                 {"revoke", "revoked", "--reason"}};
-    struct trf *t = ud;
-    const char *sub = argc >= 2 ? argv[1] : "";
-    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
-        if (strcmp(sub, moves[i].sub) == 0)
-            return referral_move(t, ctx, argc, argv, moves[i].to, moves[i].need);
-    if (strcmp(sub, "list") == 0) {
-        struct kv o[] = {{"--case", NULL, 0}, {"--state", NULL, 0}, {NULL, NULL, 0}};
-        const char *pos, *params[2];
-        int64_t case_id;
-        if (parse(t, ctx, argc, argv, o, &pos) != 0)
-            return CH_USAGE;
-        if (pos != NULL) {
-            t->api->fail(ctx, "unexpected argument '%s'", pos);
-            return CH_USAGE;
-        }
-        if (o[0].value != NULL && trf_arg_id(t, ctx, "case", o[0].value, &case_id) != 0)
-            return CH_USAGE;
-        params[0] = o[0].value;
-        params[1] = o[1].value;
-        return query(t, ctx, "referrals", list_sql, 2, params, "referrals", 1);
-    }
-    if (strcmp(sub, "show") == 0) {
-        const char *params[1] = {argv[argc - 1]};
-        char what[64];
-        PGresult *r;
-        int64_t id;
-        int found;
-        if (only_id(t, ctx, argc, argv, "referral", &id) != 0)
-            return CH_USAGE;
-        snprintf(what, sizeof(what), "referral %s", argv[2]);
-        r = PQexecParams(t->api->conn(ctx), show_sql, 1, NULL, params, NULL, NULL, 0);
-        found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-        if (found)
-            t->api->out_result(ctx, "referral", r, 0);
-        PQclear(r);
-        if (!found) {
-            t->api->fail(ctx, "referral %s not found", argv[2]);
-            return CH_ERROR;
-        }
-        if (query(t, ctx, what, history_sql, 1, params, "history", 1) != CH_OK)
-            return CH_ERROR;
-        return t->api->audit(ctx, "read", "referral", id, NULL) == 0 ? CH_OK : CH_ERROR;
-    }
-    if (strcmp(sub, "overdue") == 0 && argc == 2)
-        return query(t, ctx, "overdue referrals", overdue_sql, 0, NULL, "overdue", 1);
-    t->api->fail(ctx, "referral: unknown subcommand '%s'", sub);
-    return CH_USAGE;
+    (void)v;
+    return trf_show(ud, ctx, "overdue referrals", overdue_sql, 0, NULL, "overdue", TRF_SHOW_ROWS);
 }
+
+/* ------------------------------------------------------------ register --- */
+
+/* A spec without its ud: registering fills in the struct trf. */
+#define SPEC(verb, sub, help, args, run, verb_help)                                                \
+    {                                                                                              \
+        sizeof(struct ch_command_spec), verb, sub, help, CH_SPEC_ARGS(args), run, NULL, 0,         \
+            verb_help                                                                              \
+    }
+
+static const struct ch_command_spec specs[] = {
+    SPEC("consent", "add", "record a person's time-limited consent to share", consent_add_args,
+         consent_add, "record, revoke and list a person's consent to share"),
+    SPEC("consent", "revoke", "revoke a consent and the referrals resting on it not yet sent",
+         consent_revoke_args, consent_revoke, NULL),
+    SPEC("consent", "list", "list a person's consents", person_args, consent_list, NULL),
+    SPEC("safety", "set", "record how a person may be contacted safely; what is not given stays",
+         safety_set_args, safety_set, "record how a person may be contacted safely"),
+    SPEC("safety", "show", "show how a person may be contacted safely", person_args, safety_show,
+         NULL),
+    SPEC("referral", "list", "list referrals, of one case or in one state", referral_list_args,
+         referral_list, "follow referrals: acknowledge, accept, reject, close, revoke, overdue"),
+    SPEC("referral", "show", "show a referral and its history", referral_args, referral_show, NULL),
+    SPEC("referral", "ack", "record the recipient's acknowledgement", referral_ack_args,
+         referral_ack, NULL),
+    SPEC("referral", "accept", "record that the recipient accepted it", referral_args,
+         referral_accept, NULL),
+    SPEC("referral", "reject", "record that the recipient rejected it", referral_reject_args,
+         referral_reject, NULL),
+    SPEC("referral", "close", "close a referral with its outcome", referral_close_args,
+         referral_close, NULL),
+    SPEC("referral", "revoke", "withdraw a referral", referral_revoke_args, referral_revoke, NULL),
+    /* no arguments: C has no empty array to take CH_SPEC_ARGS of */
+    {sizeof(struct ch_command_spec), "referral", "overdue",
+     "list referrals not sent by their due time or not acknowledged in time", NULL, 0,
+     sizeof(struct ch_arg), referral_overdue, NULL, 0, NULL},
+};
 
 int trf_register_referral_commands(struct trf *t)
 {
-    const struct ch_command cmds[] = {
-        {"consent", "record, revoke and list a person's consent to share", USAGE_CONSENT,
-         cmd_consent, t, 0},
-        {"safety", "record how a person may be contacted safely", USAGE_SAFETY, cmd_safety, t, 0},
-        {"referral", "follow referrals: acknowledge, accept, reject, close, revoke, overdue",
-         USAGE_REFERRAL, cmd_referral, t, 0},
-    };
-    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        if (t->api->command(t->self, &cmds[i]) != 0)
+    if (!CH_API_HAS(t->api, command_typed)) {
+        t->api->log(t->self, CH_LOG_ERROR,
+                    "consent, safety and referral need a host with typed commands (ABI 1.1)");
+        return -1;
+    }
+    trf_enum_join(trf_safe_channels, ",", safe_channels_metavar, sizeof(safe_channels_metavar));
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        struct ch_command_spec spec = specs[i];
+        spec.ud = t;
+        if (t->api->command_typed(t->self, &spec) != 0)
             return -1;
+    }
     return 0;
 }

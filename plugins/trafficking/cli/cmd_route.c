@@ -9,8 +9,8 @@
 
 #include <jansson.h>
 
-#include "cli/cmd_args.h"
 #include "cli/cmd_routing.h"
+#include "db/query.h"
 #include "db/route.h"
 
 /* ------------------------------------------------------------- explain --- */
@@ -19,7 +19,7 @@ static const char latest_decision_sql[] =
     "SELECT d.id, d.case_id, d.cause, d.config_hash, d.input::text, d.rules::text,"
     "       d.outcome::text, to_char(d.decided_at, 'YYYY-MM-DD HH24:MI:SS') AS decided_at,"
     "       u.name AS decided_by, d.screening_id"
-    "  FROM trafficking.decisions d LEFT JOIN casehost.users u ON u.id = d.decided_by"
+    "  FROM trafficking.decisions d LEFT JOIN casehost.plugin_user_v1 u ON u.id = d.decided_by"
     " WHERE d.case_id = $1 AND ($2::bigint IS NULL OR d.id = $2::bigint)"
     " ORDER BY d.id DESC LIMIT 1";
 
@@ -36,40 +36,23 @@ static int stored_decision(const char *rules, const char *outcome, struct routin
     return rc;
 }
 
-int route_explain(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    const char *case_arg = NULL, *decision_arg = NULL, *params[2];
+    struct trf *t = ud;
+    const char *case_arg = v[0].text, *decision_arg = v[1].text, *params[2];
     struct routing_decision d;
-    int64_t id; /* the ids are checked, then sent as typed */
     char err[512], *text = NULL;
     size_t len = 0;
     PGresult *r;
     FILE *mem;
     int rc = CH_ERROR;
 
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--decision") == 0 && i + 1 < argc)
-            decision_arg = argv[++i];
-        else if (case_arg == NULL && argv[i][0] != '-')
-            case_arg = argv[i];
-        else {
-            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
-            return CH_USAGE;
-        }
-    }
-    if (case_arg == NULL) {
-        t->api->fail(ctx, "route explain needs a CASE id");
-        return CH_USAGE;
-    }
-    if (trf_arg_id(t, ctx, "case", case_arg, &id) != 0 ||
-        (decision_arg != NULL && trf_arg_id(t, ctx, "decision", decision_arg, &id) != 0))
-        return CH_USAGE;
     params[0] = case_arg;
     params[1] = decision_arg;
     routing_decision_init(&d);
     r = PQexecParams(t->api->conn(ctx), latest_decision_sql, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        t->api->fail(ctx, "case %s: %s", case_arg, PQresultErrorMessage(r));
+        t->api->fail(ctx, "%s", TRF_QUERY_ERROR(t->api->conn(ctx), r, "case %s", case_arg));
         goto out;
     }
     if (PQntuples(r) == 0) {
@@ -124,7 +107,7 @@ out:
  * a candidate configuration from the same stored input, and prints what would
  * change. Reads only; the one write is the audit record of the read.
  */
-int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+int routing_replay(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] =
         "SELECT DISTINCT ON (case_id) id, case_id, input::text, rules::text, outcome::text,"
@@ -132,30 +115,12 @@ int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
         "  FROM trafficking.decisions"
         " WHERE decided_at >= coalesce($1::date, '-infinity'::date)"
         " ORDER BY case_id, id DESC";
-    const char *dir = NULL, *since = NULL, *params[1];
+    struct trf *t = ud;
+    const char *dir = v[0].text, *since = v[1].text, *params[1];
     struct routing_config *cand;
     PGresult *r = NULL;
     int changed = 0, rc = CH_ERROR;
 
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            dir = argv[++i];
-        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
-            since = argv[++i];
-        else {
-            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
-            return CH_USAGE;
-        }
-    }
-    if (dir == NULL) {
-        t->api->fail(ctx, "routing replay needs --config DIR (the candidate configuration)");
-        return CH_USAGE;
-    }
-    if (since != NULL) {
-        int checked = trf_arg_time(t, ctx, "--since", since);
-        if (checked != CH_OK)
-            return checked;
-    }
     cand = trf_routing_config_open(t, ctx, dir);
     if (cand == NULL)
         return CH_USAGE;
@@ -164,7 +129,8 @@ int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
     params[0] = since;
     r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        t->api->fail(ctx, "cannot read stored decisions: %s", PQresultErrorMessage(r));
+        t->api->fail(ctx, "%s",
+                     TRF_QUERY_ERROR(t->api->conn(ctx), r, "cannot read stored decisions"));
         goto out;
     }
     t->api->out_str(ctx, "candidate_hash", cand->hash);
@@ -215,4 +181,3 @@ out:
     routing_config_free(cand);
     return rc;
 }
-

@@ -15,48 +15,13 @@
 
 #include "routing/routing_test.h"
 
-#define MAX_POS 4
+/* Arguments of the routing verbs (one table each, same indexes). */
+enum { R_FILE, R_CONFIG, R_CONFIG_DIR, R_INPUT = R_FILE };
 
-/* What any routing subcommand may take; what does not fit is a usage error. */
-struct route_args {
-    const char *pos[MAX_POS];
-    int npos;
-    const char *config_dir;
-    const char *input;
-};
-
-/*
- * Parses argv[2..]. The host takes `--config` anywhere on the command line as
- * its own configuration file, so the routing configuration folder is
- * `--config-dir DIR`; `--config DIR` is read too for hosts that leave it to the verb.
- */
-static int parse_args(struct trf *t, struct ch_ctx *ctx, int argc, char **argv,
-                      struct route_args *a)
+/* The candidate folder: --config DIR or --config-dir DIR (the same); NULL: the live one. */
+static const char *config_dir_of(const struct ch_value *v)
 {
-    memset(a, 0, sizeof(*a));
-    for (int i = 2; i < argc; i++) {
-        const char **dest = NULL;
-        if (strcmp(argv[i], "--config-dir") == 0 || strcmp(argv[i], "--config") == 0)
-            dest = &a->config_dir;
-        else if (strcmp(argv[i], "--input") == 0)
-            dest = &a->input;
-        if (dest != NULL) {
-            if (i + 1 >= argc) {
-                t->api->fail(ctx, "option '%s' needs a value", argv[i]);
-                return -1;
-            }
-            *dest = argv[++i];
-        } else if (strncmp(argv[i], "--", 2) == 0) {
-            t->api->fail(ctx, "unknown option '%s'", argv[i]);
-            return -1;
-        } else if (a->npos < MAX_POS) {
-            a->pos[a->npos++] = argv[i];
-        } else {
-            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
-            return -1;
-        }
-    }
-    return 0;
+    return v[R_CONFIG].given ? v[R_CONFIG].text : v[R_CONFIG_DIR].text;
 }
 
 /* Configuration and fixture problems, reported as the host reports configuration errors. */
@@ -156,31 +121,26 @@ void trf_out_json(struct trf *t, struct ch_ctx *ctx, const char *key, const json
 
 /* --------------------------------------------------------- routing test --- */
 
-static int routing_test_cmd(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+static int routing_test_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    struct route_args a;
+    struct trf *t = ud;
+    const char *file = v[R_FILE].text;
     struct routing_test_result res;
     struct report_ctx rep = {.t = t};
     struct routing_config *cfg;
     int rc;
-    if (parse_args(t, ctx, argc, argv, &a) != 0 || a.input != NULL)
-        return CH_USAGE;
-    if (a.npos != 1) {
-        t->api->fail(ctx, "routing test needs one fixture FILE");
-        return CH_USAGE;
-    }
-    if ((cfg = trf_routing_config_open(t, ctx, a.config_dir)) == NULL)
+    if ((cfg = trf_routing_config_open(t, ctx, config_dir_of(v))) == NULL)
         return CH_ERROR;
     /* A failing run shows no host output, only the error: the differences go out now. */
-    rc = routing_test_run(cfg, a.pos[0], t->api->json(ctx) ? stderr : stdout, report, &rep, &res);
+    rc = routing_test_run(cfg, file, t->api->json(ctx) ? stderr : stdout, report, &rep, &res);
     if (rc < 0) {
-        t->api->fail(ctx, "fixture file '%s' has %d error%s (listed above); nothing was run",
-                     a.pos[0], rep.n, rep.n == 1 ? "" : "s");
+        t->api->fail(ctx, "fixture file '%s' has %d error%s (listed above); nothing was run", file,
+                     rep.n, rep.n == 1 ? "" : "s");
     } else if (rc > 0) {
         t->api->fail(ctx, "%d of %d routing fixture%s do not match (configuration %.12s)",
                      res.failed, res.fixtures, res.fixtures == 1 ? "" : "s", cfg->hash);
     } else {
-        t->api->out_str(ctx, "fixtures_file", a.pos[0]);
+        t->api->out_str(ctx, "fixtures_file", file);
         t->api->out_str(ctx, "config_hash", cfg->hash);
         t->api->out_int(ctx, "fixtures", res.fixtures);
         t->api->out_int(ctx, "failed", 0);
@@ -249,24 +209,18 @@ static int read_case_file(struct trf *t, struct ch_ctx *ctx, const char *path,
     return rc;
 }
 
-static int route_what_if_cmd(struct trf *t, struct ch_ctx *ctx, int argc, char **argv)
+static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    struct route_args a;
+    struct trf *t = ud;
     struct routing_input in;
     struct routing_decision d;
     struct routing_config *cfg = NULL;
     json_t *jd = NULL, *ji = NULL;
     int rc = CH_ERROR;
-    if (parse_args(t, ctx, argc, argv, &a) != 0)
-        return CH_USAGE;
-    if (a.input == NULL || a.npos != 0) {
-        t->api->fail(ctx, "route what-if needs --input CASEFILE and nothing else");
-        return CH_USAGE;
-    }
     routing_input_init(&in);
     routing_decision_init(&d);
-    if (read_case_file(t, ctx, a.input, &in) != 0 ||
-        (cfg = trf_routing_config_open(t, ctx, a.config_dir)) == NULL)
+    if (read_case_file(t, ctx, v[R_INPUT].text, &in) != 0 ||
+        (cfg = trf_routing_config_open(t, ctx, config_dir_of(v))) == NULL)
         goto out;
     if (routing_decide(cfg, &in, &d) != 0) {
         t->api->fail(ctx, "out of memory while routing");
@@ -310,67 +264,51 @@ out:
 
 /* ---------------------------------------------------------------- verbs --- */
 
-static const struct trf_subcommand routing_subcommands[] = {
-    {"test", "routing test FILE [--config DIR]", routing_test_cmd},
-    {"replay", "routing replay --config DIR [--since YYYY-MM-DD]", routing_replay},
-};
+#define CONFIG_ARGS(what)                                                                          \
+    [R_CONFIG] = {"--config", CH_ARG_FILE, 0, what, NULL, "DIR", 0, 0},                            \
+    [R_CONFIG_DIR] = {"--config-dir", CH_ARG_FILE, 0, "the same as --config", NULL, "DIR", 0, 0}
 
-static const struct trf_subcommand route_subcommands[] = {
-    {"what-if", "route what-if --input CASEFILE [--config DIR] [--json]", route_what_if_cmd},
-    {"explain", "route explain CASE [--decision ID]", route_explain},
+static const struct ch_arg test_args[] = {
+    [R_FILE] = {"file", CH_ARG_FILE, CH_ARG_REQUIRED,
+                "the fixture cases and their expected decisions", NULL, NULL, 0, 0},
+    CONFIG_ARGS("a candidate configuration folder (default: the live one)"),
 };
-
-struct verb_def {
-    const char *verb;
-    const char *help;
-    const struct trf_subcommand *subs;
-    size_t n_subs;
-    struct trf *t;    /* set at registration */
-    char usage[1024]; /* built from the subcommands at registration */
+static const struct ch_arg what_if_args[] = {
+    [R_INPUT] = {"--input", CH_ARG_FILE, CH_ARG_REQUIRED,
+                 "a case file (.json as a decision stores it, or libconfig with a case group)",
+                 NULL, "CASEFILE", 0, 0},
+    CONFIG_ARGS("a candidate configuration folder (default: the live one)"),
 };
-
-/* One plugin instance registers once; the host keeps pointers into this table. */
-static struct verb_def verbs[] = {
-    {"routing", "check the routing rules: run fixture cases through them", routing_subcommands,
-     sizeof(routing_subcommands) / sizeof(routing_subcommands[0]), NULL, ""},
-    {"route", "route a case: what-if on a case file, without the database", route_subcommands,
-     sizeof(route_subcommands) / sizeof(route_subcommands[0]), NULL, ""},
+enum { X_CASE, X_DECISION };
+static const struct ch_arg explain_args[] = {
+    [X_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [X_DECISION] = {"--decision", CH_ARG_ID, 0, "one decision (default: the latest)", NULL, NULL, 0,
+                    0},
 };
-
-static int run_verb(struct ch_ctx *ctx, int argc, char **argv, void *ud)
-{
-    const struct verb_def *v = ud;
-    if (argc < 2) {
-        v->t->api->fail(ctx, "'%s' needs a subcommand", v->verb);
-        return CH_USAGE;
-    }
-    for (size_t i = 0; i < v->n_subs; i++)
-        if (strcmp(v->subs[i].name, argv[1]) == 0)
-            return v->subs[i].run(v->t, ctx, argc, argv);
-    v->t->api->fail(ctx, "unknown subcommand '%s %s'", v->verb, argv[1]);
-    return CH_USAGE;
-}
+static const struct ch_arg replay_args[] = {
+    {"--config", CH_ARG_FILE, CH_ARG_REQUIRED, "the candidate configuration folder", NULL, "DIR", 0,
+     0},
+    {"--since", CH_ARG_DATE, 0, "decisions made on or after this date (default: all)", NULL, NULL,
+     0, 0},
+};
 
 int trf_register_routing_commands(struct trf *t)
 {
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-        struct verb_def *v = &verbs[i];
-        size_t off = 0;
-        v->t = t;
-        v->usage[0] = '\0';
-        for (size_t k = 0; k < v->n_subs && off < sizeof(v->usage); k++)
-            off += (size_t)snprintf(v->usage + off, sizeof(v->usage) - off, "%s%s", k ? "\n  " : "",
-                                    v->subs[k].usage);
-        struct ch_command cmd = {
-            .verb = v->verb,
-            .help = v->help,
-            .usage = v->usage,
-            .run = run_verb,
-            .ud = v,
-            .flags = CH_CMD_OWN_TX,
-        };
-        if (t->api->command(t->self, &cmd) != 0)
+    const struct ch_command_spec specs[] = {
+        {sizeof(specs[0]), "routing", "test", "run fixture cases through the routing rules",
+         CH_SPEC_ARGS(test_args), routing_test_cmd, t, CH_CMD_OWN_TX,
+         "check the routing rules: fixtures, and a replay of stored decisions"},
+        {sizeof(specs[0]), "routing", "replay",
+         "what a candidate configuration would change in stored decisions (writes nothing)",
+         CH_SPEC_ARGS(replay_args), routing_replay, t, CH_CMD_OWN_TX, NULL},
+        {sizeof(specs[0]), "route", "what-if", "route a case file, without the database",
+         CH_SPEC_ARGS(what_if_args), route_what_if_cmd, t, CH_CMD_OWN_TX,
+         "route a case: what-if on a case file; explain a stored decision"},
+        {sizeof(specs[0]), "route", "explain", "a stored decision and why each rule fired",
+         CH_SPEC_ARGS(explain_args), route_explain, t, CH_CMD_OWN_TX, NULL},
+    };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        if (t->api->command_typed(t->self, &specs[i]) != 0)
             return -1;
-    }
     return 0;
 }

@@ -17,20 +17,14 @@
  * One subcommand: argv[0] is the verb, argv[1] the subcommand name, argv[2..]
  * its arguments (--json removed by the host; ask api->json). Returns a ch_rc.
  */
-struct trf_subcommand {
-    const char *name;
-    const char *usage; /* one line: "what-if --input CASEFILE [--config DIR] [--json]" */
-    int (*run)(struct trf *t, struct ch_ctx *ctx, int argc, char **argv);
-};
-
 /* Registers `routing` and `route` (call once from init). 0 or -1. */
 int trf_register_routing_commands(struct trf *t);
 
 /* route explain CASE [--decision ID]: a stored decision and its trace (cmd_route.c). */
-int route_explain(struct trf *t, struct ch_ctx *ctx, int argc, char **argv);
+int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud);
 
 /* routing replay --config DIR [--since DATE]: what a candidate would change (cmd_route.c). */
-int routing_replay(struct trf *t, struct ch_ctx *ctx, int argc, char **argv);
+int routing_replay(struct ch_ctx *ctx, const struct ch_value *v, void *ud);
 
 /*
  * Loads the routing configuration: from dir/destinations.cfg and

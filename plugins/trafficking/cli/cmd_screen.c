@@ -5,73 +5,35 @@
  * arguments; it is stored only when finished, so quitting halfway writes
  * nothing.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg/cfgread.h"
-#include "cli/cmd_args.h"
+#include "cli/show.h"
+#include "db/query.h"
 #include "db/route.h"
 #include "db/screening.h"
 
-#define USAGE_SCREEN                                                                               \
-    "screen start CASE [--instrument ID] [--supersedes SCREENING] [--answers FILE] "               \
-    "[ITEM=ANSWER ...]\n"                                                                          \
-    "  screen decline CASE [--instrument ID] --reason TEXT\n"                                      \
-    "  screen show SCREENING\n"                                                                    \
-    "  screen list CASE\n"                                                                         \
-    "  screen due [--hours N]\n"                                                                   \
-    "answers: yes|y, no|n, unknown|?, declined|d; a number for count items; a choice or its "      \
-    "number"
-#define USAGE_INSTRUMENT "instrument list\n  instrument show ID [--version N]"
+/* Arguments of screen start and step (S_REASON: decline's, handed on by screen_decline_cmd). */
+enum { S_CASE, S_INSTRUMENT, S_SUPERSEDES, S_ANSWERS, S_PAIRS, S_REASON };
+/* Arguments of screen decline. */
+enum { D_CASE, D_INSTRUMENT, D_SUPERSEDES, D_REASON };
 
-struct args {
-    const char *pos[4];
-    int npos;
-    const char *instrument, *supersedes, *answers_file, *reason, *hours, *version;
-    const char *pairs[128]; /* ITEM=ANSWER */
-    int npairs;
-};
-
-/* Parses what every subcommand may take; what does not fit is a usage error. */
-static int parse_args(struct trf *t, struct ch_ctx *ctx, int argc, char **argv, struct args *a)
+/* Decimal digits only (no sign, blank or trailing text), in [lo, hi]; 0 or -1. */
+static int whole(const char *s, long long lo, long long hi, long long *out)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } opts[] = {
-        {"--instrument", offsetof(struct args, instrument)},
-        {"--supersedes", offsetof(struct args, supersedes)},
-        {"--answers", offsetof(struct args, answers_file)},
-        {"--reason", offsetof(struct args, reason)},
-        {"--hours", offsetof(struct args, hours)},
-        {"--version", offsetof(struct args, version)},
-    };
-    memset(a, 0, sizeof(*a));
-    for (int i = 2; i < argc; i++) {
-        size_t k;
-        for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
-            if (strcmp(argv[i], opts[k].name) == 0)
-                break;
-        if (k < sizeof(opts) / sizeof(opts[0])) {
-            if (i + 1 >= argc) {
-                t->api->fail(ctx, "option '%s' needs a value", argv[i]);
-                return -1;
-            }
-            *(const char **)((char *)a + opts[k].off) = argv[++i];
-        } else if (strncmp(argv[i], "--", 2) == 0) {
-            t->api->fail(ctx, "unknown option '%s'", argv[i]);
-            return -1;
-        } else if (strchr(argv[i], '=') != NULL && a->npairs < 128) {
-            a->pairs[a->npairs++] = argv[i];
-        } else if (a->npos < 4) {
-            a->pos[a->npos++] = argv[i];
-        } else {
-            t->api->fail(ctx, "unexpected argument '%s'", argv[i]);
-            return -1;
-        }
-    }
+    char *end;
+    long long v;
+    if (s == NULL || !(s[0] >= '0' && s[0] <= '9'))
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno == ERANGE || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
     return 0;
 }
 
@@ -104,7 +66,7 @@ static int parse_answer(const struct instrument_item *it, const char *v, struct 
         return 0;
     }
     if (it->kind == INSTRUMENT_KIND_COUNT) {
-        if (trf_arg_whole(v, 0, LLONG_MAX, &n) == 0) {
+        if (whole(v, 0, LLONG_MAX, &n) == 0) {
             *out = (struct answer){ANSWER_VALUE, n};
             return 0;
         }
@@ -112,7 +74,7 @@ static int parse_answer(const struct instrument_item *it, const char *v, struct 
         return -1;
     }
     if (it->kind == INSTRUMENT_KIND_CHOICE) {
-        if (trf_arg_whole(v, 1, (long long)it->n_choices, &n) == 0) {
+        if (whole(v, 1, (long long)it->n_choices, &n) == 0) {
             *out = (struct answer){ANSWER_VALUE, n - 1};
             return 0;
         }
@@ -264,7 +226,7 @@ static char *suggested_instrument(PGconn *conn, int64_t case_id, char *err, size
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
     r = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        trf_query_error(conn, r, err, errlen, NULL);
     else if (PQntuples(r) == 1)
         out = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -273,11 +235,11 @@ static char *suggested_instrument(PGconn *conn, int64_t case_id, char *err, size
 
 /* Finds the instrument for a start/decline: --instrument, else the case's suggestion. */
 static const struct instrument *pick_instrument(struct trf *t, struct ch_ctx *ctx,
-                                                const struct args *a, int64_t case_id)
+                                                const char *instrument, int64_t case_id)
 {
     const struct instrument *inst;
     char err[512] = "", *sugg = NULL;
-    const char *id = a->instrument;
+    const char *id = instrument;
     if (id == NULL) {
         sugg = suggested_instrument(t->api->conn(ctx), case_id, err, sizeof(err));
         if (sugg == NULL && err[0] != '\0') {
@@ -304,11 +266,11 @@ static void guidance(struct trf *t, struct ch_ctx *ctx, const struct instrument 
                      const struct scoring_outcome *o, const struct scoring_age *age)
 {
     if (o->stopped) {
-        t->api->out_message(ctx,
-                            "Disclosure at item '%s': the screening stopped there. Do not ask "
-                            "further questions. Make sure the person is safe now, and arrange a "
-                            "forensic interview through your protocol.",
-                            inst->items[o->stop_item].id);
+        t->api->out_alert(ctx, CH_SEV_DANGER,
+                          "Disclosure at item '%s': the screening stopped there. Do not ask "
+                          "further questions. Make sure the person is safe now, and arrange a "
+                          "forensic interview through your protocol.",
+                          inst->items[o->stop_item].id);
     } else if (o->result == SCORING_POSITIVE) {
         t->api->out_message(ctx, "Positive screen: assess further. A positive screen is a "
                                  "reason to look closer, not a finding that the person is a "
@@ -327,7 +289,33 @@ static void guidance(struct trf *t, struct ch_ctx *ctx, const struct instrument 
                             age->pathway);
 }
 
-static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct args *a, int decline)
+/* Applies --answers FILE, then the ITEM=ANSWER arguments; 0 or -1 after api->fail. */
+static int given_answers(struct trf *t, struct ch_ctx *ctx, const struct instrument *inst,
+                         const struct ch_value *v, struct answer *answers)
+{
+    char err[1024];
+    if (v[S_ANSWERS].given &&
+        read_answers_file(inst, answers, v[S_ANSWERS].text, err, sizeof(err)) != 0) {
+        t->api->fail(ctx, "%s", err);
+        return -1;
+    }
+    for (unsigned i = 0; i < v[S_PAIRS].given; i++) {
+        const char *pair = v[S_PAIRS].list[i];
+        char where[160];
+        snprintf(where, sizeof(where), "answer '%.120s'", pair);
+        if (strchr(pair, '=') == NULL) {
+            t->api->fail(ctx, "%s: expected ITEM=ANSWER", where);
+            return -1;
+        }
+        if (set_pair(inst, answers, pair, where, err, sizeof(err)) != 0) {
+            t->api->fail(ctx, "%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v, int decline)
 {
     const struct instrument *inst;
     struct casefacts cf;
@@ -336,22 +324,11 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct args *a,
     struct scoring_outcome o;
     struct screening_submit s;
     char err[1024];
-    int64_t case_id, sid;
+    int64_t case_id = v[S_CASE].num, sid;
     int rc = CH_ERROR, r;
 
-    if (a->npos != 1) {
-        t->api->fail(ctx, "screen %s needs a CASE id", decline ? "decline" : "start");
-        return CH_USAGE;
-    }
-    if (trf_arg_id(t, ctx, "case", a->pos[0], &case_id) != 0)
-        return CH_USAGE;
-    if (decline && (a->reason == NULL || a->reason[0] == '\0')) {
-        t->api->fail(ctx, "screen decline needs --reason TEXT");
-        return CH_USAGE;
-    }
     memset(&s, 0, sizeof(s));
-    if (a->supersedes && trf_arg_id(t, ctx, "screening", a->supersedes, &s.supersedes) != 0)
-        return CH_USAGE;
+    s.supersedes = v[S_SUPERSEDES].num;
     r = casefacts_load(t->api->conn(ctx), case_id, &cf, err, sizeof(err));
     if (r > 0)
         t->api->fail(ctx, "case %lld not found", (long long)case_id);
@@ -364,7 +341,7 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct args *a,
         return CH_ERROR;
     }
     casefacts_fill(&cf, facts);
-    inst = pick_instrument(t, ctx, a, case_id);
+    inst = pick_instrument(t, ctx, v[S_INSTRUMENT].text, case_id);
     if (inst == NULL)
         return CH_ERROR;
     if (!scoring_population_fits(inst, &cf.age)) {
@@ -385,25 +362,14 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct args *a,
     s.answers = answers;
     s.age = &cf.age;
     if (decline) {
-        s.decline_reason = a->reason;
+        s.decline_reason = v[S_REASON].text;
         goto store;
     }
-    if (a->answers_file != NULL &&
-        read_answers_file(inst, answers, a->answers_file, err, sizeof(err)) != 0) {
-        t->api->fail(ctx, "%s", err);
+    if (given_answers(t, ctx, inst, v, answers) != 0) {
         rc = CH_USAGE;
         goto out;
     }
-    for (int i = 0; i < a->npairs; i++) {
-        char where[160];
-        snprintf(where, sizeof(where), "answer '%s'", a->pairs[i]);
-        if (set_pair(inst, answers, a->pairs[i], where, err, sizeof(err)) != 0) {
-            t->api->fail(ctx, "%s", err);
-            rc = CH_USAGE;
-            goto out;
-        }
-    }
-    if (a->answers_file == NULL && a->npairs == 0) {
+    if (v[S_ANSWERS].given == 0 && v[S_PAIRS].given == 0) {
         if (!t->api->interactive(ctx)) {
             t->api->fail(ctx, "no answers: without a terminal, give --answers FILE or "
                               "ITEM=ANSWER arguments");
@@ -472,28 +438,7 @@ out:
     return rc;
 }
 
-/* Runs one read query with $1 = arg and shows it under key; audits the read. */
-static int show_query(struct trf *t, struct ch_ctx *ctx, const char *key, const char *sql,
-                      const char *arg, int as_array, int must_exist, const char *what)
-{
-    const char *params[1] = {arg};
-    PGresult *r = PQexecParams(t->api->conn(ctx), sql, arg ? 1 : 0, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        t->api->fail(ctx, "%s: %s", what, PQresultErrorMessage(r));
-        PQclear(r);
-        return CH_ERROR;
-    }
-    if (must_exist && PQntuples(r) == 0) {
-        t->api->fail(ctx, "%s not found", what);
-        PQclear(r);
-        return CH_ERROR;
-    }
-    t->api->out_result(ctx, key, r, as_array);
-    PQclear(r);
-    return CH_OK;
-}
-
-static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
+static int screen_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char head_sql[] =
         "SELECT s.id, s.case_id AS case, s.instrument_id AS instrument,"
@@ -502,35 +447,34 @@ static int screen_show(struct trf *t, struct ch_ctx *ctx, const struct args *a)
         "       s.trigger, s.reason, to_char(s.due_at, 'YYYY-MM-DD HH24:MI') AS due,"
         "       u.name AS screener, to_char(s.finished_at, 'YYYY-MM-DD HH24:MI') AS finished,"
         "       s.decline_reason, s.supersedes, s.superseded_by, s.outcome"
-        "  FROM trafficking.screenings s LEFT JOIN casehost.users u ON u.id = s.screener_id"
+        "  FROM trafficking.screenings s LEFT JOIN casehost.plugin_user_v1 u ON u.id = "
+        "s.screener_id"
         " WHERE s.id = $1";
     static const char answers_sql[] = "SELECT item_index + 1 AS n, item_id AS item, answer, value"
                                       "  FROM trafficking.answers_of_v1($1) ORDER BY item_index";
     static const char history_sql[] =
         "SELECT to_char(h.at, 'YYYY-MM-DD HH24:MI:SS') AS at, u.name AS by, h.from_state,"
         "       h.to_state, h.detail FROM trafficking.screening_history h"
-        "  LEFT JOIN casehost.users u ON u.id = h.actor_id WHERE h.screening_id = $1"
+        "  LEFT JOIN casehost.plugin_user_v1 u ON u.id = h.actor_id WHERE h.screening_id = $1"
         " ORDER BY h.id";
-    int64_t id;
+    struct trf *t = ud;
     char what[64];
-    if (a->npos != 1 || trf_arg_id(t, ctx, "screening", a->pos[0], &id) != 0)
-        return CH_USAGE;
-    snprintf(what, sizeof(what), "screening %lld", (long long)id);
-    if (show_query(t, ctx, "screening", head_sql, a->pos[0], 0, 1, what) != CH_OK ||
-        show_query(t, ctx, "answers", answers_sql, a->pos[0], 1, 0, what) != CH_OK ||
-        show_query(t, ctx, "history", history_sql, a->pos[0], 1, 0, what) != CH_OK)
+    const char *params[1] = {v[0].text};
+    snprintf(what, sizeof(what), "screening %lld", v[0].num);
+    if (trf_show(t, ctx, what, head_sql, 1, params, "screening", TRF_SHOW_MUST_EXIST) != CH_OK ||
+        trf_show(t, ctx, what, answers_sql, 1, params, "answers", TRF_SHOW_ROWS) != CH_OK ||
+        trf_show(t, ctx, what, history_sql, 1, params, "history", TRF_SHOW_ROWS) != CH_OK)
         return CH_ERROR;
     return CH_OK; /* answers_of_v1 audited the read */
 }
 
-static int screen_list(struct trf *t, struct ch_ctx *ctx, const struct args *a)
+static int screen_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
+    struct trf *t = ud;
     struct casefacts cf;
     char err[512];
-    int64_t id;
+    int64_t id = v[0].num;
     int r;
-    if (a->npos != 1 || trf_arg_id(t, ctx, "case", a->pos[0], &id) != 0)
-        return CH_USAGE;
     r = casefacts_load(t->api->conn(ctx), id, &cf, err, sizeof(err));
     if (r != 0) {
         if (r > 0)
@@ -544,137 +488,278 @@ static int screen_list(struct trf *t, struct ch_ctx *ctx, const struct args *a)
     return t->api->audit(ctx, "read", "screenings", id, "list") == 0 ? CH_OK : CH_ERROR;
 }
 
-static int screen_due(struct trf *t, struct ch_ctx *ctx, const struct args *a)
+static int screen_due(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] =
         "SELECT s.id AS screening, s.case_id AS case, c.title, s.instrument_id AS instrument,"
         "       s.trigger, to_char(s.due_at, 'YYYY-MM-DD HH24:MI') AS due,"
         "       s.due_at < now() AS overdue, u.name AS assignee"
-        "  FROM trafficking.screenings s JOIN casehost.cases c ON c.id = s.case_id"
-        "  LEFT JOIN casehost.users u ON u.id = c.assignee_id"
+        "  FROM trafficking.screenings s JOIN casehost.plugin_case_v1 c ON c.id = s.case_id"
+        "  LEFT JOIN casehost.plugin_user_v1 u ON u.id = c.assignee_id"
         " WHERE s.state IN ('suggested', 'in_progress') AND c.status <> 'closed'"
         "   AND s.due_at < now() + make_interval(hours => $1::integer)"
         " ORDER BY s.due_at, s.id";
-    const char *hours = a->hours ? a->hours : "24";
-    long long h;
-    if (trf_arg_whole(hours, 0, 24 * 365, &h) != 0) {
-        t->api->fail(ctx, "--hours '%s' is not a number of hours (0 to %d)", hours, 24 * 365);
-        return CH_USAGE;
-    }
-    return show_query(t, ctx, "due", sql, hours, 1, 0, "due screenings");
+    char hours[24];
+    const char *params[1] = {hours};
+    snprintf(hours, sizeof(hours), "%lld", v[0].given ? v[0].num : 24);
+    return trf_show(ud, ctx, "due screenings", sql, 1, params, "due", TRF_SHOW_ROWS);
 }
 
-static int cmd_screen(struct ch_ctx *ctx, int argc, char **argv, void *ud)
-{
-    struct trf *t = ud;
-    struct args a;
-    const char *sub = argc >= 2 ? argv[1] : "";
-    if (parse_args(t, ctx, argc, argv, &a) != 0)
-        return CH_USAGE;
-    if (strcmp(sub, "start") == 0)
-        return screen_start(t, ctx, &a, 0);
-    if (strcmp(sub, "decline") == 0)
-        return screen_start(t, ctx, &a, 1);
-    if (strcmp(sub, "show") == 0)
-        return screen_show(t, ctx, &a);
-    if (strcmp(sub, "list") == 0)
-        return screen_list(t, ctx, &a);
-    if (strcmp(sub, "due") == 0)
-        return screen_due(t, ctx, &a);
-    t->api->fail(ctx, "screen: unknown subcommand '%s'", sub);
-    return CH_USAGE;
-}
-
-static int cmd_instrument(struct ch_ctx *ctx, int argc, char **argv, void *ud)
+static int instrument_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     struct trf *t = ud;
     const struct instrument_set *set = t->cfg->instruments;
     const struct ch_host_api *api = t->api;
-    struct args a;
-    const char *sub = argc >= 2 ? argv[1] : "";
-    if (parse_args(t, ctx, argc, argv, &a) != 0)
-        return CH_USAGE;
-    if (strcmp(sub, "list") == 0 && a.npos == 0) {
-        api->out_array(ctx, "instruments");
-        for (size_t i = 0; i < set->n; i++) {
-            const struct instrument *in = set->v[i];
-            char ages[32];
-            snprintf(ages, sizeof(ages), "%d-%d", in->min_age, in->max_age);
-            api->out_object(ctx, NULL);
-            api->out_str(ctx, "id", in->id);
-            api->out_int(ctx, "version", in->version);
-            api->out_str(ctx, "title", in->title);
-            api->out_str(ctx, "mode", instrument_mode_name(in->mode));
-            api->out_str(ctx, "ages", ages);
-            api->out_int(ctx, "items", (int64_t)in->n_items);
-            api->out_str(ctx, "scoring", instrument_method_name(in->method));
-            api->out_end(ctx);
-        }
-        api->out_end(ctx);
-        return CH_OK;
-    }
-    if (strcmp(sub, "show") == 0 && a.npos == 1) {
-        long long version = 0;
-        const struct instrument *in;
-        if (a.version != NULL &&
-            trf_arg_number(t, ctx, "--version", a.version, 1, INT_MAX, &version) != 0)
-            return CH_USAGE;
-        in = instrument_set_find(set, a.pos[0], (int)version);
-        if (in == NULL) {
-            api->fail(ctx, "no instrument '%s'%s", a.pos[0], a.version ? " in that version" : "");
-            return CH_ERROR;
-        }
-        api->out_object(ctx, "instrument");
+    (void)v;
+    api->out_array(ctx, "instruments");
+    for (size_t i = 0; i < set->n; i++) {
+        const struct instrument *in = set->v[i];
+        char ages[32];
+        snprintf(ages, sizeof(ages), "%d-%d", in->min_age, in->max_age);
+        api->out_object(ctx, NULL);
         api->out_str(ctx, "id", in->id);
         api->out_int(ctx, "version", in->version);
         api->out_str(ctx, "title", in->title);
-        api->out_str(ctx, "purpose", in->purpose);
-        api->out_str(ctx, "source", in->source);
         api->out_str(ctx, "mode", instrument_mode_name(in->mode));
-        api->out_bool(ctx, "requires_training", in->requires_training);
-        api->out_int(ctx, "min_age", in->min_age);
-        api->out_int(ctx, "max_age", in->max_age);
+        api->out_str(ctx, "ages", ages);
+        api->out_int(ctx, "items", (int64_t)in->n_items);
         api->out_str(ctx, "scoring", instrument_method_name(in->method));
-        api->out_int(ctx, "min_answered", in->min_answered);
-        api->out_str(ctx, "hash", in->hash);
         api->out_end(ctx);
-        api->out_array(ctx, "items");
-        for (size_t i = 0; i < in->n_items; i++) {
-            const struct instrument_item *it = &in->items[i];
-            api->out_object(ctx, NULL);
-            api->out_int(ctx, "n", (int64_t)i + 1);
-            api->out_str(ctx, "id", it->id);
-            api->out_str(ctx, "domain", instrument_domain_name(it->domain));
-            api->out_str(ctx, "kind", instrument_kind_name(it->kind));
-            api->out_bool(ctx, "key", it->key);
-            api->out_bool(ctx, "disclosure", it->disclosure);
-            api->out_int(ctx, "weight", it->weight);
-            api->out_str(ctx, "show_if", it->show_if ? rule_source(it->show_if) : NULL);
-            api->out_str(ctx, "prompt", it->prompt);
-            api->out_end(ctx);
-        }
-        api->out_end(ctx);
-        return CH_OK;
     }
-    api->fail(ctx, "instrument: expected 'list' or 'show ID'");
-    return CH_USAGE;
+    api->out_end(ctx);
+    return CH_OK;
 }
+
+static int instrument_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    struct trf *t = ud;
+    const struct instrument_set *set = t->cfg->instruments;
+    const struct ch_host_api *api = t->api;
+    const struct instrument *in = instrument_set_find(set, v[0].text, (int)v[1].num);
+    if (in == NULL) {
+        api->fail(ctx, "no instrument '%s'%s", v[0].text, v[1].given ? " in that version" : "");
+        return CH_ERROR;
+    }
+    api->out_object(ctx, "instrument");
+    api->out_str(ctx, "id", in->id);
+    api->out_int(ctx, "version", in->version);
+    api->out_str(ctx, "title", in->title);
+    api->out_str(ctx, "purpose", in->purpose);
+    api->out_str(ctx, "source", in->source);
+    api->out_str(ctx, "mode", instrument_mode_name(in->mode));
+    api->out_bool(ctx, "requires_training", in->requires_training);
+    api->out_int(ctx, "min_age", in->min_age);
+    api->out_int(ctx, "max_age", in->max_age);
+    api->out_str(ctx, "scoring", instrument_method_name(in->method));
+    api->out_int(ctx, "min_answered", in->min_answered);
+    api->out_str(ctx, "hash", in->hash);
+    api->out_end(ctx);
+    api->out_array(ctx, "items");
+    for (size_t i = 0; i < in->n_items; i++) {
+        const struct instrument_item *it = &in->items[i];
+        api->out_object(ctx, NULL);
+        api->out_int(ctx, "n", (int64_t)i + 1);
+        api->out_str(ctx, "id", it->id);
+        api->out_str(ctx, "domain", instrument_domain_name(it->domain));
+        api->out_str(ctx, "kind", instrument_kind_name(it->kind));
+        api->out_bool(ctx, "key", it->key);
+        api->out_bool(ctx, "disclosure", it->disclosure);
+        api->out_int(ctx, "weight", it->weight);
+        api->out_str(ctx, "show_if", it->show_if ? rule_source(it->show_if) : NULL);
+        api->out_str(ctx, "prompt", it->prompt);
+        api->out_end(ctx);
+    }
+    api->out_end(ctx);
+    return CH_OK;
+}
+
+/*
+ * screen step CASE [--instrument ID] [ITEM=ANSWER...]: the next question of
+ * a screening, given the answers so far, as a step form (skip logic and
+ * stop-on-disclosure applied), so a screening can be asked on any surface
+ * one question at a time. Writes nothing; when nothing is left to ask it
+ * offers the `screen start` that stores the answers.
+ */
+static int screen_step(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char *const yes_no[] = {"yes", "no", "unknown", "declined", NULL};
+    struct trf *t = ud;
+    const struct ch_host_api *api = t->api;
+    const struct instrument *inst;
+    struct casefacts cf;
+    struct rule_value facts[FACTS__COUNT];
+    struct answer *answers;
+    struct scoring_outcome o;
+    const char **argv = NULL, **choices = NULL;
+    char err[1024], case_arg[24];
+    size_t n = 0;
+    int rc = CH_ERROR, r;
+
+    r = casefacts_load(api->conn(ctx), v[S_CASE].num, &cf, err, sizeof(err));
+    if (r != 0) {
+        if (r > 0)
+            api->fail(ctx, "case %lld not found", v[S_CASE].num);
+        else
+            api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    casefacts_fill(&cf, facts);
+    inst = pick_instrument(t, ctx, v[S_INSTRUMENT].text, v[S_CASE].num);
+    if (inst == NULL)
+        return CH_ERROR;
+    answers = calloc(inst->n_items ? inst->n_items : 1, sizeof(*answers));
+    argv = calloc(v[S_PAIRS].given + 6, sizeof(*argv));
+    if (answers == NULL || argv == NULL) {
+        api->fail(ctx, "out of memory");
+        goto out;
+    }
+    if (given_answers(t, ctx, inst, v, answers) != 0) {
+        rc = CH_USAGE;
+        goto out;
+    }
+    if (scoring_run(inst, answers, facts, &o, NULL, err, sizeof(err)) != 0) {
+        api->fail(ctx, "%s", err);
+        goto out;
+    }
+    /* The command that continues: the same answers, and the next one added. */
+    snprintf(case_arg, sizeof(case_arg), "%lld", v[S_CASE].num);
+    argv[n++] = "screen";
+    argv[n++] = o.stopped || o.next < 0 ? "start" : "step";
+    argv[n++] = case_arg;
+    argv[n++] = "--instrument";
+    argv[n++] = inst->id;
+    for (unsigned i = 0; i < v[S_PAIRS].given; i++)
+        argv[n++] = v[S_PAIRS].list[i];
+    argv[n] = NULL;
+    api->out_str(ctx, "instrument", inst->id);
+    api->out_int(ctx, "version", inst->version);
+    if (o.stopped || o.next < 0) {
+        if (o.stopped)
+            api->out_alert(ctx, CH_SEV_DANGER,
+                           "Disclosure at item '%s': stop asking. Make sure the person is safe "
+                           "now, and arrange a forensic interview through your protocol.",
+                           inst->items[o.stop_item].id);
+        api->out_message(ctx, "No more questions: store the screening.");
+        api->out_action(ctx, "store the screening", argv);
+        rc = CH_OK;
+        goto out;
+    }
+    {
+        const struct instrument_item *it = &inst->items[o.next];
+        struct ch_question q = {sizeof(q), it->id, it->prompt, NULL, NULL};
+        char title[300];
+        if (it->kind == INSTRUMENT_KIND_YES_NO) {
+            q.choices = yes_no;
+        } else if (it->kind == INSTRUMENT_KIND_CHOICE) {
+            choices = calloc(it->n_choices + 3, sizeof(*choices));
+            if (choices == NULL) {
+                api->fail(ctx, "out of memory");
+                goto out;
+            }
+            for (size_t c = 0; c < it->n_choices; c++)
+                choices[c] = it->choices[c];
+            choices[it->n_choices] = "unknown";
+            choices[it->n_choices + 1] = "declined";
+            q.choices = choices;
+        } else {
+            q.help = "a number, unknown or declined";
+        }
+        snprintf(title, sizeof(title), "%s (version %d), question %d of %zu", inst->title,
+                 inst->version, o.next + 1, inst->n_items);
+        api->out_form(ctx, "step", title, &q, 1, argv);
+    }
+    rc = CH_OK;
+out:
+    free(choices);
+    free(argv);
+    free(answers);
+    return rc;
+}
+
+static int screen_start_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    return screen_start(ud, ctx, v, 0);
+}
+
+static int screen_decline_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    struct ch_value sv[S_REASON + 1];
+    memset(sv, 0, sizeof(sv));
+    sv[S_CASE] = v[D_CASE];
+    sv[S_INSTRUMENT] = v[D_INSTRUMENT];
+    sv[S_SUPERSEDES] = v[D_SUPERSEDES];
+    sv[S_REASON] = v[D_REASON];
+    return screen_start(ud, ctx, sv, 1);
+}
+
+/* screen start and step take the same arguments; step's answers are those so far. */
+#define SCREEN_ARGS(answers_help)                                                                  \
+    [S_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case to screen", NULL, NULL, 0, 0},       \
+    [S_INSTRUMENT] = {"--instrument",                                                              \
+                      CH_ARG_TEXT,                                                                 \
+                      0,                                                                           \
+                      "instrument id (default: the case's suggested screening)",                   \
+                      NULL,                                                                        \
+                      "ID",                                                                        \
+                      0,                                                                           \
+                      0},                                                                          \
+    [S_SUPERSEDES] = {"--supersedes", CH_ARG_ID,   0, "the screening this one replaces",           \
+                      NULL,           "SCREENING", 0, 0},                                          \
+    [S_ANSWERS] =                                                                                  \
+        {"--answers", CH_ARG_FILE, 0, "a file of ITEM = ANSWER lines", NULL, NULL, 0, 0},          \
+    [S_PAIRS] = {"answer", CH_ARG_TEXT, CH_ARG_REPEAT, answers_help, NULL, "ITEM=ANSWER", 0, 0}
+
+static const struct ch_arg start_args[] = {
+    SCREEN_ARGS("yes|y, no|n, unknown|?, declined|d; a number for counts; a choice or its number")};
+static const struct ch_arg step_args[] = {SCREEN_ARGS("the answers so far")};
+
+static const struct ch_arg decline_args[] = {
+    [D_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [D_INSTRUMENT] = {"--instrument", CH_ARG_TEXT, 0,
+                      "instrument id (default: the case's suggested screening)", NULL, "ID", 0, 0},
+    [D_SUPERSEDES] = {"--supersedes", CH_ARG_ID, 0, "the screening this one replaces", NULL,
+                      "SCREENING", 0, 0},
+    [D_REASON] = {"--reason", CH_ARG_TEXT, CH_ARG_REQUIRED, "why the person declined", NULL, NULL,
+                  0, 0},
+};
+static const struct ch_arg screening_arg[] = {
+    {"screening", CH_ARG_ID, CH_ARG_REQUIRED, "the screening", NULL, NULL, 0, 0},
+};
+static const struct ch_arg case_arg[] = {
+    {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+};
+static const struct ch_arg due_args[] = {
+    {"--hours", CH_ARG_INT, 0, "due within this many hours (default 24)", NULL, NULL, 0, 24 * 365},
+};
+static const struct ch_arg instrument_show_args[] = {
+    {"id", CH_ARG_TEXT, CH_ARG_REQUIRED, "the instrument", NULL, NULL, 0, 0},
+    {"--version", CH_ARG_INT, 0, "a version (default: the newest)", NULL, NULL, 1, INT_MAX},
+};
 
 int trf_register_commands(struct trf *t)
 {
-    const struct ch_command screen = {"screen",
-                                      "start, decline, show and list screenings; see what is due",
-                                      USAGE_SCREEN,
-                                      cmd_screen,
-                                      t,
-                                      0};
-    const struct ch_command instrument = {"instrument",
-                                          "list and show screening instruments",
-                                          USAGE_INSTRUMENT,
-                                          cmd_instrument,
-                                          t,
-                                          0};
-    if (t->api->command(t->self, &screen) != 0 || t->api->command(t->self, &instrument) != 0)
-        return -1;
+    const char *screen_help = "start, decline, show and list screenings; see what is due";
+    const struct ch_command_spec specs[] = {
+        {sizeof(specs[0]), "screen", "start", "screen a case: ask the questions or take answers",
+         CH_SPEC_ARGS(start_args), screen_start_cmd, t, 0, screen_help},
+        {sizeof(specs[0]), "screen", "decline", "record that the person declined a screening",
+         CH_SPEC_ARGS(decline_args), screen_decline_cmd, t, 0, NULL},
+        {sizeof(specs[0]), "screen", "step",
+         "the next question given the answers so far (writes nothing)", CH_SPEC_ARGS(step_args),
+         screen_step, t, 0, NULL},
+        {sizeof(specs[0]), "screen", "show", "a screening, its answers and history",
+         CH_SPEC_ARGS(screening_arg), screen_show, t, 0, NULL},
+        {sizeof(specs[0]), "screen", "list", "a case's screenings", CH_SPEC_ARGS(case_arg),
+         screen_list, t, 0, NULL},
+        {sizeof(specs[0]), "screen", "due", "screenings due or overdue across your cases",
+         CH_SPEC_ARGS(due_args), screen_due, t, 0, NULL},
+        {sizeof(specs[0]), "instrument", "list", "the screening instruments", NULL, 0,
+         sizeof(struct ch_arg), instrument_list, t, 0, "list and show screening instruments"},
+        {sizeof(specs[0]), "instrument", "show", "an instrument and its items",
+         CH_SPEC_ARGS(instrument_show_args), instrument_show, t, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        if (t->api->command_typed(t->self, &specs[i]) != 0)
+            return -1;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "db/deploy.h"
+#include "db/query.h"
 #include "routing/routing_test.h"
 
 static json_t *strings(char *const *v, size_t n)
@@ -34,12 +35,12 @@ static json_t *allowed(const struct trf_config *c)
         json_array_append_new(
             dests,
             json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:b, s:b, s:i, s:s?}", "id", d->id, "kind",
-                      routing_kind_name(d->kind), "any_jurisdiction", d->jurisdiction.any,
-                      "states", strings(d->jurisdiction.states, d->jurisdiction.n_states),
-                      "counties", strings(d->jurisdiction.counties, d->jurisdiction.n_counties),
-                      "fields", routing_fields_to_json(d->fields), "needs_consent",
-                      d->needs_consent, "contacts_person", d->contacts_person, "ack_sla_hours",
-                      d->ack_sla_hours, "escalate_to",
+                      routing_kind_name(d->kind), "any_jurisdiction", d->jurisdiction.any, "states",
+                      strings(d->jurisdiction.states, d->jurisdiction.n_states), "counties",
+                      strings(d->jurisdiction.counties, d->jurisdiction.n_counties), "fields",
+                      routing_fields_to_json(d->fields), "needs_consent", d->needs_consent,
+                      "contacts_person", d->contacts_person, "ack_sla_hours", d->ack_sla_hours,
+                      "escalate_to",
                       d->escalate_to >= 0 ? rc->destinations[d->escalate_to].id : NULL));
     }
     for (size_t i = 0; i < rc->n_rules; i++) {
@@ -62,10 +63,10 @@ static json_t *allowed(const struct trf_config *c)
         json_t *items = json_array();
         for (size_t k = 0; k < in->n_items; k++)
             json_array_append_new(items, json_string(in->items[k].id));
-        json_array_append_new(insts, json_pack("{s:s, s:i, s:s, s:s, s:s%, s:o}", "id", in->id,
-                                               "version", in->version, "hash", in->hash, "title",
-                                               in->title, "definition", in->text, in->text_len,
-                                               "items", items));
+        json_array_append_new(insts,
+                              json_pack("{s:s, s:i, s:s, s:s, s:s%, s:o}", "id", in->id, "version",
+                                        in->version, "hash", in->hash, "title", in->title,
+                                        "definition", in->text, in->text_len, "items", items));
     }
     return json_pack("{s:o, s:o, s:o}", "destinations", dests, "rule_targets", targets,
                      "instruments", insts);
@@ -86,8 +87,7 @@ static int run_fixtures(struct trf *t, struct ch_ctx *ctx)
     if (mem != NULL)
         fclose(mem);
     if (rc != 0)
-        t->api->fail(ctx, "%s: %s%s",
-                     t->cfg->fixtures_path,
+        t->api->fail(ctx, "%s: %s%s", t->cfg->fixtures_path,
                      rc < 0 ? "the fixture file has errors (listed above)"
                             : "routing fixtures fail against this configuration:\n",
                      rc < 0 || text == NULL ? "" : text);
@@ -120,6 +120,7 @@ int trf_deploy_check(struct ch_ctx *ctx, const char *generation_hash, void *ud)
     json_t *rows;
     char *text;
     const char *params[2];
+    char err[1024];
     PGresult *r;
     int ok;
     if (no_inline_secrets(t, ctx) != CH_OK || run_fixtures(t, ctx) != CH_OK)
@@ -135,11 +136,11 @@ int trf_deploy_check(struct ch_ctx *ctx, const char *generation_hash, void *ud)
     }
     params[0] = generation_hash;
     params[1] = text;
-    r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
-    ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    r = trf_query(conn, sql, 2, params, err, sizeof(err),
+                  "cannot record what the configuration allows");
+    ok = r != NULL;
     if (!ok)
-        t->api->fail(ctx, "cannot record what the configuration allows: %s",
-                     PQresultErrorMessage(r));
+        t->api->fail(ctx, "%s", err);
     PQclear(r);
     free(text);
     return ok ? CH_OK : CH_ERROR;

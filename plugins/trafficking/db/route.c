@@ -10,49 +10,11 @@
 
 #include <jansson.h>
 
+#include "db/casefacts.h"
+#include "db/query.h"
 #include "db/route.h"
 
-/*
- * The routing input of a case, shaped as routing_input_from_json reads it:
- * facts and flags only, read by a function (consent and safety details are
- * not the caller's to read directly).
- */
-static const char input_sql[] = "SELECT trafficking.routing_input_v1($1)";
-
 static const char store_sql[] = "SELECT * FROM trafficking.decision_store($1::jsonb)";
-
-int route_input_load(PGconn *conn, int64_t case_id, struct routing_input *in, char *err,
-                     size_t errlen)
-{
-    char id[24];
-    const char *params[1] = {id};
-    PGresult *r;
-    json_t *j = NULL;
-    json_error_t je;
-    int rc = -1;
-
-    routing_input_init(in);
-    snprintf(id, sizeof(id), "%lld", (long long)case_id);
-    r = PQexecParams(conn, input_sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "cannot read case %s for routing: %s", id, PQresultErrorMessage(r));
-        goto out;
-    }
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
-        rc = 1;
-        goto out;
-    }
-    j = json_loads(PQgetvalue(r, 0, 0), 0, &je);
-    if (j == NULL) {
-        snprintf(err, errlen, "case %s: routing input is not JSON: %s", id, je.text);
-        goto out;
-    }
-    rc = routing_input_from_json(j, in, err, errlen) == 0 ? 0 : -1;
-out:
-    json_decref(j);
-    PQclear(r);
-    return rc;
-}
 
 /* What the engine knows and the database does not: added to every payload. */
 static json_t *payload_extra(const struct routing_input *in)
@@ -132,13 +94,9 @@ static PGresult *store(PGconn *conn, const struct routing_config *cfg,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    r = PQexecParams(conn, store_sql, 1, NULL, (const char *const *)&text, NULL, NULL, 0);
+    r = trf_query(conn, store_sql, 1, (const char *const *)&text, err, errlen,
+                  "cannot store the routing decision");
     free(text);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "cannot store the routing decision: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
     return r;
 }
 
@@ -159,7 +117,8 @@ int route_decide_store(PGconn *conn, const struct routing_config *cfg, int64_t c
     int rc = -1, lr;
 
     routing_decision_init(d);
-    lr = route_input_load(conn, case_id, &in, err, errlen);
+    /* The same reading the triggers make (casefacts_query): one path from a case to its facts. */
+    lr = casefacts_query(conn, case_id, NULL, &in, err, errlen);
     if (lr > 0)
         snprintf(err, errlen, "case %lld not found", (long long)case_id);
     if (lr != 0)
@@ -223,6 +182,7 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
     const struct routing_destination *target = NULL;
     char detail[300], *text = NULL;
     const char *params[3];
+    char why[1024];
     PGresult *x;
     int ok;
 
@@ -244,10 +204,11 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
     params[0] = rid;
     params[1] = detail;
     params[2] = text;
-    x = PQexecParams(t->api->conn(ctx), escalate_sql, 3, NULL, params, NULL, NULL, 0);
-    ok = PQresultStatus(x) == PGRES_TUPLES_OK;
+    x = trf_query(t->api->conn(ctx), escalate_sql, 3, params, why, sizeof(why),
+                  "referral %s: cannot escalate", rid);
+    ok = x != NULL;
     if (!ok)
-        t->api->fail(ctx, "referral %s: cannot escalate: %s", rid, PQresultErrorMessage(x));
+        t->api->fail(ctx, "%s", why);
     PQclear(x);
     free(text);
     if (ok)
@@ -258,13 +219,14 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
 int route_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
 {
     struct trf *t = ud;
+    char err[1024];
     PGresult *r;
     int rc = CH_OK;
     (void)ev;
-    r = PQexecParams(t->api->conn(ctx), claim_sql, 0, NULL, NULL, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        t->api->fail(ctx, "cannot claim overdue referrals: %s", PQresultErrorMessage(r));
-        PQclear(r);
+    r = trf_query(t->api->conn(ctx), claim_sql, 0, NULL, err, sizeof(err),
+                  "cannot claim overdue referrals");
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
         return CH_ERROR;
     }
     for (int i = 0; i < PQntuples(r) && rc == CH_OK; i++)
@@ -278,17 +240,17 @@ int route_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
 
 int trf_consent_changed(struct trf *t, struct ch_ctx *ctx, int64_t person_id)
 {
-    static const char sql[] = "SELECT id FROM casehost.cases"
+    static const char sql[] = "SELECT id FROM casehost.plugin_case_v1"
                               " WHERE subject_id = $1 AND status <> 'closed' ORDER BY id";
-    char id[24];
+    char id[24], err[1024];
     const char *params[1] = {id};
     PGresult *r;
     int rc = CH_OK;
     snprintf(id, sizeof(id), "%lld", (long long)person_id);
-    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        t->api->fail(ctx, "person %s: %s", id, PQresultErrorMessage(r));
-        PQclear(r);
+    r = trf_query(t->api->conn(ctx), sql, 1, params, err, sizeof(err),
+                  "cannot read the open cases of person %s", id);
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
         return CH_ERROR;
     }
     for (int i = 0; i < PQntuples(r) && rc == CH_OK; i++)
@@ -297,22 +259,70 @@ int trf_consent_changed(struct trf *t, struct ch_ctx *ctx, int64_t person_id)
     return rc;
 }
 
-/* Case fields routing reads: a change of any of them may change a decision. */
-static int routing_relevant(const struct ch_event_data *ev)
+/*
+ * 1 when a decision under cfg can change with fixed fact slot `slot`: a
+ * rule's `when` reads it, or it is the state or county that a destination's
+ * jurisdiction is checked against.
+ */
+static int reads_fact(const struct routing_config *cfg, int slot)
 {
-    static const char *const fields[] = {"flags",          "state",      "county",    "subject_id",
-                                         "runaway_return", "cw_history", "jj_history"};
-    for (size_t i = 0; i < ev->n_changes; i++)
-        for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
-            if (strcmp(ev->changes[i].field, fields[k]) == 0)
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        if (rule_uses_slot(cfg->rules[i].when, slot))
+            return 1;
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        const struct routing_jurisdiction *j = &cfg->destinations[i].jurisdiction;
+        if ((slot == FACTS_STATE && !j->any) || (slot == FACTS_COUNTY && j->n_counties > 0))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * 1 when a decision under cfg can change with the person's consents or safe
+ * contact: a rule calls consent() or safe_channel(), refers on a consent
+ * basis, or reaches a destination that contacts the person.
+ */
+static int reads_person(const struct routing_config *cfg)
+{
+    size_t n = facts_resolver_slot_count(&cfg->resolver);
+    for (size_t slot = FACTS__COUNT; slot < n; slot++) {
+        int fn = facts_resolver_call(&cfg->resolver, slot)->fn;
+        if (fn == ROUTING__FN_CONSENT || fn == ROUTING__FN_SAFE_CHANNEL)
+            return 1;
+    }
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        if (cfg->rules[i].basis == ROUTING_BASIS_CONSENT)
+            return 1;
+    for (size_t i = 0; i < cfg->n_destinations; i++)
+        if (cfg->destinations[i].contacts_person)
+            return 1;
+    return 0;
+}
+
+/*
+ * Whether an update can change the case's decision: a changed field feeds a
+ * fact the configuration reads, or puts another person behind the case whose
+ * consents or safe contact it reads. Derived from the rules as the triggers'
+ * reads_changed_field is, never a list of fields: a rule that starts reading
+ * a fact makes the fields behind it route the case again.
+ */
+static int routing_relevant(const struct routing_config *cfg, const struct ch_event_data *ev)
+{
+    for (size_t i = 0; i < ev->n_changes; i++) {
+        const char *field = ev->changes[i].field;
+        for (int slot = 0; slot < FACTS__COUNT; slot++)
+            if (casefacts_field_feeds(field, slot) && reads_fact(cfg, slot))
                 return 1;
+        if (casefacts_field_moves_person(field) && reads_person(cfg))
+            return 1;
+    }
     return 0;
 }
 
 int route_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
 {
     struct trf *t = ud;
-    if (ev->kind == CH_EV_CASE_UPDATED && !routing_relevant(ev))
+    if (ev->kind == CH_EV_CASE_UPDATED && !routing_relevant(t->cfg->routing, ev))
         return CH_OK;
     return route_case(t, ctx, ev->case_id, 0,
                       ev->kind == CH_EV_CASE_CREATED ? "case_created" : "case_updated", 0);

@@ -1,9 +1,9 @@
 /*
  * route.h: routing against the database: the input facts of a case read in
- * one statement, the decision stored with its referrals and outbox rows in
- * one statement, and what uses them (screening completion, case changes,
- * consent, escalation on the tick, explain, replay). Runs on the caller's
- * transaction; never commits and never sends anything.
+ * one statement (casefacts_query, the same reading the triggers make), the decision stored with its
+ * referrals and outbox rows in one statement, and what uses them (screening completion, case
+ * changes, consent, escalation on the tick, explain, replay). Runs on the caller's transaction;
+ * never commits and never sends anything.
  */
 #ifndef TRF_ROUTE_H
 #define TRF_ROUTE_H
@@ -12,14 +12,6 @@
 
 #include "routing/routing.h"
 #include "trf.h"
-
-/*
- * Reads everything routing looks at for case_id into in (initialised here;
- * release it also on failure). Returns 0, 1 when the case is not visible,
- * -1 with err set.
- */
-int route_input_load(PGconn *conn, int64_t case_id, struct routing_input *in, char *err,
-                     size_t errlen);
 
 /*
  * Decides for case_id under cfg and stores the decision with its referrals

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "db/query.h"
 #include "db/screening.h"
 
 static const char suggest_sql[] = "SELECT trafficking.screening_suggest($1, $2, $3, $4, $5)";
@@ -101,14 +102,10 @@ int64_t screening_store(PGconn *conn, const struct screening_submit *s, char *er
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    r = PQexecParams(conn, submit_sql, 1, NULL, (const char *const *)&text, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
-        snprintf(err, errlen, "%s%s%s", m ? m : PQresultErrorMessage(r), h ? "\nhint: " : "",
-                 h ? h : "");
+    /* No head of our own: the caller names the case, the database says what is wrong. */
+    r = trf_query(conn, submit_sql, 1, (const char *const *)&text, err, errlen, NULL);
+    if (r == NULL)
         goto out;
-    }
     id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 out:
     PQclear(r);
@@ -127,11 +124,9 @@ int64_t screening_suggest(PGconn *conn, int64_t case_id, const struct trigger *t
     int64_t out = -1;
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
     snprintf(due, sizeof(due), "%d", t->due_hours);
-    r = PQexecParams(conn, suggest_sql, 5, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        snprintf(err, errlen, "cannot suggest a screening for case %s: %s", id,
-                 PQresultErrorMessage(r));
-    else
+    r = trf_query(conn, suggest_sql, 5, params, err, errlen,
+                  "cannot suggest a screening for case %s", id);
+    if (r != NULL)
         out = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return out;
@@ -179,7 +174,10 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
 
     rc = casefacts_load(t->api->conn(ctx), ev->case_id, &cf, err, sizeof(err));
     if (rc != 0) {
-        t->api->fail(ctx, "%s", rc > 0 ? "case not found" : err);
+        if (rc > 0)
+            t->api->fail(ctx, "case %lld not found", (long long)ev->case_id);
+        else
+            t->api->fail(ctx, "%s", err);
         return CH_ERROR;
     }
     casefacts_fill(&cf, facts);
@@ -210,14 +208,14 @@ int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
         "       to_char(s.finished_at, 'YYYY-MM-DD HH24:MI') AS finished, s.superseded_by"
         "  FROM trafficking.screenings s WHERE s.case_id = $1 ORDER BY s.id";
     struct trf *t = ud;
-    char id[24];
+    char id[24], err[1024];
     const char *params[1] = {id};
     PGresult *r;
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
-    r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        t->api->fail(ctx, "cannot read screenings of case %s: %s", id, PQresultErrorMessage(r));
-        PQclear(r);
+    r = trf_query(t->api->conn(ctx), sql, 1, params, err, sizeof(err),
+                  "cannot read screenings of case %s", id);
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
         return CH_ERROR;
     }
     t->api->out_result(ctx, "screenings", r, 1);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/query.h"
 #include "outbox/dispatch.h"
 #include "outbox/transport.h"
 
@@ -44,9 +45,8 @@ static const char sql_take[] =
  * (then the send happened while the consent held). NOWAIT: a revocation
  * already in progress wins, and the row is looked at again afterwards.
  */
-static const char sql_consent[] =
-    "SELECT revoked, expired, revoked_at, expires_at, reason"
-    "  FROM trafficking.outbox_consent_v1($1)";
+static const char sql_consent[] = "SELECT revoked, expired, revoked_at, expires_at, reason"
+                                  "  FROM trafficking.outbox_consent_v1($1)";
 
 /* Holds the row, revoking the referral when $3 (its consent no longer covers it). */
 static const char sql_hold[] = "SELECT trafficking.outbox_hold_v1($1, $2, $3::boolean)";
@@ -134,14 +134,14 @@ static void note(struct run *run, int warning, const char *fmt, ...)
 
 /*
  * Runs one statement with text parameters. Returns the result (caller
- * PQclears) when its status is want, else NULL with the message in run->err
- * and the SQLSTATE in run->sqlstate.
+ * PQclears) when its status is want, else NULL with the message (the
+ * server's, with its DETAIL and HINT: trf_query_error) in run->err and the
+ * SQLSTATE in run->sqlstate.
  */
 static PGresult *sql(struct run *run, const char *text, int n, const char *const *params,
                      ExecStatusType want)
 {
     char name[40];
-    const char *state;
     PGresult *r;
     size_t i = 0;
     while (i < N_HOT && hot[i] != text)
@@ -154,11 +154,8 @@ static PGresult *sql(struct run *run, const char *text, int n, const char *const
     }
     if (PQresultStatus(r) == want)
         return r;
-    state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    snprintf(run->sqlstate, sizeof(run->sqlstate), "%s", state ? state : "");
-    snprintf(run->err, run->errlen, "%s",
-             r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(run->conn));
-    run->err[strcspn(run->err, "\n")] = '\0';
+    snprintf(run->sqlstate, sizeof(run->sqlstate), "%s", trf_query_sqlstate(r));
+    trf_query_error(run->conn, r, run->err, run->errlen, NULL);
     PQclear(r);
     return NULL;
 }
@@ -295,13 +292,11 @@ static int prepare(struct run *run)
         const char *state;
         snprintf(name, sizeof(name), HOT_NAME, i);
         r = PQprepare(run->conn, name, hot[i], 0, NULL);
-        state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        state = trf_query_sqlstate(r);
         if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-            (state == NULL || strcmp(state, "42P05") != 0)) { /* duplicate_prepared_statement */
-            snprintf(run->sqlstate, sizeof(run->sqlstate), "%s", state ? state : "");
-            snprintf(run->err, run->errlen, "%s",
-                     r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(run->conn));
-            run->err[strcspn(run->err, "\n")] = '\0';
+            strcmp(state, "42P05") != 0) { /* duplicate_prepared_statement */
+            snprintf(run->sqlstate, sizeof(run->sqlstate), "%s", state);
+            trf_query_error(run->conn, r, run->err, run->errlen, "cannot prepare %s", name);
             PQclear(r);
             return -1;
         }

@@ -13,14 +13,7 @@
 
 #include <libpq-fe.h>
 
-/* How and where one destination receives referrals. Strings are borrowed. */
-struct dispatch_target {
-    enum { DISPATCH_WEBHOOK, DISPATCH_COMMAND, DISPATCH_SPOOL } channel;
-    const char *url;       /* webhook: http:// or https:// */
-    const char *secret;    /* webhook: HMAC-SHA256 key of X-Casehost-Signature */
-    const char *command;   /* command: run by /bin/sh -c, JSON on stdin */
-    const char *spool_dir; /* spool: <spool_dir>/<idempotency_key>.json */
-};
+#include "outbox/dispatch_target.h"
 
 /*
  * The target of a destination id, or NULL when there is none. The result is
@@ -32,13 +25,13 @@ typedef const struct dispatch_target *(*dispatch_lookup_fn)(void *ud, const char
 typedef void (*dispatch_log_fn)(void *ud, int warning, const char *msg);
 
 struct dispatch_options {
-    int once;               /* stop when no ready row is left */
-    int max_attempts;       /* a row that failed this often becomes 'failed' */
-    long backoff_ms;        /* delay after the first failure; doubles per failure */
-    long backoff_cap_ms;    /* the longest delay */
-    long timeout_ms;        /* per send: webhook request or command run */
-    long idle_ms;           /* long-running mode: longest sleep when nothing is ready */
-    dispatch_log_fn log;    /* may be NULL */
+    int once;            /* stop when no ready row is left */
+    int max_attempts;    /* a row that failed this often becomes 'failed' */
+    long backoff_ms;     /* delay after the first failure; doubles per failure */
+    long backoff_cap_ms; /* the longest delay */
+    long timeout_ms;     /* per send: webhook request or command run */
+    long idle_ms;        /* long-running mode: longest sleep when nothing is ready */
+    dispatch_log_fn log; /* may be NULL */
     void *log_ud;
 };
 

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "outbox/dispatch.h"
+#include "outbox/dispatch_target.h"
 
 #define TRANSPORT_SIG_HEX 65 /* 64 hex digits and a NUL */
 

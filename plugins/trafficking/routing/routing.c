@@ -63,12 +63,8 @@ static struct rule_value call_value(const struct facts_call *call, const struct 
     }
 }
 
-/* Fills facts[0 .. slot count of cfg's resolver - 1]; strings are borrowed from in. */
-static void fill_facts(const struct routing_config *cfg, const struct routing_input *in,
-                       struct rule_value *facts)
+void routing_input_case_facts(const struct routing_input *in, struct rule_value *facts)
 {
-    size_t n = facts_resolver_slot_count(&cfg->resolver);
-    facts_clear(facts, n);
     facts[FACTS_MINOR] = v_bool(routing_input_minor(in));
     if (in->age >= 0)
         facts[FACTS_AGE] = v_num(in->age);
@@ -86,6 +82,15 @@ static void fill_facts(const struct routing_config *cfg, const struct routing_in
     facts[FACTS_CONTROL_FLAG] = v_bool(in->control);
     facts[FACTS_FOREIGN_NATIONAL] = v_bool(in->foreign_national);
     facts[FACTS_IMMINENT_DANGER] = v_bool(in->imminent_danger);
+}
+
+/* Fills facts[0 .. slot count of cfg's resolver - 1]; strings are borrowed from in. */
+static void fill_facts(const struct routing_config *cfg, const struct routing_input *in,
+                       struct rule_value *facts)
+{
+    size_t n = facts_resolver_slot_count(&cfg->resolver);
+    facts_clear(facts, n);
+    routing_input_case_facts(in, facts);
     if (in->screening.present) {
         facts[FACTS_BAND] = v_str(in->screening.band);
         facts[FACTS_RESULT] = v_str(in->screening.result);

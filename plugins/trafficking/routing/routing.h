@@ -337,6 +337,13 @@ int routing_input_add_consent(struct routing_input *in, int64_t id, const char *
                               const char *const *recipients, size_t n, int active);
 int routing_input_add_safe_channel(struct routing_input *in, const char *channel);
 
+/*
+ * The case facts of in (age and pathway, gender, place, runaway, history,
+ * flags) into their slots of facts, the one place they are filled: routing
+ * and screening triggers read a case the same way. Strings are borrowed.
+ */
+void routing_input_case_facts(const struct routing_input *in, struct rule_value *facts);
+
 /* 1 when the input puts the case on a minor pathway (under 18, or unknown age). */
 int routing_input_minor(const struct routing_input *in);
 /* "minor", "adult" or "minor_unknown_age" (static). */

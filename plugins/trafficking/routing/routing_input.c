@@ -8,6 +8,7 @@
  * an absent flag is false, an absent age is unknown (the minor pathway).
  */
 #include "routing/routing.h"
+#include "screening/scoring.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -84,16 +85,15 @@ int routing_input_add_consent(struct routing_input *in, int64_t id, const char *
     return 0;
 }
 
+/* The age rule is scoring's (scoring_age_of): screening and routing share one. */
 int routing_input_minor(const struct routing_input *in)
 {
-    return in->age < 0 || in->age < 18;
+    return scoring_age_of(in->age, in->age_known, in->age_estimated).minor;
 }
 
 const char *routing_input_pathway(const struct routing_input *in)
 {
-    if (in->age < 0)
-        return "minor_unknown_age";
-    return in->age < 18 ? "minor" : "adult";
+    return scoring_age_of(in->age, in->age_known, in->age_estimated).pathway;
 }
 
 /* ----------------------------------------------------------------- flags --- */

@@ -32,16 +32,7 @@
 
 #include <stddef.h>
 
-enum rule_type { RULE_NULL = 0, RULE_BOOL, RULE_NUM, RULE_STR };
-
-struct rule_value {
-    enum rule_type type;
-    union {
-        int b;
-        double n;
-        const char *s; /* borrowed: from the program or the caller's fact vector */
-    } u;
-};
+#include "rules/rule_value.h"
 
 /*
  * Names and function calls are resolved at compile time to slots of the fact

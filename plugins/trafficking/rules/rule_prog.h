@@ -6,7 +6,7 @@
 #ifndef TRF_RULE_PROG_H
 #define TRF_RULE_PROG_H
 
-#include "rules/rule.h"
+#include "rules/rule_value.h"
 
 /*
  * Deepest node rule_compile accepts (the root is at depth 0). rule_eval recurses

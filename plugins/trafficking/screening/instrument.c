@@ -17,10 +17,6 @@
 
 #include "screening/instrument_item.h"
 
-static const char *const domain_names[INSTRUMENT_DOMAIN__COUNT] = {
-    "control", "recruitment", "conditions", "sex_trafficking", "labour", "minors", "health",
-};
-static const char *const kind_names[] = {"yes_no", "choice", "count"};
 static const char *const method_names[] = {"any_yes", "count_at_least", "weighted"};
 static const char *const mode_names[] = {"interview", "observation"};
 
@@ -31,14 +27,19 @@ static const char *name_of(const char *const *names, size_t n, int i)
     return i >= 0 && (size_t)i < n ? names[i] : NULL;
 }
 
+/* Domains and kinds are item vocabulary: instrument_item.c owns their names. */
 const char *instrument_domain_name(enum instrument_domain d)
 {
-    return name_of(domain_names, COUNT_OF(domain_names), (int)d);
+    size_t n = 0;
+    const char *const *names = instrument__domain_names(&n);
+    return name_of(names, n, (int)d);
 }
 
 const char *instrument_kind_name(enum instrument_kind k)
 {
-    return name_of(kind_names, COUNT_OF(kind_names), (int)k);
+    size_t n = 0;
+    const char *const *names = instrument__kind_names(&n);
+    return name_of(names, n, (int)k);
 }
 
 const char *instrument_method_name(enum instrument_method m)
@@ -51,24 +52,9 @@ const char *instrument_mode_name(enum instrument_mode m)
     return name_of(mode_names, COUNT_OF(mode_names), (int)m);
 }
 
-const char *const *instrument__domain_names(size_t *n)
-{
-    *n = COUNT_OF(domain_names);
-    return domain_names;
-}
-
-const char *const *instrument__kind_names(size_t *n)
-{
-    *n = COUNT_OF(kind_names);
-    return kind_names;
-}
-
 int instrument_item_index(const struct instrument *inst, const char *id)
 {
-    for (size_t i = 0; i < inst->n_items; i++)
-        if (inst->items[i].id != NULL && strcmp(inst->items[i].id, id) == 0)
-            return (int)i;
-    return -1;
+    return instrument__item_find(inst->items, inst->n_items, id);
 }
 
 size_t instrument_slot_count(const struct instrument *inst)

@@ -11,6 +11,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const domain_names[INSTRUMENT_DOMAIN__COUNT] = {
+    "control", "recruitment", "conditions", "sex_trafficking", "labour", "minors", "health",
+};
+static const char *const kind_names[] = {"yes_no", "choice", "count"};
+
+const char *const *instrument__domain_names(size_t *n)
+{
+    *n = sizeof(domain_names) / sizeof(domain_names[0]);
+    return domain_names;
+}
+
+const char *const *instrument__kind_names(size_t *n)
+{
+    *n = sizeof(kind_names) / sizeof(kind_names[0]);
+    return kind_names;
+}
+
+int instrument__item_find(const struct instrument_item *items, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].id != NULL && strcmp(items[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
 static void item_ctx(const char *id, size_t i, char *buf, size_t len)
 {
     if (id != NULL)
@@ -144,7 +169,7 @@ static void parse_item(struct instrument_loader *l, const config_setting_t *s, s
     it->weight = 1;
     item_ctx(NULL, i, num, sizeof(num));
     if (cfgread_ident(r, s, num, "id", 1, &id) == 1) {
-        int first = instrument_item_index(inst, id);
+        int first = instrument__item_find(inst->items, inst->n_items, id);
         if (first >= 0)
             cfgread_error(r, cfgread_line(config_setting_get_member(s, "id")), 0, NULL,
                           "duplicate item id '%s' (first at line %d)", id, inst->items[first].line);
@@ -211,7 +236,7 @@ void instrument__parse_items(struct instrument_loader *l, const config_setting_t
 static int check_item(void *ud, const char *arg, char *err, size_t errlen)
 {
     const struct instrument_loader *l = ud;
-    int j = instrument_item_index(l->inst, arg);
+    int j = instrument__item_find(l->inst->items, l->inst->n_items, arg);
     if (j < 0) {
         snprintf(err, errlen, "no item '%s' in this instrument", arg);
         return -1;

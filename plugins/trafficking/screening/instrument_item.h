@@ -1,8 +1,9 @@
 /*
  * instrument_item.h: shared-internal interface between instrument.c (files and
- * sets) and instrument_item.c (items and their show_if programs).
+ * sets) and instrument_item.c (items, their names and their show_if programs).
  *
  * Not for other modules: everything here lives only while one file loads.
+ * Items never call back into instrument.c: both share instrument_types.h.
  */
 #ifndef TRF_INSTRUMENT_ITEM_H
 #define TRF_INSTRUMENT_ITEM_H
@@ -12,7 +13,7 @@
 #include <libconfig.h>
 
 #include "cfg/cfgread.h"
-#include "screening/instrument.h"
+#include "screening/instrument_types.h"
 
 /* State of loading one instrument file. */
 struct instrument_loader {
@@ -36,6 +37,9 @@ void instrument__compile_show_if(struct instrument_loader *l);
 
 /* Frees what an item owns (not the item itself). */
 void instrument__item_release(struct instrument_item *item);
+
+/* Index of the item with this id among items[0..n), or -1; items without an id are skipped. */
+int instrument__item_find(const struct instrument_item *items, size_t n, const char *id);
 
 /* The static name tables, for messages that list what is allowed. */
 const char *const *instrument__domain_names(size_t *n);

@@ -300,14 +300,22 @@ int scoring_age(const char *dob, int estimated_age, const char *on, struct scori
         snprintf(err, errlen, "estimated age %d is out of range (0 to 130)", estimated_age);
         return -1;
     }
-    if (out->age < 0) {
-        out->minor = 1;
-        out->pathway = "minor_unknown_age";
-    } else {
-        out->minor = out->age < 18;
-        out->pathway = out->minor ? "minor" : "adult";
-    }
+    *out = scoring_age_of(out->age, out->known, out->estimated);
     return 0;
+}
+
+struct scoring_age scoring_age_of(int age, int known, int estimated)
+{
+    struct scoring_age a = {.known = known != 0, .estimated = estimated != 0, .age = age};
+    if (age < 0) {
+        a.age = -1;
+        a.minor = 1;
+        a.pathway = "minor_unknown_age";
+    } else {
+        a.minor = age < 18;
+        a.pathway = a.minor ? "minor" : "adult";
+    }
+    return a;
 }
 
 void scoring_age_fill(const struct scoring_age *a, struct rule_value *facts)

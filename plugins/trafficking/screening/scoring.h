@@ -131,6 +131,13 @@ struct scoring_age {
 };
 
 /*
+ * The one age rule, for screening and routing alike: the age facts of a
+ * whole-years age (-1: unknown) that is known from a date of birth (known)
+ * or estimated (estimated). Unknown, or under 18, is the minor pathway.
+ */
+struct scoring_age scoring_age_of(int age, int known, int estimated);
+
+/*
  * dob: "YYYY-MM-DD" or NULL; estimated_age: 0..130, or -1 for none; on:
  * "YYYY-MM-DD", the date the age is wanted for (an event date, since age at
  * exploitation may differ from age now). A birthday on 29 February counts

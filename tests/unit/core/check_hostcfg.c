@@ -250,10 +250,16 @@ END_TEST
 
 START_TEST(default_path_prefers_explicit_then_environment)
 {
+    /* Not in a build tree: the installed SYSCONFDIR/casehost/casehost.cfg, absolute. */
+    static const char tail[] = "/casehost/casehost.cfg";
+    const char *installed;
     unsetenv("CASEHOST_CONFIG");
-    ck_assert_str_eq(hostcfg_default_path(NULL), "conf/casehost.cfg");
+    installed = hostcfg_default_path(NULL);
+    ck_assert_msg(installed[0] == '/' && strlen(installed) > strlen(tail) &&
+                      strcmp(installed + strlen(installed) - strlen(tail), tail) == 0,
+                  "default config '%s' is not SYSCONFDIR%s", installed, tail);
     setenv("CASEHOST_CONFIG", "", 1);
-    ck_assert_str_eq(hostcfg_default_path(NULL), "conf/casehost.cfg");
+    ck_assert_str_eq(hostcfg_default_path(NULL), installed);
     setenv("CASEHOST_CONFIG", "/etc/casehost/casehost.cfg", 1);
     ck_assert_str_eq(hostcfg_default_path(NULL), "/etc/casehost/casehost.cfg");
     ck_assert_str_eq(hostcfg_default_path("mine.cfg"), "mine.cfg");

@@ -28,7 +28,9 @@ static int load(const char *so, struct loader *l, char *err, size_t errlen)
 {
     static struct plugin_conf pc;
     static struct diag d;
+    static const char *const host_verbs[] = {"case", "help", NULL};
     memset(l, 0, sizeof(*l));
+    loader_set_host_verbs(host_verbs);
     diag_init(&d, NULL);
     l->diag = &d;
     l->config_dir = "/nonexistent";
@@ -64,7 +66,72 @@ static const struct {
     {"testplug_nosym.so", {"not a casehost plugin", "casehost_plugin_entry", "testplug_nosym.so"}},
     {"not_a_plugin.so", {"cannot load", "not_a_plugin.so", "testplug"}},
     {"missing.so", {"no file", "missing.so", "testplug"}},
+    {"testplug_libconfig.so",
+     {"built against libconfig 1.6", "this host uses 1.5", "rebuild the plugin"}},
 };
+
+START_TEST(a_plugin_built_against_abi_1_0_still_loads)
+{
+    struct loader l;
+    char err[1024] = "";
+    ck_assert_msg(load("testplug_abi10.so", &l, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(l.plugins[0]->desc->abi_minor, 0);
+    ck_assert_ptr_nonnull(loader_command(&l, "tp-events"));
+    /* its 1.0 command keeps the argv path; the typed one needs 1.1 */
+    ck_assert_int_eq(loader_command(&l, "tp-events")->typed, 0);
+    ck_assert_ptr_null(loader_command(&l, "tp-typed"));
+    loader_release(&l);
+}
+END_TEST
+
+START_TEST(a_typed_command_is_registered_with_its_table)
+{
+    struct loader l;
+    char err[1024] = "";
+    const struct command_entry *ce;
+    ck_assert_int_eq(load("testplug.so", &l, err, sizeof(err)), 0);
+    ce = loader_command(&l, "tp-typed");
+    ck_assert_ptr_nonnull(ce);
+    ck_assert_int_eq(ce->typed, 1);
+    ck_assert_uint_eq(ce->spec.n_args, 6);
+    ck_assert_str_eq(ce->spec.args[0].name, "case");
+    loader_release(&l);
+}
+END_TEST
+
+START_TEST(a_verb_that_collides_refuses_the_load_naming_both)
+{
+    struct loader l;
+    char err[1024] = "";
+    ck_assert_int_eq(load("testplug_collide.so", &l, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "plugin 'testplug' command 'case' collides with the host's command "
+                              "'case'") != NULL,
+                  "%s", err);
+    ck_assert_ptr_nonnull(strstr(err, "testplug_collide.so"));
+    ck_assert_uint_eq(l.n_plugins, 0);
+    ck_assert_uint_eq(l.n_commands, 0);
+    ck_assert_uint_eq(l.n_hooks, 0);
+    loader_release(&l);
+}
+END_TEST
+
+START_TEST(a_verb_of_another_plugin_refuses_the_second_naming_both)
+{
+    struct loader l;
+    char err[1024] = "";
+    static struct plugin_conf second;
+    ck_assert_int_eq(load("testplug.so", &l, err, sizeof(err)), 0);
+    memset(&second, 0, sizeof(second));
+    second.name = "testplug";
+    second.path = (char *)build_path("testplug_abi10.so");
+    ck_assert_int_eq(loader_load_one(&l, &second, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "command 'tp-events' collides with plugin 'testplug''s command "
+                              "'tp-events'") != NULL,
+                  "%s", err);
+    ck_assert_uint_eq(l.n_plugins, 1);
+    loader_release(&l);
+}
+END_TEST
 
 START_TEST(contract_breakers_are_refused)
 {
@@ -205,6 +272,10 @@ static Suite *loader_suite(void)
     Suite *s = suite_create("loader");
     TCase *tc = tcase_create("contract");
     tcase_add_test(tc, good_plugin_loads_and_registers);
+    tcase_add_test(tc, a_plugin_built_against_abi_1_0_still_loads);
+    tcase_add_test(tc, a_typed_command_is_registered_with_its_table);
+    tcase_add_test(tc, a_verb_that_collides_refuses_the_load_naming_both);
+    tcase_add_test(tc, a_verb_of_another_plugin_refuses_the_second_naming_both);
     tcase_add_loop_test(tc, contract_breakers_are_refused, 0,
                         (int)(sizeof(refused) / sizeof(refused[0])));
     tcase_add_test(tc, optional_init_failure_is_skipped_with_message);

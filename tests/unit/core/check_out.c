@@ -4,7 +4,9 @@
  * and out_result's typing of PostgreSQL columns (results built with libpq's
  * PQmakeEmptyPGresult, so no server is needed). Asserts exact text, and that
  * control characters in values reach a terminal only as visible escapes
- * while JSON keeps every value exact.
+ * while JSON keeps every value exact. Alerts, actions and forms: alerts
+ * print first whenever they were raised, actions paste into a shell,
+ * forms read only the question members the caller's struct has.
  */
 #include <check.h>
 #include <stdio.h>
@@ -192,6 +194,83 @@ static void doc_empty_result(struct out *o)
     PQclear(res);
 }
 
+/* ------------------------------------------- alerts, actions, forms --- */
+
+#define RULE "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+
+static const char *const yes_no_unsure[] = {"yes", "no", "unsure", NULL};
+static const char *const answer_argv[] = {"screen", "answer", "4", NULL};
+
+static const struct ch_question safety_questions[] = {
+    {sizeof(struct ch_question), "safe_now", "Are you safe right now?", yes_no_unsure,
+     "Ask when the person is alone."},
+    {sizeof(struct ch_question), "where", "Where are you staying tonight?", NULL, NULL},
+};
+
+static void doc_alert_danger(struct out *o)
+{
+    out_alert(o, CH_SEV_DANGER, "call 911 now");
+}
+
+/* Each severity has its prefix; a second line hangs under the first, off the margin. */
+static void doc_alerts_in_order(struct out *o)
+{
+    out_alert(o, CH_SEV_INFO, "interpreter booked");
+    out_alert(o, CH_SEV_WARNING, "second report in 30 days\nreview the safety plan");
+}
+
+/* Raised after fields and a message, the alert still prints first, then a blank line. */
+static void doc_alert_after_fields(struct out *o)
+{
+    out_str(o, "title", "Runaway return");
+    out_message(o, "screening saved");
+    out_alert(o, CH_SEV_DANGER, "call 911 now");
+}
+
+/* A section brings its own blank line: no second one after the alerts. */
+static void doc_alert_before_section(struct out *o)
+{
+    out_object(o, "case");
+    out_int(o, "id", 4);
+    out_end(o);
+    out_alert(o, CH_SEV_WARNING, "no safety plan");
+}
+
+static void doc_action_quoted(struct out *o)
+{
+    static const char *const argv[] = {"case", "note", "4", "--text", "O'Brien house", NULL};
+    out_action(o, "Add a note", argv);
+}
+
+static void doc_action_without_command(struct out *o)
+{
+    out_action(o, NULL, NULL);
+}
+
+/* Actions come last, after a blank line, wherever they were written. */
+static void doc_action_after_fields(struct out *o)
+{
+    static const char *const argv[] = {"case", "show", "4", NULL};
+    out_action(o, "Show the case", argv);
+    out_int(o, "case", 4);
+    out_message(o, "case 4 updated");
+}
+
+static void doc_form(struct out *o)
+{
+    out_int(o, "case", 4);
+    out_form(o, "step", "Safety", safety_questions, 2, answer_argv);
+}
+
+/* No title: the key names it; no argv: no command line; a NULL prompt is "-". */
+static void doc_form_untitled_without_command(struct out *o)
+{
+    static const char *const yes_no[] = {"yes", "no", NULL};
+    static const struct ch_question q[] = {
+        {sizeof(struct ch_question), "others", NULL, yes_no, NULL}};
+    out_form(o, "next_step", NULL, q, 1, NULL);
+}
+
 static const struct {
     const char *name;
     void (*build)(struct out *o);
@@ -358,6 +437,172 @@ static const struct {
      "Person\n",
      "{\n"
      "  \"person\": {}\n"
+     "}\n"},
+    {"alert_danger", doc_alert_danger, RULE "DANGER: call 911 now\n" RULE,
+     "{\n"
+     "  \"alerts\": [\n"
+     "    {\n"
+     "      \"severity\": \"danger\",\n"
+     "      \"text\": \"call 911 now\"\n"
+     "    }\n"
+     "  ]\n"
+     "}\n"},
+    {"alerts_in_order", doc_alerts_in_order,
+     "note: interpreter booked\n"
+     "WARNING: second report in 30 days\n"
+     "         review the safety plan\n",
+     "{\n"
+     "  \"alerts\": [\n"
+     "    {\n"
+     "      \"severity\": \"info\",\n"
+     "      \"text\": \"interpreter booked\"\n"
+     "    },\n"
+     "    {\n"
+     "      \"severity\": \"warning\",\n"
+     "      \"text\": \"second report in 30 days\\nreview the safety plan\"\n"
+     "    }\n"
+     "  ]\n"
+     "}\n"},
+    {"alert_after_fields", doc_alert_after_fields,
+     RULE "DANGER: call 911 now\n" RULE "\n"
+          "Title:  Runaway return\n"
+          "screening saved\n",
+     "{\n"
+     "  \"title\": \"Runaway return\",\n"
+     "  \"messages\": [\n"
+     "    \"screening saved\"\n"
+     "  ],\n"
+     "  \"alerts\": [\n"
+     "    {\n"
+     "      \"severity\": \"danger\",\n"
+     "      \"text\": \"call 911 now\"\n"
+     "    }\n"
+     "  ]\n"
+     "}\n"},
+    {"alert_before_section", doc_alert_before_section,
+     "WARNING: no safety plan\n"
+     "\n"
+     "Case\n"
+     "  Id:  4\n",
+     "{\n"
+     "  \"case\": {\n"
+     "    \"id\": 4\n"
+     "  },\n"
+     "  \"alerts\": [\n"
+     "    {\n"
+     "      \"severity\": \"warning\",\n"
+     "      \"text\": \"no safety plan\"\n"
+     "    }\n"
+     "  ]\n"
+     "}\n"},
+    {"action_quoted", doc_action_quoted,
+     "  -> Add a note: casehost case note 4 --text 'O'\\''Brien house'\n",
+     "{\n"
+     "  \"actions\": [\n"
+     "    {\n"
+     "      \"label\": \"Add a note\",\n"
+     "      \"argv\": [\n"
+     "        \"case\",\n"
+     "        \"note\",\n"
+     "        \"4\",\n"
+     "        \"--text\",\n"
+     "        \"O'Brien house\"\n"
+     "      ],\n"
+     "      \"command\": \"casehost case note 4 --text 'O'\\\\''Brien house'\"\n"
+     "    }\n"
+     "  ]\n"
+     "}\n"},
+    {"action_without_command", doc_action_without_command, "  -> -\n",
+     "{\n"
+     "  \"actions\": [\n"
+     "    {\n"
+     "      \"label\": null,\n"
+     "      \"argv\": null,\n"
+     "      \"command\": null\n"
+     "    }\n"
+     "  ]\n"
+     "}\n"},
+    {"action_after_fields", doc_action_after_fields,
+     "Case:  4\n"
+     "case 4 updated\n"
+     "\n"
+     "  -> Show the case: casehost case show 4\n",
+     "{\n"
+     "  \"actions\": [\n"
+     "    {\n"
+     "      \"label\": \"Show the case\",\n"
+     "      \"argv\": [\n"
+     "        \"case\",\n"
+     "        \"show\",\n"
+     "        \"4\"\n"
+     "      ],\n"
+     "      \"command\": \"casehost case show 4\"\n"
+     "    }\n"
+     "  ],\n"
+     "  \"case\": 4,\n"
+     "  \"messages\": [\n"
+     "    \"case 4 updated\"\n"
+     "  ]\n"
+     "}\n"},
+    {"form", doc_form,
+     "Case:  4\n"
+     "\n"
+     "Safety\n"
+     "  1. Are you safe right now? (yes / no / unsure)\n"
+     "     Ask when the person is alone.\n"
+     "  2. Where are you staying tonight? (free text)\n"
+     "  To answer: casehost screen answer 4 safe_now=CHOICE where=TEXT\n",
+     "{\n"
+     "  \"case\": 4,\n"
+     "  \"step\": {\n"
+     "    \"type\": \"form\",\n"
+     "    \"title\": \"Safety\",\n"
+     "    \"questions\": [\n"
+     "      {\n"
+     "        \"id\": \"safe_now\",\n"
+     "        \"prompt\": \"Are you safe right now?\",\n"
+     "        \"choices\": [\n"
+     "          \"yes\",\n"
+     "          \"no\",\n"
+     "          \"unsure\"\n"
+     "        ],\n"
+     "        \"help\": \"Ask when the person is alone.\"\n"
+     "      },\n"
+     "      {\n"
+     "        \"id\": \"where\",\n"
+     "        \"prompt\": \"Where are you staying tonight?\",\n"
+     "        \"choices\": null,\n"
+     "        \"help\": null\n"
+     "      }\n"
+     "    ],\n"
+     "    \"argv\": [\n"
+     "      \"screen\",\n"
+     "      \"answer\",\n"
+     "      \"4\"\n"
+     "    ]\n"
+     "  }\n"
+     "}\n"},
+    {"form_untitled_without_command", doc_form_untitled_without_command,
+     "\n"
+     "Next step\n"
+     "  1. - (yes / no)\n",
+     "{\n"
+     "  \"next_step\": {\n"
+     "    \"type\": \"form\",\n"
+     "    \"title\": null,\n"
+     "    \"questions\": [\n"
+     "      {\n"
+     "        \"id\": \"others\",\n"
+     "        \"prompt\": null,\n"
+     "        \"choices\": [\n"
+     "          \"yes\",\n"
+     "          \"no\"\n"
+     "        ],\n"
+     "        \"help\": null\n"
+     "      }\n"
+     "    ],\n"
+     "    \"argv\": null\n"
+     "  }\n"
      "}\n"},
 };
 
@@ -559,6 +804,372 @@ START_TEST(a_long_value_is_cut_between_escapes)
 }
 END_TEST
 
+/* ------------------------------------------- alerts, actions, forms --- */
+
+/* One argument as an action shows it: as it is when a shell takes it literally, else quoted. */
+static const struct {
+    const char *name;
+    const char *arg;
+    const char *shown;
+} shell_args[] = {
+    {"plain", "case-4_b.c/d:e,f@g%h+i=j", "case-4_b.c/d:e,f@g%h+i=j"},
+    {"empty", "", "''"},
+    {"space", "O Brien", "'O Brien'"},
+    {"single quote", "O'Brien", "'O'\\''Brien'"},
+    {"space and both quotes", "it's a \"test\"", "'it'\\''s a \"test\"'"},
+    {"only a quote", "'", "''\\'''"},
+    {"command substitution", "$(rm -rf ~)", "'$(rm -rf ~)'"},
+    {"backticks and semicolon", "`id`;ls", "'`id`;ls'"},
+    {"pipe, ampersand, redirect", "a|b&c>d", "'a|b&c>d'"},
+    {"glob", "*.txt", "'*.txt'"},
+    {"tilde", "~root", "'~root'"},
+    {"comment", "#1", "'#1'"},
+    {"backslash", "a\\b", "'a\\b'"},
+    {"variable", "$HOME", "'$HOME'"},
+    {"non-ASCII", "Zo\xc3\xab", "'Zo\xc3\xab'"},
+};
+
+START_TEST(action_arguments_are_quoted_for_the_shell)
+{
+    const char *argv[] = {"case", shell_args[_i].arg, NULL};
+    struct out *t = out_new(0), *j = out_new(1);
+    char *text, *js, want[256];
+    json_t *doc, *action;
+    out_action(t, "Run", argv);
+    out_action(j, "Run", argv);
+    text = render(t);
+    js = render(j);
+    snprintf(want, sizeof(want), "  -> Run: casehost case %s\n", shell_args[_i].shown);
+    ck_assert_msg(strcmp(text, want) == 0, "%s:\n got: %s\nwant: %s", shell_args[_i].name, text,
+                  want);
+    doc = json_loads(js, 0, NULL);
+    ck_assert_msg(doc != NULL, "not JSON: %s", js);
+    action = json_array_get(json_object_get(doc, "actions"), 0);
+    snprintf(want, sizeof(want), "casehost case %s", shell_args[_i].shown);
+    ck_assert_str_eq(json_string_value(json_object_get(action, "command")), want);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(action, "argv"), 1)),
+                     shell_args[_i].arg);
+    json_decref(doc);
+    free(text);
+    free(js);
+    out_free(t);
+    out_free(j);
+}
+END_TEST
+
+/* What is shown pastes: sh reads the command line back into the very same arguments. */
+START_TEST(an_action_command_line_reads_back_unchanged_in_sh)
+{
+    const char *argv[] = {"case", shell_args[_i].arg, "x y", NULL};
+    struct out *o = out_new(1);
+    char *js, cmd[512], got[512], want[512];
+    json_t *doc;
+    const char *line;
+    FILE *p;
+    size_t n;
+    out_action(o, "Run", argv);
+    js = render(o);
+    doc = json_loads(js, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    line = json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "actions"), 0), "command"));
+    ck_assert_int_eq(strncmp(line, "casehost ", 9), 0);
+    /* printf in place of casehost prints each argument between '<' and '>'. */
+    snprintf(cmd, sizeof(cmd), "printf '<%%s>' %s", line + 9);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    n = fread(got, 1, sizeof(got) - 1, p);
+    got[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    snprintf(want, sizeof(want), "<case><%s><x y>", shell_args[_i].arg);
+    ck_assert_msg(strcmp(got, want) == 0, "%s:\n got: %s\nwant: %s", shell_args[_i].name, got,
+                  want);
+    json_decref(doc);
+    free(js);
+    out_free(o);
+}
+END_TEST
+
+/* The case that matters most: whatever came before, a caseworker reads the danger first, once. */
+START_TEST(a_danger_alert_raised_last_is_printed_first)
+{
+    static const char *const argv[] = {"case", "show", "4", NULL};
+    static const char head[] = RULE "DANGER: call 911 now\n" RULE "\nTitle:";
+    struct out *o = out_new(0);
+    char *text;
+    out_str(o, "title", "Runaway return");
+    doc_table(o);
+    out_form(o, "step", "Safety", safety_questions, 2, answer_argv);
+    out_message(o, "screening saved");
+    out_action(o, "Show the case", argv);
+    out_alert(o, CH_SEV_DANGER, "call 911 now");
+    text = render(o);
+    ck_assert_msg(strncmp(text, head, strlen(head)) == 0, "not first:\n%s", text);
+    ck_assert_ptr_null(strstr(text + strlen(head), "DANGER"));
+    ck_assert_ptr_nonnull(strstr(text, "\n  -> Show the case: casehost case show 4\n"));
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+/* Every node at once, with quotes and control characters: valid JSON, every value exact. */
+START_TEST(alerts_actions_and_forms_are_valid_json_with_exact_values)
+{
+    static const char *const argv[] = {"case", "note", "4", "--text", "say \"hi\"\n\x1b[2J", NULL};
+    struct out *o = out_new(1);
+    char *js;
+    json_t *doc, *alert, *action, *form, *q;
+    json_error_t err;
+    out_int(o, "case", 4);
+    out_alert(o, CH_SEV_WARNING, "tab\there \"quoted\"");
+    out_action(o, "Note \\ it", argv);
+    out_form(o, "step", "Safety", safety_questions, 2, answer_argv);
+    js = render(o);
+    doc = json_loads(js, 0, &err);
+    ck_assert_msg(doc != NULL, "not JSON (%s): %s", err.text, js);
+    alert = json_array_get(json_object_get(doc, "alerts"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(alert, "severity")), "warning");
+    ck_assert_str_eq(json_string_value(json_object_get(alert, "text")), "tab\there \"quoted\"");
+    action = json_array_get(json_object_get(doc, "actions"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(action, "label")), "Note \\ it");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(action, "argv"), 4)),
+                     "say \"hi\"\n\x1b[2J");
+    ck_assert_str_eq(json_string_value(json_object_get(action, "command")),
+                     "casehost case note 4 --text 'say \"hi\"\n\x1b[2J'");
+    form = json_object_get(doc, "step");
+    ck_assert_str_eq(json_string_value(json_object_get(form, "type")), "form");
+    ck_assert_int_eq(json_array_size(json_object_get(form, "questions")), 2);
+    q = json_array_get(json_object_get(form, "questions"), 1);
+    ck_assert(json_is_null(json_object_get(q, "choices")));
+    ck_assert(json_is_null(json_object_get(q, "help")));
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "case")), 4);
+    ck_assert_ptr_null(strchr(js, '\x1b'));
+    json_decref(doc);
+    free(js);
+    out_free(o);
+}
+END_TEST
+
+/* Values in the new nodes reach a terminal as visible escapes; no line of an alert can be forged.
+ */
+START_TEST(control_characters_in_alerts_actions_and_forms_are_escaped_in_text)
+{
+    static const char *const argv[] = {"case", "a\nb\x1b[2J", NULL};
+    static const char *const choices[] = {"y\x1b[31m", NULL};
+    static const struct ch_question q[] = {
+        {sizeof(struct ch_question), "q\r1", "p\x07?", choices, "h\xc2\x9b"}};
+    struct out *o = out_new(0);
+    char *text;
+    out_alert(o, CH_SEV_INFO, "x\x1b[2J\nDANGER: forged\r");
+    out_action(o, "l\rabel", argv);
+    out_form(o, "f", "T\x1b]0;t\x07", q, 1, argv);
+    text = render(o);
+    ck_assert_str_eq(text, "note: x\\x1b[2J\n"
+                           "      DANGER: forged\\r\n"
+                           "\n"
+                           "T\\x1b]0;t\\x07\n"
+                           "  1. p\\x07? (y\\x1b[31m)\n"
+                           "     h\\u009b\n"
+                           "  To answer: casehost case 'a\\nb\\x1b[2J' 'q\\r1'=CHOICE\n"
+                           "\n"
+                           "  -> l\\rabel: casehost case 'a\\nb\\x1b[2J'\n");
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+/* A question as an older header would have had it: no choices, no help. */
+struct question_id_prompt {
+    size_t size;
+    const char *id;
+    const char *prompt;
+};
+
+/* A question as a newer header might have it: a member this host does not know. */
+struct question_grown {
+    struct ch_question q;
+    const char *added_later;
+};
+
+/*
+ * Only the members within each question's size are read, and the array is
+ * stepped by that size. The questions are copied to the heap at exactly the
+ * caller's size, so ASan reports any read past them.
+ */
+START_TEST(form_questions_are_read_only_within_the_callers_size)
+{
+    static const struct question_id_prompt small[] = {
+        {sizeof(struct question_id_prompt), "a", "First?"},
+        {sizeof(struct question_id_prompt), "b", "Second?"}};
+    static const struct question_grown grown[] = {
+        {{sizeof(struct question_grown), "c", "Third?", yes_no_unsure, NULL}, "x"},
+        {{sizeof(struct question_grown), "d", "Fourth?", NULL, "Help."}, "y"}};
+    void *heap_small = malloc(sizeof(small)), *heap_grown = malloc(sizeof(grown));
+    struct out *o = out_new(0);
+    char *text;
+    ck_assert_ptr_nonnull(heap_small);
+    ck_assert_ptr_nonnull(heap_grown);
+    memcpy(heap_small, small, sizeof(small));
+    memcpy(heap_grown, grown, sizeof(grown));
+    out_form(o, "old", "Old", heap_small, 2, NULL);
+    out_form(o, "new", "New", heap_grown, 2, NULL);
+    text = render(o);
+    ck_assert_str_eq(text, "\n"
+                           "Old\n"
+                           "  1. First? (free text)\n"
+                           "  2. Second? (free text)\n"
+                           "\n"
+                           "New\n"
+                           "  1. Third? (yes / no / unsure)\n"
+                           "  2. Fourth? (free text)\n"
+                           "     Help.\n");
+    free(text);
+    out_free(o);
+    free(heap_small);
+    free(heap_grown);
+}
+END_TEST
+
+/* A size never set gives no stride to step by: every question reads as empty, nothing guessed. */
+START_TEST(form_questions_without_a_size_read_as_empty)
+{
+    static const struct ch_question q[] = {{0, "a", "First?", yes_no_unsure, "h"},
+                                           {0, "b", "Second?", NULL, NULL}};
+    struct out *t = out_new(0), *j = out_new(1);
+    char *text, *js;
+    out_form(t, "f", "F", q, 2, answer_argv);
+    out_form(j, "f", "F", q, 2, answer_argv);
+    text = render(t);
+    js = render(j);
+    ck_assert_str_eq(text, "\n"
+                           "F\n"
+                           "  1. - (free text)\n"
+                           "  2. - (free text)\n"
+                           "  To answer: casehost screen answer 4 -=TEXT -=TEXT\n");
+    ck_assert_ptr_nonnull(strstr(js, "\"id\": null,\n"
+                                     "        \"prompt\": null,\n"
+                                     "        \"choices\": null,\n"
+                                     "        \"help\": null\n"));
+    free(text);
+    free(js);
+    out_free(t);
+    out_free(j);
+}
+END_TEST
+
+/* A form with no questions (a NULL array) still shows its title and command. */
+START_TEST(a_form_without_questions_shows_title_and_command)
+{
+    struct out *o = out_new(0);
+    char *text;
+    out_form(o, "done", "Screening complete", NULL, 3, answer_argv);
+    text = render(o);
+    ck_assert_str_eq(text, "\n"
+                           "Screening complete\n"
+                           "  To answer: casehost screen answer 4\n");
+    free(text);
+    out_free(o);
+}
+END_TEST
+
+/* A severity this host does not know (a newer plugin's) cannot be missed either. */
+START_TEST(an_unknown_severity_is_shown_as_danger)
+{
+    struct out *t = out_new(0), *j = out_new(1);
+    char *text, *js;
+    out_alert(t, (enum ch_severity)7, "x");
+    out_alert(j, (enum ch_severity) - 1, "x");
+    text = render(t);
+    js = render(j);
+    ck_assert_str_eq(text, RULE "DANGER: x\n" RULE);
+    ck_assert_ptr_nonnull(strstr(js, "\"severity\": \"danger\""));
+    free(text);
+    free(js);
+    out_free(t);
+    out_free(j);
+}
+END_TEST
+
+/* jansson refuses text that is not UTF-8; an alert must not vanish for that. */
+START_TEST(an_alert_that_is_not_utf8_is_kept)
+{
+    struct out *t = out_new(0), *j = out_new(1);
+    char *text, *js;
+    json_t *doc;
+    out_alert(t, CH_SEV_DANGER, "Jos\xe9 is at risk");
+    out_alert(j, CH_SEV_DANGER, "Jos\xe9 is at risk");
+    text = render(t);
+    js = render(j);
+    ck_assert_str_eq(text, RULE "DANGER: Jos? is at risk\n" RULE);
+    doc = json_loads(js, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(doc, "alerts"), 0), "text")),
+                     "Jos? is at risk");
+    json_decref(doc);
+    free(text);
+    free(js);
+    out_free(t);
+    out_free(j);
+}
+END_TEST
+
+/* A command's own root member named alerts, actions or messages cannot hide or free the host's. */
+START_TEST(the_root_lists_win_over_a_command_member_of_the_same_name)
+{
+    static const char *const argv[] = {"case", "show", "4", NULL};
+    struct out *t = out_new(0), *j = out_new(1);
+    struct out *both[] = {t, j};
+    char *text, *js;
+    json_t *doc;
+    for (int k = 0; k < 2; k++) {
+        out_str(both[k], "alerts", "before");
+        out_alert(both[k], CH_SEV_DANGER, "call 911 now");
+        out_action(both[k], "Show", argv);
+        out_message(both[k], "saved");
+        out_str(both[k], "alerts", "after");
+        out_int(both[k], "actions", 1);
+        out_bool(both[k], "messages", 1);
+    }
+    text = render(t);
+    js = render(j);
+    ck_assert_str_eq(text, RULE "DANGER: call 911 now\n" RULE "\n"
+                                "saved\n"
+                                "\n"
+                                "  -> Show: casehost case show 4\n");
+    doc = json_loads(js, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "alerts")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "actions")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "messages")), 1);
+    json_decref(doc);
+    free(text);
+    free(js);
+    out_free(t);
+    out_free(j);
+}
+END_TEST
+
+/* A container whose key its parent refuses (not UTF-8) takes its members and is then dropped. */
+START_TEST(a_container_under_a_key_that_is_not_utf8_is_dropped_safely)
+{
+    struct out *o = out_new(1);
+    char *js;
+    out_object(o, "bad\xff");
+    out_str(o, "inside", "x");
+    out_array(o, "list");
+    out_int(o, NULL, 1);
+    out_end(o);
+    out_end(o);
+    out_str(o, "after", "y");
+    out_object(o, "left_open\xff"); /* still open at out_free, which frees it */
+    js = render(o);
+    ck_assert_str_eq(js, "{\n  \"after\": \"y\"\n}\n");
+    free(js);
+    out_free(o);
+}
+END_TEST
+
 static Suite *out_suite(void)
 {
     Suite *s = suite_create("out");
@@ -577,6 +1188,21 @@ static Suite *out_suite(void)
     tcase_add_test(tc, control_characters_are_escaped_in_tables_titles_and_lists);
     tcase_add_test(tc, messages_keep_their_lines_and_escape_other_controls);
     tcase_add_test(tc, a_long_value_is_cut_between_escapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("nodes");
+    n = (int)(sizeof(shell_args) / sizeof(shell_args[0]));
+    tcase_add_loop_test(tc, action_arguments_are_quoted_for_the_shell, 0, n);
+    tcase_add_loop_test(tc, an_action_command_line_reads_back_unchanged_in_sh, 0, n);
+    tcase_add_test(tc, a_danger_alert_raised_last_is_printed_first);
+    tcase_add_test(tc, alerts_actions_and_forms_are_valid_json_with_exact_values);
+    tcase_add_test(tc, control_characters_in_alerts_actions_and_forms_are_escaped_in_text);
+    tcase_add_test(tc, form_questions_are_read_only_within_the_callers_size);
+    tcase_add_test(tc, form_questions_without_a_size_read_as_empty);
+    tcase_add_test(tc, a_form_without_questions_shows_title_and_command);
+    tcase_add_test(tc, an_unknown_severity_is_shown_as_danger);
+    tcase_add_test(tc, an_alert_that_is_not_utf8_is_kept);
+    tcase_add_test(tc, the_root_lists_win_over_a_command_member_of_the_same_name);
+    tcase_add_test(tc, a_container_under_a_key_that_is_not_utf8_is_dropped_safely);
     suite_add_tcase(s, tc);
     return s;
 }

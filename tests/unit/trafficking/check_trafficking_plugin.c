@@ -52,20 +52,24 @@ static int load(struct hostcfg *hc, struct loader *l, struct diag *d, char *msgs
     return loader_load_all(l, hc, d);
 }
 
-/* Runs `instrument list` through the plugin's command entry; returns its JSON text. */
+/* Runs `instrument list` through the plugin's typed command; returns its JSON text. */
 static char *instrument_list(struct loader *l)
 {
-    const struct command_entry *ce = loader_command(l, "instrument");
+    const struct command_entry *ce = NULL;
     struct ch_ctx ctx;
-    char *argv[] = {"instrument", "list", NULL};
+    struct ch_value none[1] = {{0, 0, NULL, NULL}};
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
+    for (size_t i = 0; i < l->n_commands; i++)
+        if (l->commands[i].typed && strcmp(l->commands[i].spec.verb, "instrument") == 0 &&
+            strcmp(l->commands[i].spec.sub, "list") == 0)
+            ce = &l->commands[i];
     ck_assert_ptr_nonnull(ce);
     memset(&ctx, 0, sizeof(ctx));
     ctx.out = out_new(1);
     ctx.json = 1;
-    ck_assert_int_eq(ce->cmd.run(&ctx, 2, argv, ce->cmd.ud), CH_OK);
+    ck_assert_int_eq(ce->spec.run(&ctx, none, ce->spec.ud), CH_OK);
     out_flush(ctx.out, f);
     fclose(f);
     out_free(ctx.out);

@@ -3,7 +3,7 @@
  * problem with its exact file:line[:col] message, over a corpus of broken
  * files), the shipped configuration and its fixtures, the fixture runner's
  * report, and the `routing test` / `route what-if` verbs through a fake host
- * vtable (they need no database). Pure: no PostgreSQL.
+ * vtable and the host's own argument parser (they need no database). Pure: no PostgreSQL.
  */
 #include <check.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "args.h"
 #include "check_main.h"
 #include "cli/cmd_routing.h"
 #include "report_collect.h"
@@ -418,13 +419,17 @@ struct ch_ctx {
     int config_errors;
 };
 
-static struct ch_command registered[4];
+static struct ch_command_spec registered[8];
 static int n_registered;
 
-static int fake_command(struct ch_plugin *self, const struct ch_command *cmd)
+static int fake_command_typed(struct ch_plugin *self, const struct ch_command_spec *spec)
 {
+    char err[256];
     (void)self;
-    registered[n_registered++] = *cmd;
+    ck_assert_int_lt(n_registered, 8);
+    /* The host's own check of a table, as at registration. */
+    ck_assert_msg(args_check_spec(spec, err, sizeof(err)) == 0, "%s", err);
+    registered[n_registered++] = *spec;
     return 0;
 }
 
@@ -520,7 +525,7 @@ static const struct ch_host_api fake_api = {
     .abi_minor = CH_ABI_MINOR,
     .config_dir = fake_config_dir,
     .config_error = fake_config_error,
-    .command = fake_command,
+    .command_typed = fake_command_typed,
     .fail = fake_fail,
     .json = fake_json,
     .out_object = fake_out_object,
@@ -534,14 +539,15 @@ static const struct ch_host_api fake_api = {
 
 static struct trf trf_state = {.api = &fake_api};
 
-static const struct ch_command *verb(const char *name)
+/* The registered table of verb sub. */
+static const struct ch_command_spec *verb(const char *name, const char *sub)
 {
     if (n_registered == 0)
         ck_assert_int_eq(trf_register_routing_commands(&trf_state), 0);
     for (int i = 0; i < n_registered; i++)
-        if (strcmp(registered[i].verb, name) == 0)
+        if (strcmp(registered[i].verb, name) == 0 && strcmp(registered[i].sub, sub) == 0)
             return &registered[i];
-    ck_abort_msg("verb '%s' not registered", name);
+    ck_abort_msg("verb '%s %s' not registered", name, sub);
     return NULL;
 }
 
@@ -564,9 +570,7 @@ static const struct {
      0,
      CH_ERROR,
      "fixture file '" B "fixtures_errors.cfg' has 9 errors (listed above); nothing was run"},
-    {{"routing", "test", NULL}, 0, CH_USAGE, "routing test needs one fixture FILE"},
-    {{"routing", "frobnicate", NULL}, 0, CH_USAGE, "unknown subcommand 'routing frobnicate'"},
-    {{"routing", NULL}, 0, CH_USAGE, "'routing' needs a subcommand"},
+    {{"routing", "test", NULL}, 0, CH_USAGE, "missing file"},
     {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", NULL},
      0,
      CH_OK,
@@ -581,7 +585,7 @@ static const struct {
      0,
      CH_OK,
      "[10] imminent_danger: no match"},
-    {{"route", "what-if", NULL}, 0, CH_USAGE, "route what-if needs --input CASEFILE"},
+    {{"route", "what-if", NULL}, 0, CH_USAGE, "missing --input"},
     {{"route", "what-if", "--input", "tests/data/routing/nope.json", NULL},
      0,
      CH_ERROR,
@@ -593,11 +597,14 @@ static const struct {
     {{"route", "what-if", "--bogus", NULL}, 0, CH_USAGE, "unknown option '--bogus'"},
 };
 
+/* Runs a verb as the host does: its table parses argv (CH_USAGE on a refusal), then it runs. */
 START_TEST(verb_runs_without_a_database)
 {
+    const struct ch_command_spec *spec;
+    struct ch_value vals[8];
     struct ch_ctx ctx;
     char *argv[8];
-    int argc = 0;
+    int argc = 0, rc;
     memset(&ctx, 0, sizeof(ctx));
     ctx.json = verb_cases[_i].json;
     ctx.root = ctx.stack[0] = json_object();
@@ -607,9 +614,15 @@ START_TEST(verb_runs_without_a_database)
         argc++;
     }
     argv[argc] = NULL;
-    const struct ch_command *cmd = verb(argv[0]);
-    ck_assert_uint_eq(cmd->flags & CH_CMD_OWN_TX, CH_CMD_OWN_TX);
-    int rc = cmd->run(&ctx, argc, argv, cmd->ud);
+    spec = verb(argv[0], argv[1]);
+    ck_assert_uint_eq(spec->flags & CH_CMD_OWN_TX, CH_CMD_OWN_TX);
+    ck_assert_uint_le(spec->n_args, 8);
+    if (args_parse(spec, argc, argv, 2, vals, ctx.err, sizeof(ctx.err)) != 0) {
+        rc = CH_USAGE;
+    } else {
+        rc = spec->run(&ctx, vals, spec->ud);
+        args_release(spec, vals);
+    }
     char *out = json_dumps(ctx.root, JSON_INDENT(1));
     ck_assert_msg(rc == verb_cases[_i].rc, "rc %d, want %d; err '%s'", rc, verb_cases[_i].rc,
                   ctx.err);
@@ -620,14 +633,31 @@ START_TEST(verb_runs_without_a_database)
 }
 END_TEST
 
+static char *usage_of(const struct ch_command_spec *spec)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    args_usage(spec, f);
+    fclose(f);
+    return text;
+}
+
 START_TEST(verbs_register_with_usage_from_their_tables)
 {
-    const struct ch_command *routing = verb("routing");
-    const struct ch_command *route = verb("route");
-    ck_assert_str_eq(routing->usage, "routing test FILE [--config DIR]\n"
-                                     "  routing replay --config DIR [--since YYYY-MM-DD]");
-    ck_assert_str_eq(route->usage, "route what-if --input CASEFILE [--config DIR] [--json]\n"
-                                   "  route explain CASE [--decision ID]");
+    static const struct {
+        const char *verb, *sub, *usage;
+    } want[] = {
+        {"routing", "test", "routing test FILE [--config DIR] [--config-dir DIR]"},
+        {"routing", "replay", "routing replay --config DIR [--since DATE]"},
+        {"route", "what-if", "route what-if --input CASEFILE [--config DIR] [--config-dir DIR]"},
+        {"route", "explain", "route explain CASE [--decision ID]"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char *u = usage_of(verb(want[i].verb, want[i].sub));
+        ck_assert_str_eq(u, want[i].usage);
+        free(u);
+    }
 }
 END_TEST
 
