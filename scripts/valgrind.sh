@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 export CASEHOST_TEST_ROOT="$root" CASEHOST_TEST_BUILD="$build" CASEHOST_TEST_TMP="$tmp" CK_FORK=no
 vg=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 -q)
 failed=0
-for t in core/check_loader core/check_hostcfg trafficking/screening/check_instrument \
+for t in core/check_loader core/check_hostcfg core/check_args trafficking/screening/check_instrument \
          trafficking/screening/check_trigger trafficking/routing/check_routing_config \
          trafficking/check_trafficking_plugin; do
     log="$tmp/$(basename "$t").log"
