@@ -45,6 +45,14 @@ int cli_session(struct cli *cli, int need_user);
 /* 0 when the session's user has one of roles (NULL-terminated), else a usage failure. */
 int cli_require_role(struct cli *cli, const char *verb, const char *const *roles);
 
+/*
+ * Runs a checking query in the open session before anything is written: 0,
+ * or EXIT_USAGE with the database's words when it fails with SQLSTATE
+ * refusal (the check refused the input), else EXIT_RUNTIME headed by what.
+ */
+int cli_check_input(struct cli *cli, const char *sql, int n, const char *const *params,
+                    const char *refusal, const char *what);
+
 /* Commits the open transaction; 0 or EXIT_RUNTIME after printing why. */
 int cli_commit(struct cli *cli);
 

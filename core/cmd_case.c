@@ -74,13 +74,19 @@ static const struct ch_arg new_args[] = {
     CASE_FIELD_ARGS,
 };
 
+/* update's own, after the fields: one flag at a time, the others kept. */
+enum { U_ADD_FLAG = 1 + N_FIELDS, U_REMOVE_FLAG };
 static const struct ch_arg update_args[] = {
     {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case to change", NULL, NULL, 0, 0},
     {"--title", CH_ARG_TEXT, 0, "a short title", NULL, NULL, 0, 0},
     CASE_FIELD_ARGS,
+    [U_ADD_FLAG] = {"--add-flag", CH_ARG_TEXT, CH_ARG_REPEAT, "add one flag, keeping the others",
+                    NULL, "FLAG", 0, 0},
+    [U_REMOVE_FLAG] = {"--remove-flag", CH_ARG_TEXT, CH_ARG_REPEAT,
+                       "remove one flag, keeping the others", NULL, "FLAG", 0, 0},
 };
 
-_Static_assert(CLI_N(new_args) == N_FIELDS && CLI_N(update_args) == 1 + N_FIELDS,
+_Static_assert(CLI_N(new_args) == N_FIELDS && CLI_N(update_args) == U_REMOVE_FLAG + 1,
                "case new and update declare every field of enum case_field, in its order");
 
 static const struct ch_arg close_args[] = {
@@ -184,6 +190,18 @@ static int case_fields(struct cli *cli, const struct ch_value *f, int creating, 
     return 0;
 }
 
+/*
+ * Flags come from the declared vocabulary (casehost.case_flag_kinds): an
+ * unknown one is a usage error listing the valid ones, before any write.
+ */
+static int check_flags(struct cli *cli, const char *fields_json)
+{
+    static const char sql[] =
+        "SELECT casehost.case_flags_check_v1(ARRAY(SELECT jsonb_array_elements_text("
+        "    coalesce($1::jsonb->'flags', '[]') || coalesce($1::jsonb->'add_flags', '[]'))))";
+    return cli_check_input(cli, sql, 1, &fields_json, "22023", "cannot check the flags");
+}
+
 /* Commits after a case operation, or says why nothing was saved. */
 static int finish(struct cli *cli, int rc, const char *what)
 {
@@ -205,7 +223,7 @@ static int case_new(struct cli *cli, const struct ch_value *v)
         return rc;
     text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
-    if ((rc = cli_session(cli, 1)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0 || (rc = check_flags(cli, text)) != 0)
         goto out;
     rc = finish(cli, case_create(&cli->ctx, &cli->loader, text, &id), "cannot create the case");
     if (rc != 0)
@@ -225,7 +243,7 @@ static int case_change(struct cli *cli, long long id, int closing, const char *t
     PGresult *changes = NULL;
     int rc;
 
-    if ((rc = cli_session(cli, 1)) != 0)
+    if ((rc = cli_session(cli, 1)) != 0 || (!closing && (rc = check_flags(cli, text)) != 0))
         goto out;
     snprintf(what, sizeof(what), "case %lld", id);
     rc = finish(cli, case_modify(&cli->ctx, &cli->loader, id, closing, text, &changes), what);
@@ -251,6 +269,22 @@ static int case_update(struct cli *cli, const struct ch_value *v)
     int rc;
     if ((rc = case_fields(cli, v + 1, 0, &fields)) != 0)
         return rc;
+    if ((v[U_ADD_FLAG].given || v[U_REMOVE_FLAG].given) && v[1 + F_FLAGS].given) {
+        json_decref(fields);
+        return cli_fail(cli, EXIT_USAGE,
+                        "case update %lld: --flags replaces the list; use it or "
+                        "--add-flag/--remove-flag, not both",
+                        v[0].num);
+    }
+    for (int k = U_ADD_FLAG; k <= U_REMOVE_FLAG; k++) {
+        json_t *list = json_array();
+        for (unsigned i = 0; i < v[k].given; i++)
+            json_array_append_new(list, json_string(v[k].list[i]));
+        if (v[k].given)
+            json_object_set_new(fields, k == U_ADD_FLAG ? "add_flags" : "remove_flags", list);
+        else
+            json_decref(list);
+    }
     if (json_object_size(fields) == 0) {
         json_decref(fields);
         return cli_fail(cli, EXIT_USAGE,

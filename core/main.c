@@ -169,28 +169,33 @@ int cli_commit(struct cli *cli)
 
 /* ------------------------------------------------------- dates and times --- */
 
-/*
- * Checks a date or time with casehost.time_input_v1 (no infinity, epoch, BC
- * or 5-digit years) in the open session, before anything is written. 0, or
- * an exit code after printing why (EXIT_USAGE naming option).
- */
-static int cli_check_time(struct cli *cli, const char *option, const char *value)
+int cli_check_input(struct cli *cli, const char *sql, int n, const char *const *params,
+                    const char *refusal, const char *what)
 {
-    static const char sql[] = "SELECT casehost.time_input_v1($1, $2)";
-    const char *params[2] = {option, value};
-    PGresult *r = PQexecParams(cli->ctx.conn, sql, 2, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(cli->ctx.conn, sql, n, NULL, params, NULL, NULL, 0);
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     int rc = 0;
     db_round_trips++;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         db_error(cli->ctx.conn, r, cli->ctx.err, sizeof(cli->ctx.err));
-        /* 22007 is the function's refusal; anything else is the database failing. */
-        rc = state != NULL && strcmp(state, "22007") == 0
+        rc = state != NULL && strcmp(state, refusal) == 0
                  ? cli_fail(cli, EXIT_USAGE, "%s", cli->ctx.err)
-                 : cli_db_fail(cli, "cannot check the date");
+                 : cli_db_fail(cli, what);
     }
     PQclear(r);
     return rc;
+}
+
+/*
+ * Checks a date or time with casehost.time_input_v1 (no infinity, epoch, BC
+ * or 5-digit years; 22007 is its refusal) in the open session, before
+ * anything is written.
+ */
+static int cli_check_time(struct cli *cli, const char *option, const char *value)
+{
+    static const char sql[] = "SELECT casehost.time_input_v1($1, $2)";
+    const char *params[2] = {option, value};
+    return cli_check_input(cli, sql, 2, params, "22007", "cannot check the date");
 }
 
 static int is_one_of(const char *const *words, const char *text)

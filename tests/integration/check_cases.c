@@ -77,6 +77,61 @@ START_TEST(caseworker_walkthrough)
 }
 END_TEST
 
+/*
+ * Flags come from the declared vocabulary: a misspelt one is a usage error
+ * listing the valid ones and nothing is written; --add-flag and --remove-flag
+ * change one flag and keep the others; a stored flag nobody declares is
+ * reported and can still be removed, never dropped by itself.
+ */
+START_TEST(flags_come_from_the_declared_vocabulary)
+{
+    PGconn *c = tl_connect(db);
+    tl_run(&r, db, cfg, TL_AS, "a_worker", "case", "new", "--title", "F", "--flags",
+           "imminent_dangr", NULL);
+    ck_assert_msg(r.status == 2, "exit %d\n%s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "unknown flag 'imminent_dangr'") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "flags: control, foreign_national, imminent_danger, recruitment") !=
+                      NULL,
+                  "%s", r.err);
+    ck_assert_int_eq(tl_value(c, "SELECT count(*) FROM casehost.cases"), 0);
+
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "F", "--flags", "recruitment");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--add-flag", "control", "--add-flag",
+           "imminent_danger");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--remove-flag", "recruitment");
+    ck_assert_str_eq(tl_db_text(db, "SELECT array_to_string(flags, ',') FROM casehost.cases"),
+                     "control,imminent_danger");
+    tl_run(&r, db, cfg, TL_AS, "a_worker", "case", "update", "1", "--add-flag", "contrl", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "unknown flag 'contrl'") != NULL, "%s", r.err);
+    tl_run(&r, db, cfg, TL_AS, "a_worker", "case", "update", "1", "--flags", "control",
+           "--add-flag", "control", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(tl_db_text(db, "SELECT array_to_string(flags, ',') FROM casehost.cases"),
+                     "control,imminent_danger");
+
+    /* an old word stored before the vocabulary: kept, reported, removable */
+    tl_sql_ok(c, "UPDATE casehost.cases SET flags = flags || '{legacy_word}'", 0, NULL);
+    {
+        PGconn *w = tl_as_app(db, "a_worker");
+        PGresult *u =
+            PQexec(w, "SELECT flag || ' ' || cases FROM casehost.case_flags_unknown_v1()");
+        ck_assert_msg(PQresultStatus(u) == PGRES_TUPLES_OK && PQntuples(u) == 1, "%s",
+                      PQresultErrorMessage(u));
+        ck_assert_str_eq(PQgetvalue(u, 0, 0), "legacy_word 1");
+        PQclear(u);
+        PQfinish(w);
+    }
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--add-flag", "foreign_national");
+    ck_assert_str_eq(tl_db_text(db, "SELECT array_to_string(flags, ',') FROM casehost.cases"),
+                     "control,imminent_danger,legacy_word,foreign_national");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--remove-flag", "legacy_word");
+    ck_assert_str_eq(tl_db_text(db, "SELECT array_to_string(flags, ',') FROM casehost.cases"),
+                     "control,imminent_danger,foreign_national");
+    PQfinish(c);
+}
+END_TEST
+
 START_TEST(hooks_run_in_priority_order_with_changed_fields)
 {
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T");
@@ -293,6 +348,7 @@ static Suite *cases_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, caseworker_walkthrough);
     tcase_add_test(tc, hooks_run_in_priority_order_with_changed_fields);
+    tcase_add_test(tc, flags_come_from_the_declared_vocabulary);
     tcase_add_test(tc, failing_hook_rolls_back_the_case_change);
     tcase_add_test(tc, agencies_are_separated_by_row_level_security);
     tcase_add_test(tc, audit_log_is_append_only_for_the_app_role);

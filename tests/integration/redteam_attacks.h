@@ -53,6 +53,7 @@ struct relation {
 static const struct relation relations[] = {
     {"casehost.agencies", "id = {{B_AGENCY}}", "zzz"},
     {"casehost.audit_log", "agency_id = {{B_AGENCY}}", "zdz"},
+    {"casehost.case_flag_kinds", NULL, "sss"},
     {"casehost.case_history", "agency_id = {{B_AGENCY}}", "zdz"},
     {"casehost.cases", "agency_id = {{B_AGENCY}}", "zdz"},
     {"casehost.config_generations", NULL, "sss"},
@@ -218,6 +219,19 @@ struct fn_attack {
     " set_config('casehost.role', 'admin', false); "
 
 static const struct fn_attack fn_attacks[] = {
+    /* ------------------------------------------------- case flag words --- */
+    {"casehost.case_flag_declare_v1(text,text,text)", ADMIN, "declaring a case flag of its own",
+     "SELECT casehost.case_flag_declare_v1('redteam', 'x', 'redteam')", NULL, NULL,
+     NOT_A_PERSON("case_flag_declare_v1")},
+    {"casehost.case_flag_declare_v1(text,text,text)", SERVICE, "declaring a case flag",
+     "SELECT casehost.case_flag_declare_v1('redteam', 'x', 'redteam')", NULL, NULL,
+     NOT_A_PERSON("case_flag_declare_v1")},
+    {"casehost.case_flags_check_v1(text[])", WORKER, "an undeclared flag passes the check",
+     "SELECT casehost.case_flags_check_v1(ARRAY['imminent_dangr'])", NULL, NULL,
+     REFUSED("unknown flag 'imminent_dangr'")},
+    {"casehost.case_flags_check_v1(text[])", SERVICE, "checking flags as a service",
+     "SELECT casehost.case_flags_check_v1(ARRAY['control'])", NULL, NULL,
+     NOT_A_PERSON("case_flags_check_v1")},
     /* ------------------------------------------------ identity itself --- */
     {"casehost.current_user_v1()", WORKER, "current_user_v1 after setting B's ids in the session",
      SET_B_SETTINGS "SELECT (u).agency_id || ' ' || (u).user_id || ' ' || (u).kind"

@@ -394,6 +394,9 @@ struct ch_host_api {
  *   agency_rls(schema, tables[]), case_rls(schema, tables[])   in migrations:
  *                                the host's row-level security on the plugin's
  *                                own tables (by agency_id; and by case_id)
+ *   case_flag_declare_v1(flag, description, component)   in migrations: a
+ *                                case flag the plugin reads (others are refused)
+ *   case_flags_unknown_v1()      stored flags no component declares, with counts
  * Types: identities, as what current_user_v1() returns (the table itself is
  *   no one's to read).
  * Foreign-key targets, in a REFERENCES clause only (a key cannot point at a
@@ -402,8 +405,8 @@ struct ch_host_api {
 #define CH_SQL_SURFACE_V1                                                                          \
     "plugin_case_v1 plugin_person_v1 plugin_user_v1 current_user_v1 current_agency "               \
     "current_actor require_person require_kind require_config_admin audit case_check_v1 "          \
-    "person_check_v1 time_input_v1 agency_rls case_rls identities agencies(id) users(id) "         \
-    "cases(id) people(id)"
+    "person_check_v1 time_input_v1 agency_rls case_rls case_flag_declare_v1 "                      \
+    "case_flags_unknown_v1 identities agencies(id) users(id) cases(id) people(id)"
 
 /* What CH_PLUGIN_ENTRY returns; static storage in the plugin. */
 struct ch_plugin_desc {
