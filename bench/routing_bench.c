@@ -4,7 +4,7 @@
  * linked into the plugin. It prints a checksum so the work cannot be optimised away.
  *
  *   routing_bench [N [CONFDIR]]     N decisions over sample cases with CONFDIR's
- *                                   destinations.cfg and routing.cfg
+ *                                   destinations.cfg, routing.cfg and instruments/
  *                                   (default 200000, conf/trafficking)
  *   routing_bench --compile [N]     compile N generated rules (default 10000), and
  *                                   load a generated routing.cfg as large as the
@@ -133,27 +133,28 @@ static int bench_load(void)
     return 0;
 }
 
-/* Sample cases: a minor report, a foreign-national minor, an adult with and without consent,
- * an unsafe phone, imminent danger, a labour screen, a negative screen. */
+/* Sample cases: a minor report, a foreign-national minor's disclosure, an adult with and
+ * without consent, an unsafe phone, imminent danger, a labour screen, a negative screen.
+ * Their evidence comes from the items named, through the shipped instruments' classes. */
 static const char *const cases[] = {
     "{\"age\":15,\"age_known\":true,\"state\":\"CA\",\"screening\":{\"instrument\":\"youth_quick\","
-    "\"result\":\"positive\"},\"indicators\":[\"exchanged_sex\"],\"domain_scores\":"
-    "{\"sex_trafficking\":1}}",
+    "\"result\":\"positive\"},\"indicators\":[\"exchanged_sex\"]}",
     "{\"age\":14,\"age_known\":true,\"state\":\"NV\",\"flags\":{\"foreign_national\":true},"
     "\"screening\":{\"instrument\":\"youth_quick\",\"result\":\"positive\",\"stopped\":true},"
-    "\"domain_scores\":{\"sex_trafficking\":1}}",
+    "\"indicators\":[\"exchanged_sex\",\"someone_making_you_now\"]}",
     "{\"age\":30,\"age_known\":true,\"state\":\"CA\",\"county\":\"Alameda\",\"screening\":"
-    "{\"instrument\":\"adult\",\"result\":\"positive\"},\"domain_scores\":{\"control\":2,"
-    "\"conditions\":1}}",
+    "{\"instrument\":\"adult\",\"result\":\"positive\"},\"indicators\":[\"papers_kept\","
+    "\"threats\",\"not_free_to_leave\"]}",
     "{\"age\":30,\"age_known\":true,\"state\":\"CA\",\"screening\":{\"instrument\":\"adult\","
-    "\"result\":\"positive\"},\"domain_scores\":{\"control\":2},\"consents\":[{\"id\":7,"
+    "\"result\":\"positive\"},\"indicators\":[\"papers_kept\",\"threats\"],\"consents\":[{\"id\":7,"
     "\"purpose\":\"referral\",\"recipients\":[\"kind:law_enforcement\",\"nhth\"],\"active\":true}]"
     "}",
     "{\"age\":30,\"age_known\":true,\"state\":\"NV\",\"flags\":{\"control\":true},"
     "\"safe_contact\":{\"trafficker_controls_phone\":true}}",
     "{\"age\":30,\"age_known\":true,\"state\":\"CA\",\"flags\":{\"imminent_danger\":true}}",
     "{\"age\":16,\"age_known\":true,\"state\":\"CA\",\"screening\":{\"instrument\":"
-    "\"staff_observation\",\"result\":\"possible\"},\"domain_scores\":{\"labour\":3}}",
+    "\"staff_observation\",\"result\":\"possible\"},\"indicators\":[\"works_for_little_or_no_pay\"]"
+    "}",
     "{\"age\":50,\"age_known\":true,\"state\":\"NV\",\"screening\":{\"instrument\":\"adult\","
     "\"result\":\"negative\"}}",
 };
@@ -161,14 +162,20 @@ static const char *const cases[] = {
 
 static int bench_decide(long n, const char *dir)
 {
-    char dpath[1024], rpath[1024], err[300];
+    char dpath[1024], rpath[1024], ipath[1024], err[300];
     struct routing_input in[N_CASES];
     struct routing_config *cfg = NULL;
+    struct instrument_set *set = NULL;
     unsigned long checksum = 0;
     snprintf(dpath, sizeof(dpath), "%s/destinations.cfg", dir);
     snprintf(rpath, sizeof(rpath), "%s/routing.cfg", dir);
-    if (routing_config_load(dpath, rpath, report, NULL, &cfg) != 0)
+    snprintf(ipath, sizeof(ipath), "%s/instruments", dir);
+    /* The rules read each screening's evidence through its instrument's classes. */
+    if (instrument_set_load(ipath, report, NULL, &set) != 0 ||
+        routing_config_load_checked(dpath, rpath, set, report, NULL, &cfg) != 0) {
+        instrument_set_free(set);
         return 1;
+    }
     for (size_t i = 0; i < N_CASES; i++) {
         json_t *j = json_loads(cases[i], 0, NULL);
         if (j == NULL || routing_input_from_json(j, &in[i], err, sizeof(err)) != 0) {
@@ -201,6 +208,7 @@ static int bench_decide(long n, const char *dir)
     for (size_t i = 0; i < N_CASES; i++)
         routing_input_release(&in[i]);
     routing_config_free(cfg);
+    instrument_set_free(set);
     return 0;
 }
 

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
     n = strtol(argv[2], NULL, 10);
     clients_list[1] = (int)strtol(argv[3], NULL, 10);
     if (instrument_set_load(argv[1], report, NULL, &set) != 0 || set->n == 0 ||
-        routing_config_load(argv[6], argv[7], report, NULL, &routing) != 0)
+        routing_config_load_checked(argv[6], argv[7], set, report, NULL, &routing) != 0)
         return 1;
     j.inst = set->v[0];
     j.user = argv[4];
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
                clients, clients == 1 ? " " : "s", base, subm, subm / base, routed, routed / base);
     }
     free(j.answers);
+    routing_config_free(routing); /* it read the instruments' evidence classes */
     instrument_set_free(set);
-    routing_config_free(routing);
     return 0;
 }

@@ -448,11 +448,11 @@ static int cmd_tick(struct cli *cli, const struct ch_value *v)
 static int plugin_command_done(struct cli *cli, const struct command_entry *ce, int rc,
                                const char *usage)
 {
-    int own_tx = (ce->cmd.flags & CH_CMD_OWN_TX) != 0;
+    int own_tx = (ce->cmd.flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) != 0;
     if (rc == CH_USAGE)
         return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err, cli->ctx.err[0] ? "\n" : "",
                         usage);
-    if (own_tx && PQtransactionStatus(cli->ctx.conn) != PQTRANS_IDLE)
+    if (own_tx && cli->ctx.conn != NULL && PQtransactionStatus(cli->ctx.conn) != PQTRANS_IDLE)
         cli->in_tx = 1; /* left open: cli_fail or the check below rolls it back */
     if (rc != CH_OK && rc != CH_DECLINED)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err[0] ? cli->ctx.err : "failed");
@@ -467,15 +467,59 @@ static int plugin_command_done(struct cli *cli, const struct command_entry *ce, 
     return cli_commit(cli);
 }
 
-/* Logs in; an own-transaction command keeps the login but not the transaction. */
+/*
+ * Logs in; an own-transaction command keeps the login but not the
+ * transaction, and a command without a database gets neither.
+ */
 static int plugin_command_session(struct cli *cli, const struct command_entry *ce)
 {
-    int rc = cli_session(cli, 1);
-    if (rc == 0 && (ce->cmd.flags & CH_CMD_OWN_TX))
+    int rc = (ce->cmd.flags & CH_CMD_NO_DB) ? 0 : cli_session(cli, 1);
+    if (rc == 0 && (ce->cmd.flags & CH_CMD_OWN_TX) && cli->in_tx)
         rc = cli_commit(cli);
     cli->ctx.plugin = ce->plugin;
     cli->ctx.err[0] = '\0';
     return rc;
+}
+
+/* The flags of the plugin command argv names (its sub's, for a typed verb). */
+static unsigned plugin_command_flags(const struct cli *cli, const struct command_entry *ce,
+                                     int argc, char **argv)
+{
+    struct typed_verb tv;
+    const struct ch_command_spec *spec;
+    unsigned flags;
+    if (!ce->typed)
+        return ce->cmd.flags;
+    if (typed_plugin(&tv, &cli->loader, ce) != 0)
+        return 0;
+    spec = typed_find(&tv, argc, argv);
+    flags = spec != NULL ? spec->flags : 0;
+    typed_verb_release(&tv);
+    return flags;
+}
+
+/*
+ * A command flagged CH_CMD_NO_DB runs with no connection, on the
+ * configuration on disk. Its flag is known only once the plugins are
+ * started, and they start on the live generation when a database answers:
+ * then the connection is closed and the plugins start again from the files
+ * on disk, as on a machine without a database. 0 or an exit code.
+ */
+static int without_database(struct cli *cli)
+{
+    if (cli->ctx.conn != NULL) {
+        PQfinish(cli->ctx.conn);
+        cli->ctx.conn = NULL;
+    }
+    if (cli->live_dir == NULL)
+        return 0; /* the plugins already run the files on disk */
+    for (size_t i = 0; i < cli->hc.n_plugins; i++) {
+        free(cli->hc.plugins[i].config_root);
+        cli->hc.plugins[i].config_root = NULL;
+    }
+    loader_release(&cli->loader);
+    live_release(cli);
+    return loader_load_all(&cli->loader, &cli->hc, &cli->diag) == -2 ? EXIT_USAGE : 0;
 }
 
 static int run_plugin_command(struct cli *cli, const struct command_entry *ce, int argc,
@@ -641,6 +685,11 @@ int main(int argc, char **argv)
     }
 
     ce = hv == NULL ? loader_command(&cli.loader, argv[1]) : NULL;
+    if (ce != NULL && (plugin_command_flags(&cli, ce, argc - 1, argv + 1) & CH_CMD_NO_DB)) {
+        if ((rc = without_database(&cli)) != 0)
+            goto out;
+        ce = loader_command(&cli.loader, argv[1]);
+    }
     if (hv != NULL)
         rc = run_host_verb(&cli, hv, argc - 1, argv + 1);
     else if (ce != NULL && ce->typed)

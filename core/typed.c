@@ -86,6 +86,24 @@ static const struct ch_command_spec *typed_sub(const struct typed_verb *tv, cons
     return NULL;
 }
 
+const struct ch_command_spec *typed_find(const struct typed_verb *tv, int argc, char **argv)
+{
+    if (tv->n == 0)
+        return NULL;
+    if (tv->specs[0]->sub == NULL)
+        return tv->specs[0];
+    return argc >= 2 && argv[1][0] != '-' ? typed_sub(tv, argv[1]) : NULL;
+}
+
+/* 1 when spec takes a date or time, which only the database checks. */
+static int takes_time(const struct ch_command_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_args; i++)
+        if (args_at(spec, i)->type == CH_ARG_DATE || args_at(spec, i)->type == CH_ARG_TIMESTAMP)
+            return 1;
+    return 0;
+}
+
 /* One argument of a table as JSON, for tools that build commands (or forms) from it. */
 static void arg_json(struct out *o, const struct ch_arg *a)
 {
@@ -207,6 +225,13 @@ int typed_run(struct cli *cli, const struct typed_verb *tv, int argc, char **arg
         usage = typed_usage(tv, NULL);
         rc = cli_fail(cli, EXIT_USAGE, "%s: unknown subcommand '%s' (%s)\nusage: %s", tv->name,
                       argv[1], subs, usage ? usage : "");
+        goto out;
+    }
+    if ((spec->flags & CH_CMD_NO_DB) && takes_time(spec)) {
+        rc = cli_fail(cli, EXIT_RUNTIME,
+                      "%s %s: declared without a database (CH_CMD_NO_DB) but takes a date or "
+                      "time, which only the database checks: a fault of plugin '%s'",
+                      tv->name, spec->sub ? spec->sub : "", tv->plugin ? tv->plugin : "host");
         goto out;
     }
     usage = typed_usage(tv, spec);

@@ -36,6 +36,13 @@ typedef int (*typed_run_fn)(struct cli *cli, const struct ch_command_spec *spec,
                             const struct ch_value *vals, const char *usage);
 
 /*
+ * The spec argv names (argv[0] the verb, argv[1] the sub when tv has subs),
+ * without parsing its arguments: what main needs to know before it
+ * connects. Borrowed from tv; NULL when argv names no sub of tv.
+ */
+const struct ch_command_spec *typed_find(const struct typed_verb *tv, int argc, char **argv);
+
+/*
  * Finds the sub of tv named in argv[1] (argv[0] is the verb), parses the
  * rest against its table and calls run. A usage error is printed with the
  * usage and returns EXIT_USAGE before any connection. While run runs,

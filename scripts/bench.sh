@@ -57,8 +57,10 @@ mkdir -p "$tmp/instruments" "$tmp/conf"
     echo '  min_answered = 20; scoring = { method = "count_at_least"; n = 2; }; items = ('
     for i in $(seq 1 30); do
         sep=","; [ "$i" = 30 ] && sep=""
-        domain=control; [ $((i % 3)) = 0 ] && domain=sex_trafficking
-        echo "    { id = \"item_$i\"; domain = \"$domain\"; kind = \"yes_no\"; prompt = \"Question $i?\"; }$sep"
+        domain=control; evidence=coercion
+        [ $((i % 3)) = 0 ] && domain=sex_trafficking && evidence=commercial_sex
+        echo "    { id = \"item_$i\"; domain = \"$domain\"; kind = \"yes_no\"; evidence = \"$evidence\";"
+        echo "      prompt = \"Question $i?\"; }$sep"
     done
     echo '  ); };'
 } > "$tmp/instruments/bench30.cfg"

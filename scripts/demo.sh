@@ -125,10 +125,11 @@ as maria safety set "$person" --safe-channels email,via_caseworker --email jorda
     --trafficker-controls-phone yes
 
 step "Screen Jordan (on a terminal this asks one question at a time; here the answers are given).
-   Routing runs in the same transaction: a minor with a commercial-sex indicator is reported
-   to child welfare and law enforcement within 24 hours, whatever the consent."
+   Routing runs in the same transaction: an exchange of sex for something needed is evidence
+   of commercial sex, so a minor is reported to child welfare and law enforcement within
+   24 hours, whatever the consent (risk signs alone would ask for an assessment instead)."
 as maria screen start "$case_id" offer_not_as_promised=yes could_not_leave=no \
-    id_money_phone_held=declined exchanged_sex=yes someone_making_you_now=no
+    id_money_phone_held=declined exchanged_sex=yes made_to_work=no someone_making_you_now=no
 
 step "Referrals leave only through the outbox: the service role's dispatcher sends them (spool files here)"
 as svc dispatch --once

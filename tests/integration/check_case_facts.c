@@ -173,7 +173,7 @@ static const struct {
      "1990-01-01",
      "adult",
      {"work_differs=no", "debt_cannot_repay=no", "not_free_to_leave=no", "papers_kept=yes",
-      "threats=yes", "pay_withheld=no", "forced_sexual_activity=no", "contact_controlled=no"},
+      "threats=yes", "pay_withheld=no", "contact_controlled=no", "sex_for_value=no"},
      "adult",
      -2},
     {"estimated 15",

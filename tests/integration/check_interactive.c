@@ -111,8 +111,11 @@ START_TEST(asks_one_question_at_a_time_and_stops_on_disclosure)
     answer(fd, "n\n");
     answer(fd, "d\n");
     answer(fd, "?\n");
+    /* version 2 asks about labour too */
+    ck_assert_msg(wait_for(fd, "5. Has anyone made you work for them"), "%s", screen);
+    answer(fd, "n\n");
     /* after a concern, the disclosure question is shown */
-    ck_assert_msg(wait_for(fd, "5. Thank you for telling me"), "%s", screen);
+    ck_assert_msg(wait_for(fd, "6. Thank you for telling me"), "%s", screen);
     answer(fd, "y\n");
     ck_assert_msg(wait_for(fd, "Do not ask further questions"), "%s", screen);
     ck_assert_int_eq(finish(pid, fd), 0);
@@ -135,10 +138,10 @@ START_TEST(without_a_concern_the_disclosure_question_is_never_asked)
     int fd;
     pid_t pid = start(&fd);
     PGconn *c;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         answer(fd, "n\n");
     ck_assert_int_eq(finish(pid, fd), 0);
-    ck_assert_msg(strstr(screen, "5. ") == NULL, "item 5 was asked:\n%s", screen);
+    ck_assert_msg(strstr(screen, "6. ") == NULL, "item 6 was asked:\n%s", screen);
     c = tl_connect(db);
     ck_assert_int_eq(tl_value(c, "SELECT count(*) FROM trafficking.screenings "
                                  "WHERE state = 'completed' AND result = 'negative'"),

@@ -985,6 +985,8 @@ static const char *const b_probes[] = {
     "SELECT count(*) FROM trafficking.consents_of_v1({{B_PERSON}})",
     "SELECT count(*) FROM trafficking.safe_contact_of_v1({{B_PERSON}})",
     "SELECT count(*) FROM trafficking.case_facts_v1({{B_CASE}}) j WHERE j IS NOT NULL",
+    "SELECT count(*) FROM trafficking.ledger_of_v1({{B_CASE}})",
+    "SELECT count(*) FROM trafficking.declines_of_v1({{B_PERSON}})",
     "SELECT count(*) FROM trafficking.outbox_take_v1()",
     "SELECT count(*) FROM trafficking.outbox_consent_v1({{B_CONSENT}})",
 };

@@ -294,34 +294,41 @@ static const struct {
       "exchanged_sex=no"},
      "positive",
      1,
-     "yes,no,no,no,not_asked"},
+     "yes,no,no,no,not_asked,not_asked"},
     {"youth_quick all no",
      "youth_quick",
      {"offer_not_as_promised=no", "could_not_leave=no", "id_money_phone_held=no",
       "exchanged_sex=no"},
      "negative",
      0,
-     "no,no,no,no,not_asked"},
+     "no,no,no,no,not_asked,not_asked"},
     {"youth_quick declined key item",
      "youth_quick",
      {"offer_not_as_promised=no", "could_not_leave=no", "id_money_phone_held=no",
       "exchanged_sex=declined"},
      "possible",
      0,
-     "no,no,no,declined,not_asked"},
+     "no,no,no,declined,not_asked,not_asked"},
     {"youth_quick unknown counts as open, not no",
      "youth_quick",
      {"offer_not_as_promised=no", "could_not_leave=?", "id_money_phone_held=no",
       "exchanged_sex=no"},
      "possible",
      0,
-     "no,unknown,no,no,not_asked"},
+     "no,unknown,no,no,not_asked,not_asked"},
     {"youth_quick too few answers",
      "youth_quick",
      {"offer_not_as_promised=no", "could_not_leave=no"},
      "incomplete",
      0,
-     "no,no,not_asked,not_asked,not_asked"},
+     "no,no,not_asked,not_asked,not_asked,not_asked"},
+    {"youth_quick made to work (version 2 asks about labour)",
+     "youth_quick",
+     {"offer_not_as_promised=no", "could_not_leave=no", "id_money_phone_held=no",
+      "exchanged_sex=no", "made_to_work=yes", "someone_making_you_now=no"},
+     "positive",
+     1,
+     "no,no,no,no,yes,no"},
     {"youth_health one yes",
      "youth_health",
      {"ran_away=yes", "substance_use=no", "sti_or_pregnancy=no", "older_partner_in_control=no",
@@ -374,10 +381,11 @@ START_TEST(scoring_outcome_is_shown_and_stored_per_instrument)
                               "FROM trafficking.answers WHERE screening_id = %lld",
                               sid),
                      outcomes[_i].stored);
-    /* the definition it was scored against is kept, hash and all */
-    ck_assert_str_eq(db_textf("SELECT (i.hash = s.instrument_hash AND s.instrument_version = 1)"
+    /* the definition it was scored against is kept, hash and all: the highest version, 2 */
+    ck_assert_str_eq(db_textf("SELECT (i.hash = s.instrument_hash AND s.instrument_version = 2)"
                               "::text FROM trafficking.screenings s JOIN trafficking.instruments "
-                              "i ON i.id = s.instrument_id WHERE s.id = %lld",
+                              "i ON i.id = s.instrument_id AND i.version = s.instrument_version "
+                              "WHERE s.id = %lld",
                               sid),
                      "true");
     if (strcmp(outcomes[_i].result, "positive") == 0)
@@ -474,6 +482,41 @@ START_TEST(disclosure_stops_the_screening_and_is_positive)
 }
 END_TEST
 
+/*
+ * The outcome keeps what the concern answers establish, by the classes of the
+ * version used: an exchange and being made to work are evidence, a false
+ * offer is fraud, and the disclosure after them is about both.
+ */
+START_TEST(scoring_outcome_stores_the_evidence_of_its_answers)
+{
+    add_person("--age-estimate", "16");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Evidence", "--person", "1");
+    RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", "offer_not_as_promised=yes",
+             "could_not_leave=no", "id_money_phone_held=no", "exchanged_sex=yes",
+             "made_to_work=yes", "someone_making_you_now=yes");
+    ck_assert_str_eq(jstr(doc, "state"), "stopped");
+    ck_assert_str_eq(db_text("SELECT outcome->'evidence' FROM trafficking.screenings"),
+                     "{\"ffc\": true, \"classes\": [\"commercial_sex\", \"fraud\", \"coercion\", "
+                     "\"labour_exploitation\", \"disclosure\"], \"risk_count\": 0, "
+                     "\"disclosure_kind\": \"both\"}");
+    /* domain scores stay, for reporting */
+    ck_assert_str_eq(db_text("SELECT outcome->'domain_scores'->>'labour' "
+                             "FROM trafficking.screenings"),
+                     "1");
+
+    /* risk signs only: counted, no ffc, no disclosure */
+    add_person("--age-estimate", "14");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Risk", "--person", "2");
+    RUN_JSON("screen", "start", "2", "--instrument", "youth_health", "ran_away=yes",
+             "substance_use=yes", "sti_or_pregnancy=no", "older_partner_in_control=yes",
+             "hurt_no_care=no", "exchanged_anything=no");
+    ck_assert_str_eq(db_text("SELECT outcome->'evidence' FROM trafficking.screenings "
+                             "WHERE case_id = 2"),
+                     "{\"ffc\": false, \"classes\": [\"risk\"], \"risk_count\": 3, "
+                     "\"disclosure_kind\": null}");
+}
+END_TEST
+
 START_TEST(items_after_a_disclosure_are_stored_as_not_asked)
 {
     add_person("--age-estimate", "15");
@@ -487,7 +530,7 @@ START_TEST(items_after_a_disclosure_are_stored_as_not_asked)
     HAS_MESSAGE("item 'someone_speaks_for_them' was after the disclosure; its answer is not "
                 "recorded");
     HAS_MESSAGE("item 'times_ran_away' was after the disclosure");
-    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.answers"), 21);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.answers"), 22);
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.answers "
                               "WHERE answer <> 'not_asked'"),
                      1);
@@ -626,7 +669,7 @@ START_TEST(note_on_a_screened_adult_case_does_not_suggest_the_screen_again)
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
     RUN_JSON("screen", "start", "1", "work_differs=no", "debt_cannot_repay=no",
              "not_free_to_leave=no", "papers_kept=no", "threats=no", "pay_withheld=no",
-             "forced_sexual_activity=no", "contact_controlled=no");
+             "contact_controlled=no", "sex_for_value=no");
     ck_assert_str_eq(jstr(doc, "instrument"), "adult");
     ck_assert_str_eq(jstr(doc, "state"), "completed");
     RUN_OK(TL_AS, "a_worker", "note", "add", "1", "Called back about housing.");
@@ -736,7 +779,7 @@ START_TEST(answers_file_takes_comments_and_reports_file_and_line)
     ck_assert_str_eq(jstr(doc, "result"), "positive");
     ck_assert_str_eq(db_text("SELECT string_agg(answer, ',' ORDER BY item_index) "
                              "FROM trafficking.answers"),
-                     "no,no,yes,no,not_asked");
+                     "no,no,yes,no,not_asked,not_asked");
 }
 END_TEST
 
@@ -829,7 +872,7 @@ START_TEST(other_agency_cannot_see_screenings)
     /* the rows are there for A: the zero above is the database hiding them */
     a = as_app("a_worker");
     ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.screenings"), 1);
-    ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.answers_of_v1(1)"), 5);
+    ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.answers_of_v1(1)"), 6);
     ck_assert_int_ge(tl_value(a, "SELECT count(*) FROM trafficking.screening_history"), 2);
     PQfinish(a);
 }
@@ -847,7 +890,7 @@ START_TEST(case_show_lists_screenings_and_screen_show_is_audited)
         ck_assert_msg(json_is_array(list), "no screenings array in:\n%s", r.out);
         ck_assert_uint_eq(json_array_size(list), 1);
         ck_assert_str_eq(jstr(s, "instrument"), "youth_quick");
-        ck_assert_int_eq(jint(s, "version"), 1);
+        ck_assert_int_eq(jint(s, "version"), 2);
         ck_assert_str_eq(jstr(s, "state"), "completed");
         ck_assert_str_eq(jstr(s, "result"), "positive");
     }
@@ -858,7 +901,7 @@ START_TEST(case_show_lists_screenings_and_screen_show_is_audited)
     RUN_JSON("screen", "show", "1");
     ck_assert_int_eq(jint(json_object_get(doc, "screening"), "id"), 1);
     ck_assert_str_eq(jstr(json_object_get(doc, "screening"), "result"), "positive");
-    ck_assert_uint_eq(json_array_size(json_object_get(doc, "answers")), 5);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "answers")), 6);
     ck_assert_uint_ge(json_array_size(json_object_get(doc, "history")), 1);
     ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.audit_log a "
                               "JOIN casehost.users u ON u.id = a.actor_id "
@@ -884,6 +927,7 @@ static Suite *screening_suite(void)
                         (int)(sizeof(outcomes) / sizeof(outcomes[0])));
     tcase_add_test(tc, disclosure_stops_the_screening_and_is_positive);
     tcase_add_test(tc, screen_step_walks_a_screening_one_question_at_a_time);
+    tcase_add_test(tc, scoring_outcome_stores_the_evidence_of_its_answers);
     tcase_add_test(tc, items_after_a_disclosure_are_stored_as_not_asked);
     tcase_add_test(tc, disclosure_item_without_an_earlier_concern_is_skipped_by_its_condition);
     tcase_add_test(tc, completed_screening_is_immutable_and_corrected_by_superseding);

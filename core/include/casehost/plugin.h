@@ -139,6 +139,22 @@ enum ch_command_flags {
      * back whatever is left open when it returns.
      */
     CH_CMD_OWN_TX = 1u << 0,
+    /*
+     * (since 1.1) The command needs no database (it reads files only, such
+     * as a what-if on a case file): the host opens no session and the
+     * command runs with no connection and no user. api->conn returns NULL,
+     * api->user a zeroed user (id 0, every name NULL), api->audit fails.
+     * It runs on the plugins' configuration on disk (config_root() is
+     * config_dir()), never on the live generation. A plugin's command flags
+     * are known only after its init, which runs on the live generation when
+     * a database answers: the host then closes that connection (no session
+     * was opened, no user read) and starts the plugins again from the files
+     * on disk before the command runs. Such a command may
+     * declare no CH_ARG_DATE or CH_ARG_TIMESTAMP argument (the database
+     * checks those); the host refuses to run one that does. A host older
+     * than the flag ignores it and runs the command with a session.
+     */
+    CH_CMD_NO_DB = 1u << 1,
 };
 
 /* An ABI 1.0 command. It has no size member and can never grow: see ch_command_spec. */

@@ -1,10 +1,12 @@
 /*
  * cmd_referral.c: the caseworker's verbs for what leaves the agency:
- * `consent` (an object with purpose, recipients, time limit, revocation),
- * `safety` (how a person may be reached safely) and `referral` (the
- * lifecycle after routing). Every move goes through SQL functions that refuse
- * invalid transitions; nothing here sends anything (the dispatcher does).
- * The host parses the arguments from the typed tables below.
+ * `consent` (an object with purpose, recipients, time limit, revocation, and
+ * a person's lasting refusal of recipients), `safety` (how a person may be
+ * reached safely) and `referral` (the lifecycle after routing, and the
+ * ledger of what was reported). Every move goes through SQL functions that
+ * refuse invalid transitions and decide who may make them; nothing here
+ * sends anything (the dispatcher does). The host parses the arguments from
+ * the typed tables below.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -106,11 +108,66 @@ static const struct ch_arg person_args[] = {
     [P_PERSON] = {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
 };
 
+/* A person's consents and declines (each read audited by its function). */
 static int consent_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
+    static const char declines_sql[] = "SELECT * FROM trafficking.declines_of_v1($1)";
     const char *params[1] = {v[P_PERSON].text};
-    return trf_show(ud, ctx, "consents", sql, 1, params, "consents", TRF_SHOW_ROWS);
+    if (trf_show(ud, ctx, "consents", sql, 1, params, "consents", TRF_SHOW_ROWS) != CH_OK)
+        return CH_ERROR;
+    return trf_show(ud, ctx, "declines", declines_sql, 1, params, "declines", TRF_SHOW_ROWS);
+}
+
+/* ------------------------------------------------------------ declines --- */
+
+/* The arguments of `consent decline` and `consent undecline`. */
+enum { CD_PERSON, CD_RECIPIENTS, CD_NOTE };
+static const struct ch_arg consent_decline_args[] = {
+    [CD_PERSON] = {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
+    [CD_RECIPIENTS] = {"--recipients", CH_ARG_TEXT, CH_ARG_REQUIRED,
+                       "destination ids or kinds (kind:law_enforcement), comma-separated", NULL,
+                       "ID|kind:KIND[,...]", 0, 0},
+    [CD_NOTE] = {"--note", CH_ARG_TEXT, 0, "in the person's words, kept with the record", NULL,
+                 NULL, 0, 0},
+};
+
+/* Runs sql (a decline function: person, recipients, note) and shows its rows under key. */
+static int decline_run(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v, const char *sql,
+                       const char *key)
+{
+    const char *params[3] = {v[CD_PERSON].text, v[CD_RECIPIENTS].text, v[CD_NOTE].text};
+    char what[64];
+    snprintf(what, sizeof(what), "person %s", v[CD_PERSON].text);
+    return trf_show(t, ctx, what, sql, 3, params, key, TRF_SHOW_ROWS);
+}
+
+/*
+ * A refusal lasts: no consent-based referral is made to these recipients
+ * until the person changes their mind, and those not yet sent are revoked.
+ * Reports the law requires are still made (the database says so in each
+ * decision).
+ */
+static int consent_decline(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char sql[] = "SELECT * FROM trafficking.consent_decline_v1($1, $2, $3)";
+    struct trf *t = ud;
+    if (decline_run(t, ctx, v, sql, "declines") != CH_OK)
+        return CH_ERROR;
+    t->api->out_message(ctx, "declined: no consent-based referral goes to these recipients until "
+                             "the person changes their mind; a report the law requires is still "
+                             "made");
+    return CH_OK;
+}
+
+/* The person changed their mind: the case is routed again, as after a new consent. */
+static int consent_undecline(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char sql[] = "SELECT * FROM trafficking.consent_undecline_v1($1, $2, $3)";
+    struct trf *t = ud;
+    if (decline_run(t, ctx, v, sql, "ended") != CH_OK)
+        return CH_ERROR;
+    return trf_consent_changed(t, ctx, v[CD_PERSON].num);
 }
 
 /* -------------------------------------------------------------- safety --- */
@@ -344,6 +401,64 @@ static int referral_overdue(struct ch_ctx *ctx, const struct ch_value *v, void *
     return trf_show(ud, ctx, "overdue referrals", overdue_sql, 0, NULL, "overdue", TRF_SHOW_ROWS);
 }
 
+/* -------------------------------------------------------------- ledger --- */
+
+enum { LG_CASE };
+static const struct ch_arg ledger_args[] = {
+    [LG_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+};
+
+/*
+ * What was reported for the case and its person (the audited read of the
+ * ledger), then what routing did not make again and why, latest first: the
+ * decisions keep it beside their outcome.
+ */
+static int referral_ledger(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char ledger_sql[] = "SELECT * FROM trafficking.ledger_of_v1($1)";
+    static const char not_made_sql[] =
+        "SELECT DISTINCT ON (n->>'destination', n->>'reason') d.id AS decision,"
+        "       to_char(d.decided_at, 'YYYY-MM-DD HH24:MI') AS decided,"
+        "       n->>'destination' AS destination, n->>'basis' AS basis, n->>'action' AS action,"
+        "       n->>'reason' AS reason"
+        "  FROM trafficking.decisions d, jsonb_array_elements(d.ledger) n"
+        " WHERE d.case_id = $1 AND n->>'action' IN ('already_reported', 'declined')"
+        " ORDER BY n->>'destination', n->>'reason', d.id DESC";
+    struct trf *t = ud;
+    const char *params[1] = {v[LG_CASE].text};
+    char what[64];
+    snprintf(what, sizeof(what), "case %s", v[LG_CASE].text);
+    if (trf_show(t, ctx, what, ledger_sql, 1, params, "reports", TRF_SHOW_ROWS) != CH_OK)
+        return CH_ERROR;
+    return trf_show(t, ctx, what, not_made_sql, 1, params, "not_made", TRF_SHOW_ROWS);
+}
+
+enum { RA_CASE, RA_DESTINATION, RA_REASON };
+static const struct ch_arg report_again_args[] = {
+    [RA_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [RA_DESTINATION] = {"--destination", CH_ARG_TEXT, CH_ARG_REQUIRED,
+                        "the destination the delivered report went to", NULL, "ID", 0, 0},
+    [RA_REASON] = {"--reason", CH_ARG_TEXT, CH_ARG_REQUIRED, "why it must be made again (kept)",
+                   NULL, NULL, 0, 0},
+};
+
+/*
+ * A supervisor or admin makes a delivered report again; the database
+ * refuses anyone else, and a report not delivered yet (it stands).
+ */
+static int referral_report_again(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char sql[] = "SELECT * FROM trafficking.report_again_v1($1, $2, $3)";
+    struct trf *t = ud;
+    const char *params[3] = {v[RA_CASE].text, v[RA_DESTINATION].text, v[RA_REASON].text};
+    char what[64];
+    snprintf(what, sizeof(what), "case %s", v[RA_CASE].text);
+    if (trf_show(t, ctx, what, sql, 3, params, NULL, TRF_SHOW_MUST_EXIST) != CH_OK)
+        return CH_ERROR;
+    t->api->out_message(ctx, "the report is made again; the dispatcher sends it");
+    return CH_OK;
+}
+
 /* ------------------------------------------------------------ register --- */
 
 /* A spec without its ud: registering fills in the struct trf. */
@@ -355,16 +470,23 @@ static int referral_overdue(struct ch_ctx *ctx, const struct ch_value *v, void *
 
 static const struct ch_command_spec specs[] = {
     SPEC("consent", "add", "record a person's time-limited consent to share", consent_add_args,
-         consent_add, "record, revoke and list a person's consent to share"),
+         consent_add, "record, revoke, decline and list a person's consent to share"),
     SPEC("consent", "revoke", "revoke a consent and the referrals resting on it not yet sent",
          consent_revoke_args, consent_revoke, NULL),
-    SPEC("consent", "list", "list a person's consents", person_args, consent_list, NULL),
+    SPEC("consent", "decline",
+         "record that the person declines recipients: no consent-based referral to them",
+         consent_decline_args, consent_decline, NULL),
+    SPEC("consent", "undecline", "the person changed their mind: end their declines of recipients",
+         consent_decline_args, consent_undecline, NULL),
+    SPEC("consent", "list", "list a person's consents and declines", person_args, consent_list,
+         NULL),
     SPEC("safety", "set", "record how a person may be contacted safely; what is not given stays",
          safety_set_args, safety_set, "record how a person may be contacted safely"),
     SPEC("safety", "show", "show how a person may be contacted safely", person_args, safety_show,
          NULL),
     SPEC("referral", "list", "list referrals, of one case or in one state", referral_list_args,
-         referral_list, "follow referrals: acknowledge, accept, reject, close, revoke, overdue"),
+         referral_list,
+         "follow referrals: acknowledge, accept, reject, close, revoke, overdue, ledger"),
     SPEC("referral", "show", "show a referral and its history", referral_args, referral_show, NULL),
     SPEC("referral", "ack", "record the recipient's acknowledgement", referral_ack_args,
          referral_ack, NULL),
@@ -375,6 +497,12 @@ static const struct ch_command_spec specs[] = {
     SPEC("referral", "close", "close a referral with its outcome", referral_close_args,
          referral_close, NULL),
     SPEC("referral", "revoke", "withdraw a referral", referral_revoke_args, referral_revoke, NULL),
+    SPEC("referral", "ledger",
+         "what was reported for a case and its person, and what was not made again", ledger_args,
+         referral_ledger, NULL),
+    SPEC("referral", "report-again",
+         "make a delivered report again, with a reason (supervisor or admin)", report_again_args,
+         referral_report_again, NULL),
     /* no arguments: C has no empty array to take CH_SPEC_ARGS of */
     {sizeof(struct ch_command_spec), "referral", "overdue",
      "list referrals not sent by their due time or not acknowledged in time", NULL, 0,

@@ -1,7 +1,8 @@
 /*
- * cmd_route.c: `route explain` (why a stored decision came out as it did)
- * and `routing replay` (what a candidate configuration would change over
- * stored decisions). Both read; the one write is the audit of the read.
+ * cmd_route.c: `route explain` (what a stored decision asks of a person,
+ * where each referral stands now and, for admins, why each rule fired) and
+ * `routing replay` (what a candidate configuration would change over stored
+ * decisions). Both read; the one write is the audit of the read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,34 @@ static const char latest_decision_sql[] =
     " WHERE d.case_id = $1 AND ($2::bigint IS NULL OR d.id = $2::bigint)"
     " ORDER BY d.id DESC LIMIT 1";
 
+/* Where each destination's latest referral of the case stands now. */
+static const char referrals_now_sql[] =
+    "SELECT DISTINCT ON (destination_id) destination_id, state,"
+    "       to_char(due_at, 'YYYY-MM-DD HH24:MI'), to_char(sent_at, 'YYYY-MM-DD HH24:MI'), reason"
+    "  FROM trafficking.referrals WHERE case_id = $1 ORDER BY destination_id, id DESC";
+
+/*
+ * The rows of referrals_now_sql as routing_referral_now entries borrowing
+ * from r (valid while r is); caller frees the array. NULL with *n 0 when
+ * there are none or without memory.
+ */
+static struct routing_referral_now *referrals_now(const PGresult *r, size_t *n)
+{
+    struct routing_referral_now *now;
+    *n = 0;
+    if (PQntuples(r) == 0 || (now = calloc((size_t)PQntuples(r), sizeof(*now))) == NULL)
+        return NULL;
+    for (int i = 0; i < PQntuples(r); i++) {
+        now[i].destination = PQgetvalue(r, i, 0);
+        now[i].state = PQgetvalue(r, i, 1);
+        now[i].due = PQgetvalue(r, i, 2);
+        now[i].sent = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+        now[i].reason = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
+    }
+    *n = (size_t)PQntuples(r);
+    return now;
+}
+
 /* Rebuilds a stored decision from its rules and outcome columns. */
 static int stored_decision(const char *rules, const char *outcome, struct routing_decision *d,
                            char *err, size_t errlen)
@@ -39,12 +68,12 @@ static int stored_decision(const char *rules, const char *outcome, struct routin
 int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     struct trf *t = ud;
-    const char *case_arg = v[0].text, *decision_arg = v[1].text, *params[2];
+    const char *case_arg = v[TRF_X_CASE].text, *decision_arg = v[TRF_X_DECISION].text, *params[2];
     struct routing_decision d;
-    char err[512], *text = NULL;
-    size_t len = 0;
-    PGresult *r;
-    FILE *mem;
+    struct routing_referral_now *now = NULL;
+    char err[512], heading[400], hint[120];
+    size_t n_now = 0;
+    PGresult *r, *refs = NULL;
     int rc = CH_ERROR;
 
     params[0] = case_arg;
@@ -66,35 +95,49 @@ int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     }
     d.case_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     snprintf(d.config_hash, sizeof(d.config_hash), "%s", PQgetvalue(r, 0, 3));
-    t->api->out_str(ctx, "decision", PQgetvalue(r, 0, 0));
-    t->api->out_str(ctx, "case", PQgetvalue(r, 0, 1));
-    t->api->out_str(ctx, "cause", PQgetvalue(r, 0, 2));
-    t->api->out_str(ctx, "decided_at", PQgetvalue(r, 0, 7));
-    t->api->out_str(ctx, "decided_by", PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8));
-    t->api->out_str(ctx, "config_hash", PQgetvalue(r, 0, 3));
+    refs = PQexecParams(t->api->conn(ctx), referrals_now_sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(refs) != PGRES_TUPLES_OK) {
+        t->api->fail(ctx, "%s",
+                     TRF_QUERY_ERROR(t->api->conn(ctx), refs, "case %s: its referrals", case_arg));
+        goto out;
+    }
+    now = referrals_now(refs, &n_now);
     if (t->api->json(ctx)) {
         json_t *in = json_loads(PQgetvalue(r, 0, 4), 0, NULL);
         json_t *dj = routing_decision_to_json(&d);
+        t->api->out_str(ctx, "decision", PQgetvalue(r, 0, 0));
+        t->api->out_str(ctx, "case", PQgetvalue(r, 0, 1));
+        t->api->out_str(ctx, "cause", PQgetvalue(r, 0, 2));
+        t->api->out_str(ctx, "decided_at", PQgetvalue(r, 0, 7));
+        t->api->out_str(ctx, "decided_by", PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8));
+        t->api->out_str(ctx, "config_hash", PQgetvalue(r, 0, 3));
         trf_out_json(t, ctx, "input", in);
         trf_out_json(t, ctx, "rules", json_object_get(dj, "rules"));
         trf_out_json(t, ctx, "outcome", json_object_get(dj, "outcome"));
         json_decref(in);
         json_decref(dj);
-    } else {
-        mem = open_memstream(&text, &len);
-        if (mem == NULL) {
-            t->api->fail(ctx, "out of memory");
-            goto out;
-        }
-        routing_explain_text(&d, mem);
-        fclose(mem);
-        t->api->out_message(ctx, "%s", text);
+    }
+    /* People first: one line on the decision, then what it asks of them. */
+    snprintf(heading, sizeof(heading),
+             "Decision %s for case %s (%s), %s%s%s, configuration %.12s:", PQgetvalue(r, 0, 0),
+             PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 7),
+             PQgetisnull(r, 0, 8) ? "" : " by ", PQgetisnull(r, 0, 8) ? "" : PQgetvalue(r, 0, 8),
+             PQgetvalue(r, 0, 3));
+    snprintf(hint, sizeof(hint),
+             "('route explain %s%s%s --trace' shows every rule and its conditions)", case_arg,
+             decision_arg ? " --decision " : "", decision_arg ? decision_arg : "");
+    /* Names from the configuration in force: ids are stable, a name may have been corrected. */
+    if (trf_out_decision(t, ctx, &d, t->cfg != NULL ? t->cfg->routing : NULL, now, n_now, heading,
+                         hint, v[TRF_X_TRACE].num != 0) != 0) {
+        t->api->fail(ctx, "out of memory");
+        goto out;
     }
     rc = t->api->audit(ctx, "read", "decision", strtoll(PQgetvalue(r, 0, 0), NULL, 10), NULL) == 0
              ? CH_OK
              : CH_ERROR;
 out:
-    free(text);
+    free(now);
+    PQclear(refs);
     PQclear(r);
     routing_decision_release(&d);
     return rc;

@@ -1,10 +1,13 @@
 /*
  * cmd_routing.c: the admin verbs `routing` (test FILE) and `route` (what-if),
- * each a table of subcommands so more can be added as one entry.
+ * each a table of subcommands so more can be added as one entry, and how a
+ * decision is shown to a person (instructions first, then a summary).
  *
- * These two subcommands need no database: they never call api->conn() and
- * the verbs are registered with CH_CMD_OWN_TX so no transaction is held. A
- * subcommand added later that needs the database opens its own transaction.
+ * These two subcommands need no database and are registered with
+ * CH_CMD_NO_DB: the host gives them no connection and no user, and the
+ * plugin's configuration is the one on disk. They must never call
+ * api->conn() or api->audit(). A subcommand added later that needs the
+ * database is registered with CH_CMD_OWN_TX and opens its own transaction.
  */
 #include "cli/cmd_routing.h"
 #include "db/route.h"
@@ -12,11 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "routing/routing_test.h"
 
 /* Arguments of the routing verbs (one table each, same indexes). */
-enum { R_FILE, R_CONFIG, R_CONFIG_DIR, R_INPUT = R_FILE };
+enum { R_FILE, R_CONFIG, R_CONFIG_DIR, R_TRACE, R_INPUT = R_FILE };
 
 /* The candidate folder: --config DIR or --config-dir DIR (the same); NULL: the live one. */
 static const char *config_dir_of(const struct ch_value *v)
@@ -65,12 +69,34 @@ struct routing_config *trf_routing_config_open(struct trf *t, struct ch_ctx *ctx
     char *rpath = in_force ? strdup(t->cfg->routing->routing_path)
                   : folder ? join_path(folder, "routing.cfg")
                            : NULL;
+    /*
+     * A candidate folder's own instruments give the evidence classes its rules
+     * read (a folder without instruments/ uses those in force).
+     */
+    struct instrument_set *own = NULL;
+    char *idir = in_force || folder == NULL ? NULL : join_path(folder, "instruments");
+    struct stat st;
+    if (idir != NULL && stat(idir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        instrument_set_load(idir, report, &rc, &own) != 0)
+        own = NULL;
     if (dpath == NULL || rpath == NULL)
         t->api->fail(ctx, "out of memory");
-    else if (routing_config_load_checked(dpath, rpath, t->cfg ? t->cfg->instruments : NULL, report,
-                                         &rc, &cfg) != 0)
+    else if (routing_config_load_checked(dpath, rpath,
+                                         own != NULL ? own
+                                         : t->cfg    ? t->cfg->instruments
+                                                     : NULL,
+                                         report, &rc, &cfg) != 0 ||
+             rc.n > 0) {
         t->api->fail(ctx, "the routing configuration in '%s' has %d error%s (listed above)", folder,
                      rc.n, rc.n == 1 ? "" : "s");
+        routing_config_free(cfg);
+        cfg = NULL;
+    }
+    if (cfg != NULL)
+        cfg->own_instruments = own;
+    else
+        instrument_set_free(own);
+    free(idir);
     free(base);
     free(dpath);
     free(rpath);
@@ -117,6 +143,75 @@ void trf_out_json(struct trf *t, struct ch_ctx *ctx, const char *key, const json
         t->api->out_str(ctx, key, NULL);
         break;
     }
+}
+
+/* ------------------------------------------------ a decision for people --- */
+
+/* Each line of text as one message: in JSON a list of lines, in text the lines. */
+static void out_lines(struct trf *t, struct ch_ctx *ctx, char *text)
+{
+    for (char *line = text, *nl; line != NULL && *line != '\0'; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        t->api->out_message(ctx, "%s", line);
+    }
+}
+
+/* What fn prints to a FILE, as messages; -1 without memory. */
+static int out_printed(struct trf *t, struct ch_ctx *ctx, void (*fn)(const void *, FILE *),
+                       const void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return -1;
+    fn(arg, f);
+    if (fclose(f) != 0) {
+        free(text);
+        return -1;
+    }
+    out_lines(t, ctx, text);
+    free(text);
+    return 0;
+}
+
+static void print_summary(const void *summary, FILE *f)
+{
+    routing_summary_text(summary, f);
+}
+
+static void print_trace(const void *d, FILE *f)
+{
+    routing_explain_text(d, f);
+}
+
+int trf_out_decision(struct trf *t, struct ch_ctx *ctx, const struct routing_decision *d,
+                     const struct routing_config *cfg, const struct routing_referral_now *now,
+                     size_t n_now, const char *heading, const char *trace_hint, int trace)
+{
+    json_t *summary = routing_summary(d, cfg, now, n_now);
+    int rc = 0;
+    if (summary == NULL)
+        return -1;
+    /* The first thing a person reads: what to do at once (the host prints alerts first). */
+    for (size_t i = 0; i < d->n_instructions; i++)
+        t->api->out_alert(ctx, CH_SEV_DANGER, "%s", d->instructions[i]);
+    if (t->api->json(ctx)) {
+        trf_out_json(t, ctx, "summary", summary);
+    } else {
+        if (heading != NULL)
+            t->api->out_message(ctx, "%s", heading);
+        rc = out_printed(t, ctx, print_summary, summary);
+        if (rc == 0 && trace) {
+            t->api->out_message(ctx, "%s", "");
+            rc = out_printed(t, ctx, print_trace, d);
+        } else if (rc == 0 && trace_hint != NULL)
+            t->api->out_message(ctx, "%s", trace_hint);
+    }
+    json_decref(summary);
+    return rc;
 }
 
 /* --------------------------------------------------------- routing test --- */
@@ -216,6 +311,7 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
     struct routing_decision d;
     struct routing_config *cfg = NULL;
     json_t *jd = NULL, *ji = NULL;
+    char heading[200];
     int rc = CH_ERROR;
     routing_input_init(&in);
     routing_decision_init(&d);
@@ -234,23 +330,16 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
         }
         trf_out_json(t, ctx, "input", ji);
         trf_out_json(t, ctx, "decision", jd);
-    } else {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        if (f == NULL) {
-            t->api->fail(ctx, "out of memory");
-            goto out;
-        }
-        routing_explain_text(&d, f);
-        fclose(f);
-        for (char *line = text, *nl; line != NULL && *line != '\0'; line = nl ? nl + 1 : NULL) {
-            nl = strchr(line, '\n');
-            if (nl != NULL)
-                *nl = '\0';
-            t->api->out_message(ctx, "%s", line);
-        }
-        free(text);
+    }
+    snprintf(heading, sizeof(heading),
+             "What-if for case %lld (configuration %.12s): nothing was "
+             "stored or sent.",
+             (long long)d.case_id, cfg->hash);
+    if (trf_out_decision(t, ctx, &d, cfg, NULL, 0, heading,
+                         "(--trace shows every rule and its conditions)",
+                         v[R_TRACE].num != 0) != 0) {
+        t->api->fail(ctx, "out of memory");
+        goto out;
     }
     rc = CH_OK;
 out:
@@ -271,19 +360,26 @@ out:
 static const struct ch_arg test_args[] = {
     [R_FILE] = {"file", CH_ARG_FILE, CH_ARG_REQUIRED,
                 "the fixture cases and their expected decisions", NULL, NULL, 0, 0},
-    CONFIG_ARGS("a candidate configuration folder (default: the live one)"),
+    CONFIG_ARGS("a candidate configuration folder (default: the one on disk)"),
 };
+#define TRACE_ARG                                                                                  \
+    {                                                                                              \
+        "--trace", CH_ARG_BOOL, 0, "also every rule, its conditions and values (for admins)",      \
+            NULL, NULL, 0, 0                                                                       \
+    }
+
 static const struct ch_arg what_if_args[] = {
     [R_INPUT] = {"--input", CH_ARG_FILE, CH_ARG_REQUIRED,
                  "a case file (.json as a decision stores it, or libconfig with a case group)",
                  NULL, "CASEFILE", 0, 0},
-    CONFIG_ARGS("a candidate configuration folder (default: the live one)"),
+    CONFIG_ARGS("a candidate configuration folder (default: the one on disk)"),
+    [R_TRACE] = TRACE_ARG,
 };
-enum { X_CASE, X_DECISION };
 static const struct ch_arg explain_args[] = {
-    [X_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
-    [X_DECISION] = {"--decision", CH_ARG_ID, 0, "one decision (default: the latest)", NULL, NULL, 0,
-                    0},
+    [TRF_X_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [TRF_X_DECISION] = {"--decision", CH_ARG_ID, 0, "one decision (default: the latest)", NULL,
+                        NULL, 0, 0},
+    [TRF_X_TRACE] = TRACE_ARG,
 };
 static const struct ch_arg replay_args[] = {
     {"--config", CH_ARG_FILE, CH_ARG_REQUIRED, "the candidate configuration folder", NULL, "DIR", 0,
@@ -295,16 +391,18 @@ static const struct ch_arg replay_args[] = {
 int trf_register_routing_commands(struct trf *t)
 {
     const struct ch_command_spec specs[] = {
-        {sizeof(specs[0]), "routing", "test", "run fixture cases through the routing rules",
-         CH_SPEC_ARGS(test_args), routing_test_cmd, t, CH_CMD_OWN_TX,
+        {sizeof(specs[0]), "routing", "test",
+         "run fixture cases through the routing rules, without the database",
+         CH_SPEC_ARGS(test_args), routing_test_cmd, t, CH_CMD_OWN_TX | CH_CMD_NO_DB,
          "check the routing rules: fixtures, and a replay of stored decisions"},
         {sizeof(specs[0]), "routing", "replay",
          "what a candidate configuration would change in stored decisions (writes nothing)",
          CH_SPEC_ARGS(replay_args), routing_replay, t, CH_CMD_OWN_TX, NULL},
         {sizeof(specs[0]), "route", "what-if", "route a case file, without the database",
-         CH_SPEC_ARGS(what_if_args), route_what_if_cmd, t, CH_CMD_OWN_TX,
+         CH_SPEC_ARGS(what_if_args), route_what_if_cmd, t, CH_CMD_OWN_TX | CH_CMD_NO_DB,
          "route a case: what-if on a case file; explain a stored decision"},
-        {sizeof(specs[0]), "route", "explain", "a stored decision and why each rule fired",
+        {sizeof(specs[0]), "route", "explain",
+         "what a stored decision asks of you, and (--trace) why each rule fired",
          CH_SPEC_ARGS(explain_args), route_explain, t, CH_CMD_OWN_TX, NULL},
     };
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)

@@ -20,7 +20,13 @@
 /* Registers `routing` and `route` (call once from init). 0 or -1. */
 int trf_register_routing_commands(struct trf *t);
 
-/* route explain CASE [--decision ID]: a stored decision and its trace (cmd_route.c). */
+/* The arguments of route explain, in its table's order. */
+enum { TRF_X_CASE, TRF_X_DECISION, TRF_X_TRACE };
+
+/*
+ * route explain CASE [--decision ID] [--trace]: what a stored decision asks
+ * of a person, and with --trace every rule's trace (cmd_route.c).
+ */
 int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud);
 
 /* routing replay --config DIR [--since DATE]: what a candidate would change (cmd_route.c). */
@@ -34,6 +40,18 @@ int routing_replay(struct ch_ctx *ctx, const struct ch_value *v, void *ud);
  * routing_config_free) or NULL.
  */
 struct routing_config *trf_routing_config_open(struct trf *t, struct ch_ctx *ctx, const char *dir);
+
+/*
+ * Shows decision d (borrowed) to a person: each instruction first, as an
+ * alert of severity danger; then, in text, heading (may be NULL), the
+ * summary (routing_summary with the destination names of cfg and now[0 ..
+ * n_now - 1], both may be NULL) and, with trace, the full explanation, else
+ * trace_hint (may be NULL); in JSON the summary as "summary" (the caller adds
+ * the decision itself). 0, or -1 without memory.
+ */
+int trf_out_decision(struct trf *t, struct ch_ctx *ctx, const struct routing_decision *d,
+                     const struct routing_config *cfg, const struct routing_referral_now *now,
+                     size_t n_now, const char *heading, const char *trace_hint, int trace);
 
 /*
  * Writes a JSON value through the host's structured output under key (NULL

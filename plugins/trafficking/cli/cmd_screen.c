@@ -16,6 +16,7 @@
 #include "db/query.h"
 #include "db/route.h"
 #include "db/screening.h"
+#include "screening/evidence.h"
 
 /* Arguments of screen start and step (S_REASON: decline's, handed on by screen_decline_cmd). */
 enum { S_CASE, S_INSTRUMENT, S_SUPERSEDES, S_ANSWERS, S_PAIRS, S_REASON };
@@ -553,15 +554,25 @@ static int instrument_show(struct ch_ctx *ctx, const struct ch_value *v, void *u
     api->out_str(ctx, "scoring", instrument_method_name(in->method));
     api->out_int(ctx, "min_answered", in->min_answered);
     api->out_str(ctx, "hash", in->hash);
+    /* Where the classes come from: the definition, or classes/<file> for an earlier version. */
+    const char *from = in->classes_path != NULL ? strstr(in->classes_path, "/classes/") : NULL;
+    api->out_str(ctx, "classes_from",
+                 from != NULL               ? from + 1
+                 : in->classes_path != NULL ? in->classes_path
+                                            : "definition");
     api->out_end(ctx);
     api->out_array(ctx, "items");
     for (size_t i = 0; i < in->n_items; i++) {
         const struct instrument_item *it = &in->items[i];
+        char classes[200];
         api->out_object(ctx, NULL);
         api->out_int(ctx, "n", (int64_t)i + 1);
         api->out_str(ctx, "id", it->id);
         api->out_str(ctx, "domain", instrument_domain_name(it->domain));
         api->out_str(ctx, "kind", instrument_kind_name(it->kind));
+        /* What a yes establishes, and all routing reads from it (rules/facts.h "Evidence"). */
+        api->out_str(ctx, "evidence", evidence_mask_text(it->evidence, classes, sizeof(classes)));
+        api->out_str(ctx, "disclosure_kind", facts_disclosure_kind_name(it->disclosure_kind));
         api->out_bool(ctx, "key", it->key);
         api->out_bool(ctx, "disclosure", it->disclosure);
         api->out_int(ctx, "weight", it->weight);

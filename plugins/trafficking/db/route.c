@@ -16,21 +16,21 @@
 
 static const char store_sql[] = "SELECT * FROM trafficking.decision_store($1::jsonb)";
 
-/* What the engine knows and the database does not: added to every payload. */
-static json_t *payload_extra(const struct routing_input *in)
+/*
+ * What the engine knows and the database does not: added to every payload.
+ * The trafficking type comes from the evidence (commercial sex, labour
+ * exploitation, a disclosure's kind), never from domain scores: a risk sign
+ * in the sex_trafficking domain tells a recipient nothing about the type.
+ */
+static json_t *payload_extra(const struct routing_config *cfg, const struct routing_input *in)
 {
     json_t *p = json_object();
-    double sex = in->domain_score[INSTRUMENT_DOMAIN_SEX_TRAFFICKING];
-    double labour = in->domain_score[INSTRUMENT_DOMAIN_LABOUR];
     json_t *ind = json_array();
     for (size_t i = 0; i < in->n_indicators; i++)
         json_array_append_new(ind, json_string(in->indicators[i]));
     json_object_set_new(p, "indicators", ind);
     json_object_set_new(p, "trafficking_type",
-                        json_string(sex > 0 && labour > 0 ? "sex_and_labour"
-                                    : sex > 0             ? "sex"
-                                    : labour > 0          ? "labour"
-                                                          : "undetermined"));
+                        json_string(routing_input_trafficking_type(in, cfg->instruments)));
     json_object_set_new(p, "imminent_danger", json_boolean(in->imminent_danger));
     json_object_set_new(p, "nationality_status",
                         json_string(in->foreign_national ? "foreign_national" : "not_recorded"));
@@ -46,11 +46,12 @@ static json_t *payload_extra(const struct routing_input *in)
 static json_t *referrals_json(const struct routing_config *cfg, const struct routing_decision *d,
                               const struct routing_input *in)
 {
-    json_t *arr = json_array(), *extra = payload_extra(in);
+    json_t *arr = json_array(), *extra = payload_extra(cfg, in);
+    /* What each report is about, for the report ledger: the decision's evidence, risk aside. */
+    json_t *evidence = routing_input_evidence_json(in, cfg->instruments);
     for (size_t i = 0; i < d->n_referrals; i++) {
         const struct routing_referral *rf = &d->referrals[i];
         json_t *o = json_object();
-        (void)cfg;
         json_object_set_new(o, "destination", json_string(rf->destination));
         json_object_set_new(o, "kind", json_string(routing_kind_name(rf->kind)));
         json_object_set_new(o, "rule", json_string(rf->rule));
@@ -62,9 +63,11 @@ static json_t *referrals_json(const struct routing_config *cfg, const struct rou
         json_object_set_new(o, "state", json_string(routing_state_name(rf->state)));
         json_object_set_new(o, "fields", routing_fields_to_json(rf->fields));
         json_object_set_new(o, "payload", json_deep_copy(extra));
+        json_object_set(o, "evidence", evidence);
         json_array_append_new(arr, o);
     }
     json_decref(extra);
+    json_decref(evidence);
     return arr;
 }
 
@@ -151,11 +154,44 @@ int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t scree
         t->api->fail(ctx, "%s", err);
         goto out;
     }
-    for (size_t i = 0; i < d.n_referrals; i++) {
-        const struct routing_referral *rf = &d.referrals[i];
-        t->api->out_message(ctx, "referral to %s (%s, %s): %s, due within %d h", rf->destination,
-                            routing_basis_name(rf->basis), routing_urgency_name(rf->urgency),
-                            routing_state_name(rf->state), rf->due_hours);
+    /* What to do at once comes before what was referred: "call 911 now" is read first. */
+    for (size_t i = 0; i < d.n_instructions; i++)
+        t->api->out_alert(ctx, CH_SEV_DANGER, "%s", d.instructions[i]);
+    if (d.n_referrals > 0) {
+        /* What the report ledger did with each (a report delivered before is not made again). */
+        static const char ledger_sql[] =
+            "SELECT n->>'destination', n->>'action', n->>'reason'"
+            "  FROM trafficking.decisions x, jsonb_array_elements(coalesce(x.ledger, '[]')) n"
+            " WHERE x.id = (SELECT max(id) FROM trafficking.decisions WHERE case_id = $1)";
+        char id[24];
+        const char *params[1] = {id};
+        PGresult *lr;
+        snprintf(id, sizeof(id), "%lld", (long long)case_id);
+        lr = trf_query(t->api->conn(ctx), ledger_sql, 1, params, err, sizeof(err),
+                       "case %lld: cannot read the report ledger", (long long)case_id);
+        if (lr == NULL) {
+            t->api->fail(ctx, "%s", err);
+            goto out;
+        }
+        for (size_t i = 0; i < d.n_referrals; i++) {
+            const struct routing_referral *rf = &d.referrals[i];
+            const char *action = NULL, *reason = NULL;
+            for (int k = 0; k < PQntuples(lr); k++)
+                if (strcmp(PQgetvalue(lr, k, 0), rf->destination) == 0) {
+                    action = PQgetvalue(lr, k, 1);
+                    reason = PQgetisnull(lr, k, 2) ? "" : PQgetvalue(lr, k, 2);
+                }
+            if (action != NULL &&
+                (strcmp(action, "already_reported") == 0 || strcmp(action, "declined") == 0))
+                t->api->out_message(ctx, "referral to %s (%s) not made: %s", rf->destination,
+                                    routing_basis_name(rf->basis), reason);
+            else
+                t->api->out_message(ctx, "referral to %s (%s, %s): %s, due within %d h",
+                                    rf->destination, routing_basis_name(rf->basis),
+                                    routing_urgency_name(rf->urgency),
+                                    routing_state_name(rf->state), rf->due_hours);
+        }
+        PQclear(lr);
     }
     rc = CH_OK;
 out:

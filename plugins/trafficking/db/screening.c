@@ -32,6 +32,20 @@ static json_t *concerns_json(const struct instrument *inst, const struct answer 
     return a;
 }
 
+/* What the concern answers establish, by the classes of this instrument version. */
+static json_t *evidence_json(const struct facts_evidence_set *ev)
+{
+    json_t *classes = json_array();
+    const char *kind = facts_disclosure_kind_name(ev->disclosure);
+    for (int c = 0; c < FACTS_EVIDENCE__COUNT; c++)
+        if (ev->classes & FACTS_EVIDENCE_BIT(c))
+            json_array_append_new(classes,
+                                  json_string(facts_evidence_name((enum facts_evidence)c)));
+    return json_pack("{s:o, s:b, s:i, s:o}", "classes", classes, "ffc",
+                     (ev->classes & FACTS_EVIDENCE_FFC) != 0, "risk_count", ev->risk_count,
+                     "disclosure_kind", kind != NULL ? json_string(kind) : json_null());
+}
+
 static json_t *outcome_json(const struct instrument *inst, const struct scoring_outcome *o,
                             const struct answer *answers)
 {
@@ -47,6 +61,7 @@ static json_t *outcome_json(const struct instrument *inst, const struct scoring_
                                 json_integer(o->domain_score[d]));
     json_object_set_new(j, "answers", counts);
     json_object_set_new(j, "domain_scores", domains);
+    json_object_set_new(j, "evidence", evidence_json(&o->evidence));
     json_object_set_new(j, "shown", json_integer(o->shown));
     json_object_set_new(j, "skipped", json_integer(o->skipped));
     json_object_set_new(j, "answered", json_integer(o->answered));

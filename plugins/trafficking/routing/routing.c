@@ -5,7 +5,9 @@
  *
  * Pure computation over borrowed inputs: never does I/O and never sends. It
  * must never let a referral out without consent or a recorded legal basis,
- * never to an unsafe channel, and never twice to one destination.
+ * never to an unsafe channel, and never twice to one destination; and no
+ * rule, an emergency included, may ever end the decision before a duty the
+ * law imposes is recorded.
  */
 #include "routing/routing.h"
 
@@ -91,12 +93,8 @@ static void fill_facts(const struct routing_config *cfg, const struct routing_in
     size_t n = facts_resolver_slot_count(&cfg->resolver);
     facts_clear(facts, n);
     routing_input_case_facts(in, facts);
-    if (in->screening.present) {
-        facts[FACTS_BAND] = v_str(in->screening.band);
-        facts[FACTS_RESULT] = v_str(in->screening.result);
-        facts[FACTS_SCORE] = v_num(in->screening.score);
-        facts[FACTS_DISCLOSURE] = v_bool(in->screening.stopped);
-    }
+    /* With the evidence classes of the screening's own instrument version. */
+    routing_input_screening_facts(in, cfg->instruments, facts);
     for (size_t slot = FACTS__COUNT; slot < n; slot++)
         facts[slot] = call_value(facts_resolver_call(&cfg->resolver, slot), in);
 }
@@ -341,6 +339,34 @@ static int apply_rule(struct routing_decision *d, const struct routing_config *c
     return 0;
 }
 
+/* Adds rule's instruction to d unless the same text is there already. 0 or -1. */
+static int add_instruction(struct routing_decision *d, const struct routing_rule *rule)
+{
+    char **grown;
+    if (rule->instruction == NULL ||
+        has_string(d->instructions, d->n_instructions, rule->instruction))
+        return 0;
+    grown = realloc(d->instructions, (d->n_instructions + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -1;
+    d->instructions = grown;
+    if ((grown[d->n_instructions] = strdup(rule->instruction)) == NULL)
+        return -1;
+    d->n_instructions++;
+    return 0;
+}
+
+/*
+ * A stop ends the optional offers only. A rule on a legal basis is a duty
+ * (a mandatory report) or an emergency: skipping it because an earlier rule
+ * stopped would leave a duty unrecorded, which is exactly what an emergency
+ * must never do (it is the first step, the reports still follow).
+ */
+static int stops_before(const struct routing_rule *rule, int stopped)
+{
+    return stopped && rule->basis == ROUTING_BASIS_CONSENT;
+}
+
 int routing_decide(const struct routing_config *cfg, const struct routing_input *in,
                    struct routing_decision *out)
 {
@@ -367,9 +393,10 @@ int routing_decide(const struct routing_config *cfg, const struct routing_input 
         struct routing_rule_result *rr = &out->rules[i];
         out->n_rules = i + 1;
         rr->priority = rule->priority;
-        if ((rr->name = strdup(rule->name)) == NULL)
+        if ((rr->name = strdup(rule->name)) == NULL ||
+            (rule->note != NULL && (rr->note = strdup(rule->note)) == NULL))
             goto out;
-        if (stopped) {
+        if (stops_before(rule, stopped)) {
             if ((rr->trace = strdup("")) == NULL)
                 goto out;
             continue;
@@ -387,7 +414,7 @@ int routing_decide(const struct routing_config *cfg, const struct routing_input 
         }
         if ((rr->trace = strdup(text)) == NULL)
             goto out;
-        if (rr->matched && apply_rule(out, cfg, rule, in) != 0)
+        if (rr->matched && (add_instruction(out, rule) != 0 || apply_rule(out, cfg, rule, in) != 0))
             goto out;
         if (rr->matched && rule->stop)
             stopped = rr->stopped = 1;

@@ -37,13 +37,25 @@
  *       refer = ["emergency_911"];           # ids and/or "kind:law_enforcement"
  *       basis = "imminent_danger";           # consent | mandatory_report | imminent_danger
  *       urgency = "immediate"; due_hours = 1; # immediate (<= 1h), 24h, 72h, routine
- *       stop = true; purpose = "...";         # purpose optional: the consent purpose required
- *       note = "DOMAIN: imminent danger overrides every other flow"; },  # note optional
+ *       stop = false; purpose = "...";        # purpose optional: the consent purpose required
+ *       note = "DOMAIN: imminent danger overrides every other flow";  # note optional
+ *       instruction = "CALL 911 NOW: someone is in danger."; },      # instruction optional
  *   );
- * purpose and note are optional; every other member is required.
+ * purpose, note and instruction are optional; every other member is required.
  * Rules run in ascending priority (lower first); two rules with one priority
  * are an error, so the order is always written down. "kind:x" refers every
  * destination of kind x that serves the case's jurisdiction.
+ *
+ * stop ends the evaluation of later rules on basis consent only: a rule on a
+ * legal basis (mandatory_report, imminent_danger) is evaluated whatever
+ * matched before it, so no rule can swallow a duty. An emergency is the first
+ * step of a decision, never its end.
+ *
+ * instruction is what a person must do at once when the rule matches (one
+ * line of at most ROUTING_MAX_INSTRUCTION bytes, no control characters). A
+ * decision carries the instructions of every matching rule, in priority
+ * order, and everything that shows a decision to a person shows them first,
+ * as an alert of severity danger.
  *
  * Rule functions (besides the fixed facts of facts.h; `event` is always null here):
  *   indicator("item_id")   bool: the latest finished screening marked item_id a concern
@@ -55,6 +67,18 @@
  *   safe_channel("name")   bool: the person has that safe contact channel
  * The fact `disclosure` is true when the latest screening stopped on a disclosure;
  * the screening facts (result, band, score, disclosure) are null without one.
+ *
+ * Evidence (rules/facts.h "Evidence"): what the latest screening's concern
+ * answers establish, read through the evidence classes of that screening's
+ * own instrument version (routing_input_evidence; an earlier version's come
+ * from its class-mapping file, so a stored screening replays as it was):
+ *   evidence("class")      bool: commercial_sex, force, fraud, coercion,
+ *                          labour_exploitation, risk or disclosure
+ *   ffc                    bool: force, fraud or coercion
+ *   risk_count             num:  risk items with a concern
+ *   disclosure_kind        str:  "sex", "labour", "both", "unclear"; null without one
+ * All are null without a screening, and when its version is not loaded.
+ * Domain scores are for reporting; the shipped policy never reads them.
  */
 #ifndef TRF_ROUTING_H
 #define TRF_ROUTING_H
@@ -74,6 +98,7 @@
 
 #define ROUTING_MAX_DUE_HOURS 720
 #define ROUTING_MAX_SLA_HOURS 720
+#define ROUTING_MAX_INSTRUCTION 300
 
 /* ------------------------------------------------------------ vocabulary --- */
 
@@ -89,6 +114,9 @@ enum routing_kind {
     ROUTING_KIND_LEGAL_AID,
     ROUTING_KIND_MEDICAL,
     ROUTING_KIND_VICTIM_SERVICES,
+    ROUTING_KIND_ASSESSMENT,               /* the agency's own CSEC / child-welfare assessment */
+    ROUTING_KIND_ADULT_FORENSIC_INTERVIEW, /* adults: never a children's advocacy centre */
+    ROUTING_KIND_LABOUR_INVESTIGATION,     /* a labour disclosure's investigation */
     ROUTING_KIND__COUNT
 };
 
@@ -233,6 +261,7 @@ struct routing_rule {
     char *purpose; /* consent purpose a consent-basis referral needs, or NULL: any purpose */
     char *note;    /* optional prose shown in explanations, or NULL */
     int line;
+    char *instruction; /* what a person must do at once when the rule matches, or NULL */
 };
 
 struct routing_config {
@@ -244,12 +273,21 @@ struct routing_config {
     char *destinations_path;
     char *routing_path;
     char hash[CFGREAD_HASH_LEN + 1]; /* SHA-256 over both files' text, lowercase hex */
+    /*
+     * The instruments given to routing_config_load_checked (borrowed: the
+     * caller keeps them alive as long as the configuration), or NULL. Each
+     * screening is routed with the evidence classes of its own instrument
+     * version, read from here (routing_input_evidence).
+     */
+    const struct instrument_set *instruments;
+    /* A set this configuration owns (a candidate folder's), freed with it; or NULL. */
+    struct instrument_set *own_instruments;
 };
 
 /*
  * Loads and validates both files, reporting every problem through report
  * (may be NULL) as file:line[:col] (cfgread's order: by line in each file).
- * instruments, when not NULL, is borrowed during the call to check that every
+ * instruments, when not NULL, is borrowed for the configuration's life: to check that every
  * indicator("x") names an item of some instrument; NULL accepts any identifier.
  * Returns 0 and *out (caller frees with routing_config_free), or -1 with *out
  * NULL. Paths are copied.
@@ -390,6 +428,7 @@ struct routing_rule_result {
     int matched;
     int stopped; /* matched and has stop */
     char *trace; /* rule_explain text ("" when not evaluated) */
+    char *note;  /* the rule's note (why, in words), or NULL */
 };
 
 struct routing_referral {
@@ -424,6 +463,9 @@ struct routing_decision {
     size_t n_referrals;
     struct routing_unused *unused;
     size_t n_unused;
+    /* The instructions of the matching rules, in priority order, each text once. */
+    char **instructions;
+    size_t n_instructions;
 };
 
 void routing_decision_init(struct routing_decision *d);
@@ -432,8 +474,10 @@ void routing_decision_release(struct routing_decision *d);
 /*
  * Evaluates every rule of cfg (borrowed) over in (borrowed) in priority order
  * into out (initialised here; release it also on failure):
- *  - a rule that matches and has stop ends evaluation; later rules are
- *    recorded as not evaluated;
+ *  - a rule that matches and has stop ends the evaluation of later rules on
+ *    basis consent (recorded as not evaluated); later rules on a legal basis
+ *    are evaluated all the same: a stop never swallows a duty;
+ *  - a matching rule's instruction is added to out->instructions (each text once);
  *  - a destination is referred at most once: the first rule that reaches it
  *    wins, later ones are recorded as unused ("already referred by rule 'x'");
  *  - "kind:x" reaches every destination of kind x serving the case's state and
@@ -452,8 +496,9 @@ int routing_decide(const struct routing_config *cfg, const struct routing_input 
 /*
  * The decision as JSON. Caller owns the reference; NULL without memory.
  *   {"case_id":1,"config_hash":"...",
- *    "rules":[{"name","priority","evaluated","matched","stopped","trace"}],
- *    "outcome":{"referrals":[{"destination","kind","rule","basis","urgency","due_hours",
+ *    "rules":[{"name","priority","evaluated","matched","stopped","trace","note":"..."|null}],
+ *    "outcome":{"instructions":["CALL 911 NOW: ..."],
+ *               "referrals":[{"destination","kind","rule","basis","urgency","due_hours",
  *                             "ack_sla_hours","fields":[...],"consent_id":7|null,"state",
  *                             "reason"}],
  *               "not_used":[{"destination":"x"|null,"kind","rule","reason"}]}}
@@ -463,25 +508,66 @@ json_t *routing_decision_to_json(const struct routing_decision *d);
 
 /*
  * Reads the shape above (as stored: give {"rules": ..., "outcome": ...};
- * case_id and config_hash may be absent) into out (initialised here; release
- * it also on failure). Returns 0, or -1 with a message in err.
+ * case_id and config_hash may be absent, and so may a rule's note and the
+ * outcome's instructions, which decisions stored before them lack) into out
+ * (initialised here; release it also on failure). Returns 0, or -1 with a
+ * message in err.
  */
 int routing_decision_from_json(const json_t *j, struct routing_decision *out, char *err,
                                size_t errlen);
 
 /*
- * Prints d readably to f: each rule with matched / no match / not evaluated
- * and its trace (so false sub-conditions show), then each referral with its
- * basis, state, due and fields, then each unused destination with its reason.
+ * Prints d readably to f, for admins: the instructions, each rule with
+ * matched / no match / not evaluated and its trace (so false sub-conditions
+ * show), then each referral with its basis, state, due and fields, then each
+ * unused destination with its reason.
  */
 void routing_explain_text(const struct routing_decision *d, FILE *f);
+
+/*
+ * Where a referral of a decision stands now, when the caller knows (route
+ * explain reads it from the database). Strings are borrowed; due and sent
+ * are display times ("" or NULL when unknown or not sent).
+ */
+struct routing_referral_now {
+    const char *destination;
+    const char *state;  /* pending_consent, queued, sent, acknowledged, ... */
+    const char *due;    /* when it is due */
+    const char *sent;   /* when it was sent, or NULL */
+    const char *reason; /* of a rejection or revocation, or NULL */
+};
+
+/*
+ * What a person acts on, from decision d (borrowed), for people first:
+ *   {"instructions":["CALL 911 NOW: ..."],
+ *    "referrals":[{"destination","name","kind","state","basis","due","sent","why"}],
+ *    "waiting_for_consent":[{"destination","name","kind","due","why"}],
+ *    "not_sent":[{"destination":"x"|null,"name","kind","why"}]}
+ * "referrals" are those made (queued, sent, acknowledged, ...), "not_sent"
+ * also those rejected or revoked. "why" is one line: the rule's note (or its
+ * name) and what the basis means for it. "name" is the destination's name in
+ * cfg (borrowed, may be NULL: null). now[0 .. n_now - 1] (may be NULL) says
+ * where each destination's referral stands; without it the decision's own
+ * state and "within N h" are shown. A destination a rule could not use but
+ * another did is no "not sent". Caller owns the reference; NULL without memory.
+ */
+json_t *routing_summary(const struct routing_decision *d, const struct routing_config *cfg,
+                        const struct routing_referral_now *now, size_t n_now);
+
+/*
+ * Prints a routing_summary to f as a few lines a person can act on (without
+ * the instructions, which the caller raises as alerts so they come first).
+ */
+void routing_summary_text(const json_t *summary, FILE *f);
 
 /*
  * Compares the referrals of a (before) and b (after) by destination and prints
  * one line per referral added, removed or changed to f (may be NULL):
  * "+ le_nv ...", "- hotline ...", "~ cw_ca: basis consent -> mandatory_report;
  * due 72h -> 24h". Compared: rule, basis, urgency, due_hours, state, fields,
- * consent_id. Returns the number of lines (0: the same referrals).
+ * consent_id; then one line per instruction added or dropped ("+ instruction:
+ * CALL 911 NOW ..."). Returns the number of lines (0: the same referrals and
+ * instructions).
  */
 int routing_decision_diff(const struct routing_decision *a, const struct routing_decision *b,
                           FILE *f);
@@ -497,5 +583,58 @@ enum routing__fn {
     ROUTING__FN_COUNT
 };
 extern const struct facts_fn routing__fns[ROUTING__FN_COUNT];
+
+/* ------------------------------------------------------------ evidence --- */
+
+/*
+ * What the input's screening establishes: the evidence classes its own
+ * instrument version (in->screening.instrument and .version; 0 is the
+ * highest loaded) gives the items in in->indicators, from instruments
+ * (borrowed; a configuration's cfg->instruments). Returns 1 and fills *out,
+ * or 0 when that cannot be known: no screening, no instruments, or a version
+ * that is not loaded (the evidence facts are then null, never false).
+ */
+int routing_input_evidence(const struct routing_input *in, const struct instrument_set *instruments,
+                           struct facts_evidence_set *out);
+
+/*
+ * 0 when the input's screening can be read with instruments (borrowed): its
+ * instrument version is loaded and every indicator is an item of it (or
+ * there is no screening, or no instruments to check against); else -1 with
+ * a message in err ("instrument 'adult' version 3 is not loaded"). A case
+ * file or fixture that fails this would be routed with unknown evidence.
+ */
+int routing_input_check_screening(const struct routing_input *in,
+                                  const struct instrument_set *instruments, char *err,
+                                  size_t errlen);
+
+/*
+ * The screening facts of in into facts[0 .. FACTS__COUNT-1] (band, result,
+ * score, disclosure, and the evidence facts through routing_input_evidence);
+ * all stay null without a screening. Strings are borrowed from in.
+ */
+void routing_input_screening_facts(const struct routing_input *in,
+                                   const struct instrument_set *instruments,
+                                   struct rule_value *facts);
+
+/*
+ * "sex", "labour", "sex_and_labour" or "undetermined": what the evidence of
+ * in (as routing_input_evidence reads it) says the trafficking is, for the
+ * referral payload. Risk alone is undetermined. Static string.
+ */
+const char *routing_input_trafficking_type(const struct routing_input *in,
+                                           const struct instrument_set *instruments);
+
+/*
+ * The evidence of in (as routing_input_evidence reads it) as a new JSON list
+ * of what a report can be about: the class names it establishes, such as
+ * ["commercial_sex", "coercion"]. Risk is left out (never what a report is
+ * about), and so is disclosure (the ledger knows a disclosure by the
+ * screening that stopped on it). JSON null when the evidence cannot be
+ * known. What the report ledger records per report. Caller owns the
+ * reference; NULL without memory.
+ */
+json_t *routing_input_evidence_json(const struct routing_input *in,
+                                    const struct instrument_set *instruments);
 
 #endif /* TRF_ROUTING_H */

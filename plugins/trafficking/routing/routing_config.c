@@ -100,6 +100,7 @@ static void rule_release(struct routing_rule *r)
     free(r->refer);
     free(r->purpose);
     free(r->note);
+    free(r->instruction);
 }
 
 void routing_config_free(struct routing_config *cfg)
@@ -113,6 +114,7 @@ void routing_config_free(struct routing_config *cfg)
         rule_release(&cfg->rules[i]);
     free(cfg->rules);
     facts_resolver_release(&cfg->resolver);
+    instrument_set_free(cfg->own_instruments);
     free(cfg->destinations_path);
     free(cfg->routing_path);
     free(cfg);
@@ -522,12 +524,44 @@ static void check_consent_targets(struct cfgread *r, int line, const char *ctx,
     }
 }
 
+/*
+ * Member `instruction`: shown to a person as the first thing they read, so
+ * one plain line that fits on a screen; an empty one would show nothing.
+ */
+static void parse_instruction(struct cfgread *r, const config_setting_t *s, const char *ctx,
+                              struct routing_rule *rule)
+{
+    const char *str = NULL;
+    int line;
+    if (cfgread_string(r, s, ctx, "instruction", 0, &str) != 1)
+        return;
+    line = cfgread_line(config_setting_get_member(s, "instruction"));
+    if (str[strspn(str, " ")] == '\0') {
+        cfgread_error(r, line, 0, ctx, "instruction is empty: say what to do, or leave it out");
+        return;
+    }
+    if (strlen(str) > ROUTING_MAX_INSTRUCTION) {
+        cfgread_error(r, line, 0, ctx, "instruction is %zu bytes long: at most %d fit on a screen",
+                      strlen(str), ROUTING_MAX_INSTRUCTION);
+        return;
+    }
+    for (const unsigned char *c = (const unsigned char *)str; *c != '\0'; c++)
+        if (*c < 0x20 || *c == 0x7f) {
+            cfgread_error(r, line, 0, ctx,
+                          "instruction has a control character (byte %u): it must be one "
+                          "plain line",
+                          (unsigned)*c);
+            return;
+        }
+    rule->instruction = cfgread_strdup(r, str);
+}
+
 static void parse_rule(struct cfgread *r, const config_setting_t *s, struct routing_config *cfg,
                        size_t i, int dest_known)
 {
-    static const char *const members[] = {"name",    "priority", "when",      "refer",
-                                          "basis",   "urgency",  "due_hours", "stop",
-                                          "purpose", "note",     NULL};
+    static const char *const members[] = {"name",    "priority", "when",        "refer",
+                                          "basis",   "urgency",  "due_hours",   "stop",
+                                          "purpose", "note",     "instruction", NULL};
     struct routing_rule *rule = &cfg->rules[i];
     const char *names[8]; /* basis or urgency names */
     char ctx[120];
@@ -595,6 +629,7 @@ static void parse_rule(struct cfgread *r, const config_setting_t *s, struct rout
     }
     if (cfgread_string(r, s, ctx, "note", 0, &str) == 1)
         rule->note = cfgread_strdup(r, str);
+    parse_instruction(r, s, ctx, rule);
     if (has_basis && dest_known)
         check_consent_targets(r, cfgread_line(config_setting_get_member(s, "refer")), ctx, cfg,
                               rule);
@@ -692,6 +727,7 @@ int routing_config_load_checked(const char *destinations_path, const char *routi
         cfgread_error(&rr, 0, 0, NULL, "cannot compute sha-256");
         goto out;
     }
+    cfg->instruments = instruments; /* evidence classes for routing_decide */
     *out = cfg;
     cfg = NULL;
     rc = 0;

@@ -1,7 +1,7 @@
 /*
  * routing_decision.c: a routing decision's life after routing_decide: its
- * stored JSON form (and reading it back for replay), the readable explanation
- * and the diff between two decisions.
+ * stored JSON form (and reading it back for replay), the summary a person
+ * acts on, the full explanation for admins and the diff between two decisions.
  *
  * Never decides anything itself and never touches the database; a decision
  * read back from JSON is checked as strictly as one that was just made.
@@ -21,6 +21,7 @@ void routing_decision_release(struct routing_decision *d)
     for (size_t i = 0; i < d->n_rules; i++) {
         free(d->rules[i].name);
         free(d->rules[i].trace);
+        free(d->rules[i].note);
     }
     free(d->rules);
     for (size_t i = 0; i < d->n_referrals; i++) {
@@ -35,6 +36,9 @@ void routing_decision_release(struct routing_decision *d)
         free(d->unused[i].reason);
     }
     free(d->unused);
+    for (size_t i = 0; i < d->n_instructions; i++)
+        free(d->instructions[i]);
+    free(d->instructions);
     routing_decision_init(d);
 }
 
@@ -60,15 +64,18 @@ static json_t *unused_json(const struct routing_unused *u)
 
 static json_t *rule_json(const struct routing_rule_result *r)
 {
-    return json_pack("{s:s,s:i,s:b,s:b,s:b,s:s}", "name", r->name, "priority", r->priority,
+    return json_pack("{s:s,s:i,s:b,s:b,s:b,s:s,s:o}", "name", r->name, "priority", r->priority,
                      "evaluated", r->evaluated, "matched", r->matched, "stopped", r->stopped,
-                     "trace", r->trace);
+                     "trace", r->trace, "note", r->note ? json_string(r->note) : json_null());
 }
 
 json_t *routing_decision_to_json(const struct routing_decision *d)
 {
     json_t *rules = json_array(), *refs = json_array(), *unused = json_array();
-    int ok = rules != NULL && refs != NULL && unused != NULL;
+    json_t *instructions = json_array();
+    int ok = rules != NULL && refs != NULL && unused != NULL && instructions != NULL;
+    for (size_t i = 0; ok && i < d->n_instructions; i++)
+        ok = json_array_append_new(instructions, json_string(d->instructions[i])) == 0;
     for (size_t i = 0; ok && i < d->n_rules; i++)
         ok = json_array_append_new(rules, rule_json(&d->rules[i])) == 0;
     for (size_t i = 0; ok && i < d->n_referrals; i++)
@@ -79,11 +86,13 @@ json_t *routing_decision_to_json(const struct routing_decision *d)
         json_decref(rules);
         json_decref(refs);
         json_decref(unused);
+        json_decref(instructions);
         return NULL;
     }
-    return json_pack("{s:I,s:s,s:o,s:{s:o,s:o}}", "case_id", (json_int_t)d->case_id, "config_hash",
-                     d->config_hash, "rules", rules, "outcome", "referrals", refs, "not_used",
-                     unused);
+    /* Instructions first: a page that shows the outcome in order shows them first. */
+    return json_pack("{s:I,s:s,s:o,s:{s:o,s:o,s:o}}", "case_id", (json_int_t)d->case_id,
+                     "config_hash", d->config_hash, "rules", rules, "outcome", "instructions",
+                     instructions, "referrals", refs, "not_used", unused);
 }
 
 /* ------------------------------------------------------------- from JSON --- */
@@ -109,17 +118,54 @@ static int read_rule(const json_t *j, struct routing_rule_result *r, const char 
 {
     json_error_t e;
     const char *name, *trace;
+    json_t *note = NULL;
     int evaluated, matched, stopped;
-    if (json_unpack_ex((json_t *)j, &e, JSON_STRICT, "{s:s,s:i,s:b,s:b,s:b,s:s}", "name", &name,
+    if (json_unpack_ex((json_t *)j, &e, JSON_STRICT, "{s:s,s:i,s:b,s:b,s:b,s:s,s?o}", "name", &name,
                        "priority", &r->priority, "evaluated", &evaluated, "matched", &matched,
-                       "stopped", &stopped, "trace", &trace) != 0)
+                       "stopped", &stopped, "trace", &trace, "note", &note) != 0)
         return bad(err, errlen, where, &e);
+    if (note != NULL && !json_is_null(note) && !json_is_string(note)) {
+        snprintf(err, errlen, "%s: note must be a string or null", where);
+        return -1;
+    }
     r->evaluated = evaluated;
     r->matched = matched;
     r->stopped = stopped;
     r->name = strdup(name);
     r->trace = strdup(trace);
-    return r->name && r->trace ? 0 : -1;
+    r->note = json_is_string(note) ? strdup(json_string_value(note)) : NULL;
+    return r->name && r->trace && (!json_is_string(note) || r->note) ? 0 : -1;
+}
+
+/* outcome.instructions (absent in decisions stored before there were any). */
+static int read_instructions(const json_t *a, struct routing_decision *out, char *err,
+                             size_t errlen)
+{
+    size_t i;
+    json_t *v;
+    if (a == NULL)
+        return 0;
+    if (!json_is_array(a)) {
+        snprintf(err, errlen, "outcome.instructions must be an array");
+        return -1;
+    }
+    if ((out->instructions = calloc(json_array_size(a) + 1, sizeof(*out->instructions))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "outcome.instructions[%zu] must be a string", i);
+            return -1;
+        }
+        if ((out->instructions[i] = strdup(json_string_value(v))) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        out->n_instructions = i + 1;
+    }
+    return 0;
 }
 
 static int read_fields(const json_t *a, routing_fields *mask, const char *where, char *err,
@@ -213,17 +259,19 @@ int routing_decision_from_json(const json_t *j, struct routing_decision *out, ch
                                size_t errlen)
 {
     json_error_t e;
-    json_t *rules, *refs, *unused, *case_id = NULL;
+    json_t *rules, *refs, *unused, *case_id = NULL, *instructions = NULL;
     const char *hash = NULL;
     char where[64];
     size_t i;
     json_t *v;
 
     routing_decision_init(out);
-    if (json_unpack_ex((json_t *)j, &e, JSON_STRICT, "{s?o,s?s,s:o,s:{s:o,s:o}}", "case_id",
-                       &case_id, "config_hash", &hash, "rules", &rules, "outcome", "referrals",
-                       &refs, "not_used", &unused) != 0)
+    if (json_unpack_ex((json_t *)j, &e, JSON_STRICT, "{s?o,s?s,s:o,s:{s?o,s:o,s:o}}", "case_id",
+                       &case_id, "config_hash", &hash, "rules", &rules, "outcome", "instructions",
+                       &instructions, "referrals", &refs, "not_used", &unused) != 0)
         return bad(err, errlen, "decision", &e);
+    if (read_instructions(instructions, out, err, errlen) != 0)
+        return -1;
     if (!json_is_array(rules) || !json_is_array(refs) || !json_is_array(unused)) {
         snprintf(err, errlen,
                  "decision: rules, outcome.referrals and outcome.not_used must be "
@@ -296,6 +344,10 @@ void routing_explain_text(const struct routing_decision *d, FILE *f)
     char buf[600];
     fprintf(f, "routing decision for case %lld (configuration %.12s)\n", (long long)d->case_id,
             d->config_hash[0] ? d->config_hash : "unknown");
+    if (d->n_instructions > 0)
+        fprintf(f, "instructions, shown first to every person:\n");
+    for (size_t i = 0; i < d->n_instructions; i++)
+        fprintf(f, "  %s\n", d->instructions[i]);
     fprintf(f, "rules, in priority order:\n");
     for (size_t i = 0; i < d->n_rules; i++) {
         const struct routing_rule_result *r = &d->rules[i];
@@ -304,8 +356,12 @@ void routing_explain_text(const struct routing_decision *d, FILE *f)
                     r->name, stopper ? stopper : "?");
             continue;
         }
-        fprintf(f, "  [%d] %s: %s%s\n", r->priority, r->name, r->matched ? "MATCHED" : "no match",
-                r->stopped ? ", stop: later rules are not evaluated" : "");
+        fprintf(f, "  [%d] %s: %s%s", r->priority, r->name, r->matched ? "MATCHED" : "no match",
+                r->stopped ? ", stop: later rules on basis consent are not evaluated" : "");
+        /* Evaluated after a stop: only a rule on a legal basis is. */
+        if (stopper != NULL)
+            fprintf(f, " (after the stop of rule '%s': a legal duty is never skipped)", stopper);
+        fputc('\n', f);
         indented(f, r->trace, "        ");
         if (r->stopped)
             stopper = r->name;
@@ -328,7 +384,7 @@ void routing_explain_text(const struct routing_decision *d, FILE *f)
     }
 }
 
-/* ----------------------------------------------------------------- diff --- */
+/* -------------------------------------------------------------- summary --- */
 
 static const struct routing_referral *find(const struct routing_decision *d, const char *dest)
 {
@@ -337,6 +393,206 @@ static const struct routing_referral *find(const struct routing_decision *d, con
             return &d->referrals[i];
     return NULL;
 }
+
+/* The rule's note, or its name when it has none (or the decision lacks it). */
+static const char *rule_words(const struct routing_decision *d, const char *rule)
+{
+    for (size_t i = 0; i < d->n_rules; i++)
+        if (strcmp(d->rules[i].name, rule) == 0 && d->rules[i].note != NULL)
+            return d->rules[i].note;
+    return rule;
+}
+
+static const struct routing_referral_now *now_of(const struct routing_referral_now *now,
+                                                 size_t n_now, const char *destination)
+{
+    for (size_t i = 0; now != NULL && i < n_now; i++)
+        if (now[i].destination != NULL && strcmp(now[i].destination, destination) == 0)
+            return &now[i];
+    return NULL;
+}
+
+/* What the basis means for the person, in a few words. */
+static const char *basis_words(const struct routing_referral *r)
+{
+    switch (r->basis) {
+    case ROUTING_BASIS_IMMINENT_DANGER:
+        return "imminent danger: whatever the consent";
+    case ROUTING_BASIS_MANDATORY_REPORT:
+        return "a mandatory report: whatever the consent";
+    default:
+        return r->state == ROUTING_STATE_QUEUED ? "with the person's consent"
+                                                : "it needs the person's consent";
+    }
+}
+
+/* "within 24 h", or the referral's due time as the caller knows it. */
+static json_t *due_json(const struct routing_referral *r, const struct routing_referral_now *now)
+{
+    char buf[160];
+    if (now != NULL && now->due != NULL && now->due[0] != '\0')
+        return json_string(now->due);
+    snprintf(buf, sizeof(buf), "within %d h", r->due_hours);
+    return json_string(buf);
+}
+
+/* A referral's one line of why: "<the rule's note> (<the basis>)". */
+static json_t *why_json(const struct routing_decision *d, const struct routing_referral *r,
+                        const struct routing_referral_now *now)
+{
+    char buf[900];
+    if (r->state == ROUTING_STATE_PENDING_CONSENT &&
+        (now == NULL || now->state == NULL || strcmp(now->state, "pending_consent") == 0))
+        snprintf(buf, sizeof(buf), "%s (%s)", rule_words(d, r->rule), r->reason);
+    else if (now != NULL && now->reason != NULL && now->reason[0] != '\0')
+        snprintf(buf, sizeof(buf), "%s (%s)", rule_words(d, r->rule), now->reason);
+    else
+        snprintf(buf, sizeof(buf), "%s (%s)", rule_words(d, r->rule), basis_words(r));
+    return json_string(buf);
+}
+
+static int is_state(const char *state, const char *a, const char *b)
+{
+    return strcmp(state, a) == 0 || (b != NULL && strcmp(state, b) == 0);
+}
+
+/* 1 when an earlier not-used entry of d already speaks for u's destination (or kind). */
+static int said_before(const struct routing_decision *d, size_t k)
+{
+    const struct routing_unused *u = &d->unused[k];
+    for (size_t i = 0; i < k; i++) {
+        const struct routing_unused *x = &d->unused[i];
+        if (u->destination != NULL
+                ? x->destination != NULL && strcmp(x->destination, u->destination) == 0
+                : x->destination == NULL && x->kind == u->kind)
+            return 1;
+    }
+    return 0;
+}
+
+/* The destination's name in cfg (may be NULL), as JSON; null when unknown. */
+static json_t *name_json(const struct routing_config *cfg, const char *id)
+{
+    int i = cfg != NULL && id != NULL ? routing_config_destination(cfg, id) : -1;
+    return i >= 0 && cfg->destinations[i].name != NULL ? json_string(cfg->destinations[i].name)
+                                                       : json_null();
+}
+
+json_t *routing_summary(const struct routing_decision *d, const struct routing_config *cfg,
+                        const struct routing_referral_now *now, size_t n_now)
+{
+    json_t *s = json_object(), *instr = json_array(), *made = json_array();
+    json_t *waiting = json_array(), *not_sent = json_array();
+    int ok = s != NULL && instr != NULL && made != NULL && waiting != NULL && not_sent != NULL;
+    for (size_t i = 0; ok && i < d->n_instructions; i++)
+        ok = json_array_append_new(instr, json_string(d->instructions[i])) == 0;
+    for (size_t i = 0; ok && i < d->n_referrals; i++) {
+        const struct routing_referral *r = &d->referrals[i];
+        const struct routing_referral_now *n = now_of(now, n_now, r->destination);
+        const char *state = n != NULL && n->state != NULL ? n->state : routing_state_name(r->state);
+        json_t *o = json_pack("{s:s,s:o,s:s,s:o,s:o}", "destination", r->destination, "name",
+                              name_json(cfg, r->destination), "kind", routing_kind_name(r->kind),
+                              "due", due_json(r, n), "why", why_json(d, r, n));
+        if (o == NULL) {
+            ok = 0;
+            break;
+        }
+        if (is_state(state, "pending_consent", NULL)) {
+            ok = json_array_append_new(waiting, o) == 0;
+            continue;
+        }
+        if (is_state(state, "revoked", "rejected")) {
+            json_object_del(o, "due");
+            json_object_set_new(o, "state", json_string(state));
+            ok = json_array_append_new(not_sent, o) == 0;
+            continue;
+        }
+        ok = json_object_set_new(o, "state", json_string(state)) == 0 &&
+             json_object_set_new(o, "basis", json_string(routing_basis_name(r->basis))) == 0 &&
+             json_object_set_new(o, "sent",
+                                 n != NULL && n->sent != NULL && n->sent[0] != '\0'
+                                     ? json_string(n->sent)
+                                     : json_null()) == 0 &&
+             json_array_append_new(made, o) == 0;
+    }
+    for (size_t i = 0; ok && i < d->n_unused; i++) {
+        const struct routing_unused *u = &d->unused[i];
+        /* Referred by another rule, or already said: nothing a person need read twice. */
+        if ((u->destination != NULL && find(d, u->destination) != NULL) || said_before(d, i))
+            continue;
+        ok = json_array_append_new(
+                 not_sent, json_pack("{s:o,s:o,s:s,s:s}", "destination",
+                                     u->destination ? json_string(u->destination) : json_null(),
+                                     "name", name_json(cfg, u->destination), "kind",
+                                     routing_kind_name(u->kind), "why", u->reason)) == 0;
+    }
+    if (ok && json_object_set_new(s, "instructions", instr) == 0 &&
+        json_object_set_new(s, "referrals", made) == 0 &&
+        json_object_set_new(s, "waiting_for_consent", waiting) == 0 &&
+        json_object_set_new(s, "not_sent", not_sent) == 0)
+        return s;
+    json_decref(s);
+    return NULL;
+}
+
+static const char *member(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v != NULL ? v : "";
+}
+
+/*
+ * "cw_ca (child_welfare, California child protective services hotline)", the
+ * name when known; "no law_enforcement destination" for a kind nobody serves.
+ */
+static void who(FILE *f, const json_t *o)
+{
+    if (!json_is_string(json_object_get(o, "destination")))
+        fprintf(f, "  no %s destination", member(o, "kind"));
+    else if (json_is_string(json_object_get(o, "name")))
+        fprintf(f, "  %s (%s, %s)", member(o, "destination"), member(o, "kind"), member(o, "name"));
+    else
+        fprintf(f, "  %s (%s)", member(o, "destination"), member(o, "kind"));
+}
+
+void routing_summary_text(const json_t *summary, FILE *f)
+{
+    const json_t *made = json_object_get(summary, "referrals");
+    const json_t *waiting = json_object_get(summary, "waiting_for_consent");
+    const json_t *not_sent = json_object_get(summary, "not_sent");
+    size_t i;
+    json_t *o;
+    if (json_array_size(made) + json_array_size(waiting) == 0)
+        fprintf(f, "No referral: no rule asks for one.\n");
+    if (json_array_size(made) > 0)
+        fprintf(f, "Referrals:\n");
+    json_array_foreach(made, i, o)
+    {
+        who(f, o);
+        fprintf(f, ": %s", member(o, "state"));
+        if (json_is_string(json_object_get(o, "sent")))
+            fprintf(f, " %s", member(o, "sent"));
+        fprintf(f, ", due %s; %s\n", member(o, "due"), member(o, "why"));
+    }
+    if (json_array_size(waiting) > 0)
+        fprintf(f, "Waiting for consent (ask the person; nothing leaves without it):\n");
+    json_array_foreach(waiting, i, o)
+    {
+        who(f, o);
+        fprintf(f, ": due %s once given; %s\n", member(o, "due"), member(o, "why"));
+    }
+    if (json_array_size(not_sent) > 0)
+        fprintf(f, "Not sent:\n");
+    json_array_foreach(not_sent, i, o)
+    {
+        who(f, o);
+        if (json_is_string(json_object_get(o, "state")))
+            fprintf(f, ": %s", member(o, "state"));
+        fprintf(f, ": %s\n", member(o, "why"));
+    }
+}
+
+/* ----------------------------------------------------------------- diff --- */
 
 static void referral_line(FILE *f, char sign, const struct routing_referral *r)
 {
@@ -355,6 +611,34 @@ static int changed(char *buf, size_t len, const char *what, const char *a, const
     if (off < len)
         snprintf(buf + off, len - off, "%s%s %s -> %s", off ? "; " : "", what, a, b);
     return 1;
+}
+
+static int has_instruction(const struct routing_decision *d, const char *text)
+{
+    for (size_t i = 0; i < d->n_instructions; i++)
+        if (strcmp(d->instructions[i], text) == 0)
+            return 1;
+    return 0;
+}
+
+/* One line per instruction only a (before) or only b (after) has; their number. */
+static int instructions_diff(const struct routing_decision *a, const struct routing_decision *b,
+                             FILE *f)
+{
+    int n = 0;
+    for (size_t i = 0; i < a->n_instructions; i++)
+        if (!has_instruction(b, a->instructions[i])) {
+            if (f != NULL)
+                fprintf(f, "- instruction: %s\n", a->instructions[i]);
+            n++;
+        }
+    for (size_t i = 0; i < b->n_instructions; i++)
+        if (!has_instruction(a, b->instructions[i])) {
+            if (f != NULL)
+                fprintf(f, "+ instruction: %s\n", b->instructions[i]);
+            n++;
+        }
+    return n;
 }
 
 int routing_decision_diff(const struct routing_decision *a, const struct routing_decision *b,
@@ -399,5 +683,5 @@ int routing_decision_diff(const struct routing_decision *a, const struct routing
             n++;
         }
     }
-    return n;
+    return n + instructions_diff(a, b, f);
 }

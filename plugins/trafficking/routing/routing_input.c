@@ -8,9 +8,11 @@
  * an absent flag is false, an absent age is unknown (the minor pathway).
  */
 #include "routing/routing.h"
+#include "screening/evidence.h"
 #include "screening/scoring.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +96,104 @@ int routing_input_minor(const struct routing_input *in)
 const char *routing_input_pathway(const struct routing_input *in)
 {
     return scoring_age_of(in->age, in->age_known, in->age_estimated).pathway;
+}
+
+/* -------------------------------------------------------------- evidence --- */
+
+int routing_input_evidence(const struct routing_input *in, const struct instrument_set *instruments,
+                           struct facts_evidence_set *out)
+{
+    const struct instrument *inst = NULL;
+    evidence_init(out);
+    if (!in->screening.present || instruments == NULL)
+        return 0;
+    /* The screening's own version: an earlier one has its classes from its mapping file. */
+    inst = instrument_set_find(instruments, in->screening.instrument, in->screening.version);
+    if (inst == NULL)
+        return 0;
+    evidence_of_items(inst, in->indicators, in->n_indicators, out);
+    return 1;
+}
+
+int routing_input_check_screening(const struct routing_input *in,
+                                  const struct instrument_set *instruments, char *err,
+                                  size_t errlen)
+{
+    const struct instrument *inst;
+    if (!in->screening.present || instruments == NULL)
+        return 0;
+    inst = instrument_set_find(instruments, in->screening.instrument, in->screening.version);
+    if (inst == NULL) {
+        if (in->screening.version > 0)
+            snprintf(err, errlen, "screening: instrument '%s' version %d is not loaded",
+                     in->screening.instrument, in->screening.version);
+        else
+            snprintf(err, errlen, "screening: no instrument '%s' is loaded",
+                     in->screening.instrument);
+        return -1;
+    }
+    for (size_t i = 0; i < in->n_indicators; i++)
+        if (instrument_item_index(inst, in->indicators[i]) < 0) {
+            snprintf(err, errlen, "indicators: '%s' is no item of instrument '%s' version %d",
+                     in->indicators[i], inst->id, inst->version);
+            return -1;
+        }
+    return 0;
+}
+
+void routing_input_screening_facts(const struct routing_input *in,
+                                   const struct instrument_set *instruments,
+                                   struct rule_value *facts)
+{
+    struct facts_evidence_set ev;
+    if (!in->screening.present)
+        return;
+    facts[FACTS_BAND] = in->screening.band[0] != '\0'
+                            ? (struct rule_value){.type = RULE_STR, .u.s = in->screening.band}
+                            : (struct rule_value){.type = RULE_NULL};
+    facts[FACTS_RESULT] = in->screening.result[0] != '\0'
+                              ? (struct rule_value){.type = RULE_STR, .u.s = in->screening.result}
+                              : (struct rule_value){.type = RULE_NULL};
+    facts[FACTS_SCORE] = (struct rule_value){.type = RULE_NUM, .u.n = in->screening.score};
+    facts[FACTS_DISCLOSURE] = (struct rule_value){.type = RULE_BOOL, .u.b = in->screening.stopped};
+    /* Unknown classes stay null: a rule reading them then matches nothing, never "no". */
+    if (routing_input_evidence(in, instruments, &ev))
+        facts_evidence_fill(&ev, facts);
+}
+
+const char *routing_input_trafficking_type(const struct routing_input *in,
+                                           const struct instrument_set *instruments)
+{
+    struct facts_evidence_set ev;
+    if (!routing_input_evidence(in, instruments, &ev))
+        return "undetermined";
+    int sex = (ev.classes & FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_COMMERCIAL_SEX)) ||
+              ev.disclosure == FACTS_DISCLOSURE_SEX || ev.disclosure == FACTS_DISCLOSURE_BOTH;
+    int labour = (ev.classes & FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_LABOUR_EXPLOITATION)) ||
+                 ev.disclosure == FACTS_DISCLOSURE_LABOUR || ev.disclosure == FACTS_DISCLOSURE_BOTH;
+    return sex && labour ? "sex_and_labour" : sex ? "sex" : labour ? "labour" : "undetermined";
+}
+
+json_t *routing_input_evidence_json(const struct routing_input *in,
+                                    const struct instrument_set *instruments)
+{
+    struct facts_evidence_set ev;
+    json_t *a;
+    if (!routing_input_evidence(in, instruments, &ev))
+        return json_null();
+    a = json_array();
+    for (int c = 0; a != NULL && c < FACTS_EVIDENCE__COUNT; c++) {
+        /* Risk is never what a report is about; a disclosure is its screening's (the ledger's). */
+        if (!(ev.classes & FACTS_EVIDENCE_BIT(c)) || c == FACTS_EVIDENCE_RISK ||
+            c == FACTS_EVIDENCE_DISCLOSURE)
+            continue;
+        if (json_array_append_new(a, json_string(facts_evidence_name((enum facts_evidence)c))) !=
+            0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 /* ----------------------------------------------------------------- flags --- */

@@ -188,8 +188,11 @@ static void parse_fixture(struct cfgread *r, const config_setting_t *g,
     cfgread_members(r, g, ctx, members);
     cfgread_string(r, g, ctx, "note", 0, &note);
     const config_setting_t *c = cfgread_aggregate(r, g, ctx, "case", 1, CONFIG_TYPE_GROUP);
-    if (c != NULL)
-        routing_input_from_setting(r, c, &f->in);
+    char why[300];
+    /* A screening the instruments cannot read would be routed with unknown evidence. */
+    if (c != NULL && routing_input_from_setting(r, c, &f->in) == 0 &&
+        routing_input_check_screening(&f->in, cfg->instruments, why, sizeof(why)) != 0)
+        cfgread_error(r, cfgread_line(c), 0, ctx, "%s", why);
     const config_setting_t *e = cfgread_aggregate(r, g, ctx, "expect", 1, CONFIG_TYPE_GROUP);
     if (e != NULL)
         parse_expect(r, e, ctx, cfg, f);

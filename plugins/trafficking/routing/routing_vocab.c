@@ -21,6 +21,9 @@ static const char *const kind_names[ROUTING_KIND__COUNT] = {
     [ROUTING_KIND_LEGAL_AID] = "legal_aid",
     [ROUTING_KIND_MEDICAL] = "medical",
     [ROUTING_KIND_VICTIM_SERVICES] = "victim_services",
+    [ROUTING_KIND_ASSESSMENT] = "assessment",
+    [ROUTING_KIND_ADULT_FORENSIC_INTERVIEW] = "adult_forensic_interview",
+    [ROUTING_KIND_LABOUR_INVESTIGATION] = "labour_investigation",
 };
 
 static const char *const channel_names[ROUTING_CHANNEL__COUNT] = {

@@ -45,6 +45,55 @@ const struct facts_def facts_table[FACTS__COUNT] = {
     [FACTS_SCORE] = {"score", RULE_NUM, FACTS_GROUP_SCREENING, "score of the latest screening"},
     [FACTS_DISCLOSURE] = {"disclosure", RULE_BOOL, FACTS_GROUP_SCREENING,
                           "the person disclosed exploitation during the screening"},
+    /* Named as a rule writes them: evidence("x") is a fixed slot, not a call. */
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_COMMERCIAL_SEX] =
+        {"evidence(\"commercial_sex\")", RULE_BOOL, FACTS_GROUP_SCREENING,
+         "a concern answer says something of value was given or received for a sex act"},
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_FORCE] = {"evidence(\"force\")", RULE_BOOL,
+                                                     FACTS_GROUP_SCREENING,
+                                                     "a concern answer says physical force or "
+                                                     "restraint was used"},
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_FRAUD] = {"evidence(\"fraud\")", RULE_BOOL,
+                                                     FACTS_GROUP_SCREENING,
+                                                     "a concern answer says lies about the work, "
+                                                     "pay or conditions were used"},
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_COERCION] =
+        {"evidence(\"coercion\")", RULE_BOOL, FACTS_GROUP_SCREENING,
+         "a concern answer says debt, held documents or earnings, threats, not being free to "
+         "leave or isolation"},
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_LABOUR_EXPLOITATION] =
+        {"evidence(\"labour_exploitation\")", RULE_BOOL, FACTS_GROUP_SCREENING,
+         "a concern answer says the person works under exploitative conditions"},
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_RISK] = {"evidence(\"risk\")", RULE_BOOL,
+                                                    FACTS_GROUP_SCREENING,
+                                                    "some risk item has a concern answer (a "
+                                                    "reason to assess, never a finding)"},
+    [FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_DISCLOSURE] = {"evidence(\"disclosure\")", RULE_BOOL,
+                                                          FACTS_GROUP_SCREENING,
+                                                          "the person said it is happening"},
+    [FACTS_FFC] = {"ffc", RULE_BOOL, FACTS_GROUP_SCREENING, "evidence of force, fraud or coercion"},
+    [FACTS_RISK_COUNT] = {"risk_count", RULE_NUM, FACTS_GROUP_SCREENING,
+                          "number of risk items answered with a concern"},
+    [FACTS_DISCLOSURE_KIND] = {"disclosure_kind", RULE_STR, FACTS_GROUP_SCREENING,
+                               "\"sex\", \"labour\", \"both\" or \"unclear\"; null without a "
+                               "disclosure"},
+};
+
+static const char *const evidence_names[FACTS_EVIDENCE__COUNT] = {
+    [FACTS_EVIDENCE_COMMERCIAL_SEX] = "commercial_sex",
+    [FACTS_EVIDENCE_FORCE] = "force",
+    [FACTS_EVIDENCE_FRAUD] = "fraud",
+    [FACTS_EVIDENCE_COERCION] = "coercion",
+    [FACTS_EVIDENCE_LABOUR_EXPLOITATION] = "labour_exploitation",
+    [FACTS_EVIDENCE_RISK] = "risk",
+    [FACTS_EVIDENCE_DISCLOSURE] = "disclosure",
+};
+
+/* Index 0 (none) has no name: a file never writes it, a fact is null for it. */
+static const char *const disclosure_kind_names[FACTS_DISCLOSURE__COUNT] = {
+    [FACTS_DISCLOSURE_NONE] = NULL,         [FACTS_DISCLOSURE_SEX] = "sex",
+    [FACTS_DISCLOSURE_LABOUR] = "labour",   [FACTS_DISCLOSURE_BOTH] = "both",
+    [FACTS_DISCLOSURE_UNCLEAR] = "unclear",
 };
 
 static const char *const event_names[FACTS_EV__COUNT] = {
@@ -82,6 +131,78 @@ int facts_event_lookup(const char *name)
     return -1;
 }
 
+const char *facts_evidence_name(enum facts_evidence c)
+{
+    return (int)c >= 0 && c < FACTS_EVIDENCE__COUNT ? evidence_names[c] : NULL;
+}
+
+const char *facts_disclosure_kind_name(enum facts_disclosure_kind k)
+{
+    return (int)k >= 0 && k < FACTS_DISCLOSURE__COUNT ? disclosure_kind_names[k] : NULL;
+}
+
+int facts_evidence_lookup(const char *name)
+{
+    for (int i = 0; name != NULL && i < FACTS_EVIDENCE__COUNT; i++)
+        if (strcmp(evidence_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int facts_disclosure_kind_lookup(const char *name)
+{
+    for (int i = 1; name != NULL && i < FACTS_DISCLOSURE__COUNT; i++)
+        if (strcmp(disclosure_kind_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* "a, b, c" of names[from .. n-1] into buf. */
+static const char *join_names(const char *const *names, int from, int n, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (len > 0)
+        buf[0] = '\0';
+    for (int i = from; i < n && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i > from ? ", " : "", names[i]);
+    return buf;
+}
+
+const char *facts_evidence_names(char *buf, size_t len)
+{
+    return join_names(evidence_names, 0, FACTS_EVIDENCE__COUNT, buf, len);
+}
+
+const char *facts_disclosure_kind_names(char *buf, size_t len)
+{
+    return join_names(disclosure_kind_names, 1, FACTS_DISCLOSURE__COUNT, buf, len);
+}
+
+enum facts_disclosure_kind facts_disclosure_kind_join(enum facts_disclosure_kind a,
+                                                      enum facts_disclosure_kind b)
+{
+    if (a == FACTS_DISCLOSURE_NONE || a == FACTS_DISCLOSURE_UNCLEAR)
+        return b == FACTS_DISCLOSURE_NONE ? a : b;
+    if (b == FACTS_DISCLOSURE_NONE || b == FACTS_DISCLOSURE_UNCLEAR || a == b)
+        return a;
+    return FACTS_DISCLOSURE_BOTH; /* sex and labour, or either with both */
+}
+
+void facts_evidence_fill(const struct facts_evidence_set *ev, struct rule_value *facts)
+{
+    for (int c = 0; c < FACTS_EVIDENCE__COUNT; c++)
+        facts[FACTS_EVIDENCE_FIRST + c] = (struct rule_value){
+            .type = RULE_BOOL, .u.b = (ev->classes & FACTS_EVIDENCE_BIT(c)) != 0};
+    facts[FACTS_FFC] =
+        (struct rule_value){.type = RULE_BOOL, .u.b = (ev->classes & FACTS_EVIDENCE_FFC) != 0};
+    facts[FACTS_RISK_COUNT] = (struct rule_value){.type = RULE_NUM, .u.n = ev->risk_count};
+    if (ev->disclosure == FACTS_DISCLOSURE_NONE)
+        facts[FACTS_DISCLOSURE_KIND] = (struct rule_value){.type = RULE_NULL};
+    else
+        facts[FACTS_DISCLOSURE_KIND] =
+            (struct rule_value){.type = RULE_STR, .u.s = disclosure_kind_names[ev->disclosure]};
+}
+
 void facts_clear(struct rule_value *facts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -109,16 +230,42 @@ void facts_resolver_release(struct facts_resolver *r)
     r->n_calls = r->cap = 0;
 }
 
+/* evidence("x") names a fixed fact of the screening group, wherever that group is allowed. */
+static const char evidence_fn[] = "evidence";
+
 /* "unknown function 'x' (expected one of a, b)": the list is what the author can use here. */
 static void unknown_function(const struct facts_resolver *r, const char *fn, char *err,
                              size_t errlen)
 {
     size_t off = (size_t)snprintf(err, errlen, "unknown function '%s'", fn);
-    for (size_t i = 0; i < r->n_fns && off < errlen; i++)
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_fns && off < errlen; i++, n++)
         off += (size_t)snprintf(err + off, errlen - off, "%s%s",
                                 i == 0 ? " (expected one of " : ", ", r->fns[i].name);
-    if (r->n_fns > 0 && off < errlen)
+    if ((r->groups & FACTS_GROUP_SCREENING) && off < errlen)
+        off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+                                n++ == 0 ? " (expected one of " : ", ", evidence_fn);
+    if (n > 0 && off < errlen)
         snprintf(err + off, errlen - off, ")");
+}
+
+/* The slot of evidence("name"), or -1 with a message. */
+static int resolve_evidence(const struct facts_resolver *r, const char *name, enum rule_type *type,
+                            char *err, size_t errlen)
+{
+    char list[200];
+    int c = facts_evidence_lookup(name);
+    if (!(r->groups & FACTS_GROUP_SCREENING)) {
+        snprintf(err, errlen, "'%s' is only known after a screening is scored", evidence_fn);
+        return -1;
+    }
+    if (c < 0) {
+        snprintf(err, errlen, "%s: unknown evidence class '%s' (expected one of %s)", evidence_fn,
+                 name, facts_evidence_names(list, sizeof(list)));
+        return -1;
+    }
+    *type = RULE_BOOL;
+    return FACTS_EVIDENCE_FIRST + c;
 }
 
 static int resolve_name(struct facts_resolver *r, const char *name, enum rule_type *type, char *err,
@@ -172,6 +319,8 @@ static int resolve(void *ud, const char *fn, const char *name, enum rule_type *t
     size_t f = 0;
     while (f < r->n_fns && strcmp(r->fns[f].name, fn) != 0)
         f++;
+    if (f == r->n_fns && strcmp(fn, evidence_fn) == 0)
+        return resolve_evidence(r, name, type, err, errlen);
     if (f == r->n_fns) {
         unknown_function(r, fn, err, errlen);
         return -1;

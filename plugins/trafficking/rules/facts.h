@@ -13,6 +13,83 @@
 #include "rules/rule.h"
 
 /*
+ * Evidence: what a yes (a concern answer) to an instrument item establishes.
+ * A fixed vocabulary: every item declares its classes, and rules read them as
+ * evidence("commercial_sex"), ffc, risk_count and disclosure_kind. Never
+ * reorder: FACTS_EVIDENCE_FIRST + class is a fact slot and bit class of an
+ * evidence mask. Names are what files and stored outcomes use.
+ *   commercial_sex       anything of value given or received for a sex act, by or
+ *                        for the person (for a minor this alone is sex trafficking)
+ *   force, fraud,        the means of DOMAIN "Evidence versus risk"; coercion is
+ *   coercion             debt, documents or earnings held, threats, not free to
+ *                        leave, isolation
+ *   labour_exploitation  work under such conditions, forced crime, domestic servitude
+ *   risk                 a reason to assess, never a finding (running away,
+ *                        homelessness, older partner, branding, street language,
+ *                        school absence, substance use, system involvement, ...)
+ *   disclosure           the person says it is happening; it has a kind
+ */
+enum facts_evidence {
+    FACTS_EVIDENCE_COMMERCIAL_SEX = 0,
+    FACTS_EVIDENCE_FORCE,
+    FACTS_EVIDENCE_FRAUD,
+    FACTS_EVIDENCE_COERCION,
+    FACTS_EVIDENCE_LABOUR_EXPLOITATION,
+    FACTS_EVIDENCE_RISK,
+    FACTS_EVIDENCE_DISCLOSURE,
+    FACTS_EVIDENCE__COUNT
+};
+
+/* A set of evidence classes: bit i is enum facts_evidence i. */
+typedef unsigned facts_evidence_mask;
+#define FACTS_EVIDENCE_BIT(c) (1u << (unsigned)(c))
+#define FACTS_EVIDENCE_FFC                                                                         \
+    (FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_FORCE) | FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_FRAUD) |         \
+     FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_COERCION))
+
+/* What a disclosure is about; it decides where the forensic interview goes. */
+enum facts_disclosure_kind {
+    FACTS_DISCLOSURE_NONE = 0, /* no disclosure */
+    FACTS_DISCLOSURE_SEX,
+    FACTS_DISCLOSURE_LABOUR,
+    FACTS_DISCLOSURE_BOTH,
+    FACTS_DISCLOSURE_UNCLEAR,
+    FACTS_DISCLOSURE__COUNT
+};
+
+/* Static names ("commercial_sex"; "sex", NULL for none); NULL when out of range. */
+const char *facts_evidence_name(enum facts_evidence c);
+const char *facts_disclosure_kind_name(enum facts_disclosure_kind k);
+/* Class or kind of a name, or -1 ("none" is no kind a file may write). */
+int facts_evidence_lookup(const char *name);
+int facts_disclosure_kind_lookup(const char *name);
+/* "commercial_sex, force, ..." into buf (size len), for messages; returns buf. */
+const char *facts_evidence_names(char *buf, size_t len);
+const char *facts_disclosure_kind_names(char *buf, size_t len);
+
+/*
+ * The kind two disclosures add up to: sex and labour make both; unclear
+ * yields to a known kind; none yields to anything.
+ */
+enum facts_disclosure_kind facts_disclosure_kind_join(enum facts_disclosure_kind a,
+                                                      enum facts_disclosure_kind b);
+
+/*
+ * What one screening's evidence is, as every reader sees it. classes holds
+ * the classes some concern answer established; risk_count the number of
+ * risk items with a concern; disclosure the kind (NONE unless the class
+ * disclosure is in classes).
+ */
+struct facts_evidence_set {
+    facts_evidence_mask classes;
+    int risk_count;
+    enum facts_disclosure_kind disclosure;
+};
+
+/* Sets the evidence facts (evidence(...), ffc, risk_count, disclosure_kind) from ev. */
+void facts_evidence_fill(const struct facts_evidence_set *ev, struct rule_value *facts);
+
+/*
  * Fixed slots of every fact vector; dynamic slots (calls) follow from
  * FACTS__COUNT. Numbers live only as long as a loaded configuration: programs
  * are compiled at each load and stored traces name facts by their names, so
@@ -42,6 +119,12 @@ enum facts_slot_id {
     FACTS_RESULT,     /* str: "negative", "possible", "positive", "incomplete" */
     FACTS_SCORE,      /* num */
     FACTS_DISCLOSURE, /* bool */
+    /* what the screening's concern answers are evidence of (see "Evidence" below) */
+    FACTS_EVIDENCE_FIRST, /* bool each: evidence("class"), FACTS_EVIDENCE_FIRST + class */
+    FACTS_EVIDENCE_LAST = FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE__COUNT - 1,
+    FACTS_FFC,             /* bool: evidence of force, fraud or coercion */
+    FACTS_RISK_COUNT,      /* num: risk items answered with a concern */
+    FACTS_DISCLOSURE_KIND, /* str: "sex", "labour", "both", "unclear"; null without disclosure */
     FACTS__COUNT
 };
 

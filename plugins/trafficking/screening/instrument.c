@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "screening/instrument_classes.h"
 #include "screening/instrument_item.h"
 
 static const char *const method_names[] = {"any_yes", "count_at_least", "weighted"};
@@ -76,6 +77,7 @@ void instrument_free(struct instrument *inst)
     free(inst->source);
     free(inst->path);
     free(inst->text);
+    free(inst->classes_path);
     free(inst);
 }
 
@@ -373,6 +375,50 @@ static int check_duplicates(const struct instrument_set *set, trf_report_fn repo
     return errors;
 }
 
+/*
+ * Gives the earlier versions their classes from the class-mapping files in
+ * dir/classes (a folder that may be absent), then reports every version that
+ * still has none. Returns the number of problems.
+ */
+static int load_classes(struct instrument_set *set, const char *dir, trf_report_fn report, void *ud)
+{
+    char err[200], sub[4096];
+    char **paths = NULL;
+    size_t n = 0;
+    int errors = 0;
+    struct stat st;
+    struct cfgread dr = {.report = report, .ud = ud};
+
+    snprintf(sub, sizeof(sub), "%s%s" INSTRUMENT_CLASSES_DIR, dir,
+             dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/");
+    dr.file = sub;
+    if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (list_cfg_files(sub, &paths, &n, err, sizeof(err)) != 0) {
+            cfgread_error(&dr, 0, 0, NULL, "%s", err);
+            errors++;
+        }
+        for (size_t i = 0; i < n; i++)
+            errors += instrument__classes_load_file(set, paths[i], report, ud) > 0;
+    }
+    cfgread_flush(&dr);
+    if (paths != NULL)
+        free_names(paths, n);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct instrument *inst = set->v[i];
+        if (inst->classes_declared)
+            continue;
+        struct cfgread r = {.file = inst->path, .report = report, .ud = ud};
+        cfgread_error(&r, inst->line, 0, NULL,
+                      "instrument '%s' version %d declares no evidence classes: give each item "
+                      "'evidence', or, for an earlier version whose text must not change, write "
+                      "a class-mapping file in %s",
+                      inst->id, inst->version, sub);
+        cfgread_flush(&r);
+        errors++;
+    }
+    return errors;
+}
+
 int instrument_set_load(const char *dir, trf_report_fn report, void *ud,
                         struct instrument_set **out)
 {
@@ -409,6 +455,9 @@ int instrument_set_load(const char *dir, trf_report_fn report, void *ud,
             set->v[set->n++] = inst;
     }
     errors += check_duplicates(set, report, ud);
+    /* Classes only for a set whose files all loaded: a missing version is no mapping error. */
+    if (errors == 0)
+        errors += load_classes(set, dir, report, ud);
 out:
     cfgread_flush(&dr);
     if (paths != NULL)

@@ -30,7 +30,20 @@
  * for yes_no items only. show_if may name case facts and call indicator("item"),
  * answered("item") and domain_score("domain") about EARLIER items only.
  * @include is refused: the hash must cover the whole definition.
+ *
+ * Evidence classes (rules/facts.h "Evidence"): what a concern answer to the
+ * item establishes, and all that routing may read from it.
+ *   evidence = "risk";                          # one class, or a list:
+ *   evidence = ["commercial_sex", "coercion"];  # a yes establishes each of them
+ *   disclosure_kind = "unclear";                # sex, labour, both or unclear
+ * A version declares evidence on every item or on none. 'risk' stands alone;
+ * 'disclosure' is listed exactly on disclosure items, which also name their
+ * disclosure_kind. A version written without classes (an earlier one, whose
+ * text and hash must not change) gets them from a class-mapping file in
+ * <dir>/classes/ (instrument_classes.h); a set in which some version has no
+ * classes does not load.
  */
+#define INSTRUMENT_CLASSES_DIR "classes" /* under the instruments folder */
 #ifndef TRF_INSTRUMENT_H
 #define TRF_INSTRUMENT_H
 
@@ -54,9 +67,11 @@ int instrument_load_file(const char *path, trf_report_fn report, void *ud, struc
 void instrument_free(struct instrument *inst);
 
 /*
- * Loads every *.cfg in dir, sorted by file name, and checks that no id +
- * version is defined twice. Returns 0 and *out (caller frees with
- * instrument_set_free), or -1 with *out NULL after reporting every problem.
+ * Loads every *.cfg in dir, sorted by file name, checks that no id + version
+ * is defined twice, then applies the class-mapping files of dir/classes and
+ * checks that every version has its evidence classes. Returns 0 and *out
+ * (caller frees with instrument_set_free), or -1 with *out NULL after
+ * reporting every problem.
  */
 int instrument_set_load(const char *dir, trf_report_fn report, void *ud,
                         struct instrument_set **out);

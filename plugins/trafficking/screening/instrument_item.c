@@ -152,11 +152,90 @@ static void parse_weight(struct instrument_loader *l, const config_setting_t *s,
         l->weights_ok = 0;
 }
 
+/* One class name of `evidence` at line; adds it to *mask or reports why not. */
+static void add_class(struct cfgread *r, int line, const char *ctx, const char *name,
+                      facts_evidence_mask *mask)
+{
+    char list[200];
+    int c = facts_evidence_lookup(name);
+    if (c < 0) {
+        cfgread_error(r, line, 0, ctx, "unknown evidence class '%s' (expected one of %s)", name,
+                      facts_evidence_names(list, sizeof(list)));
+        return;
+    }
+    if (*mask & FACTS_EVIDENCE_BIT(c))
+        cfgread_error(r, line, 0, ctx, "evidence: '%s' is listed twice", name);
+    *mask |= FACTS_EVIDENCE_BIT(c);
+}
+
+int instrument__parse_evidence(struct cfgread *r, const config_setting_t *s, const char *ctx,
+                               const struct instrument_item *it, int required,
+                               facts_evidence_mask *mask, enum facts_disclosure_kind *kind)
+{
+    const config_setting_t *e = config_setting_get_member(s, "evidence");
+    const config_setting_t *k = config_setting_get_member(s, "disclosure_kind");
+    const facts_evidence_mask disclosure = FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_DISCLOSURE);
+    const facts_evidence_mask risk = FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_RISK);
+    facts_evidence_mask m = 0;
+    int line;
+
+    *mask = 0;
+    *kind = FACTS_DISCLOSURE_NONE;
+    if (e == NULL) {
+        if (required)
+            cfgread_error(r, cfgread_line(s), 0, ctx, "missing member 'evidence'");
+        if (k != NULL)
+            cfgread_error(r, cfgread_line(k), 0, ctx,
+                          "'disclosure_kind' is only for items whose evidence includes "
+                          "'disclosure'");
+        return 0;
+    }
+    line = cfgread_line(e);
+    if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+        add_class(r, line, ctx, config_setting_get_string(e), &m);
+    } else if (config_setting_type(e) == CONFIG_TYPE_ARRAY && config_setting_length(e) > 0 &&
+               config_setting_type(config_setting_get_elem(e, 0)) == CONFIG_TYPE_STRING) {
+        for (int i = 0; i < config_setting_length(e); i++)
+            add_class(r, line, ctx, config_setting_get_string_elem(e, i), &m);
+    } else {
+        cfgread_error(r, line, 0, ctx,
+                      "'evidence' must be a class name or a list of them, such as \"risk\" "
+                      "or [\"commercial_sex\", \"coercion\"]");
+        return 1;
+    }
+    /* A risk sign is a reason to assess; an item that establishes more is not a risk item. */
+    if ((m & risk) && (m & ~risk))
+        cfgread_error(r, line, 0, ctx,
+                      "evidence: 'risk' stands alone: a risk item is a reason to assess, never "
+                      "evidence of anything more");
+    if (it->disclosure && !(m & disclosure))
+        cfgread_error(r, line, 0, ctx,
+                      "'evidence' must include 'disclosure': a yes to this item stops the "
+                      "screening as a disclosure");
+    if (!it->disclosure && (m & disclosure))
+        cfgread_error(r, line, 0, ctx,
+                      "evidence 'disclosure' is only for disclosure items (disclosure = true)");
+    if (m & disclosure) {
+        size_t n = 0;
+        const char *names[FACTS_DISCLOSURE__COUNT];
+        for (int i = 1; i < FACTS_DISCLOSURE__COUNT; i++)
+            names[n++] = facts_disclosure_kind_name((enum facts_disclosure_kind)i);
+        int v = 0;
+        if (cfgread_enum(r, s, ctx, "disclosure_kind", 1, "disclosure kind", names, n, &v) == 1)
+            *kind = (enum facts_disclosure_kind)(v + 1);
+    } else if (k != NULL) {
+        cfgread_error(r, cfgread_line(k), 0, ctx,
+                      "'disclosure_kind' is only for items whose evidence includes 'disclosure'");
+    }
+    *mask = m;
+    return 1;
+}
+
 static void parse_item(struct instrument_loader *l, const config_setting_t *s, size_t i)
 {
     static const char *const members[] = {
-        "id",     "domain",  "kind",    "prompt",  "key",        "disclosure",
-        "weight", "show_if", "choices", "concern", "concern_at", NULL,
+        "id",      "domain",  "kind",    "prompt",     "key",      "disclosure",      "weight",
+        "show_if", "choices", "concern", "concern_at", "evidence", "disclosure_kind", NULL,
     };
     struct cfgread *r = &l->r;
     struct instrument *inst = l->inst;
@@ -198,6 +277,8 @@ static void parse_item(struct instrument_loader *l, const config_setting_t *s, s
         parse_kind(l, s, ctx, it);
     if (cfgread_string(r, s, ctx, "show_if", 0, &str) == 1)
         l->show_if[i] = config_setting_get_member(s, "show_if");
+    if (instrument__parse_evidence(r, s, ctx, it, 0, &it->evidence, &it->disclosure_kind) == 1)
+        l->with_evidence++;
 }
 
 void instrument__parse_items(struct instrument_loader *l, const config_setting_t *group)
@@ -229,6 +310,25 @@ void instrument__parse_items(struct instrument_loader *l, const config_setting_t
             continue;
         }
         parse_item(l, s, i);
+    }
+    /*
+     * A version declares the classes of all its items or of none (an earlier
+     * version, whose classes come from a class-mapping file): half a
+     * declaration would leave some yes answers establishing nothing.
+     */
+    if (l->with_evidence == 0)
+        return;
+    inst->classes_declared = 1;
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+        char ctx[120];
+        if (config_setting_type(s) != CONFIG_TYPE_GROUP ||
+            config_setting_get_member(s, "evidence") != NULL)
+            continue;
+        item_ctx(inst->items[i].id, i, ctx, sizeof(ctx));
+        cfgread_error(r, cfgread_line(s), 0, ctx,
+                      "missing member 'evidence' (once one item declares its evidence classes, "
+                      "every item does)");
     }
 }
 

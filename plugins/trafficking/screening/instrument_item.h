@@ -27,6 +27,7 @@ struct instrument_loader {
     int min_answered_line;            /* 0 when min_answered was not valid */
     int n_line;                       /* scoring.n, 0 when not valid */
     int clear_line;                   /* scoring.clear_at, 0 when not valid */
+    size_t with_evidence;             /* items that declare `evidence` */
 };
 
 /* Reads `items` of the instrument group into l->inst. */
@@ -40,6 +41,18 @@ void instrument__item_release(struct instrument_item *item);
 
 /* Index of the item with this id among items[0..n), or -1; items without an id are skipped. */
 int instrument__item_find(const struct instrument_item *items, size_t n, const char *id);
+
+/*
+ * Reads the evidence of one item from group s (an item of a definition, or
+ * an entry of a class-mapping file): `evidence` (a class name or a list of
+ * them) and `disclosure_kind`. it is the item (its kind and disclosure flag
+ * decide what is allowed); the result goes to *mask and *kind. Returns 1 when
+ * evidence is present (valid or not: each problem is reported with ctx), 0
+ * when absent (reported when required).
+ */
+int instrument__parse_evidence(struct cfgread *r, const config_setting_t *s, const char *ctx,
+                               const struct instrument_item *it, int required,
+                               facts_evidence_mask *mask, enum facts_disclosure_kind *kind);
 
 /* The static name tables, for messages that list what is allowed. */
 const char *const *instrument__domain_names(size_t *n);

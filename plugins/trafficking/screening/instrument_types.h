@@ -57,6 +57,10 @@ struct instrument_item {
     long long concern_at;      /* count items: a value >= concern_at is a concern */
     struct rule_prog *show_if; /* NULL: always shown */
     int line;
+    /* What a concern answer establishes (rules/facts.h "Evidence"): declared in the
+     * file, or by the class-mapping file of an earlier version. 0 until known. */
+    facts_evidence_mask evidence;
+    enum facts_disclosure_kind disclosure_kind; /* NONE unless evidence has disclosure */
 };
 
 struct instrument {
@@ -82,6 +86,14 @@ struct instrument {
     size_t text_len;
     char hash[CFGREAD_HASH_LEN + 1]; /* SHA-256 of text, lowercase hex */
     int line;                        /* of the instrument group */
+    /*
+     * Where the items' evidence classes come from: the definition itself (a
+     * version written with classes), a class-mapping file (an earlier version,
+     * whose text and hash must not change), or nowhere yet (0): a set never
+     * holds an instrument without classes.
+     */
+    int classes_declared;
+    char *classes_path; /* the class-mapping file, or NULL when declared in the definition */
 };
 
 /* Instruments in file-name order. */

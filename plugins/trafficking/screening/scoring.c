@@ -7,6 +7,8 @@
  */
 #include "screening/scoring.h"
 
+#include "screening/evidence.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +152,7 @@ static void tally(const struct instrument *inst, size_t i, const struct answer *
     o->reachable += it->weight;
     o->domain_score[it->domain] += it->weight;
     o->domain_concerns[it->domain]++;
+    evidence_add_item(&o->evidence, it);
     if (it->key && o->key_item < 0)
         o->key_item = (int)i;
     if (it->disclosure) {
@@ -185,6 +188,7 @@ int scoring_run(const struct instrument *inst, const struct answer *answers,
 
     memset(out, 0, sizeof(*out));
     out->stop_item = out->key_item = out->next = -1;
+    evidence_init(&out->evidence);
     if (facts == NULL || eff == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -214,6 +218,7 @@ int scoring_run(const struct instrument *inst, const struct answer *answers,
     }
     if (out->stopped)
         out->next = -1;
+    evidence_finish(&out->evidence);
     out->result = decide(inst, out);
     rc = 0;
 out:
@@ -230,6 +235,7 @@ void scoring_fill_facts(const struct instrument *inst, const struct scoring_outc
         (struct rule_value){.type = RULE_STR, .u.s = scoring_result_name(o->result)};
     facts[FACTS_SCORE] = (struct rule_value){.type = RULE_NUM, .u.n = (double)o->score};
     facts[FACTS_DISCLOSURE] = (struct rule_value){.type = RULE_BOOL, .u.b = o->stopped};
+    facts_evidence_fill(&o->evidence, facts);
 }
 
 struct date {

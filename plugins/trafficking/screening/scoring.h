@@ -35,6 +35,10 @@
  *   5. if fewer shown items have a yes, no or value answer than min_answered
  *      (capped at the number of shown items, since a skipped item is not
  *      missing) and the result is not positive          -> incomplete
+ *
+ * Evidence. Each concern adds its item's evidence classes (evidence.h); the
+ * result and band say how strong the concern is, the evidence says what it
+ * is. Routing reads the evidence, never the domain scores.
  */
 #ifndef TRF_SCORING_H
 #define TRF_SCORING_H
@@ -93,6 +97,8 @@ struct scoring_outcome {
     int counts[ANSWER__COUNT]; /* answers of shown items */
     long long domain_score[INSTRUMENT_DOMAIN__COUNT]; /* concern weight per domain */
     int domain_concerns[INSTRUMENT_DOMAIN__COUNT];    /* concern items per domain */
+    /* What the concern answers establish (evidence.h); domain scores are for reporting only. */
+    struct facts_evidence_set evidence;
 };
 
 /*
@@ -113,7 +119,11 @@ int scoring_run(const struct instrument *inst, const struct answer *answers,
  */
 const char *scoring_band(const struct instrument *inst, const struct scoring_outcome *o);
 
-/* Sets the screening facts (band, result, score, disclosure) of facts[0 .. FACTS__COUNT-1]. */
+/*
+ * Sets the screening facts (band, result, score, disclosure, and the evidence
+ * facts: evidence("class"), ffc, risk_count, disclosure_kind) of
+ * facts[0 .. FACTS__COUNT-1].
+ */
 void scoring_fill_facts(const struct instrument *inst, const struct scoring_outcome *o,
                         struct rule_value *facts);
 

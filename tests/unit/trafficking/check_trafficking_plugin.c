@@ -107,7 +107,7 @@ START_TEST(broken_configuration_stops_a_required_plugin_with_file_and_line)
     struct diag d;
     char msgs[8192] = "", cmd[2048];
     FILE *mem;
-    /* an unknown domain on line 21 of youth_quick.cfg, and an unknown trigger instrument */
+    /* an unknown domain on line 28 of youth_quick.cfg, and an unknown trigger instrument */
     snprintf(cmd, sizeof(cmd),
              "sed -i 's/domain = \"recruitment\"/domain = \"recruting\"/' "
              "'%s/trafficking/instruments/youth_quick.cfg'",
@@ -115,7 +115,7 @@ START_TEST(broken_configuration_stops_a_required_plugin_with_file_and_line)
     sh(cmd);
     ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), -2);
     fclose(mem);
-    ck_assert_msg(strstr(msgs, "youth_quick.cfg:20: trafficking: item 'offer_not_as_promised': "
+    ck_assert_msg(strstr(msgs, "youth_quick.cfg:28: trafficking: item 'offer_not_as_promised': "
                                "unknown domain 'recruting'") != NULL,
                   "%s", msgs);
     ck_assert_msg(strstr(msgs, "it is required, stopping") != NULL, "%s", msgs);
@@ -154,13 +154,13 @@ START_TEST(failed_reload_keeps_the_previous_configuration)
     /* Mend it and add a new instrument version: the reload takes both. */
     snprintf(cmd, sizeof(cmd),
              "cd '%s/trafficking' && sed -i 's/\"no_such\"/\"youth_quick\"/' screening.cfg && "
-             "sed 's/version = 1;/version = 2;/' instruments/youth_quick.cfg "
-             "> instruments/youth_quick_v2.cfg",
+             "sed 's/version = 2;/version = 3;/' instruments/youth_quick.cfg "
+             "> instruments/youth_quick_v3.cfg",
              dir);
     sh(cmd);
     ck_assert_int_eq(loader_reload(&l), 0);
     json = instrument_list(&l);
-    ck_assert_msg(strstr(json, "\"version\": 2") != NULL, "%s", json);
+    ck_assert_msg(strstr(json, "\"version\": 3") != NULL, "%s", json);
     free(json);
     fclose(mem);
     loader_release(&l);

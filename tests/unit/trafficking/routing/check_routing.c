@@ -1,9 +1,11 @@
 /*
  * check_routing.c: the routing engine (plugins/trafficking/routing.c and its
- * input and decision forms): priority order and stop, first rule wins per
- * destination, jurisdiction, consent coverage, unsafe channels, every DOMAIN
- * rule 1-7 over the shipped configuration, explanations, JSON round trips and
- * decision diffs. Pure computation: no database.
+ * input and decision forms): priority order and stop (which never skips a
+ * duty), first rule wins per destination, jurisdiction, consent coverage,
+ * unsafe channels, instructions, every DOMAIN rule 1-7 over the shipped
+ * configuration (imminent danger with tests/data/routing/danger-tests.cfg),
+ * summaries for people, explanations, JSON round trips and decision diffs.
+ * Pure computation: no database.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,17 +15,31 @@
 #include "check_main.h"
 #include "report_collect.h"
 #include "routing/routing.h"
+#include "routing/routing_test.h"
 
 #define TEST_DEST "tests/data/routing/destinations.cfg"
 #define TEST_RULES "tests/data/routing/routing.cfg"
 #define SHIP_DEST "conf/trafficking/destinations.cfg"
 #define SHIP_RULES "conf/trafficking/routing.cfg"
 
+/*
+ * The shipped instruments, loaded once per test process: the shipped rules
+ * read each screening's evidence classes from them (reachable until exit).
+ */
+static const struct instrument_set *shipped_instruments(void)
+{
+    static struct instrument_set *set;
+    if (set == NULL)
+        set = collect_load_instruments("conf/trafficking/instruments");
+    return set;
+}
+
 static struct routing_config *load(const char *dest, const char *rules)
 {
     struct collected c = {0};
     struct routing_config *cfg = NULL;
-    int rc = routing_config_load(dest, rules, collect_report, &c, &cfg);
+    const struct instrument_set *set = strcmp(dest, SHIP_DEST) == 0 ? shipped_instruments() : NULL;
+    int rc = routing_config_load_checked(dest, rules, set, collect_report, &c, &cfg);
     ck_assert_msg(rc == 0, "config did not load: %s", c.n ? c.msg[0] : "?");
     ck_assert_int_eq(c.n, 0);
     return cfg;
@@ -133,10 +149,18 @@ static void run_case(const struct routing_config *cfg, const struct engine_case 
     "result = \"positive\"; }; domain_scores = { sex_trafficking = 1; }; "
 
 static const struct engine_case engine_cases[] = {
-    {"imminent_danger_first_and_stops",
+    /* The danger rule stops: the offers after it do not run... */
+    {"imminent_danger_first_and_stops_the_offers",
      ADULT_CA "flags = { imminent_danger = true; control = true; };",
      "e911:imminent_danger:queued:0",
      "danger",
+     {NULL}},
+    /* ...but a duty does: a stop never swallows a mandatory report. */
+    {"danger_that_stops_never_swallows_a_duty",
+     MINOR_SEX "flags = { imminent_danger = true; };",
+     "e911:imminent_danger:queued:0 cw_ca:mandatory_report:queued:24 "
+     "le_ca:mandatory_report:queued:24",
+     "danger minor_sex",
      {NULL}},
     {"kind_reaches_every_destination_serving_the_state",
      MINOR_SEX,
@@ -205,7 +229,7 @@ static const struct engine_case engine_cases[] = {
               "safe_channels = [\"email\"]; };",
      "le_ca:consent:pending_consent:72 hot:consent:pending_consent:72 "
      "vs_ca:consent:pending_consent:72 legal:consent:pending_consent:240",
-     "le_by_id offers stopper",
+     "le_by_id offers stopper after_stop",
      {NULL}},
     /* sms reaches the phone the trafficker holds: it is no safe channel */
     {"sms_on_a_controlled_phone_is_no_safe_channel",
@@ -221,16 +245,17 @@ static const struct engine_case engine_cases[] = {
      "le_ca:consent:pending_consent:72",
      "le_by_id offers",
      {"hot|unsafe channel: the person must not be contacted", "vs_ca|do not contact", NULL}},
-    {"stop_ends_evaluation",
+    /* offer_after_stop is not evaluated; after_stop, a duty, is (hot was referred already) */
+    {"stop_ends_the_offers_after_it_but_never_a_duty",
      ADULT_CA "flags = { control = true; }; safe_contact = { safe_channels = [\"email\"]; };",
      "le_ca:consent:pending_consent:72 hot:consent:pending_consent:72 "
      "vs_ca:consent:pending_consent:72 legal:consent:pending_consent:240",
-     "le_by_id offers stopper",
-     {NULL}},
+     "le_by_id offers stopper after_stop",
+     {"hot|already referred by rule 'offers'", NULL}},
     {"without_the_stop_later_rules_run",
      "age = 16; age_known = true; state = \"NV\"; safe_contact = { safe_channels = [\"email\"]; };",
-     "hot:mandatory_report:queued:12",
-     "after_stop",
+     "hot:mandatory_report:queued:12 legal:consent:pending_consent:240",
+     "after_stop offer_after_stop",
      {NULL}},
     {"county_unknown_misses_a_county_destination",
      "age = 30; age_known = true; state = \"CA\"; flags = { control = true; };",
@@ -264,53 +289,73 @@ END_TEST
 static const struct engine_case domain_cases[] = {
     {"rule1_minor_commercial_sex_reports_within_24h",
      "age = 15; age_known = true; state = \"CA\"; " SCREEN(
-         "youth_quick",
-         "positive") "}; "
-                     "indicators = [\"exchanged_sex\"]; domain_scores = { sex_trafficking = 1; };",
+         "youth_quick", "positive") "}; "
+                                    "indicators = [\"exchanged_sex\"];",
      "cw_ca:mandatory_report:queued:24 le_ca:mandatory_report:queued:24",
      "minor_commercial_sex",
      {NULL}},
     {"rule1_unknown_age_is_the_minor_path",
      "state = \"NV\"; " SCREEN("staff_observation",
-                               "possible") "}; "
-                                           "domain_scores = { sex_trafficking = 6; };",
+                               "positive") "}; "
+                                           "indicators = [\"exchange_for_value\"];",
      "cw_nv:mandatory_report:queued:24 le_nv:mandatory_report:queued:24",
      "minor_commercial_sex",
      {"le_ca|wrong jurisdiction: serves CA, case is in NV", NULL}},
     {"rule1_foreign_national_minor_adds_hhs",
      "age = 12; age_known = true; state = \"CA\"; flags = { foreign_national = true; }; " SCREEN(
-         "youth_quick", "positive") "}; domain_scores = { sex_trafficking = 1; };",
+         "youth_quick", "positive") "}; indicators = [\"exchanged_sex\"];",
      "cw_ca:mandatory_report:queued:24 le_ca:mandatory_report:queued:24 "
      "hhs_otip:mandatory_report:queued:24",
      "minor_commercial_sex minor_foreign_national_hhs",
      {NULL}},
     {"rule1_whatever_the_consent",
      "age = 17; age_known = true; state = \"CA\"; " SCREEN(
-         "youth_quick", "positive") "}; "
-                                    "domain_scores = { sex_trafficking = 1; }; consents = ( { id = "
-                                    "2; purpose = \"x\"; "
-                                    "recipients = [\"le_ca\"]; active = false; } );",
+         "youth_quick",
+         "positive") "}; "
+                     "indicators = [\"exchanged_sex\"]; consents = ( { id = 2; purpose = \"x\"; "
+                     "recipients = [\"le_ca\"]; active = false; } );",
      "cw_ca:mandatory_report:queued:24 le_ca:mandatory_report:queued:24",
      "minor_commercial_sex",
      {NULL}},
+    /* The issue's first case: risk signs in the sex_trafficking domain are no exchange. */
+    {"rule1_risk_in_the_sex_trafficking_domain_is_assessed_not_reported",
+     "age = 15; age_known = true; state = \"CA\"; " SCREEN(
+         "staff_observation",
+         "positive") "}; "
+                     "indicators = [\"someone_benefits\", \"older_controlling_partner\", "
+                     "\"branding_or_street_language\"]; domain_scores = { sex_trafficking = 10; };",
+     "csec_assessment:mandatory_report:queued:72",
+     "minor_assessment_risk",
+     {NULL}},
     {"rule2_minor_labour_needs_force_fraud_coercion",
      "age = 16; age_known = true; state = \"CA\"; " SCREEN(
-         "staff_observation", "possible") "}; "
-                                          "domain_scores = { labour = 3; };",
-     "",
-     "",
+         "staff_observation", "negative") "}; "
+                                          "indicators = [\"works_for_little_or_no_pay\"];",
+     "csec_assessment:mandatory_report:queued:24",
+     "minor_assessment_means",
      {NULL}},
     {"rule2_minor_labour_with_coercion_is_reported",
      "age = 16; age_known = true; state = \"CA\"; " SCREEN(
          "staff_observation", "possible") "}; "
-                                          "domain_scores = { labour = 3; conditions = 2; };",
+                                          "indicators = [\"phone_or_money_controlled\", "
+                                          "\"works_for_little_or_no_pay\"];",
      "cw_ca:mandatory_report:queued:24 le_ca:mandatory_report:queued:24",
-     "minor_labour_ffc",
+     "minor_labour_trafficking",
+     {NULL}},
+    /* The issue's second case: no fixed place is risk, not coercion. */
+    {"rule2_homelessness_is_no_coercion",
+     "age = 16; age_known = true; state = \"CA\"; " SCREEN(
+         "staff_observation",
+         "possible") "}; "
+                     "indicators = [\"staying_where\", \"works_for_little_or_no_pay\"]; "
+                     "domain_scores = { conditions = 2; labour = 3; };",
+     "csec_assessment:mandatory_report:queued:24",
+     "minor_assessment_means",
      {NULL}},
     {"rule2_adult_labour_alone_never_reaches_police",
      "age = 40; age_known = true; state = \"CA\"; " SCREEN(
          "adult", "possible") "}; "
-                              "domain_scores = { labour = 1; };",
+                              "indicators = [\"pay_withheld\"];",
      "nhth:consent:pending_consent:72 vs_ca:consent:pending_consent:72 "
      "legal_aid_west:consent:pending_consent:72",
      "adult_hotline_offer adult_support_offer",
@@ -323,28 +368,43 @@ static const struct engine_case domain_cases[] = {
      {NULL}},
     {"rule4_disclosure_routes_to_forensic_interview",
      "age = 13; age_known = true; state = \"NV\"; " SCREEN(
-         "youth_quick", "positive") "stopped = true; }; domain_scores = { sex_trafficking = 1; };",
+         "youth_quick",
+         "positive") "stopped = "
+                     "true; }; indicators = [\"exchanged_sex\", \"someone_making_you_now\"];",
      "cw_nv:mandatory_report:queued:24 le_nv:mandatory_report:queued:24 "
      "fic_nv:mandatory_report:queued:24",
      "minor_commercial_sex disclosure_minor",
+     {"cw_nv|already referred by rule 'minor_commercial_sex'", NULL}},
+    {"rule4_adult_disclosure_never_goes_to_a_childrens_centre",
+     "age = 22; age_known = true; state = \"CA\"; " SCREEN(
+         "staff_observation", "positive") "stopped "
+                                          "= true; }; indicators = [\"told_staff\"];",
+     "fi_adult_ca:consent:pending_consent:24 le_ca:consent:pending_consent:72 "
+     "nhth:consent:pending_consent:72 vs_ca:consent:pending_consent:72 "
+     "legal_aid_west:consent:pending_consent:72",
+     "disclosure_adult_interview adult_trafficking_law_enforcement adult_hotline_offer "
+     "adult_support_offer",
      {NULL}},
     {"rule5_adult_police_only_with_consent_hotline_always",
      "age = 30; age_known = true; state = \"CA\"; " SCREEN(
          "adult", "positive") "}; "
-                              "domain_scores = { control = 2; };",
+                              "indicators = [\"papers_kept\", \"threats\"];",
      "le_ca:consent:pending_consent:72 nhth:consent:pending_consent:72 "
      "vs_ca:consent:pending_consent:72 legal_aid_west:consent:pending_consent:72",
-     "adult_ffc_law_enforcement adult_hotline_offer adult_support_offer",
-     {NULL}},
+     "adult_trafficking_law_enforcement adult_hotline_offer adult_support_offer "
+     "adult_shelter_offer",
+     {"-|no destination of kind ngo_shelter serves the case", NULL}},
     {"rule5_adult_with_consent_is_queued",
      "age = 30; age_known = true; state = \"CA\"; " SCREEN(
-         "adult", "positive") "}; "
-                              "domain_scores = { control = 2; }; consents = ( { id = 9; purpose = "
-                              "\"referral\"; "
-                              "recipients = [\"kind:law_enforcement\"]; active = true; } );",
+         "adult",
+         "positive") "}; "
+                     "indicators = [\"papers_kept\", \"threats\"]; consents = ( { id = 9; purpose "
+                     "= "
+                     "\"referral\"; recipients = [\"kind:law_enforcement\"]; active = true; } );",
      "le_ca:consent:queued:72:c9 nhth:consent:pending_consent:72 "
      "vs_ca:consent:pending_consent:72 legal_aid_west:consent:pending_consent:72",
-     "adult_ffc_law_enforcement adult_hotline_offer adult_support_offer",
+     "adult_trafficking_law_enforcement adult_hotline_offer adult_support_offer "
+     "adult_shelter_offer",
      {NULL}},
     {"rule5_imminent_danger_overrides_consent",
      "age = 30; age_known = true; state = \"CA\"; flags = { imminent_danger = true; };",
@@ -354,19 +414,26 @@ static const struct engine_case domain_cases[] = {
     {"rule6_never_to_an_unsafe_channel",
      "age = 30; age_known = true; state = \"CA\"; " SCREEN(
          "adult", "positive") "}; "
-                              "domain_scores = { control = 2; }; safe_contact = { "
+                              "indicators = [\"papers_kept\", \"threats\"]; safe_contact = { "
                               "trafficker_controls_phone = true; };",
      "le_ca:consent:pending_consent:72",
-     "adult_ffc_law_enforcement adult_hotline_offer "
-     "adult_support_offer",
+     "adult_trafficking_law_enforcement adult_hotline_offer adult_support_offer "
+     "adult_shelter_offer",
      {"nhth|unsafe channel", "vs_ca|unsafe channel", "legal_aid_west|unsafe channel", NULL}},
     {"rule7_positive_without_coercion_is_not_a_finding",
      "age = 18; age_known = true; state = \"CA\"; " SCREEN(
-         "adult", "positive") "}; "
-                              "domain_scores = { sex_trafficking = 1; };",
+         "youth_quick", "positive") "}; "
+                                    "indicators = [\"exchanged_sex\"];",
      "nhth:consent:pending_consent:72 vs_ca:consent:pending_consent:72 "
      "legal_aid_west:consent:pending_consent:72",
      "adult_hotline_offer adult_support_offer",
+     {NULL}},
+    {"rule7_minor_risk_is_assessed_not_reported",
+     "age = 14; age_known = true; state = \"CA\"; " SCREEN(
+         "youth_health", "positive") "}; "
+                                     "indicators = [\"ran_away\", \"substance_use\"];",
+     "csec_assessment:mandatory_report:queued:72",
+     "minor_assessment_risk",
      {NULL}},
 };
 
@@ -386,7 +453,7 @@ START_TEST(rule6_referral_carries_only_the_destination_fields)
     struct routing_decision d;
     parse_case(
         "age = 14; age_known = true; state = \"CA\"; flags = { foreign_national = true; };" SCREEN(
-            "youth_quick", "positive") "}; domain_scores = { sex_trafficking = 1; };",
+            "youth_quick", "positive") "}; indicators = [\"exchanged_sex\"];",
         &in);
     ck_assert_int_eq(routing_decide(cfg, &in, &d), 0);
     ck_assert_uint_eq(d.n_referrals, 3);
@@ -408,9 +475,9 @@ END_TEST
 
 /* ------------------------------------------------- order, stop, traces --- */
 
-START_TEST(rules_run_in_priority_order_and_stop_is_recorded)
+START_TEST(rules_run_in_priority_order_and_a_stop_skips_only_the_offers_after_it)
 {
-    static const int want[] = {10, 20, 25, 30, 40, 50, 70, 80};
+    static const int want[] = {10, 20, 25, 30, 40, 50, 70, 80, 90};
     struct routing_config *cfg = load(TEST_DEST, TEST_RULES);
     struct routing_input in;
     struct routing_decision d;
@@ -418,14 +485,18 @@ START_TEST(rules_run_in_priority_order_and_stop_is_recorded)
                         "[\"email\"]; };",
                &in);
     ck_assert_int_eq(routing_decide(cfg, &in, &d), 0);
-    ck_assert_uint_eq(d.n_rules, 8);
+    ck_assert_uint_eq(d.n_rules, 9);
     for (size_t i = 0; i < d.n_rules; i++) {
         ck_assert_int_eq(d.rules[i].priority, want[i]);
-        ck_assert_int_eq(d.rules[i].evaluated, i < 7);
+        ck_assert_int_eq(d.rules[i].evaluated, i != 8);
         ck_assert_int_eq(d.rules[i].stopped, i == 6);
     }
-    ck_assert_str_eq(d.rules[7].name, "after_stop");
-    ck_assert_str_eq(d.rules[7].trace, "");
+    ck_assert_str_eq(d.rules[7].name, "after_stop"); /* mandatory_report: evaluated */
+    ck_assert_int_eq(d.rules[7].matched, 1);
+    ck_assert_str_eq(d.rules[8].name, "offer_after_stop"); /* consent: skipped */
+    ck_assert_str_eq(d.rules[8].trace, "");
+    ck_assert_str_eq(d.rules[6].note, "ends evaluation");
+    ck_assert_ptr_null(d.rules[7].note);
     ck_assert_ptr_nonnull(strstr(d.rules[0].trace, "false  imminent_danger"));
     ck_assert_str_eq(d.config_hash, cfg->hash);
     routing_decision_release(&d);
@@ -454,8 +525,10 @@ START_TEST(explain_names_false_subconditions_and_reasons)
         "  [20] minor_sex: no match\n        false  minor and domain_score(\"sex_trafficking\") "
         "> 0\n          false  minor\n",
         "  [30] le_by_id: MATCHED\n",
-        "  [70] stopper: MATCHED, stop: later rules are not evaluated\n",
-        "  [80] after_stop: not evaluated (rule 'stopper' matched and stops)\n",
+        "  [70] stopper: MATCHED, stop: later rules on basis consent are not evaluated\n",
+        "  [80] after_stop: MATCHED (after the stop of rule 'stopper': a legal duty is never "
+        "skipped)\n",
+        "  [90] offer_after_stop: not evaluated (rule 'stopper' matched and stops)\n",
         "  hot (hotline) by rule 'offers': consent, pending_consent, due within 72h (72h), ack "
         "within 72h\n      fields: case_id, safe_contact\n      why: no consent for hotline: no "
         "active consent names 'hot' or 'kind:hotline'; pending consent\n",
@@ -469,6 +542,166 @@ START_TEST(explain_names_false_subconditions_and_reasons)
     routing_decision_release(&d);
     routing_input_release(&in);
     routing_config_free(cfg);
+}
+END_TEST
+
+/* ------------------------------------------------- imminent danger first --- */
+
+START_TEST(a_decision_carries_the_instructions_of_its_rules_in_priority_order_once)
+{
+    struct routing_config *cfg = load(TEST_DEST, TEST_RULES);
+    struct routing_input in;
+    struct routing_decision d;
+    /* danger, minor_sex and minor_again match; the last two share one instruction */
+    parse_case(MINOR_SEX "indicators = [\"again\"]; flags = { imminent_danger = true; };", &in);
+    ck_assert_int_eq(routing_decide(cfg, &in, &d), 0);
+    ck_assert_uint_eq(d.n_instructions, 2);
+    ck_assert_str_eq(d.instructions[0], "CALL 911 NOW");
+    ck_assert_str_eq(d.instructions[1],
+                     "Tell your supervisor today: a child must be reported within 24 hours");
+    routing_decision_release(&d);
+    routing_input_release(&in);
+    /* a rule without an instruction adds none */
+    parse_case(ADULT_CA "flags = { control = true; };", &in);
+    ck_assert_int_eq(routing_decide(cfg, &in, &d), 0);
+    ck_assert_uint_eq(d.n_instructions, 0);
+    routing_decision_release(&d);
+    routing_input_release(&in);
+    routing_config_free(cfg);
+}
+END_TEST
+
+/* Every fixture of tests/data/routing/danger-tests.cfg against the shipped configuration. */
+START_TEST(shipped_imminent_danger_is_a_first_step_with_every_duty_in_the_same_decision)
+{
+    struct routing_config *cfg = load(SHIP_DEST, SHIP_RULES);
+    struct routing_test_result res = {0, 0};
+    struct collected c = {0};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int rc =
+        routing_test_run(cfg, "tests/data/routing/danger-tests.cfg", f, collect_report, &c, &res);
+    fclose(f);
+    ck_assert_msg(rc == 0, "danger fixtures (rc %d, %d of %d failed):\n%s%s", rc, res.failed,
+                  res.fixtures, text, c.n ? c.msg[0] : "");
+    ck_assert_int_eq(res.fixtures, 5);
+    free(text);
+    routing_config_free(cfg);
+}
+END_TEST
+
+START_TEST(shipped_danger_decision_says_call_911_first)
+{
+    struct routing_config *cfg = load(SHIP_DEST, SHIP_RULES);
+    struct routing_input in;
+    struct routing_decision d;
+    parse_case(MINOR_SEX "flags = { imminent_danger = true; };", &in);
+    ck_assert_int_eq(routing_decide(cfg, &in, &d), 0);
+    ck_assert_uint_ge(d.n_instructions, 1);
+    ck_assert_int_eq(strncmp(d.instructions[0], "CALL 911 NOW", 12), 0);
+    ck_assert_str_eq(d.referrals[0].destination, "emergency_911");
+    routing_decision_release(&d);
+    routing_input_release(&in);
+    routing_config_free(cfg);
+}
+END_TEST
+
+/* -------------------------------------------------- summary, for people --- */
+
+/* The summary of a decision on the test configuration as compact JSON; caller frees. */
+static char *summary_of(const char *input, const struct routing_referral_now *now, size_t n,
+                        char **text)
+{
+    struct routing_config *cfg = load(TEST_DEST, TEST_RULES);
+    struct routing_input in;
+    struct routing_decision d;
+    size_t len = 0;
+    FILE *f = open_memstream(text, &len);
+    parse_case(input, &in);
+    ck_assert_int_eq(routing_decide(cfg, &in, &d), 0);
+    json_t *s = routing_summary(&d, cfg, now, n);
+    ck_assert_ptr_nonnull(s);
+    routing_summary_text(s, f);
+    fclose(f);
+    char *out = json_dumps(s, JSON_COMPACT);
+    json_decref(s);
+    routing_decision_release(&d);
+    routing_input_release(&in);
+    routing_config_free(cfg);
+    return out;
+}
+
+#define HAS(text, part)                                                                            \
+    ck_assert_msg(strstr((text), (part)) != NULL, "want '%s' in:\n%s", (part), (text))
+
+START_TEST(summary_gives_each_referral_one_line_with_whom_why_and_when)
+{
+    char *text = NULL;
+    char *j = summary_of(MINOR_SEX "indicators = [\"again\"]; flags = { imminent_danger = true; };",
+                         NULL, 0, &text);
+    HAS(j, "\"instructions\":[\"CALL 911 NOW\",\"Tell your supervisor today");
+    HAS(text, "Referrals:\n"
+              "  e911 (emergency, Emergency): queued, due within 0 h; danger (imminent danger: "
+              "whatever the consent)\n"
+              "  cw_ca (child_welfare, CA child welfare): queued, due within 24 h; child sex "
+              "trafficking: report within 24 hours (a mandatory report: whatever the consent)\n"
+              "  le_ca (law_enforcement, CA police): queued, due within 24 h; ");
+    /* cw_ca again by minor_again, already referred: nothing a person need read */
+    ck_assert_ptr_null(strstr(text, "already referred"));
+    HAS(text, "Not sent:\n  le_nv (law_enforcement, NV police): wrong jurisdiction: serves NV, "
+              "case is in CA\n");
+    ck_assert_ptr_null(strstr(text, "Waiting for consent"));
+    ck_assert_ptr_null(strstr(text, "CALL 911")); /* the caller raises instructions as alerts */
+    free(j);
+    free(text);
+}
+END_TEST
+
+START_TEST(summary_lists_what_waits_for_consent_and_what_was_not_sent)
+{
+    char *text = NULL;
+    char *j = summary_of("age = 30; age_known = true; state = \"NV\"; flags = { control = true; "
+                         "}; safe_contact = { do_not_contact = true; };",
+                         NULL, 0, &text);
+    HAS(j, "\"referrals\":[]");
+    HAS(text, "No referral: no rule asks for one.\n");
+    HAS(text, "  le_ca (law_enforcement, CA police): wrong jurisdiction: serves CA, case is in "
+              "NV\n");
+    HAS(text, "  hot (hotline, Hotline): unsafe channel: the person must not be contacted");
+    HAS(text, "  no victim_services destination: no destination of kind victim_services serves");
+    free(j);
+    free(text);
+    j = summary_of(ADULT_CA "flags = { control = true; }; consents = ( { id = 3; purpose = "
+                            "\"r\"; recipients = [\"le_ca\"]; active = true; } );",
+                   NULL, 0, &text);
+    HAS(text, "Referrals:\n  le_ca (law_enforcement, CA police): queued, due within 72 h; "
+              "le_by_id (with the person's consent)\n");
+    HAS(text, "Waiting for consent (ask the person; nothing leaves without it):\n"
+              "  hot (hotline, Hotline): due within 72 h once given; offers (no consent for "
+              "hotline: no active consent names 'hot' or 'kind:hotline'; pending consent)\n");
+    free(j);
+    free(text);
+}
+END_TEST
+
+/* route explain knows where each referral stands now: sent, rejected, ... */
+START_TEST(summary_shows_where_each_referral_stands_now)
+{
+    static const struct routing_referral_now now[] = {
+        {"cw_ca", "sent", "2026-11-21 10:00", "2026-11-20 10:05", NULL},
+        {"le_ca", "rejected", "2026-11-21 10:00", NULL, "not our jurisdiction"},
+    };
+    char *text = NULL;
+    char *j = summary_of(MINOR_SEX, now, 2, &text);
+    HAS(text, "  cw_ca (child_welfare, CA child welfare): sent 2026-11-20 10:05, due 2026-11-21 "
+              "10:00; child sex trafficking: report within 24 hours (a mandatory report: "
+              "whatever the consent)\n");
+    HAS(text, "Not sent:\n  le_ca (law_enforcement, CA police): rejected: child sex trafficking: "
+              "report within 24 hours (not our jurisdiction)\n");
+    HAS(j, "\"sent\":\"2026-11-20 10:05\"");
+    free(j);
+    free(text);
 }
 END_TEST
 
@@ -495,6 +728,7 @@ START_TEST(decision_json_round_trip)
     ck_assert_int_eq(routing_decision_diff(&d, &back, NULL), 0);
     ck_assert_int_eq(back.referrals[0].consent_id, 3);
     ck_assert_uint_eq(back.referrals[0].fields, d.referrals[0].fields);
+    ck_assert_str_eq(back.rules[6].note, "ends evaluation");
     /* Stored as two columns: rules and outcome alone read back too. */
     json_t *parts = json_pack("{s:O,s:O}", "rules", json_object_get(j, "rules"), "outcome",
                               json_object_get(j, "outcome"));
@@ -525,7 +759,30 @@ static const struct {
     {"{\"rules\": [{\"name\": \"a\", \"priority\": 1, \"evaluated\": true, \"matched\": 1, "
      "\"stopped\": false, \"trace\": \"\"}], \"outcome\": {\"referrals\": [], \"not_used\": []}}",
      "rules[0]: Expected true or false, got integer"},
+    {"{\"rules\": [], \"outcome\": {\"instructions\": \"CALL 911\", \"referrals\": [], "
+     "\"not_used\": []}}",
+     "outcome.instructions must be an array"},
+    {"{\"rules\": [], \"outcome\": {\"instructions\": [911], \"referrals\": [], "
+     "\"not_used\": []}}",
+     "outcome.instructions[0] must be a string"},
 };
+
+/* Decisions stored before instructions and notes existed still read back. */
+START_TEST(decision_stored_before_instructions_reads_back)
+{
+    struct routing_decision d;
+    char err[300];
+    json_t *j = json_loads("{\"rules\": [{\"name\": \"a\", \"priority\": 1, \"evaluated\": "
+                           "true, \"matched\": true, \"stopped\": true, \"trace\": \"x\"}], "
+                           "\"outcome\": {\"referrals\": [], \"not_used\": []}}",
+                           0, NULL);
+    ck_assert_int_eq(routing_decision_from_json(j, &d, err, sizeof(err)), 0);
+    ck_assert_uint_eq(d.n_instructions, 0);
+    ck_assert_ptr_null(d.rules[0].note);
+    routing_decision_release(&d);
+    json_decref(j);
+}
+END_TEST
 
 START_TEST(decision_from_json_refuses_what_it_cannot_read)
 {
@@ -650,7 +907,11 @@ static const struct {
     {"age = 30; age_known = true; state = \"NV\"; flags = { control = true; };",
      ADULT_CA "flags = { control = true; };", 2,
      "+ le_ca (law_enforcement): rule 'le_by_id', consent, pending_consent, due 72h\n"},
-    {MINOR_SEX, ADULT_CA "flags = { control = true; };", 4,
+    /* an instruction that comes or goes is a change too */
+    {MINOR_SEX, MINOR_SEX "flags = { imminent_danger = true; };", 2,
+     "+ instruction: CALL 911 NOW\n"},
+    /* four referral lines and "- instruction: Tell your supervisor today: ..." */
+    {MINOR_SEX, ADULT_CA "flags = { control = true; };", 5,
      "~ le_ca: rule minor_sex -> le_by_id; basis mandatory_report -> consent; urgency 24h -> "
      "72h; due 24h -> 72h; state queued -> pending_consent\n"},
 };
@@ -714,10 +975,21 @@ static Suite *routing_suite(void)
     Suite *s = suite_create("routing");
     TCase *tc = tcase_create("engine");
     tcase_add_loop_test(tc, engine_case, 0, sizeof(engine_cases) / sizeof(engine_cases[0]));
-    tcase_add_test(tc, rules_run_in_priority_order_and_stop_is_recorded);
+    tcase_add_test(tc, rules_run_in_priority_order_and_a_stop_skips_only_the_offers_after_it);
     tcase_add_test(tc, explain_names_false_subconditions_and_reasons);
     tcase_add_loop_test(tc, diff_counts_added_removed_and_changed_referrals, 0,
                         sizeof(diff_cases) / sizeof(diff_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("danger");
+    tcase_add_test(tc, a_decision_carries_the_instructions_of_its_rules_in_priority_order_once);
+    tcase_add_test(tc,
+                   shipped_imminent_danger_is_a_first_step_with_every_duty_in_the_same_decision);
+    tcase_add_test(tc, shipped_danger_decision_says_call_911_first);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("summary");
+    tcase_add_test(tc, summary_gives_each_referral_one_line_with_whom_why_and_when);
+    tcase_add_test(tc, summary_lists_what_waits_for_consent_and_what_was_not_sent);
+    tcase_add_test(tc, summary_shows_where_each_referral_stands_now);
     suite_add_tcase(s, tc);
     tc = tcase_create("domain");
     tcase_add_loop_test(tc, domain_case, 0, sizeof(domain_cases) / sizeof(domain_cases[0]));
@@ -727,6 +999,7 @@ static Suite *routing_suite(void)
     tcase_add_test(tc, decision_json_round_trip);
     tcase_add_loop_test(tc, decision_from_json_refuses_what_it_cannot_read, 0,
                         sizeof(bad_decisions) / sizeof(bad_decisions[0]));
+    tcase_add_test(tc, decision_stored_before_instructions_reads_back);
     tcase_add_test(tc, input_json_round_trip);
     tcase_add_loop_test(tc, input_from_json_names_the_bad_member, 0,
                         sizeof(bad_inputs) / sizeof(bad_inputs[0]));

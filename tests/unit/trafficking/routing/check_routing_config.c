@@ -3,7 +3,8 @@
  * problem with its exact file:line[:col] message, over a corpus of broken
  * files), the shipped configuration and its fixtures, the fixture runner's
  * report, and the `routing test` / `route what-if` verbs through a fake host
- * vtable and the host's own argument parser (they need no database). Pure: no PostgreSQL.
+ * vtable and the host's own argument parser (they are registered without a
+ * database, CH_CMD_NO_DB, and show the instructions first). Pure: no PostgreSQL.
  */
 #include <check.h>
 #include <stdarg.h>
@@ -35,7 +36,8 @@ static const struct broken_case broken[] = {
      0,
      {B "dest_unknown_kind.cfg:2: destination 'le': unknown destination kind 'police' (expected "
         "one of emergency, law_enforcement, child_welfare, task_force, hotline, hhs_otip, "
-        "forensic_interview, ngo_shelter, legal_aid, medical, victim_services)",
+        "forensic_interview, ngo_shelter, legal_aid, medical, victim_services, assessment, "
+        "adult_forensic_interview, labour_investigation)",
       NULL}},
     {B "dest_fields.cfg",
      B "ok_routing.cfg",
@@ -132,7 +134,7 @@ static const struct broken_case broken[] = {
      {B "rules_expressions.cfg:2:10: rule 'syntax': when: unexpected end of expression",
       B "rules_expressions.cfg:4:11: rule 'unknown_name': when: unknown name 'foreign_natonal'",
       B "rules_expressions.cfg:6:1: rule 'unknown_function': when: unknown function 'indicatr' "
-        "(expected one of indicator, domain_score, consent, safe_channel)",
+        "(expected one of indicator, domain_score, consent, safe_channel, evidence)",
       B "rules_expressions.cfg:8:11: rule 'bad_domain': when: domain_score: unknown domain "
         "'contrl' (expected one of control, recruitment, conditions, sex_trafficking, labour, "
         "minors, health)",
@@ -157,6 +159,16 @@ static const struct broken_case broken[] = {
         "basis 'consent'",
       B "rules_basis_urgency.cfg:11: rule 'typo': missing member 'stop'",
       B "rules_basis_urgency.cfg:12: rule 'typo': unknown member 'stopp'", NULL}},
+    {B "ok_destinations.cfg",
+     B "rules_instruction.cfg",
+     0,
+     {B "rules_instruction.cfg:5: rule 'two_lines': instruction has a control character (byte "
+        "10): it must be one plain line",
+      B "rules_instruction.cfg:8: rule 'too_long': instruction is 319 bytes long: at most 300 "
+        "fit on a screen",
+      B "rules_instruction.cfg:11: rule 'blank': instruction is empty: say what to do, or leave "
+        "it out",
+      B "rules_instruction.cfg:14: rule 'not_text': 'instruction' must be a string", NULL}},
     {B "ok_destinations.cfg",
      B "rules_empty.cfg",
      0,
@@ -222,7 +234,10 @@ START_TEST(shipped_configuration_loads_sorted_with_zero_errors)
     for (size_t i = 1; i < cfg->n_rules; i++)
         ck_assert_int_lt(cfg->rules[i - 1].priority, cfg->rules[i].priority);
     ck_assert_str_eq(cfg->rules[0].name, "imminent_danger");
-    ck_assert(cfg->rules[0].stop);
+    /* Danger is the first step, not a stop, and tells the person what to do at once. */
+    ck_assert(!cfg->rules[0].stop);
+    ck_assert_ptr_nonnull(cfg->rules[0].instruction);
+    ck_assert_int_eq(strncmp(cfg->rules[0].instruction, "CALL 911 NOW", 12), 0);
     /* The destinations the law needs are all there, with the consent rule they imply. */
     static const char *const ids[] = {"emergency_911", "le_ca",         "le_nv", "cw_ca",
                                       "cw_nv",         "hhs_otip",      "nhth",  "fic_ca",
@@ -315,7 +330,7 @@ START_TEST(shipped_fixtures_pass_and_cover_every_rule)
     ck_assert_int_eq(
         routing_test_run(cfg, SHIP "routing-tests.cfg", stderr, collect_report, &c, &res), 0);
     ck_assert_int_eq(c.n, 0);
-    ck_assert_int_ge(res.fixtures, 20);
+    ck_assert_int_ge(res.fixtures, 60);
     ck_assert_int_eq(res.failed, 0);
 
     /* Every shipped rule matches in at least one fixture. */
@@ -347,6 +362,78 @@ START_TEST(shipped_fixtures_pass_and_cover_every_rule)
 }
 END_TEST
 
+/*
+ * The shipped policy reads evidence, never domain scores (they stay for
+ * reporting), and no consent rule, so no adult rule, can reach a children's
+ * advocacy centre: those take no consent-based referral.
+ */
+START_TEST(shipped_policy_reads_evidence_not_domain_scores)
+{
+    struct instrument_set *set = NULL;
+    struct routing_config *cfg = load_shipped(&set);
+    int evidence = 0;
+    size_t n = facts_resolver_slot_count(&cfg->resolver);
+    for (size_t slot = FACTS__COUNT; slot < n; slot++)
+        ck_assert_int_ne(facts_resolver_call(&cfg->resolver, slot)->fn, ROUTING__FN_DOMAIN_SCORE);
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        for (int slot = FACTS_EVIDENCE_FIRST; slot <= FACTS_DISCLOSURE_KIND; slot++)
+            evidence += rule_uses_slot(cfg->rules[i].when, slot);
+    ck_assert_int_ge(evidence, 10);
+    ck_assert_ptr_eq(cfg->instruments, set);
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        const struct routing_destination *d = &cfg->destinations[i];
+        if (d->kind == ROUTING_KIND_FORENSIC_INTERVIEW || d->kind == ROUTING_KIND_ASSESSMENT)
+            ck_assert_msg(!d->needs_consent, "%s takes consent referrals", d->id);
+    }
+    /* every kind a rule names has a destination, the adult interview one included */
+    ck_assert_int_ge(routing_config_destination(cfg, "fi_adult_ca"), 0);
+    ck_assert_int_ge(routing_config_destination(cfg, "labour_ca"), 0);
+    ck_assert_int_ge(routing_config_destination(cfg, "csec_assessment"), 0);
+    routing_config_free(cfg);
+    instrument_set_free(set);
+}
+END_TEST
+
+/* A fixture whose screening the instruments cannot read is an error, not a silent "no evidence". */
+START_TEST(fixture_screening_must_be_readable_by_the_instruments)
+{
+    static const char *const want[] = {
+        B "fixtures_screening.cfg:4: fixture 'no_such_version': screening: instrument "
+          "'youth_quick' version 9 is not loaded",
+        B "fixtures_screening.cfg:9: fixture 'no_such_item': indicators: 'made_to_work' is no item "
+          "of instrument 'youth_quick' version 1",
+        B "fixtures_screening.cfg:14: fixture 'no_such_instrument': screening: no instrument "
+          "'cse_it' is loaded",
+        NULL};
+    struct instrument_set *set = NULL;
+    struct routing_config *cfg = load_shipped(&set);
+    struct routing_test_result res;
+    struct collected c = {0};
+    ck_assert_int_eq(
+        routing_test_run(cfg, B "fixtures_screening.cfg", NULL, collect_report, &c, &res), -1);
+    ck_assert_int_eq(res.fixtures, 0);
+    COLLECT_ASSERT(&c, want);
+    routing_config_free(cfg);
+    instrument_set_free(set);
+}
+END_TEST
+
+/* Each DOMAIN rule names its home in routing.cfg: a rule, a trigger or a code invariant. */
+START_TEST(shipped_policy_names_the_home_of_every_domain_rule)
+{
+    char *text = NULL, err[200], line[32];
+    size_t len = 0;
+    ck_assert_int_eq(cfgread_read_file(SHIP "routing.cfg", &text, &len, err, sizeof(err)), 0);
+    const char *where = strstr(text, "Where each DOMAIN rule lives:");
+    ck_assert_ptr_nonnull(where);
+    for (int rule = 1; rule <= 7; rule++) {
+        snprintf(line, sizeof(line), "\n#   %d  ", rule);
+        ck_assert_msg(strstr(where, line) != NULL, "DOMAIN rule %d has no home", rule);
+    }
+    free(text);
+}
+END_TEST
+
 START_TEST(fixture_mismatch_is_explained)
 {
     struct instrument_set *set = NULL;
@@ -363,12 +450,14 @@ START_TEST(fixture_mismatch_is_explained)
         text,
         "fixture 'wrong_basis_and_missing' (" B "fixtures_mismatch.cfg:3): 5 differences\n"
         "  different  le_ca: expected mandatory_report, queued, due 24h; got consent, "
-        "pending_consent, due 72h, urgency 72h, consent 0 (rule 'adult_ffc_law_enforcement')\n"
+        "pending_consent, due 72h, urgency 72h, consent 0 (rule "
+        "'adult_trafficking_law_enforcement')\n"
         "  missing    le_nv: expected consent, pending_consent, due 72h; not referred\n"
         "  unexpected legal_aid_west: consent, pending_consent, due 72h, urgency 72h, consent 0 "
         "(rule 'adult_support_offer')\n"
-        "  rules matched: expected [adult_ffc_law_enforcement]; got [adult_ffc_law_enforcement, "
-        "adult_hotline_offer, adult_support_offer]\n"
+        "  rules matched: expected [adult_trafficking_law_enforcement]; got "
+        "[adult_trafficking_law_enforcement, adult_hotline_offer, adult_support_offer, "
+        "adult_shelter_offer]\n"
         "  not used   nhth: expected a reason containing 'unsafe channel'; got: nothing (it was "
         "not among the unused)\n");
     free(text);
@@ -519,6 +608,22 @@ static void fake_out_message(struct ch_ctx *ctx, const char *fmt, ...)
     json_array_append_new(m, json_string(line));
 }
 
+static void fake_out_alert(struct ch_ctx *ctx, enum ch_severity sev, const char *fmt, ...)
+{
+    char line[1000];
+    va_list ap;
+    json_t *a = json_object_get(ctx->root, "alerts");
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (a == NULL) {
+        a = json_array();
+        json_object_set_new(ctx->root, "alerts", a);
+    }
+    json_array_append_new(a, json_pack("{s:s,s:s}", "severity",
+                                       sev == CH_SEV_DANGER ? "danger" : "other", "text", line));
+}
+
 static const struct ch_host_api fake_api = {
     .size = sizeof(struct ch_host_api),
     .abi_major = CH_ABI_MAJOR,
@@ -535,6 +640,7 @@ static const struct ch_host_api fake_api = {
     .out_int = fake_out_int,
     .out_bool = fake_out_bool,
     .out_message = fake_out_message,
+    .out_alert = fake_out_alert,
 };
 
 static struct trf trf_state = {.api = &fake_api};
@@ -571,20 +677,48 @@ static const struct {
      CH_ERROR,
      "fixture file '" B "fixtures_errors.cfg' has 9 errors (listed above); nothing was run"},
     {{"routing", "test", NULL}, 0, CH_USAGE, "missing file"},
+    /* people first: one line per referral, the trace only when asked for */
     {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", NULL},
      0,
      CH_OK,
-     "le_nv (law_enforcement) by rule 'adult_ffc_law_enforcement': consent, queued, due within "
+     "\"  le_nv (law_enforcement, Nevada law enforcement (human trafficking unit)): queued, due "
+     "within 72 h; "},
+    {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", NULL},
+     0,
+     CH_OK,
+     "\"(--trace shows every rule and its conditions)\""},
+    {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", "--trace", NULL},
+     0,
+     CH_OK,
+     "le_nv (law_enforcement) by rule 'adult_trafficking_law_enforcement': consent, queued, due "
+     "within "
      "72h (72h), ack within 24h"},
+    {{"route", "what-if", "--input", "tests/data/routing/danger_minor.cfg", NULL},
+     0,
+     CH_OK,
+     "\"alerts\": [\n  {\n   \"severity\": \"danger\",\n   \"text\": \"CALL 911 NOW"},
+    {{"route", "what-if", "--input", "tests/data/routing/danger_minor.cfg", NULL},
+     1,
+     CH_OK,
+     "\"instructions\": [\n    \"CALL 911 NOW"},
     {{"route", "what-if", "--input", "tests/data/routing/case_adult.json", NULL},
      1,
      CH_OK,
      "\"consent_id\": 31"},
     {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", "--config-dir", SHIP,
-      NULL},
+      "--trace", NULL},
      0,
      CH_OK,
      "[10] imminent_danger: no match"},
+    /* a stored version 1 screening, with version 1's classes: no police report on it */
+    {{"route", "what-if", "--input", "tests/data/routing/case_minor_v1.cfg", "--trace", NULL},
+     0,
+     CH_OK,
+     "fic_ca (forensic_interview) by rule 'disclosure_minor': mandatory_report, queued"},
+    {{"route", "what-if", "--input", "tests/data/routing/case_minor_v1.cfg", "--trace", NULL},
+     0,
+     CH_OK,
+     "[20] minor_commercial_sex: no match"},
     {{"route", "what-if", NULL}, 0, CH_USAGE, "missing --input"},
     {{"route", "what-if", "--input", "tests/data/routing/nope.json", NULL},
      0,
@@ -615,7 +749,8 @@ START_TEST(verb_runs_without_a_database)
     }
     argv[argc] = NULL;
     spec = verb(argv[0], argv[1]);
-    ck_assert_uint_eq(spec->flags & CH_CMD_OWN_TX, CH_CMD_OWN_TX);
+    /* Files only: no connection (and, from a host without the flag, no transaction). */
+    ck_assert_uint_eq(spec->flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB), CH_CMD_OWN_TX | CH_CMD_NO_DB);
     ck_assert_uint_le(spec->n_args, 8);
     if (args_parse(spec, argc, argv, 2, vals, ctx.err, sizeof(ctx.err)) != 0) {
         rc = CH_USAGE;
@@ -650,8 +785,9 @@ START_TEST(verbs_register_with_usage_from_their_tables)
     } want[] = {
         {"routing", "test", "routing test FILE [--config DIR] [--config-dir DIR]"},
         {"routing", "replay", "routing replay --config DIR [--since DATE]"},
-        {"route", "what-if", "route what-if --input CASEFILE [--config DIR] [--config-dir DIR]"},
-        {"route", "explain", "route explain CASE [--decision ID]"},
+        {"route", "what-if",
+         "route what-if --input CASEFILE [--config DIR] [--config-dir DIR] [--trace]"},
+        {"route", "explain", "route explain CASE [--decision ID] [--trace]"},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         char *u = usage_of(verb(want[i].verb, want[i].sub));
@@ -672,6 +808,9 @@ static Suite *routing_config_suite(void)
     tcase_add_test(tc, shipped_configuration_loads_sorted_with_zero_errors);
     tcase_add_test(tc, hash_covers_both_files);
     tcase_add_test(tc, shipped_fixtures_pass_and_cover_every_rule);
+    tcase_add_test(tc, shipped_policy_reads_evidence_not_domain_scores);
+    tcase_add_test(tc, shipped_policy_names_the_home_of_every_domain_rule);
+    tcase_add_test(tc, fixture_screening_must_be_readable_by_the_instruments);
     tcase_add_test(tc, fixture_mismatch_is_explained);
     tcase_add_test(tc, fixture_file_errors_run_nothing);
     suite_add_tcase(s, tc);

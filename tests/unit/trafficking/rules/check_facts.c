@@ -4,6 +4,7 @@
  * would add it.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -119,6 +120,16 @@ struct resolve_error {
 static const struct resolve_error errors[] = {
     {FACTS_GROUP_ALL, "minor and consent(\"police\")", 11, "unknown purpose 'police'"},
     {FACTS_GROUP_ALL, "consnt(\"hotline\")", 1,
+     "unknown function 'consnt' (expected one of consent, referrals, evidence)"},
+    /* evidence("class") names a fixed screening fact, of a fixed vocabulary */
+    {FACTS_GROUP_ALL, "minor and evidence(\"comercial_sex\")", 11,
+     "evidence: unknown evidence class 'comercial_sex' (expected one of commercial_sex, force, "
+     "fraud, coercion, labour_exploitation, risk, disclosure)"},
+    {FACTS_GROUP_CASE, "evidence(\"risk\")", 1,
+     "'evidence' is only known after a screening is scored"},
+    {FACTS_GROUP_CASE, "risk_count > 1", 1,
+     "'risk_count' is only known after a screening is scored"},
+    {FACTS_GROUP_CASE, "consnt(\"x\")", 1,
      "unknown function 'consnt' (expected one of consent, referrals)"},
     {FACTS_GROUP_ALL, "minr", 1, "unknown name 'minr'"},
     {FACTS_GROUP_CASE, "minor and disclosure", 11,
@@ -152,6 +163,83 @@ START_TEST(test_resolver_without_functions)
 }
 END_TEST
 
+/* The evidence vocabulary: names, the fixed slots rules read, and how kinds add up. */
+START_TEST(test_evidence_vocabulary)
+{
+    char buf[200];
+    for (int c = 0; c < FACTS_EVIDENCE__COUNT; c++) {
+        const char *name = facts_evidence_name((enum facts_evidence)c);
+        char call[64];
+        ck_assert_int_eq(facts_evidence_lookup(name), c);
+        snprintf(call, sizeof(call), "evidence(\"%s\")", name);
+        ck_assert_str_eq(facts_table[FACTS_EVIDENCE_FIRST + c].name, call);
+        ck_assert_int_eq(facts_table[FACTS_EVIDENCE_FIRST + c].group, FACTS_GROUP_SCREENING);
+    }
+    ck_assert_int_eq(FACTS_EVIDENCE_LAST - FACTS_EVIDENCE_FIRST + 1, FACTS_EVIDENCE__COUNT);
+    ck_assert_ptr_null(facts_evidence_name(FACTS_EVIDENCE__COUNT));
+    ck_assert_int_eq(facts_evidence_lookup("ffc"), -1); /* a derived fact, not a class */
+    ck_assert_str_eq(facts_evidence_names(buf, sizeof(buf)),
+                     "commercial_sex, force, fraud, coercion, labour_exploitation, risk, "
+                     "disclosure");
+    ck_assert_str_eq(facts_disclosure_kind_names(buf, sizeof(buf)), "sex, labour, both, unclear");
+    ck_assert_int_eq(facts_disclosure_kind_lookup("none"), -1);
+    ck_assert_ptr_null(facts_disclosure_kind_name(FACTS_DISCLOSURE_NONE));
+    ck_assert_int_eq(facts_lookup("ffc", NULL), FACTS_FFC);
+    ck_assert_int_eq(facts_lookup("risk_count", NULL), FACTS_RISK_COUNT);
+    ck_assert_int_eq(facts_lookup("disclosure_kind", NULL), FACTS_DISCLOSURE_KIND);
+
+    /* sex and labour make both; unclear and none yield to a known kind */
+    ck_assert_int_eq(facts_disclosure_kind_join(FACTS_DISCLOSURE_SEX, FACTS_DISCLOSURE_LABOUR),
+                     FACTS_DISCLOSURE_BOTH);
+    ck_assert_int_eq(facts_disclosure_kind_join(FACTS_DISCLOSURE_UNCLEAR, FACTS_DISCLOSURE_SEX),
+                     FACTS_DISCLOSURE_SEX);
+    ck_assert_int_eq(facts_disclosure_kind_join(FACTS_DISCLOSURE_LABOUR, FACTS_DISCLOSURE_UNCLEAR),
+                     FACTS_DISCLOSURE_LABOUR);
+    ck_assert_int_eq(facts_disclosure_kind_join(FACTS_DISCLOSURE_NONE, FACTS_DISCLOSURE_UNCLEAR),
+                     FACTS_DISCLOSURE_UNCLEAR);
+    ck_assert_int_eq(facts_disclosure_kind_join(FACTS_DISCLOSURE_BOTH, FACTS_DISCLOSURE_SEX),
+                     FACTS_DISCLOSURE_BOTH);
+    ck_assert_int_eq(facts_disclosure_kind_join(FACTS_DISCLOSURE_SEX, FACTS_DISCLOSURE_SEX),
+                     FACTS_DISCLOSURE_SEX);
+}
+END_TEST
+
+/* evidence("x") compiles to its fixed slot, shared by every rule; ffc reads the three means. */
+START_TEST(test_evidence_in_rules)
+{
+    int calls = 0;
+    struct facts_resolver r;
+    struct rule_error e;
+    struct rule_value facts[FACTS__COUNT];
+    struct facts_evidence_set ev = {.classes = FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_FRAUD) |
+                                               FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_RISK),
+                                    .risk_count = 2,
+                                    .disclosure = FACTS_DISCLOSURE_NONE};
+    facts_resolver_init(&r, FACTS_GROUP_ALL, routing_fns, 2, &calls);
+    struct rule_prog *p = compile(&r, "ffc and evidence(\"fraud\") and risk_count >= 2", &e);
+    struct rule_prog *q =
+        compile(&r, "evidence(\"commercial_sex\") or disclosure_kind == \"sex\"", &e);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_msg(q != NULL, "%s", e.msg);
+    ck_assert_uint_eq(facts_resolver_slot_count(&r), FACTS__COUNT); /* no dynamic slot */
+    ck_assert(rule_uses_slot(p, FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_FRAUD));
+    facts_clear(facts, FACTS__COUNT);
+    ck_assert_int_eq(rule_eval(p, facts, NULL), 0); /* no screening: null, never true */
+    facts_evidence_fill(&ev, facts);
+    ck_assert_int_eq(rule_eval(p, facts, NULL), 1);
+    ck_assert_int_eq(rule_eval(q, facts, NULL), 0);
+    ck_assert_int_eq(facts[FACTS_DISCLOSURE_KIND].type, RULE_NULL);
+    ev.classes = FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_DISCLOSURE);
+    ev.disclosure = FACTS_DISCLOSURE_SEX;
+    facts_evidence_fill(&ev, facts);
+    ck_assert_int_eq(rule_eval(p, facts, NULL), 0);
+    ck_assert_int_eq(rule_eval(q, facts, NULL), 1);
+    rule_free(p);
+    rule_free(q);
+    facts_resolver_release(&r);
+}
+END_TEST
+
 static Suite *facts_suite(void)
 {
     Suite *s = suite_create("facts");
@@ -161,6 +249,8 @@ static Suite *facts_suite(void)
     tcase_add_test(tc, test_resolver_calls_share_slots);
     tcase_add_loop_test(tc, test_resolver_errors, 0, (int)(sizeof(errors) / sizeof(errors[0])));
     tcase_add_test(tc, test_resolver_without_functions);
+    tcase_add_test(tc, test_evidence_vocabulary);
+    tcase_add_test(tc, test_evidence_in_rules);
     suite_add_tcase(s, tc);
     return s;
 }

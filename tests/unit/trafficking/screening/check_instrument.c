@@ -54,6 +54,31 @@ static const struct broken_case broken[] = {
     {"empty_file", {P("empty_file") ": missing member 'instrument'", NULL}},
     {"empty_items", {P("empty_items") ":7: 'items' must not be empty", NULL}},
     {"empty_prompt", {P("empty_prompt") ":9: item 'b': 'prompt' must not be empty", NULL}},
+    {"evidence_defects",
+     {P("evidence_defects") ":8: item 'a': unknown evidence class 'forse' (expected one of "
+                            "commercial_sex, force, fraud, coercion, labour_exploitation, risk, "
+                            "disclosure)",
+      P("evidence_defects") ":9: item 'b': evidence: 'risk' stands alone: a risk item is a reason "
+                            "to assess, never evidence of anything more",
+      P("evidence_defects") ":11: item 'c': evidence: 'force' is listed twice",
+      P("evidence_defects") ":12: item 'd': 'evidence' must be a class name or a list of them, "
+                            "such as \"risk\" or [\"commercial_sex\", \"coercion\"]",
+      P("evidence_defects") ":13: item 'e': 'evidence' must be a class name or a list of them, "
+                            "such as \"risk\" or [\"commercial_sex\", \"coercion\"]",
+      P("evidence_defects") ":15: item 'f': 'evidence' must include 'disclosure': a yes to this "
+                            "item stops the screening as a disclosure",
+      P("evidence_defects") ":16: item 'g': evidence 'disclosure' is only for disclosure items "
+                            "(disclosure = true)",
+      P("evidence_defects") ":18: item 'h': missing member 'disclosure_kind'",
+      P("evidence_defects") ":21: item 'i': unknown disclosure kind 'sexual' (expected one of "
+                            "sex, labour, both, unclear)",
+      P("evidence_defects") ":23: item 'j': 'disclosure_kind' is only for items whose evidence "
+                            "includes 'disclosure'",
+      NULL}},
+    {"evidence_partial",
+     {P("evidence_partial") ":9: item 'b': missing member 'evidence' (once one item declares its "
+                            "evidence classes, every item does)",
+      NULL}},
     {"include",
      {P("include") ":2: @include is not allowed: a definition must be one self-contained file",
       NULL}},
@@ -178,6 +203,38 @@ static const struct dir_case dirs[] = {
       NULL}},
     {D("does_not_exist"),
      {D("does_not_exist") ": cannot open directory: No such file or directory", NULL}},
+    /* Every version has its evidence classes, from its definition or a class-mapping file. */
+    {D("classes_missing"),
+     {D("classes_missing") "/a_one.cfg:2: instrument 't_old' version 1 declares no evidence "
+                           "classes: give each item 'evidence', or, for an earlier version whose "
+                           "text must not change, write a class-mapping file in " D(
+                               "classes_missing") "/classes",
+      NULL}},
+    {D("classes_defects"),
+     {D("classes_defects") "/classes/a_items.cfg:5: item 'b' of instrument 't_old' version 1 has "
+                           "no classes here: every item is mapped",
+      D("classes_defects") "/classes/a_items.cfg:7: item 'a' is mapped twice (first at line 6)",
+      D("classes_defects") "/classes/a_items.cfg:8: instrument 't_old' version 1 has no item 'zz'",
+      D("classes_defects") "/classes/a_items.cfg:9: item 'c': 'evidence' must include "
+                           "'disclosure': a yes to this item stops the screening as a disclosure",
+      D("classes_defects") "/classes/b_hash.cfg:4: hash '000000000000...' is not the hash of "
+                           "instrument 't_old' version 1 (5cdb1cb4b7ef..., " D(
+                               "classes_defects") "/a_old.cfg): these classes were written for "
+                                                  "another text",
+      D("classes_defects") "/classes/c_declared.cfg:3: instrument 't_old' version 2 declares its "
+                           "classes in its definition (" D(
+                               "classes_defects") "/b_new.cfg:2); a class-mapping file is only "
+                                                  "for an earlier version written without them",
+      D("classes_defects") "/classes/d_unknown.cfg:3: no instrument 't_old' version 7 is loaded: "
+                           "a class-mapping file gives the classes of a version whose definition "
+                           "is in the instruments folder",
+      D("classes_defects") "/classes/d_unknown.cfg:6: unknown member 'note'",
+      /* A mapping with any problem changes nothing: version 1 still has no classes. */
+      D("classes_defects") "/a_old.cfg:2: instrument 't_old' version 1 declares no evidence "
+                           "classes: give each item 'evidence', or, for an earlier version whose "
+                           "text must not change, write a class-mapping file in " D(
+                               "classes_defects") "/classes",
+      NULL}},
 };
 
 START_TEST(test_broken_dir)
@@ -211,13 +268,122 @@ END_TEST
 
 START_TEST(test_shipped_load_clean)
 {
-    static const char *const ids[] = {"adult", "staff_observation", "youth_health", "youth_quick"};
+    /* Version 2 of each (with its classes), and version 1 kept for its screenings. */
+    static const char *const ids[] = {
+        "adult",        "adult",        "staff_observation", "staff_observation",
+        "youth_health", "youth_health", "youth_quick",       "youth_quick"};
     struct instrument_set *set = collect_load_instruments(SHIPPED);
-    ck_assert_uint_eq(set->n, 4);
+    ck_assert_uint_eq(set->n, 8);
     for (size_t i = 0; i < set->n; i++) {
-        ck_assert_str_eq(set->v[i]->id, ids[i]); /* file-name order */
-        ck_assert_int_eq(set->v[i]->version, 1);
+        ck_assert_str_eq(set->v[i]->id, ids[i]); /* file-name order: x.cfg before x.v1.cfg */
+        ck_assert_int_eq(set->v[i]->version, i % 2 == 0 ? 2 : 1);
     }
+    instrument_set_free(set);
+}
+END_TEST
+
+/*
+ * Stored screenings name version 1 by its hash: the version 1 files must
+ * stay byte for byte what was deployed (these are the hashes of the files
+ * before version 2 existed), and their classes come from classes/.
+ */
+START_TEST(test_shipped_version1_definitions_never_change)
+{
+    static const struct {
+        const char *id, *hash;
+    } v1[] = {
+        {"adult", "2f837a18bdd523bb338fa7cc7c20420ae8d86aea2d27da43cf7d2e29ce42c29f"},
+        {"staff_observation", "6041ec53be3facf0cc1fdb0c3ba4273b37fff88f2baa8d96bbac9a16f4a64e72"},
+        {"youth_health", "361a541b8ebbb9ba92c8029cde7273b6741978a51efab10514c52d0de9842aaf"},
+        {"youth_quick", "7456fc6e3ec03bf53dac46c0edd68ce656d427a290befed33d02d27291e70b88"},
+    };
+    struct instrument_set *set = collect_load_instruments(SHIPPED);
+    for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+        const struct instrument *one = instrument_set_find(set, v1[i].id, 1);
+        const struct instrument *two = instrument_set_find(set, v1[i].id, 2);
+        ck_assert_ptr_nonnull(one);
+        ck_assert_str_eq(one->hash, v1[i].hash);
+        ck_assert_ptr_nonnull(one->classes_path);
+        ck_assert_ptr_nonnull(strstr(one->classes_path, "/classes/"));
+        ck_assert_ptr_nonnull(two);
+        ck_assert_ptr_null(two->classes_path); /* declared in the definition */
+        ck_assert_ptr_eq(instrument_set_find(set, v1[i].id, 0), two);
+    }
+    instrument_set_free(set);
+}
+END_TEST
+
+/*
+ * Every item of every shipped version says what a yes establishes: some
+ * class, risk never mixed with more, the disclosure class exactly on the
+ * disclosure items and with a kind.
+ */
+START_TEST(test_shipped_items_all_carry_evidence)
+{
+    const facts_evidence_mask risk = FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_RISK);
+    const facts_evidence_mask disc = FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_DISCLOSURE);
+    struct instrument_set *set = collect_load_instruments(SHIPPED);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct instrument *inst = set->v[i];
+        ck_assert(inst->classes_declared);
+        for (size_t k = 0; k < inst->n_items; k++) {
+            const struct instrument_item *it = &inst->items[k];
+            ck_assert_msg(it->evidence != 0, "%s v%d %s: no class", inst->id, inst->version,
+                          it->id);
+            ck_assert(!(it->evidence & risk) || it->evidence == risk);
+            ck_assert_int_eq((it->evidence & disc) != 0, it->disclosure);
+            ck_assert_int_eq(it->disclosure_kind != FACTS_DISCLOSURE_NONE, it->disclosure);
+        }
+    }
+    instrument_set_free(set);
+}
+END_TEST
+
+static const struct instrument_item *item_of(const struct instrument *inst, const char *id)
+{
+    int k = instrument_item_index(inst, id);
+    ck_assert_msg(k >= 0, "%s v%d has no item '%s'", inst->id, inst->version, id);
+    return &inst->items[k];
+}
+
+/* The classes the issue turned on, item by item (the reasons are in the files). */
+START_TEST(test_shipped_classes_of_the_items_that_matter)
+{
+    struct instrument_set *set = collect_load_instruments(SHIPPED);
+    const struct instrument *q2 = instrument_set_find(set, "youth_quick", 2);
+    const struct instrument *q1 = instrument_set_find(set, "youth_quick", 1);
+    const struct instrument *o2 = instrument_set_find(set, "staff_observation", 2);
+    const struct instrument *o1 = instrument_set_find(set, "staff_observation", 1);
+    const struct instrument *a2 = instrument_set_find(set, "adult", 2);
+    const struct instrument *h2 = instrument_set_find(set, "youth_health", 2);
+#define B(c) FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_##c)
+    /* the youth quick screen asks about labour now, and a yes is exploitation with coercion */
+    ck_assert_uint_eq(item_of(q2, "made_to_work")->evidence, B(LABOUR_EXPLOITATION) | B(COERCION));
+    ck_assert_int_eq(instrument_item_index(q1, "made_to_work"), -1);
+    ck_assert_uint_eq(item_of(q2, "exchanged_sex")->evidence, B(COMMERCIAL_SEX));
+    /* its disclosure is no exchange: version 1's sex_trafficking domain misled the old policy */
+    ck_assert_uint_eq(item_of(q1, "someone_making_you_now")->evidence, B(DISCLOSURE) | B(COERCION));
+    ck_assert_int_eq(item_of(q2, "someone_making_you_now")->disclosure_kind,
+                     FACTS_DISCLOSURE_UNCLEAR);
+    /* risk signs in the sex_trafficking domain are risk */
+    ck_assert_uint_eq(item_of(o2, "older_controlling_partner")->evidence, B(RISK));
+    ck_assert_uint_eq(item_of(o2, "branding_or_street_language")->evidence, B(RISK));
+    ck_assert_uint_eq(item_of(o2, "someone_benefits")->evidence, B(RISK));
+    ck_assert_uint_eq(item_of(h2, "older_partner_in_control")->evidence, B(RISK));
+    /* homelessness and long hours are risk, not coercion; debt bondage is coercion */
+    ck_assert_uint_eq(item_of(o2, "staying_where")->evidence, B(RISK));
+    ck_assert_uint_eq(item_of(o2, "long_hours_or_lives_at_work")->evidence, B(RISK));
+    ck_assert_uint_eq(item_of(o2, "works_off_debt")->evidence,
+                      B(LABOUR_EXPLOITATION) | B(COERCION));
+    ck_assert_uint_eq(item_of(o1, "phone_or_money_controlled")->evidence, B(RISK));
+    ck_assert_uint_eq(item_of(o2, "phone_or_money_controlled")->evidence, B(COERCION));
+    /* the adult screen asks the act and each means apart */
+    ck_assert_uint_eq(item_of(a2, "sex_for_value")->evidence, B(COMMERCIAL_SEX));
+    ck_assert_uint_eq(item_of(a2, "sex_by_force")->evidence, B(FORCE));
+    ck_assert_uint_eq(item_of(a2, "sex_by_threats")->evidence, B(COERCION));
+    ck_assert_uint_eq(item_of(a2, "sex_by_lies")->evidence, B(FRAUD));
+    ck_assert_uint_eq(item_of(a2, "threats")->evidence, B(COERCION) | B(LABOUR_EXPLOITATION));
+#undef B
     instrument_set_free(set);
 }
 END_TEST
@@ -246,7 +412,7 @@ START_TEST(test_shipped_shapes)
     const struct instrument *q = instrument_set_find(set, "youth_quick", 0);
     ck_assert_ptr_nonnull(q);
     ck_assert_int_eq(q->method, INSTRUMENT_ANY_YES);
-    ck_assert(q->n_items >= 4 && q->n_items <= 5);
+    ck_assert(q->n_items >= 4 && q->n_items <= 6);
     ck_assert_uint_eq(count_if(q, is_disclosure), 1);
     ck_assert_int_eq(q->mode, INSTRUMENT_INTERVIEW);
 
@@ -258,7 +424,7 @@ START_TEST(test_shipped_shapes)
 
     const struct instrument *a = instrument_set_find(set, "adult", 0);
     ck_assert_ptr_nonnull(a);
-    ck_assert_uint_eq(a->n_items, 8);
+    ck_assert_uint_eq(a->n_items, 11);
     ck_assert_int_eq(a->method, INSTRUMENT_COUNT_AT_LEAST);
     ck_assert_ptr_nonnull(strstr(a->purpose, "count_at_least 2"));
     ck_assert_int_ge(a->min_age, 18);
@@ -363,6 +529,17 @@ START_TEST(test_item_details)
     ck_assert_ptr_nonnull(s->items[1].show_if);
     ck_assert_uint_eq(instrument_slot_count(s), FACTS__COUNT + 3);
     ck_assert_uint_eq(instrument_slot_count(w), FACTS__COUNT);
+
+    /* Classes: declared in the definition, or given to version 1 by classes/t_any.v1.cfg. */
+    const struct instrument_item *sd = &s->items[instrument_item_index(s, "d")];
+    ck_assert_uint_eq(sd->evidence, FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_DISCLOSURE) |
+                                        FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_COERCION));
+    ck_assert_int_eq(sd->disclosure_kind, FACTS_DISCLOSURE_UNCLEAR);
+    ck_assert_uint_eq(c->evidence, FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_RISK));
+    const struct instrument *v1 = instrument_set_find(set, "t_any", 1);
+    ck_assert_str_eq(v1->classes_path, FIXTURES "/classes/t_any.v1.cfg");
+    ck_assert_uint_eq(v1->items[2].evidence, FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_RISK));
+    ck_assert_ptr_null(instrument_set_find(set, "t_any", 2)->classes_path);
     instrument_set_free(set);
 }
 END_TEST
@@ -390,6 +567,9 @@ static Suite *instrument_suite(void)
 
     tc = tcase_create("loaded");
     tcase_add_test(tc, test_shipped_load_clean);
+    tcase_add_test(tc, test_shipped_version1_definitions_never_change);
+    tcase_add_test(tc, test_shipped_items_all_carry_evidence);
+    tcase_add_test(tc, test_shipped_classes_of_the_items_that_matter);
     tcase_add_test(tc, test_shipped_shapes);
     tcase_add_test(tc, test_shipped_observation_covers_every_domain);
     tcase_add_test(tc, test_text_and_hash);

@@ -12,6 +12,7 @@
 #include "rules/facts.h"
 #include "screening/instrument.h"
 #include "report_collect.h"
+#include "screening/evidence.h"
 #include "screening/scoring.h"
 
 #define MAX_ITEMS 32
@@ -190,12 +191,12 @@ static const struct score_case cases[] = {
     {"disclosure no goes on", "t_skip", "15", "yynny", POS, 3, 3, 5, -1, -1, "11111", NULL},
 
     /* shipped instruments */
-    {"youth_quick all no", "youth_quick", "15", "nnnn-", NEG, 0, 0, 4, -1, -1, "11110", NULL},
-    {"youth_quick follow-up hidden", "youth_quick", "15", "nnnny", NEG, 0, 0, 4, -1, -1, "11110",
+    {"youth_quick all no", "youth_quick:1", "15", "nnnn-", NEG, 0, 0, 4, -1, -1, "11110", NULL},
+    {"youth_quick follow-up hidden", "youth_quick:1", "15", "nnnny", NEG, 0, 0, 4, -1, -1, "11110",
      NULL},
-    {"youth_quick one yes", "youth_quick", "15", "ynnnn", POS, 1, 1, 5, -1, -1, "11111", NULL},
-    {"youth_quick disclosure", "youth_quick", "15", "nnnyy", POS, 2, 2, 5, -1, 4, "11111", NULL},
-    {"youth_quick declined", "youth_quick", "15", "dnnn-", MAYBE, 0, 1, 3, -1, -1, "11110", NULL},
+    {"youth_quick one yes", "youth_quick:1", "15", "ynnnn", POS, 1, 1, 5, -1, -1, "11111", NULL},
+    {"youth_quick disclosure", "youth_quick:1", "15", "nnnyy", POS, 2, 2, 5, -1, 4, "11111", NULL},
+    {"youth_quick declined", "youth_quick:1", "15", "dnnn-", MAYBE, 0, 1, 3, -1, -1, "11110", NULL},
     {"youth_health two yes", "youth_health", "15", "yynnnn", POS, 2, 2, 6, -1, -1, NULL, NULL},
     {"youth_health one yes", "youth_health", "15", "ynnnnn", NEG, 1, 1, 6, -1, -1, NULL, NULL},
     {"youth_health exchange is key", "youth_health", "15", "nnnnny", POS, 1, 1, 6, -1, -1, NULL,
@@ -203,26 +204,44 @@ static const struct score_case cases[] = {
     {"youth_health declined key", "youth_health", "15", "ynnnnd", MAYBE, 1, 2, 5, -1, -1, NULL,
      NULL},
     {"youth_health partial", "youth_health", "15", "yu----", INC, 1, 2, 1, 2, -1, NULL, NULL},
-    {"adult one yes", "adult", "30", "ynnnnnnn", NEG, 1, 1, 8, -1, -1, NULL, NULL},
-    {"adult two yes", "adult", "30", "yynnnnnn", POS, 2, 2, 8, -1, -1, NULL, NULL},
-    {"adult forced sex is key", "adult", "30", "nnnnnnyn", POS, 1, 1, 8, -1, -1, NULL, NULL},
-    {"adult declined", "adult", "30", "ydnnnnnn", MAYBE, 1, 2, 7, -1, -1, NULL, NULL},
-    {"observation all no", "staff_observation", "15", "nnnnnn0nnnnnn0nnnnnnn", NEG, 0, 0, 21, -1,
+    {"adult one yes", "adult:1", "30", "ynnnnnnn", NEG, 1, 1, 8, -1, -1, NULL, NULL},
+    {"adult two yes", "adult:1", "30", "yynnnnnn", POS, 2, 2, 8, -1, -1, NULL, NULL},
+    {"adult forced sex is key", "adult:1", "30", "nnnnnnyn", POS, 1, 1, 8, -1, -1, NULL, NULL},
+    {"adult declined", "adult:1", "30", "ydnnnnnn", MAYBE, 1, 2, 7, -1, -1, NULL, NULL},
+    {"observation all no", "staff_observation:1", "15", "nnnnnn0nnnnnn0nnnnnnn", NEG, 0, 0, 21, -1,
      -1, "111111111111111111111", "no_concern"},
-    {"observation school hidden for adults", "staff_observation", "30", "nnnnnn0nnnnnn0nnnnnnn",
+    {"observation school hidden for adults", "staff_observation:1", "30", "nnnnnn0nnnnnn0nnnnnnn",
      NEG, 0, 0, 20, -1, -1, "111111111111111110111", NULL},
-    {"observation running away and system contact", "staff_observation", "15",
+    {"observation running away and system contact", "staff_observation:1", "15",
      "nnnnnn0nnnnnn3ynnnnnn", MAYBE, 5, 5, 21, -1, -1, NULL, "possible_concern"},
-    {"observation clear concern", "staff_observation", "15", "nnynyn0nnynnn2nnnnnnn", POS, 12, 12,
+    {"observation clear concern", "staff_observation:1", "15", "nnynyn0nnynnn2nnnnnnn", POS, 12, 12,
      21, -1, -1, NULL, "clear_concern"},
-    {"observation exchange is key", "staff_observation", "15", "nnnnnn0nynnnn0nnnnnnn", POS, 6, 6,
+    {"observation exchange is key", "staff_observation:1", "15", "nnnnnn0nynnnn0nnnnnnn", POS, 6, 6,
      21, -1, -1, NULL, "clear_concern"},
-    {"observation one unknown", "staff_observation", "15", "nnnnnu0nnnnnn0nnnnnnn", NEG, 0, 2, 20,
+    {"observation one unknown", "staff_observation:1", "15", "nnnnnu0nnnnnn0nnnnnnn", NEG, 0, 2, 20,
      -1, -1, NULL, "no_concern"},
-    {"observation no fixed place and unknown", "staff_observation", "15", "nnunnn3nnnnnn0nnnnnnn",
+    {"observation no fixed place and unknown", "staff_observation:1", "15", "nnunnn3nnnnnn0nnnnnnn",
      MAYBE, 2, 4, 20, -1, -1, NULL, NULL},
-    {"observation told staff", "staff_observation", "15", "y--------------------", POS, 10, 10, 1,
+    {"observation told staff", "staff_observation:1", "15", "y--------------------", POS, 10, 10, 1,
      -1, 0, "100000000000000000000", NULL},
+
+    /* version 2 of the shipped instruments */
+    {"youth_quick v2 all no", "youth_quick", "15", "nnnnn-", NEG, 0, 0, 5, -1, -1, "111110", NULL},
+    {"youth_quick v2 made to work", "youth_quick", "15", "nnnnyn", POS, 1, 1, 6, -1, -1, "111111",
+     NULL},
+    {"youth_quick v2 labour disclosure", "youth_quick", "15", "nnnnyy", POS, 2, 2, 6, -1, 5,
+     "111111", NULL},
+    {"adult v2 all no, the means follow-ups hidden", "adult", "30", "nnnnnnnn---", NEG, 0, 0, 8, -1,
+     -1, "11111111000", NULL},
+    {"adult v2 exchange alone is no positive", "adult", "30", "nnnnnnnynnn", NEG, 1, 1, 11, -1, -1,
+     "11111111111", NULL},
+    {"adult v2 exchange by force is key", "adult", "30", "nnnnnnnyynn", POS, 2, 2, 11, -1, -1, NULL,
+     "positive"},
+    {"adult v2 threats and papers", "adult", "30", "nnnyynnn---", POS, 2, 2, 8, -1, -1, NULL, NULL},
+    {"observation v2 all no", "staff_observation", "15", "nnnnnn0nnnnnnn0nnnnnnn", NEG, 0, 0, 22,
+     -1, -1, "1111111111111111111111", "no_concern"},
+    {"observation v2 debt bondage", "staff_observation", "15", "nnnnnn0nnnnnny0nnnnnnn", MAYBE, 4,
+     4, 22, -1, -1, NULL, "possible_concern"},
 };
 
 START_TEST(test_score_case)
@@ -302,6 +321,142 @@ START_TEST(test_disclosure_counts)
     ck_assert_str_eq(facts[FACTS_RESULT].u.s, "positive");
     ck_assert_str_eq(facts[FACTS_BAND].u.s, "positive");
     ck_assert(facts[FACTS_SCORE].type == RULE_NUM && facts[FACTS_SCORE].u.n == 2.0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ evidence --- */
+
+struct evidence_case {
+    const char *why;
+    const char *inst;
+    const char *age;
+    const char *answers;
+    const char *classes; /* evidence_mask_text of the classes */
+    int risk_count;
+    enum facts_disclosure_kind kind;
+};
+
+static const struct evidence_case evidence_cases[] = {
+    {"an exchange is commercial sex", "youth_quick:2", "15", "nnnyn-", "commercial_sex", 0,
+     FACTS_DISCLOSURE_NONE},
+    {"made to work is exploitation with coercion", "youth_quick:2", "15", "nnnnyn",
+     "coercion, labour_exploitation", 0, FACTS_DISCLOSURE_NONE},
+    {"an unclear disclosure after an exchange is about sex", "youth_quick:2", "15", "nnnyny",
+     "commercial_sex, coercion, disclosure", 0, FACTS_DISCLOSURE_SEX},
+    {"... after made to work about labour", "youth_quick:2", "15", "nnnnyy",
+     "coercion, labour_exploitation, disclosure", 0, FACTS_DISCLOSURE_LABOUR},
+    {"... after both about both", "youth_quick:2", "16", "nnnyyy",
+     "commercial_sex, coercion, labour_exploitation, disclosure", 0, FACTS_DISCLOSURE_BOTH},
+    {"... after a false offer it stays unclear", "youth_quick:2", "15", "ynnnny",
+     "fraud, coercion, disclosure", 0, FACTS_DISCLOSURE_UNCLEAR},
+    {"declined is not no, and not evidence either", "youth_quick:2", "15", "nnndn-", "", 0,
+     FACTS_DISCLOSURE_NONE},
+    {"risk signs are counted, never more", "youth_health:2", "15", "yyynnn", "risk", 3,
+     FACTS_DISCLOSURE_NONE},
+    {"a choice and a count are risk when they are a concern", "staff_observation:2", "15",
+     "nnnnnn3nnnnnnn2nnnnnnn", "risk", 2, FACTS_DISCLOSURE_NONE},
+    {"homelessness and long hours stay risk beside low pay", "staff_observation:2", "15",
+     "nnnnnn3ynnnnyn0nnnnnnn", "labour_exploitation, risk", 2, FACTS_DISCLOSURE_NONE},
+    {"the told-staff disclosure stops first: unclear", "staff_observation:2", "15",
+     "y---------------------", "disclosure", 0, FACTS_DISCLOSURE_UNCLEAR},
+    {"an exchange by force", "adult:2", "30", "nnnnnnnyynn", "commercial_sex, force", 0,
+     FACTS_DISCLOSURE_NONE},
+    {"hidden items establish nothing", "t_skip", "30", "nyyny", "", 0, FACTS_DISCLOSURE_NONE},
+    {"nothing after a disclosure counts", "t_skip", "15", "ynnyy", "fraud, coercion, disclosure", 0,
+     FACTS_DISCLOSURE_UNCLEAR},
+    {"version 1 by its class-mapping file", "youth_quick:1", "15", "nnnyy",
+     "commercial_sex, coercion, disclosure", 0, FACTS_DISCLOSURE_SEX},
+    {"version 1's held phone or money watched is risk", "staff_observation:1", "15",
+     "nnnynn0nnnnnn0nnnnnnn", "risk", 1, FACTS_DISCLOSURE_NONE},
+};
+
+/*
+ * Scoring computes what the concern answers establish; routing, which has
+ * only the concern item ids of a stored screening, computes the same.
+ */
+START_TEST(test_evidence_case)
+{
+    const struct evidence_case *ec = &evidence_cases[_i];
+    const struct instrument *inst = find(ec->inst);
+    struct answer answers[MAX_ITEMS];
+    struct rule_value facts[FACTS__COUNT];
+    unsigned char shown[MAX_ITEMS];
+    struct scoring_outcome o;
+    struct facts_evidence_set again;
+    char err[200] = "", got[200];
+    char *ids[MAX_ITEMS];
+    size_t n = 0;
+
+    parse_answers(inst, ec->answers, answers);
+    ck_assert_msg(
+        scoring_run(inst, answers, case_facts(ec->age, facts), &o, shown, err, sizeof(err)) == 0,
+        "%s: %s", ec->why, err);
+    evidence_mask_text(o.evidence.classes, got, sizeof(got));
+    ck_assert_msg(strcmp(got, ec->classes) == 0, "%s: classes '%s', want '%s'", ec->why, got,
+                  ec->classes);
+    ck_assert_int_eq(o.evidence.risk_count, ec->risk_count);
+    ck_assert_msg(o.evidence.disclosure == ec->kind, "%s: kind %d", ec->why, o.evidence.disclosure);
+
+    /* what is stored: the shown, reached items with a concern */
+    for (size_t i = 0; i < inst->n_items; i++) {
+        int reached = !o.stopped || (int)i <= o.stop_item;
+        if (shown[i] && reached && scoring_is_concern(&inst->items[i], &answers[i]))
+            ids[n++] = inst->items[i].id;
+    }
+    ck_assert_uint_eq(evidence_of_items(inst, ids, n, &again), 0);
+    ck_assert_uint_eq(again.classes, o.evidence.classes);
+    ck_assert_int_eq(again.risk_count, o.evidence.risk_count);
+    ck_assert_int_eq(again.disclosure, o.evidence.disclosure);
+}
+END_TEST
+
+/* The facts routing reads: evidence("class"), ffc, risk_count, disclosure_kind. */
+START_TEST(test_evidence_facts)
+{
+    const struct instrument *q = find("youth_quick:2");
+    struct answer a[MAX_ITEMS];
+    struct rule_value facts[FACTS__COUNT];
+    struct scoring_outcome o;
+    char err[200];
+    parse_answers(q, "nnnyyy", a);
+    ck_assert_int_eq(scoring_run(q, a, case_facts("15", facts), &o, NULL, err, sizeof(err)), 0);
+    scoring_fill_facts(q, &o, facts);
+    for (int c = 0; c < FACTS_EVIDENCE__COUNT; c++) {
+        ck_assert_int_eq(facts[FACTS_EVIDENCE_FIRST + c].type, RULE_BOOL);
+        ck_assert_int_eq(facts[FACTS_EVIDENCE_FIRST + c].u.b,
+                         c == FACTS_EVIDENCE_COMMERCIAL_SEX || c == FACTS_EVIDENCE_COERCION ||
+                             c == FACTS_EVIDENCE_LABOUR_EXPLOITATION ||
+                             c == FACTS_EVIDENCE_DISCLOSURE);
+    }
+    ck_assert(facts[FACTS_FFC].type == RULE_BOOL && facts[FACTS_FFC].u.b);
+    ck_assert(facts[FACTS_RISK_COUNT].type == RULE_NUM && facts[FACTS_RISK_COUNT].u.n == 0.0);
+    ck_assert_str_eq(facts[FACTS_DISCLOSURE_KIND].u.s, "both");
+
+    /* no disclosure: the kind is null; risk alone is no ffc */
+    const struct instrument *h = find("youth_health:2");
+    parse_answers(h, "ynnynn", a);
+    ck_assert_int_eq(scoring_run(h, a, case_facts("15", facts), &o, NULL, err, sizeof(err)), 0);
+    scoring_fill_facts(h, &o, facts);
+    ck_assert_int_eq(facts[FACTS_DISCLOSURE_KIND].type, RULE_NULL);
+    ck_assert(!facts[FACTS_FFC].u.b);
+    ck_assert(facts[FACTS_RISK_COUNT].u.n == 2.0);
+    ck_assert(facts[FACTS_EVIDENCE_FIRST + FACTS_EVIDENCE_RISK].u.b);
+}
+END_TEST
+
+/* An id that is no item of the version establishes nothing, and is counted. */
+START_TEST(test_evidence_of_unknown_items)
+{
+    const struct instrument *q = find("youth_quick:2");
+    char *ids[] = {"exchanged_sex", "no_such_item", "made_to_work"};
+    struct facts_evidence_set ev;
+    ck_assert_uint_eq(evidence_of_items(q, ids, 3, &ev), 1);
+    ck_assert_uint_eq(ev.classes, FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_COMMERCIAL_SEX) |
+                                      FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_LABOUR_EXPLOITATION) |
+                                      FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_COERCION));
+    ck_assert_uint_eq(evidence_of_items(q, ids, 0, &ev), 0);
+    ck_assert_uint_eq(ev.classes, 0);
+    ck_assert_int_eq(ev.disclosure, FACTS_DISCLOSURE_NONE);
 }
 END_TEST
 
@@ -464,6 +619,10 @@ static Suite *scoring_suite(void)
     tcase_add_loop_test(tc, test_score_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
     tcase_add_test(tc, test_tallies);
     tcase_add_test(tc, test_disclosure_counts);
+    tcase_add_loop_test(tc, test_evidence_case, 0,
+                        (int)(sizeof(evidence_cases) / sizeof(evidence_cases[0])));
+    tcase_add_test(tc, test_evidence_facts);
+    tcase_add_test(tc, test_evidence_of_unknown_items);
     tcase_add_loop_test(tc, test_bad_answer, 0,
                         (int)(sizeof(bad_answers) / sizeof(bad_answers[0])));
     tcase_add_test(tc, test_bad_answer_values);
