@@ -50,7 +50,7 @@ static const char *jstr(const json_t *o, const char *key)
     return s != NULL ? s : "";
 }
 
-static long long jint(const json_t *o, const char *key)
+static inline long long jint(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
     ck_assert_msg(json_is_integer(v), "'%s' is not an integer in:\n%s", key, r.out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -305,15 +306,7 @@ long long tl_db_value(const char *db, const char *sql)
 
 const char *tl_db_text(const char *db, const char *sql)
 {
-    static char buf[4096];
-    PGconn *c = tl_connect(db);
-    PGresult *res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
-                  PQresultErrorMessage(res));
-    snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    PQfinish(c);
-    return buf;
+    return tl_db_textf(db, "%s", sql);
 }
 
 char *tl_read_file(const char *path)
@@ -351,4 +344,201 @@ const char *tl_candidate_config(char *dir, size_t len, const char *tag)
             tl_env("CASEHOST_TEST_BUILD"), tl_env("CASEHOST_TEST_ROOT"));
     fclose(f);
     return cfg;
+}
+
+const char *tl_hours_ago(int hours)
+{
+    static char bufs[8][32];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    time_t t = time(NULL) - (time_t)hours * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(b, sizeof(bufs[0]), "%Y-%m-%d %H:%M:%S+00", &tm);
+    return b;
+}
+
+/* ------------------------------------------------ the CLI suites' helpers --- */
+
+/* fmt with ap as SQL text (static storage, until the next call). */
+static const char *sql_of(const char *fmt, va_list ap)
+{
+    static char sql[8192];
+    int n = vsnprintf(sql, sizeof(sql), fmt, ap);
+    ck_assert_msg(n >= 0 && (size_t)n < sizeof(sql), "query too long: %s", fmt);
+    return sql;
+}
+
+/* Runs one formatted query on db as the superuser; the result must be rows or done. */
+static PGresult *db_query(const char *db, const char *sql)
+{
+    PGconn *c = tl_connect(db);
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    PQfinish(c);
+    return res;
+}
+
+/*
+ * The one value of a one-row, one-column query (fmt with ap) on db, NULL for
+ * null; static storage, until the next call. Fails the test otherwise.
+ */
+static const char *one_value(const char *db, const char *fmt, va_list ap)
+{
+    static char buf[16384];
+    const char *sql = sql_of(fmt, ap), *v = NULL;
+    PGresult *res = db_query(db, sql);
+    ck_assert_msg(PQntuples(res) == 1 && PQnfields(res) == 1, "%s: %d rows, want one value", sql,
+                  PQntuples(res));
+    if (!PQgetisnull(res, 0, 0)) {
+        snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
+        v = buf;
+    }
+    PQclear(res);
+    return v;
+}
+
+long long tl_db_valuef(const char *db, const char *fmt, ...)
+{
+    va_list ap;
+    const char *v;
+    va_start(ap, fmt);
+    v = one_value(db, fmt, ap);
+    va_end(ap);
+    return v != NULL ? strtoll(v, NULL, 10) : -1;
+}
+
+const char *tl_db_textf(const char *db, const char *fmt, ...)
+{
+    va_list ap;
+    const char *v;
+    va_start(ap, fmt);
+    v = one_value(db, fmt, ap);
+    va_end(ap);
+    return v != NULL ? v : "";
+}
+
+void tl_db_execf(const char *db, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PQclear(db_query(db, sql_of(fmt, ap)));
+    va_end(ap);
+}
+
+const char *tl_id(long long id)
+{
+    static char bufs[8][24];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof(bufs[0]), "%lld", id);
+    return b;
+}
+
+void tl_cli_setup(const struct tl_cli *c, const char *settings)
+{
+    snprintf(c->db, 1024, "%s", tl_db_new());
+    snprintf(c->cfg, 1024, "%s", tl_config(tl_trafficking_with(settings ? settings : "")));
+    tl_seed_agencies(c->db, c->cfg);
+}
+
+const char *tl_spool_targets(const char *tag, const char *const *dests, size_t n)
+{
+    static char targets[4096];
+    char spool[1100];
+    size_t used;
+    snprintf(spool, sizeof(spool), "%s/%ld_%s_spool", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
+             tag);
+    ck_assert_msg(mkdir(spool, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", spool,
+                  strerror(errno));
+    used = (size_t)snprintf(targets, sizeof(targets), "dispatch_targets = {");
+    for (size_t i = 0; i < n && used < sizeof(targets); i++)
+        used += (size_t)snprintf(targets + used, sizeof(targets) - used,
+                                 " %s = { channel = \"spool\"; spool_dir = \"%s\"; };", dests[i],
+                                 spool);
+    ck_assert_msg(used + 3 < sizeof(targets), "too many dispatch targets");
+    snprintf(targets + used, sizeof(targets) - used, " };");
+    return targets;
+}
+
+/* The most arguments tl_cli_json passes on. */
+#define CLI_ARGS 24
+
+void tl_cli_json(const struct tl_cli *c, const char *user, const char *const *args)
+{
+    const char *a[CLI_ARGS + 1] = {NULL};
+    json_error_t e;
+    for (size_t i = 0; args[i] != NULL; i++) {
+        ck_assert_msg(i < CLI_ARGS, "more than %d arguments", CLI_ARGS);
+        a[i] = args[i];
+    }
+    /* tl_run stops at the first NULL: the unused tail of a is NULL */
+    ck_assert_msg(tl_run(c->r, c->db, c->cfg, TL_AS, user, "--json", a[0], a[1], a[2], a[3], a[4],
+                         a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15],
+                         a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], NULL) == 0,
+                  "%s %s: exit %d\nstdout: %s\nstderr: %s", a[0], a[1] ? a[1] : "", c->r->status,
+                  c->r->out, c->r->err);
+    json_decref(*c->doc);
+    *c->doc = json_loads(c->r->out, 0, &e);
+    ck_assert_msg(*c->doc != NULL, "not JSON (%s, line %d):\n%s", e.text, e.line, c->r->out);
+}
+
+/* The integer member key of o, or the test fails. */
+static long long member_id(const struct tl_cli *c, const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_integer(v), "'%s' is not an integer in:\n%s", key, c->r->out);
+    return (long long)json_integer_value(v);
+}
+
+long long tl_person_add(const struct tl_cli *c, const char *opt, const char *value)
+{
+    int aged = opt != NULL && opt[0] != '\0';
+    tl_cli_json(c, "a_worker",
+                (const char *[]){"person", "add", "--given", "Jo", aged ? opt : NULL, value, NULL});
+    return member_id(c, *c->doc, "person");
+}
+
+long long tl_case_new(const struct tl_cli *c, long long person, const char *title,
+                      const char *const *more)
+{
+    const char *a[CLI_ARGS + 1] = {"case", "new", "--title", title, "--state", "CA"};
+    size_t n = 6;
+    if (person > 0) {
+        a[n++] = "--person";
+        a[n++] = tl_id(person);
+    }
+    for (size_t i = 0; more != NULL && more[i] != NULL; i++) {
+        ck_assert_msg(n < CLI_ARGS, "more than %d arguments", CLI_ARGS);
+        a[n++] = more[i];
+    }
+    tl_cli_json(c, "a_worker", a);
+    return member_id(c, *c->doc, "case");
+}
+
+long long tl_consent_add(const struct tl_cli *c, long long person, const char *recipients)
+{
+    tl_cli_json(c, "a_worker",
+                (const char *[]){"consent", "add", tl_id(person), "--purpose", "referral",
+                                 "--recipients", recipients, "--regime", "vawa_voca", "--expires",
+                                 "2099-12-31", NULL});
+    return member_id(c, json_object_get(*c->doc, "consent"), "consent");
+}
+
+void tl_screen(const struct tl_cli *c, long long case_id, const char *instrument,
+               const char *const *answers)
+{
+    const char *a[CLI_ARGS + 1] = {"screen", "start", tl_id(case_id), "--instrument", instrument};
+    for (size_t i = 0; answers[i] != NULL; i++) {
+        ck_assert_msg(i + 5 < CLI_ARGS, "more than %d answers", CLI_ARGS - 5);
+        a[i + 5] = answers[i];
+    }
+    tl_cli_json(c, "a_worker", a);
+}
+
+void tl_dispatch_once(const struct tl_cli *c)
+{
+    ck_assert_msg(tl_run(c->r, c->db, c->cfg, TL_AS, "a_svc", "dispatch", "--once", NULL) == 0,
+                  "dispatch: exit %d\nstdout: %s\nstderr: %s", c->r->status, c->r->out, c->r->err);
 }

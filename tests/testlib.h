@@ -7,6 +7,7 @@
 #ifndef TESTLIB_H
 #define TESTLIB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 /* Set by scripts/run-tests.sh. */
@@ -80,6 +81,13 @@ void tl_sql_ok(PGconn *c, const char *sql, int n, const char *const *params);
 char *tl_read_file(const char *path);
 
 /*
+ * The time hours before now, as a person types it ("YYYY-MM-DD HH:MM:SS+00"),
+ * in one of 8 rotating static buffers: deadlines run from the event, so
+ * tests give events times relative to the clock, never fixed dates.
+ */
+const char *tl_hours_ago(int hours);
+
+/*
  * A new folder under the test's temp dir (its path into dir) holding a copy
  * of the shipped trafficking configuration and a host config naming the
  * trafficking plugin: a candidate a test changes and deploys. Returns the
@@ -105,5 +113,84 @@ const char *tl_trafficking(void);
 
 /* The same with extra settings text inside settings = { } (static storage). */
 const char *tl_trafficking_with(const char *settings);
+
+/* ------------------------------------------------ the CLI suites' helpers --- */
+
+#if defined(__GNUC__)
+#define TL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TL_PRINTF(f, a)
+#endif
+
+/*
+ * SQL written printf-style and run on db as the superuser (no row-level
+ * security), as the dispatcher or the clock would act; each fails the test
+ * on an error. tl_db_valuef: a one-value query's number (-1 for NULL);
+ * tl_db_textf: its text ("" for NULL; static storage until the next call);
+ * tl_db_execf: statements.
+ */
+long long tl_db_valuef(const char *db, const char *fmt, ...) TL_PRINTF(2, 3);
+const char *tl_db_textf(const char *db, const char *fmt, ...) TL_PRINTF(2, 3);
+void tl_db_execf(const char *db, const char *fmt, ...) TL_PRINTF(2, 3);
+
+/* A one-value query on db (tl_db_valuef) compared with want, naming the query on failure. */
+#define TL_DB_EQ(db, want, ...)                                                                    \
+    do {                                                                                           \
+        long long got_ = tl_db_valuef((db), __VA_ARGS__);                                          \
+        ck_assert_msg(got_ == (want), "%lld, want %lld: %s", got_, (long long)(want),              \
+                      #__VA_ARGS__);                                                               \
+    } while (0)
+
+/* id as text, in one of eight rotating static buffers. */
+const char *tl_id(long long id);
+
+/*
+ * A trafficking CLI suite's session: its database and host config (each
+ * char[1024], filled by tl_cli_setup), its last run and that run's --json
+ * output, parsed (the helpers below replace *doc with each answer they
+ * read; the suite frees the last one).
+ */
+struct tl_cli {
+    char *db, *cfg;
+    struct tl_result *r;
+    json_t **doc;
+};
+
+/*
+ * A fresh database with agencies A and B (tl_seed_agencies) and a host
+ * config naming the trafficking plugin with the shipped configuration and
+ * extra settings text (NULL: none), into c->db and c->cfg.
+ */
+void tl_cli_setup(const struct tl_cli *c, const char *settings);
+
+/*
+ * Settings text sending every destination of dests[0 .. n - 1] to one spool
+ * folder named after tag, which is created (static storage).
+ */
+const char *tl_spool_targets(const char *tag, const char *const *dests, size_t n);
+
+/*
+ * Runs casehost as user with --json and args (NULL-terminated, 24 at most),
+ * fails the test unless it exits 0, and parses its output into *c->doc.
+ */
+void tl_cli_json(const struct tl_cli *c, const char *user, const char *const *args);
+
+/*
+ * As a_worker: a person "Jo" with an age option (opt NULL or "": unknown
+ * age); a case in CA titled title for person (0: none) with more arguments
+ * (NULL-terminated, may be NULL: --flags F, --runaway-start S, ...); a
+ * referral consent of person to recipients until 2099; each returns the new
+ * id. tl_screen answers the instrument on case_id with answers ("item=yes",
+ * NULL-terminated).
+ */
+long long tl_person_add(const struct tl_cli *c, const char *opt, const char *value);
+long long tl_case_new(const struct tl_cli *c, long long person, const char *title,
+                      const char *const *more);
+long long tl_consent_add(const struct tl_cli *c, long long person, const char *recipients);
+void tl_screen(const struct tl_cli *c, long long case_id, const char *instrument,
+               const char *const *answers);
+
+/* The dispatcher sends what is ready, once, as the agency's service a_svc. */
+void tl_dispatch_once(const struct tl_cli *c);
 
 #endif

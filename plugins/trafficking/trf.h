@@ -39,10 +39,16 @@ int trf_register_commands(struct trf *t);
 /* Registers consent, safety and referral (cmd_referral.c). 0 or -1. */
 int trf_register_referral_commands(struct trf *t);
 
+/* Registers episode and determination (cmd_determination.c). 0 or -1. */
+int trf_register_determination_commands(struct trf *t);
+
+/* `case show` part: the determination and exploitation episodes (cmd_determination.c). */
+int trf_render_determination(struct ch_ctx *ctx, int64_t case_id, void *ud);
+
 /* Case-event hook: suggests screenings from the triggers (screening.c). */
 int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);
 
-/* `case show` section: the case's screenings (screening.c). */
+/* `case show` section: the case's screenings (screening.c) and reports (db/ledger.c). */
 int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud);
 
 #endif

@@ -105,6 +105,9 @@ START_TEST(the_shipped_configuration_deploys_unchanged_with_its_fixtures)
     snprintf(live, sizeof(live), "%s", db_text(LIVE));
     RUN_OK("config", "check");
     HAS(r.out, "configuration is valid and its fixtures pass");
+    /* what only a deploy can check, config check says it did not */
+    HAS(r.out, "not checked without a database: that every instrument version stored screenings "
+               "use still loads");
     RUN_OK("--json", "config", "deploy");
     HAS(r.out, live);
     HAS(r.out, "\"unchanged\": true");
@@ -230,6 +233,99 @@ START_TEST(only_config_admins_deploy_and_roll_back)
     RUN_OK("user", "config-admin", "a_admin", "off");
     ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "deploy", NULL), 1);
     ck_assert_str_eq(db_text(LIVE), first);
+}
+END_TEST
+
+/* Renames dir/from to dir/to (a file the candidate no longer has, or has again). */
+static void move(const char *from, const char *to)
+{
+    char a[1200], b[1200];
+    snprintf(a, sizeof(a), "%s/%s", dir, from);
+    snprintf(b, sizeof(b), "%s/%s", dir, to);
+    ck_assert_msg(rename(a, b) == 0, "rename %s: %s", a, strerror(errno));
+}
+
+/*
+ * A completed screening of youth_quick version 1 on a new case of user's
+ * agency, stored as the database owner would find it after an upgrade
+ * (`screen start` always uses the newest version).
+ */
+static void stored_v1_screening(const char *user)
+{
+    PGconn *c;
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, user, "case", "new", "--title", "Old screening",
+                         "--state", "CA", NULL) == 0,
+                  "%s", r.err);
+    c = tl_connect(db);
+    tl_sql_ok(c,
+              "INSERT INTO trafficking.instruments (id, version, hash, title, definition)"
+              " SELECT id, version, hash, title, definition FROM trafficking.live_instruments"
+              " WHERE id = 'youth_quick' AND version = 1 AND generation = (" LIVE ")"
+              " ON CONFLICT DO NOTHING",
+              0, NULL);
+    tl_sql_ok(c,
+              "INSERT INTO trafficking.screenings (agency_id, case_id, instrument_id,"
+              " instrument_version, instrument_hash, state, result, finished_at)"
+              " SELECT c.agency_id, c.id, i.id, i.version, i.hash, 'completed', 'negative', now()"
+              " FROM casehost.cases c, trafficking.instruments i"
+              " WHERE c.id = (SELECT max(id) FROM casehost.cases) AND i.id = 'youth_quick'"
+              " AND i.version = 1",
+              0, NULL);
+    PQfinish(c);
+}
+
+/*
+ * A screening is routed with the evidence classes of its own instrument
+ * version: a candidate that no longer loads a version stored screenings of
+ * any agency use is refused, naming the version, how many use it and what
+ * to keep, also for a config admin, who cannot read another agency's
+ * screenings but is told they count.
+ */
+START_TEST(a_deploy_that_drops_an_instrument_version_stored_screenings_use_is_refused)
+{
+    char live[80];
+    const char *want = "instrument youth_quick version 1 is used by 3 stored screenings: keep "
+                       "instruments/youth_quick.v1.cfg and its class-mapping file "
+                       "instruments/classes/youth_quick.v1.cfg (this configuration loads "
+                       "youth_quick version 2 only)";
+    snprintf(live, sizeof(live), "%s", db_text(LIVE));
+    stored_v1_screening("a_worker");
+    stored_v1_screening("a_worker");
+    stored_v1_screening("b_worker");
+    /* the newest version, as screened today, is still loaded: not named */
+    minor_reported();
+    move("trafficking/instruments/youth_quick.v1.cfg", "youth_quick.v1.cfg.old");
+    move("trafficking/instruments/classes/youth_quick.v1.cfg", "classes_youth_quick.v1.cfg.old");
+
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "deploy", NULL), 2);
+    HAS(r.err, "deploy refused, nothing changed: ");
+    HAS(r.err, want);
+    HAS(r.err, "hint: a screening is routed with the evidence classes of its own instrument "
+               "version");
+    ck_assert_msg(strstr(r.err, "version 2 is used") == NULL, "version 2 named:\n%s", r.err);
+    ck_assert_str_eq(db_text(LIVE), live);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.config_generations"), 1);
+
+    /* a config admin of agency A is refused the same, B's screening counted */
+    RUN_OK("user", "config-admin", "a_admin", "on");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "deploy", NULL), 2);
+    HAS(r.err, want);
+    {
+        PGconn *a = tl_as_app(db, "a_admin");
+        ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.screenings"
+                                     " WHERE instrument_version = 1"),
+                         2);
+        ck_assert_int_eq(tl_value(a, "SELECT sum(screenings) FROM"
+                                     " trafficking.screening_versions_v1() WHERE version = 1"),
+                         3);
+        PQfinish(a);
+    }
+    ck_assert_str_eq(db_text(LIVE), live);
+
+    /* with the files back, the same admin deploys */
+    move("youth_quick.v1.cfg.old", "trafficking/instruments/youth_quick.v1.cfg");
+    move("classes_youth_quick.v1.cfg.old", "trafficking/instruments/classes/youth_quick.v1.cfg");
+    RUN_OK(TL_AS, "a_admin", "config", "deploy");
 }
 END_TEST
 
@@ -359,6 +455,7 @@ static Suite *deploy_suite(void)
     tcase_add_test(tc, an_inline_secret_is_never_deployed);
     tcase_add_test(tc, a_secret_file_others_may_read_is_a_configuration_error);
     tcase_add_test(tc, only_config_admins_deploy_and_roll_back);
+    tcase_add_test(tc, a_deploy_that_drops_an_instrument_version_stored_screenings_use_is_refused);
     tcase_add_loop_test(tc, write_functions_hold_a_caller_to_the_live_configuration, 0,
                         (int)(sizeof(by_hand) / sizeof(by_hand[0])));
     tcase_add_test(tc, a_screening_must_use_a_live_instrument_and_its_items);

@@ -10,24 +10,14 @@
  * claim is checked in the database too.
  */
 #include <check.h>
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "check_main.h"
 #include "testlib.h"
-
-#if defined(__GNUC__)
-#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define TEST_PRINTF(f, a)
-#endif
 
 static struct tl_result r;
 static char db[1024], cfg[1024];
@@ -35,26 +25,14 @@ static json_t *doc; /* the last RUN_JSON output */
 
 #include "testcli.h"
 
+static const struct tl_cli cli = {db, cfg, &r, &doc};
+
 /* Every destination the shipped routing reaches in CA, delivered to one spool. */
 static void setup(void)
 {
-    char spool[1100], targets[3000];
-    size_t used = 0;
     static const char *const dests[] = {"cw_ca",  "le_ca",          "nhth",         "vs_ca",
                                         "fic_ca", "legal_aid_west", "emergency_911"};
-    snprintf(db, sizeof(db), "%s", tl_db_new());
-    snprintf(spool, sizeof(spool), "%s/%ld_ledger_spool", tl_env("CASEHOST_TEST_TMP"),
-             (long)getpid());
-    ck_assert_msg(mkdir(spool, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", spool,
-                  strerror(errno));
-    used = (size_t)snprintf(targets, sizeof(targets), "dispatch_targets = {");
-    for (size_t i = 0; i < sizeof(dests) / sizeof(dests[0]); i++)
-        used += (size_t)snprintf(targets + used, sizeof(targets) - used,
-                                 " %s = { channel = \"spool\"; spool_dir = \"%s\"; };", dests[i],
-                                 spool);
-    snprintf(targets + used, sizeof(targets) - used, " };");
-    snprintf(cfg, sizeof(cfg), "%s", tl_config(tl_trafficking_with(targets)));
-    tl_seed_agencies(db, cfg);
+    tl_cli_setup(&cli, tl_spool_targets("ledger", dests, sizeof(dests) / sizeof(dests[0])));
     tl_add_user(db, "a_admin", "a_sup", "supervisor", "A");
 }
 
@@ -66,59 +44,11 @@ static void teardown(void)
 
 /* ------------------------------------------------- the database, directly --- */
 
-static long long db_value(const char *fmt, ...) TEST_PRINTF(1, 2);
-static const char *db_text(const char *fmt, ...) TEST_PRINTF(1, 2);
-static void db_exec(const char *fmt, ...) TEST_PRINTF(1, 2);
-
-/* fmt with ap, as SQL text (static storage, until the next call). */
-static const char *sql_of(const char *fmt, va_list ap)
-{
-    static char sql[4096];
-    ck_assert_msg(vsnprintf(sql, sizeof(sql), fmt, ap) < (int)sizeof(sql), "too long: %s", fmt);
-    return sql;
-}
-
-/* The number a one-value query gives as the superuser (no row-level security). */
-static long long db_value(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    long long v = tl_db_value(db, sql_of(fmt, ap));
-    va_end(ap);
-    return v;
-}
-
-/* The text of a one-value query as the superuser ("" for null). Static storage. */
-static const char *db_text(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    const char *v = tl_db_text(db, sql_of(fmt, ap));
-    va_end(ap);
-    return v;
-}
-
-/* Statements as the superuser, as the dispatcher or the clock would act. */
-static void db_exec(const char *fmt, ...)
-{
-    va_list ap;
-    PGconn *c = tl_connect(db);
-    PGresult *res;
-    va_start(ap, fmt);
-    res = PQexec(c, sql_of(fmt, ap));
-    va_end(ap);
-    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", fmt,
-                  PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(c);
-}
-
-#define DB_EQ(want, ...)                                                                           \
-    do {                                                                                           \
-        long long got_ = db_value(__VA_ARGS__);                                                    \
-        ck_assert_msg(got_ == (want), "%lld, want %lld: %s", got_, (long long)(want),              \
-                      #__VA_ARGS__);                                                               \
-    } while (0)
+/* As the superuser (no row-level security), as the dispatcher or the clock would act. */
+#define db_value(...) tl_db_valuef(db, __VA_ARGS__)
+#define db_text(...) tl_db_textf(db, __VA_ARGS__)
+#define db_exec(...) tl_db_execf(db, __VA_ARGS__)
+#define DB_EQ(want, ...) TL_DB_EQ(db, want, __VA_ARGS__)
 
 /* A case's referrals as "destination/basis/state" joined by ',' in id order. Static storage. */
 static const char *referrals_of(long long case_id)
@@ -168,44 +98,17 @@ static const char *made_why(long long id)
 
 /* ------------------------------------------------------ people and cases --- */
 
-static char idbuf[8][24];
-
-/* id as text, in one of eight rotating buffers. */
-static const char *id_text(long long id)
-{
-    static int next;
-    char *b = idbuf[next++ % 8];
-    snprintf(b, sizeof(idbuf[0]), "%lld", id);
-    return b;
-}
-
-static long long add_person(const char *opt, const char *value)
-{
-    RUN_JSON("person", "add", "--given", "Jo", opt, value);
-    return jint(doc, "person");
-}
-
 /* A case in CA for person; runaway (NULL for none) is "START|RETURN". */
 static long long add_case(long long person, const char *start, const char *ret)
 {
-    if (start == NULL)
-        RUN_JSON("case", "new", "--title", "Ledger", "--person", id_text(person), "--state", "CA");
-    else
-        RUN_JSON("case", "new", "--title", "Ledger", "--person", id_text(person), "--state", "CA",
-                 "--runaway-start", start, "--runaway-return", ret);
-    return jint(doc, "case");
+    return tl_case_new(&cli, person, "Ledger",
+                       start != NULL ? (const char *const[]){"--runaway-start", start,
+                                                             "--runaway-return", ret, NULL}
+                                     : NULL);
 }
 
+/* Answers of one screening, NULL-terminated. */
 #define MAX_ANSWERS 8
-
-static void screen(long long c, const char *instrument, const char *const *a)
-{
-    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "screen", "start", id_text(c),
-                         "--instrument", instrument, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-                         NULL) == 0,
-                  "screen %s: exit %d\n%s%s", instrument, r.status, r.out, r.err);
-    parse_doc();
-}
 
 /* The youth quick screen with an exchange of sex for something needed: rule 1. */
 static const char *const exchanged_sex[MAX_ANSWERS] = {
@@ -231,24 +134,11 @@ static const char *const adult_coerced[MAX_ANSWERS] = {
 /* A minor (estimated 15) in CA with a commercial-sex screen: cw_ca and le_ca queued. */
 static long long minor_reported_case(const char *start, const char *ret)
 {
-    long long c = add_case(add_person("--age-estimate", "15"), start, ret);
-    screen(c, "youth_quick", exchanged_sex);
+    long long c = add_case(tl_person_add(&cli, "--age-estimate", "15"), start, ret);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     ck_assert_str_eq(referrals_of(c),
                      "cw_ca/mandatory_report/queued,le_ca/mandatory_report/queued");
     return c;
-}
-
-/* The dispatcher sends what is ready, as the agency's service. */
-static void deliver(void)
-{
-    RUN_OK(TL_AS, "a_svc", "dispatch", "--once");
-}
-
-static long long add_consent(long long person, const char *recipients)
-{
-    RUN_JSON("consent", "add", id_text(person), "--purpose", "referral", "--recipients", recipients,
-             "--regime", "vawa_voca", "--expires", "2099-12-31");
-    return jint(json_object_get(doc, "consent"), "consent");
 }
 
 /*
@@ -314,21 +204,21 @@ START_TEST(delivered_mandatory_report_is_not_queued_again_whatever_it_ended_in)
     json_t *x;
     size_t i;
     int not_made = 0;
-    deliver();
+    tl_dispatch_once(&cli);
     cw = referral_to(c, "cw_ca");
     le = referral_to(c, "le_ca");
     DB_EQ(2, "SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'");
     for (int m = 0; m < 3 && endings[_i].moves[m][0] != NULL; m++)
         for (int k = 0; k < 2; k++)
-            RUN_OK(TL_AS, "a_worker", "referral", endings[_i].moves[m][0], id_text(k ? le : cw),
+            RUN_OK(TL_AS, "a_worker", "referral", endings[_i].moves[m][0], tl_id(k ? le : cw),
                    endings[_i].moves[m][1], endings[_i].moves[m][2]);
     ck_assert_str_eq(db_text("SELECT string_agg(DISTINCT state, ',') FROM trafficking.referrals"),
                      endings[_i].state);
 
     if (endings[_i].second_screening)
-        screen(c, "youth_quick", exchanged_sex);
+        tl_screen(&cli, c, "youth_quick", exchanged_sex);
     else
-        RUN_OK(TL_AS, "a_worker", "screen", "decline", id_text(c), "--instrument",
+        RUN_OK(TL_AS, "a_worker", "screen", "decline", tl_id(c), "--instrument",
                "staff_observation", "--reason", "does not want to talk today");
     /* routing ran again and proposed both reports; neither was made again */
     DB_EQ(2, "SELECT count(*) FROM trafficking.decisions WHERE case_id = %lld", c);
@@ -341,11 +231,11 @@ START_TEST(delivered_mandatory_report_is_not_queued_again_whatever_it_ended_in)
                  endings[_i].state);
         ck_assert_str_eq(verdict(c, k ? "le_ca" : "cw_ca"), want);
     }
-    deliver();
+    tl_dispatch_once(&cli);
     DB_EQ(0, "SELECT count(*) FROM trafficking.outbox WHERE state <> 'sent'");
 
     /* the ledger shows both reports, delivered, and what was not made again */
-    RUN_JSON("referral", "ledger", id_text(c));
+    RUN_JSON("referral", "ledger", tl_id(c));
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "reports")), 2);
     json_array_foreach(json_object_get(doc, "reports"), i, x)
     {
@@ -377,7 +267,7 @@ START_TEST(undelivered_report_is_the_same_report_neither_doubled_nor_dropped_sil
     char want[200];
     cw = referral_to(c, "cw_ca");
     le = referral_to(c, "le_ca");
-    screen(c, "youth_quick", exchanged_sex);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     ck_assert_str_eq(referrals_of(c),
                      "cw_ca/mandatory_report/queued,le_ca/mandatory_report/queued");
     DB_EQ(2, "SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'");
@@ -390,7 +280,7 @@ START_TEST(undelivered_report_is_the_same_report_neither_doubled_nor_dropped_sil
     db_exec("UPDATE trafficking.outbox SET state = 'failed', last_error = 'refused'"
             " WHERE referral_id = %lld",
             le);
-    RUN_OK(TL_AS, "a_worker", "screen", "decline", id_text(c), "--instrument", "staff_observation",
+    RUN_OK(TL_AS, "a_worker", "screen", "decline", tl_id(c), "--instrument", "staff_observation",
            "--reason", "tired");
     snprintf(want, sizeof(want),
              "open: the same report is open, not delivered yet: referral %lld (queued, delivery "
@@ -400,8 +290,8 @@ START_TEST(undelivered_report_is_the_same_report_neither_doubled_nor_dropped_sil
     DB_EQ(2, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
 
     /* delivered now: the next event makes nothing more */
-    deliver();
-    screen(c, "youth_quick", exchanged_sex);
+    tl_dispatch_once(&cli);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     HAS(verdict(c, "cw_ca"), "already_reported: already reported to cw_ca on ");
     ck_assert_str_eq(referrals_of(c), "cw_ca/mandatory_report/sent,le_ca/mandatory_report/queued");
 }
@@ -415,31 +305,39 @@ START_TEST(new_runaway_episode_reports_again_and_says_why)
     json_t *x;
     size_t i;
     int news = 0;
-    deliver();
+    tl_dispatch_once(&cli);
     le1 = referral_to(c, "le_ca");
-    RUN_OK(TL_AS, "a_worker", "referral", "ack", id_text(le1));
-    RUN_OK(TL_AS, "a_worker", "referral", "accept", id_text(le1));
-    RUN_OK(TL_AS, "a_worker", "referral", "close", id_text(le1), "--outcome", "investigated");
-    screen(c, "youth_quick", exchanged_sex);
+    RUN_OK(TL_AS, "a_worker", "referral", "ack", tl_id(le1));
+    RUN_OK(TL_AS, "a_worker", "referral", "accept", tl_id(le1));
+    RUN_OK(TL_AS, "a_worker", "referral", "close", tl_id(le1), "--outcome", "investigated");
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     DB_EQ(2, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
 
-    /* ran away again and came back: a new episode is a new report, to both */
-    RUN_OK(TL_AS, "a_worker", "case", "update", id_text(c), "--runaway-start", "2026-12-03 12:00",
+    /* ran away again and came back: a new episode is a new report, to both, made at
+     * once from the screening on file (the episode feeds a fact routing reads) */
+    RUN_OK(TL_AS, "a_worker", "case", "update", tl_id(c), "--runaway-start", "2026-12-03 12:00",
            "--runaway-return", "2026-12-04 12:00");
-    screen(c, "youth_quick", exchanged_sex);
+    ck_assert_str_eq(referrals_of(c),
+                     "cw_ca/mandatory_report/sent,le_ca/mandatory_report/closed,"
+                     "cw_ca/mandatory_report/queued,le_ca/mandatory_report/queued");
+    /* the screening that follows finds them open and doubles nothing */
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     ck_assert_str_eq(referrals_of(c),
                      "cw_ca/mandatory_report/sent,le_ca/mandatory_report/closed,"
                      "cw_ca/mandatory_report/queued,le_ca/mandatory_report/queued");
     le2 = referral_to(c, "le_ca");
     ck_assert_str_eq(made_why(le2), "new report: new episode of 2026-12-03");
+    RUN_OK(TL_AS, "a_worker", "route", "explain", tl_id(c), "--decision",
+           tl_id(db_value("SELECT decision_id FROM trafficking.referrals WHERE id = %lld", le2)));
+    HAS(r.out, "  le_ca: new report: new episode of 2026-12-03\n");
     ck_assert_str_eq(db_text("SELECT why || ' / ' || to_char(episode, 'YYYY-MM-DD')"
                              " FROM trafficking.reports WHERE referral_id = %lld",
                              le2),
                      "new report: new episode of 2026-12-03 / 2026-12-03");
     /* cw_ca's first report is still open (sent): it does not block the new one */
     DB_EQ(2, "SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'");
-    deliver();
-    RUN_JSON("referral", "ledger", id_text(c));
+    tl_dispatch_once(&cli);
+    RUN_JSON("referral", "ledger", tl_id(c));
     json_array_foreach(json_object_get(doc, "reports"), i, x)
     {
         if (strcmp(jstr(x, "why"), "new report: new episode of 2026-12-03") == 0) {
@@ -450,7 +348,7 @@ START_TEST(new_runaway_episode_reports_again_and_says_why)
     ck_assert_int_eq(news, 2);
 
     /* and that episode, once reported, is not reported twice either */
-    screen(c, "youth_quick", exchanged_sex);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     DB_EQ(4, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
     HAS(verdict(c, "le_ca"), "already_reported: already reported to le_ca on ");
 }
@@ -459,7 +357,7 @@ END_TEST
 START_TEST(new_evidence_or_a_new_disclosure_makes_a_new_report)
 {
     long long c = minor_reported_case(NULL, NULL), sid;
-    deliver();
+    tl_dispatch_once(&cli);
     /*
      * Routing records what each report is about (the first one: commercial_sex);
      * a class not reported yet is new evidence.
@@ -473,7 +371,7 @@ START_TEST(new_evidence_or_a_new_disclosure_makes_a_new_report)
                              " WHERE referral_id = %lld",
                              referral_to(c, "cw_ca")),
                      "coercion,commercial_sex");
-    deliver();
+    tl_dispatch_once(&cli);
     store_by_hand(c, "cw_ca", "child_welfare",
                   "{\"evidence\": {\"commercial_sex\": true, \"risk\": false}}");
     HAS(verdict(c, "cw_ca"), "already_reported: ");
@@ -483,7 +381,7 @@ START_TEST(new_evidence_or_a_new_disclosure_makes_a_new_report)
      * a disclosure is new too: the screening that stopped on it is the report's
      * (here it also shows coercion, a class le_ca was not told of: the reason says so)
      */
-    screen(c, "youth_quick", disclosed);
+    tl_screen(&cli, c, "youth_quick", disclosed);
     ck_assert_str_eq(jstr(doc, "state"), "stopped");
     sid = jint(doc, "screening");
     {
@@ -495,8 +393,8 @@ START_TEST(new_evidence_or_a_new_disclosure_makes_a_new_report)
     ck_assert_str_eq(verdict(c, "fic_ca"), "new: first report");
     DB_EQ(sid, "SELECT disclosure FROM trafficking.reports WHERE referral_id = %lld",
           referral_to(c, "le_ca"));
-    deliver();
-    screen(c, "youth_quick", exchanged_sex);
+    tl_dispatch_once(&cli);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     /* the latest screening is no disclosure, and what it shows was reported */
     HAS(verdict(c, "le_ca"), "already_reported: ");
 }
@@ -510,25 +408,25 @@ START_TEST(supervisor_forces_a_repeat_with_a_reason_and_a_caseworker_is_refused)
     char want[300];
     le = referral_to(c, "le_ca");
     /* not delivered yet: it stands, there is nothing to repeat */
-    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_sup", "referral", "report-again", id_text(c),
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_sup", "referral", "report-again", tl_id(c),
                             "--destination", "le_ca", "--reason", "lost", NULL),
                      1);
     HAS(r.err, "is not delivered yet (queued): it stands");
-    deliver();
-    RUN_OK(TL_AS, "a_worker", "referral", "ack", id_text(le));
-    RUN_OK(TL_AS, "a_worker", "referral", "reject", id_text(le), "--reason", "insufficient");
+    tl_dispatch_once(&cli);
+    RUN_OK(TL_AS, "a_worker", "referral", "ack", tl_id(le));
+    RUN_OK(TL_AS, "a_worker", "referral", "reject", tl_id(le), "--reason", "insufficient");
 
-    RUN_FAILS(1, "referral", "report-again", id_text(c), "--destination", "le_ca", "--reason",
+    RUN_FAILS(1, "referral", "report-again", tl_id(c), "--destination", "le_ca", "--reason",
               "new officer on duty");
     HAS(r.err, "forcing a repeat report needs the role supervisor or admin; you are caseworker");
     DB_EQ(2, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
-    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_sup", "referral", "report-again", id_text(c),
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_sup", "referral", "report-again", tl_id(c),
                             "--destination", "nhth", "--reason", "x", NULL),
                      1);
     HAS(r.err, "has no delivered report to \"nhth\" to repeat");
 
     ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_sup", "--json", "referral", "report-again",
-                         id_text(c), "--destination", "le_ca", "--reason",
+                         tl_id(c), "--destination", "le_ca", "--reason",
                          "new officer on duty asked for it", NULL) == 0,
                   "exit %d\n%s%s", r.status, r.out, r.err);
     parse_doc();
@@ -556,14 +454,111 @@ START_TEST(supervisor_forces_a_repeat_with_a_reason_and_a_caseworker_is_refused)
                              "trafficking.referrals WHERE id = %lld",
                              again),
                      "minor_commercial_sex/mandatory_report/24h");
-    deliver();
+    tl_dispatch_once(&cli);
     ck_assert_str_eq(
         db_text("SELECT state FROM trafficking.outbox WHERE referral_id = %lld", again), "sent");
     /* an admin may too; routing afterwards still makes no third report */
-    RUN_OK(TL_AS, "a_admin", "referral", "report-again", id_text(c), "--destination", "cw_ca",
+    RUN_OK(TL_AS, "a_admin", "referral", "report-again", tl_id(c), "--destination", "cw_ca",
            "--reason", "the agency asked for a copy");
-    screen(c, "youth_quick", exchanged_sex);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     DB_EQ(4, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
+}
+END_TEST
+
+/* ----------------------------------------- where people read the ledger --- */
+
+/* The member of list (what names it in messages) whose destination is dest, or the test fails. */
+static json_t *entry_for(const json_t *list, const char *what, const char *dest)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        if (strcmp(jstr(x, "destination"), dest) == 0)
+            return x;
+    }
+    ck_abort_msg("no %s for %s in:\n%s", what, dest, r.out);
+    return NULL;
+}
+
+/* case show's report to dest, and route explain's summary of what the ledger did to it. */
+#define report_row(dest) entry_for(json_object_get(doc, "reports"), "report", (dest))
+#define explained(dest)                                                                            \
+    entry_for(json_object_get(json_object_get(doc, "summary"), "ledger"), "ledger entry", (dest))
+
+/*
+ * `case show` has a Reports part: per destination what was reported, on
+ * which basis, when it was delivered or why not yet, and its outcome; `route
+ * explain` says, in its summary, what the ledger did with each report the
+ * decision proposed.
+ */
+START_TEST(case_show_lists_the_reports_and_route_explain_says_what_the_ledger_did)
+{
+    long long c = minor_reported_case(NULL, NULL), cw, le;
+    const char *today = NULL;
+    char want[300], day[16];
+    json_t *x;
+    cw = referral_to(c, "cw_ca");
+    le = referral_to(c, "le_ca");
+
+    /* queued, then held and failed: not delivered yet, and why */
+    RUN_JSON("case", "show", tl_id(c));
+    x = report_row("cw_ca");
+    ck_assert_str_eq(jstr(x, "basis"), "mandatory_report");
+    ck_assert_str_eq(jstr(x, "delivered"), "not yet: queued");
+    ck_assert_str_eq(jstr(x, "reported"),
+                     db_text("SELECT array_to_string(evidence, ', ') FROM trafficking.reports"
+                             " WHERE referral_id = %lld",
+                             cw));
+    ck_assert_int_eq(jint(x, "referral"), cw);
+    db_exec("UPDATE trafficking.outbox SET state = 'held' WHERE referral_id = %lld", le);
+    RUN_JSON("case", "show", tl_id(c));
+    ck_assert_str_eq(jstr(report_row("le_ca"), "delivered"), "not yet: held");
+    db_exec("UPDATE trafficking.outbox SET state = 'failed', last_error = 'refused'"
+            " WHERE referral_id = %lld",
+            le);
+
+    /* delivered, acknowledged with a reference: its date and its outcome */
+    tl_dispatch_once(&cli);
+    RUN_OK(TL_AS, "a_worker", "referral", "ack", tl_id(cw), "--reference", "CPS-7");
+    snprintf(day, sizeof(day), "%s", db_text("SELECT to_char(now(), 'YYYY-MM-DD')"));
+    today = day;
+    RUN_OK(TL_AS, "a_worker", "case", "show", tl_id(c));
+    HAS(r.out, "Reports");
+    HAS(r.out, "not yet: delivery failed");
+    HAS(r.out, "reference CPS-7");
+    RUN_JSON("case", "show", tl_id(c));
+    x = report_row("cw_ca");
+    ck_assert_msg(strncmp(jstr(x, "delivered"), today, strlen(today)) == 0,
+                  "cw_ca delivered '%s', want today", jstr(x, "delivered"));
+    ck_assert_str_eq(jstr(x, "outcome"), "reference CPS-7");
+    ck_assert_str_eq(jstr(report_row("le_ca"), "delivered"), "not yet: delivery failed");
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "reports")), 2);
+
+    /* routed again: cw_ca is not made again, le_ca's failed report stands */
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
+    RUN_OK(TL_AS, "a_worker", "route", "explain", tl_id(c));
+    HAS(r.out, "Report ledger (what became of each report this decision proposed):\n");
+    snprintf(want, sizeof(want),
+             "  cw_ca: not made: already reported to cw_ca on %s (referral %lld, acknowledged)\n",
+             today, cw);
+    HAS(r.out, want);
+    snprintf(want, sizeof(want),
+             "  le_ca: the same report is open, not delivered yet: referral %lld (queued, delivery "
+             "failed); it stands\n",
+             le);
+    HAS(r.out, want);
+    RUN_JSON("route", "explain", tl_id(c));
+    x = explained("cw_ca");
+    ck_assert_str_eq(jstr(x, "action"), "already_reported");
+    ck_assert_int_eq(jint(x, "referral"), cw);
+    HAS(jstr(x, "reason"), "already reported to cw_ca on ");
+    ck_assert_str_eq(jstr(explained("le_ca"), "action"), "open");
+    /* the first decision, asked for by id: two first reports */
+    RUN_OK(TL_AS, "a_worker", "route", "explain", tl_id(c), "--decision",
+           tl_id(db_value("SELECT min(id) FROM trafficking.decisions WHERE case_id = %lld", c)));
+    HAS(r.out, "  cw_ca: first report\n");
+    HAS(r.out, "  le_ca: first report\n");
 }
 END_TEST
 
@@ -578,11 +573,11 @@ END_TEST
  */
 START_TEST(decline_stops_consent_referrals_to_that_kind_until_the_person_changes_their_mind)
 {
-    long long person = add_person("--dob", "1990-01-01"), c, k, nhth, le;
+    long long person = tl_person_add(&cli, "--dob", "1990-01-01"), c, k, nhth, le;
     json_t *d;
-    add_consent(person, "kind:law_enforcement,nhth");
+    tl_consent_add(&cli, person, "kind:law_enforcement,nhth");
     c = add_case(person, NULL, NULL);
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     le = referral_to(c, "le_ca");
     nhth = referral_to(c, "nhth");
     ck_assert_str_eq(db_text("SELECT string_agg(state, ',' ORDER BY id) FROM trafficking.referrals"
@@ -590,8 +585,8 @@ START_TEST(decline_stops_consent_referrals_to_that_kind_until_the_person_changes
                              le, nhth),
                      "queued,queued");
 
-    RUN_JSON("consent", "decline", id_text(person), "--recipients", "kind:law_enforcement",
-             "--note", "does not want the police involved");
+    RUN_JSON("consent", "decline", tl_id(person), "--recipients", "kind:law_enforcement", "--note",
+             "does not want the police involved");
     HAS_MESSAGE("declined: no consent-based referral goes to these recipients");
     d = json_array_get(json_object_get(doc, "declines"), 0);
     ck_assert_str_eq(jstr(d, "recipient"), "kind:law_enforcement");
@@ -605,24 +600,30 @@ START_TEST(decline_stops_consent_referrals_to_that_kind_until_the_person_changes
                      "queued");
 
     /* routed again, and after a hotline consent: no law-enforcement referral, pending or not */
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     HAS(verdict(c, "le_ca"), "declined: not referred: the person declined kind:law_enforcement");
-    add_consent(person, "nhth");
+    RUN_OK(TL_AS, "a_worker", "route", "explain", tl_id(c), "--decision",
+           tl_id(db_value("SELECT max(d.id) FROM trafficking.decisions d,"
+                          " jsonb_array_elements(d.ledger) n WHERE d.case_id = %lld"
+                          " AND n->>'action' = 'declined'",
+                          c)));
+    HAS(r.out, "  le_ca: not referred: the person declined kind:law_enforcement on ");
+    tl_consent_add(&cli, person, "nhth");
     DB_EQ(1, "SELECT count(*) FROM trafficking.referrals WHERE destination_id = 'le_ca'");
-    RUN_JSON("consent", "list", id_text(person));
+    RUN_JSON("consent", "list", tl_id(person));
     d = json_array_get(json_object_get(doc, "declines"), 0);
     ck_assert(json_is_true(json_object_get(d, "active")));
     ck_assert_str_eq(jstr(d, "note"), "does not want the police involved");
 
     /* misspelt or unknown recipients are refused, not stored to never match */
-    RUN_FAILS(1, "consent", "decline", id_text(person), "--recipients", "kind:law_enforcment");
+    RUN_FAILS(1, "consent", "decline", tl_id(person), "--recipients", "kind:law_enforcment");
     HAS(r.err, "recipient \"kind:law_enforcment\" is no destination or kind of the live "
                "configuration");
-    RUN_FAILS(1, "consent", "undecline", id_text(person), "--recipients", "kind:hotline");
+    RUN_FAILS(1, "consent", "undecline", tl_id(person), "--recipients", "kind:hotline");
     HAS(r.err, "has not declined \"kind:hotline\"");
 
     /* a consent that names the police is the person changing their mind */
-    k = add_consent(person, "kind:law_enforcement");
+    k = tl_consent_add(&cli, person, "kind:law_enforcement");
     ck_assert_str_eq(db_text("SELECT u.name || ': ' || d.end_reason FROM trafficking.declines d"
                              " JOIN casehost.users u ON u.id = d.ended_by WHERE d.id = 1"),
                      "a_worker: consent 3 names kind:law_enforcement");
@@ -636,15 +637,15 @@ END_TEST
 
 START_TEST(undecline_ends_the_decline_and_routing_asks_for_consent_again)
 {
-    long long person = add_person("--dob", "1990-01-01"), c;
-    RUN_OK(TL_AS, "a_worker", "consent", "decline", id_text(person), "--recipients",
+    long long person = tl_person_add(&cli, "--dob", "1990-01-01"), c;
+    RUN_OK(TL_AS, "a_worker", "consent", "decline", tl_id(person), "--recipients",
            "kind:law_enforcement,nhth");
     c = add_case(person, NULL, NULL);
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     DB_EQ(0,
           "SELECT count(*) FROM trafficking.referrals WHERE destination_id IN ('le_ca', 'nhth')");
     HAS(verdict(c, "nhth"), "declined: not referred: the person declined nhth on ");
-    RUN_JSON("consent", "undecline", id_text(person), "--recipients", "kind:law_enforcement",
+    RUN_JSON("consent", "undecline", tl_id(person), "--recipients", "kind:law_enforcement",
              "--note", "talked it over");
     ck_assert_str_eq(jstr(json_array_get(json_object_get(doc, "ended"), 0), "recipient"),
                      "kind:law_enforcement");
@@ -666,11 +667,11 @@ END_TEST
 /* The law overrides a refusal: a minor's reports are made, and the decision says so. */
 START_TEST(decline_never_stops_a_mandatory_report_and_the_decision_says_so)
 {
-    long long person = add_person("--age-estimate", "15"), c;
-    RUN_OK(TL_AS, "a_worker", "consent", "decline", id_text(person), "--recipients",
+    long long person = tl_person_add(&cli, "--age-estimate", "15"), c;
+    RUN_OK(TL_AS, "a_worker", "consent", "decline", tl_id(person), "--recipients",
            "kind:law_enforcement", "--note", "scared of the police");
     c = add_case(person, NULL, NULL);
-    screen(c, "youth_quick", exchanged_sex);
+    tl_screen(&cli, c, "youth_quick", exchanged_sex);
     ck_assert_str_eq(referrals_of(c),
                      "cw_ca/mandatory_report/queued,le_ca/mandatory_report/queued");
     HAS(verdict(c, "le_ca"), "new: first report / the person declined kind:law_enforcement on ");
@@ -678,19 +679,19 @@ START_TEST(decline_never_stops_a_mandatory_report_and_the_decision_says_so)
                              "overrides a refusal");
     ck_assert_str_eq(verdict(c, "cw_ca"), "new: first report");
     /* and a decline recorded afterwards leaves the report queued */
-    RUN_JSON("consent", "decline", id_text(person), "--recipients", "le_ca");
+    RUN_JSON("consent", "decline", tl_id(person), "--recipients", "le_ca");
     ck_assert_int_eq(jint(json_array_get(json_object_get(doc, "declines"), 0), "referrals_revoked"),
                      0);
     ck_assert_str_eq(referrals_of(c),
                      "cw_ca/mandatory_report/queued,le_ca/mandatory_report/queued");
-    deliver();
+    tl_dispatch_once(&cli);
     DB_EQ(2, "SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'");
 
     /* nor an emergency referral: an adult who declined emergency services, in danger now */
-    person = add_person("--dob", "1990-01-01");
-    RUN_OK(TL_AS, "a_worker", "consent", "decline", id_text(person), "--recipients",
+    person = tl_person_add(&cli, "--dob", "1990-01-01");
+    RUN_OK(TL_AS, "a_worker", "consent", "decline", tl_id(person), "--recipients",
            "kind:emergency");
-    RUN_JSON("case", "new", "--title", "Danger", "--person", id_text(person), "--state", "CA",
+    RUN_JSON("case", "new", "--title", "Danger", "--person", tl_id(person), "--state", "CA",
              "--flags", "imminent_danger");
     c = jint(doc, "case");
     ck_assert_str_eq(db_text("SELECT basis || '/' || state FROM trafficking.referrals"
@@ -706,11 +707,11 @@ END_TEST
 
 START_TEST(revoking_one_consent_leaves_other_recipients_referrals_alone)
 {
-    long long person = add_person("--dob", "1990-01-01"), c, k1, k2, k3, sent, le;
-    k1 = add_consent(person, "nhth");
-    k2 = add_consent(person, "kind:law_enforcement,kind:legal_aid");
+    long long person = tl_person_add(&cli, "--dob", "1990-01-01"), c, k1, k2, k3, sent, le;
+    k1 = tl_consent_add(&cli, person, "nhth");
+    k2 = tl_consent_add(&cli, person, "kind:law_enforcement,kind:legal_aid");
     c = add_case(person, NULL, NULL);
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     ck_assert_str_eq(
         db_text("SELECT string_agg(destination_id || '/' || state || '/' ||"
                 " coalesce(consent_id::text, '-'), ',' ORDER BY destination_id)"
@@ -724,13 +725,13 @@ START_TEST(revoking_one_consent_leaves_other_recipients_referrals_alone)
         " UPDATE trafficking.referrals SET state = 'sent', sent_at = now() WHERE id = %lld",
         sent, sent);
 
-    RUN_JSON("consent", "revoke", id_text(k1), "--reason", "withdrawn in writing");
+    RUN_JSON("consent", "revoke", tl_id(k1), "--reason", "withdrawn in writing");
     ck_assert_int_eq(jint(json_object_get(doc, "revoked"), "referrals_revoked"), 1);
     ck_assert_str_eq(states_of(c),
                      "le_ca/queued,legal_aid_west/sent,nhth/revoked,vs_ca/pending_consent");
     /* another consent that covers law enforcement too: revoking the first leaves it queued */
-    k3 = add_consent(person, "le_ca");
-    RUN_JSON("consent", "revoke", id_text(k2), "--reason", "withdrawn too");
+    k3 = tl_consent_add(&cli, person, "le_ca");
+    RUN_JSON("consent", "revoke", tl_id(k2), "--reason", "withdrawn too");
     ck_assert_int_eq(jint(json_object_get(doc, "revoked"), "referrals_revoked"), 0);
     le = referral_to(c, "le_ca");
     ck_assert_str_eq(db_text("SELECT state || '/' || consent_id FROM trafficking.referrals"
@@ -742,7 +743,7 @@ START_TEST(revoking_one_consent_leaves_other_recipients_referrals_alone)
           " AND detail = 'consent %lld revoked: withdrawn too; consent %lld covers it too and it"
           " rests on that now'",
           le, k2, k3);
-    RUN_JSON("consent", "revoke", id_text(k3), "--reason", "no police at all");
+    RUN_JSON("consent", "revoke", tl_id(k3), "--reason", "no police at all");
     ck_assert_int_eq(jint(json_object_get(doc, "revoked"), "referrals_revoked"), 1);
     /* (a revocation is no refusal: routing after k3 asked for the hotline's consent again) */
     ck_assert_str_eq(states_of(c),
@@ -759,10 +760,10 @@ END_TEST
  */
 START_TEST(mandatory_report_replaces_a_consent_referral_still_waiting)
 {
-    long long person = add_person("--dob", "1990-01-01"), c, waiting, report;
+    long long person = tl_person_add(&cli, "--dob", "1990-01-01"), c, waiting, report;
     char want[300];
     c = add_case(person, NULL, NULL);
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     waiting = referral_to(c, "le_ca");
     ck_assert_str_eq(db_text("SELECT state FROM trafficking.referrals WHERE id = %lld", waiting),
                      "pending_consent");
@@ -797,8 +798,8 @@ START_TEST(another_agency_reaches_no_ledger_decline_or_repeat)
     PGconn *b;
     char sql[300];
     person = db_value("SELECT subject_id FROM casehost.cases WHERE id = %lld", c);
-    deliver();
-    RUN_OK(TL_AS, "a_worker", "consent", "decline", id_text(person), "--recipients", "nhth");
+    tl_dispatch_once(&cli);
+    RUN_OK(TL_AS, "a_worker", "consent", "decline", tl_id(person), "--recipients", "nhth");
 
     b = tl_as_app(db, "b_worker");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM trafficking.ledger_of_v1(%lld)", c);
@@ -808,14 +809,14 @@ START_TEST(another_agency_reaches_no_ledger_decline_or_repeat)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM trafficking.declines_of_v1(%lld)", person);
     ck_assert_int_eq(tl_value(b, sql), -1);
     PQfinish(b);
-    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "referral", "ledger", id_text(c), NULL),
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "referral", "ledger", tl_id(c), NULL),
                      1);
     HAS(r.err, "not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "consent", "undecline", id_text(person),
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_worker", "consent", "undecline", tl_id(person),
                             "--recipients", "nhth", NULL),
                      1);
     HAS(r.err, "not found");
-    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_admin", "referral", "report-again", id_text(c),
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "b_admin", "referral", "report-again", tl_id(c),
                             "--destination", "le_ca", "--reason", "x", NULL),
                      1);
     HAS(r.err, "not found");
@@ -839,6 +840,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(ledger, new_runaway_episode_reports_again_and_says_why);
     tcase_add_test(ledger, new_evidence_or_a_new_disclosure_makes_a_new_report);
     tcase_add_test(ledger, supervisor_forces_a_repeat_with_a_reason_and_a_caseworker_is_refused);
+    tcase_add_test(ledger, case_show_lists_the_reports_and_route_explain_says_what_the_ledger_did);
     suite_add_tcase(s, ledger);
 
     tcase_add_checked_fixture(refusal, setup, teardown);

@@ -527,6 +527,10 @@ static void seed_agency(char x, const char *dcfg)
     SEED(cfg, worker, "screen", "start", cid, "--instrument", "youth_quick",
          "offer_not_as_promised=no", "could_not_leave=no", "id_money_phone_held=no",
          "exchanged_sex=yes");
+    SEED(cfg, worker, "episode", "add", cid, "--from", "2024-01-01", "--kind", "sex", "--note",
+         note);
+    SEED(cfg, worker, "determination", "set", cid, "--level", "suspected", "--type", "sex",
+         "--reason", note);
     SEED(dcfg, svc, "dispatch", "--once", "--backoff-ms", "60000");
 }
 
@@ -651,6 +655,8 @@ static void seed_once(void)
         {"B_REFERRAL", "SELECT r.id FROM trafficking.referrals r JOIN casehost.cases c"
                        " ON c.id = r.case_id WHERE c.title = 'Runaway return (B)'"
                        " AND r.destination_id = 'cw_ca' AND r.state = 'sent'"},
+        {"B_EPISODE", "SELECT e.id FROM trafficking.exploitation_episodes e JOIN casehost.cases c"
+                      " ON c.id = e.case_id WHERE c.title = 'Runaway return (B)'"},
         {"B_QUEUED_REFERRAL", "SELECT r.id FROM trafficking.referrals r JOIN casehost.cases c"
                               " ON c.id = r.case_id WHERE c.title = 'Runaway return (B)'"
                               " AND r.destination_id = 'le_ca' AND r.state = 'queued'"},
@@ -799,7 +805,8 @@ static const struct {
      " WHERE n.nspname IN " SCHEMAS " AND p.prosecdef"
      " AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)"
      " ORDER BY 1"},
-    {"every object of the schemas has the one owner of casehost.cases (role_admin_v1 its own)",
+    {"every object of the schemas has the one owner of casehost.cases (role_admin_v1 and "
+     "screening_version_counts their own)",
      "SELECT c.oid::regclass::text || ' ' || c.relowner::regrole::text FROM pg_class c"
      " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN " SCHEMAS
      " AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
@@ -807,16 +814,46 @@ static const struct {
      " UNION ALL SELECT p.oid::regprocedure::text || ' ' || p.proowner::regrole::text"
      " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN " SCHEMAS
      " AND p.proname <> 'role_admin_v1'"
+     " AND p.oid::regprocedure::text <> 'trafficking.screening_version_counts()'"
      " AND p.proowner <> (SELECT relowner FROM pg_class WHERE oid = 'casehost.cases'::regclass)"
      " ORDER BY 1"},
     {"the owners are NOLOGIN, neither superuser nor BYPASSRLS, and only role_admin_v1's "
      "may create roles",
      "SELECT o.rolname FROM pg_roles o WHERE o.oid IN ((SELECT relowner FROM pg_class"
      " WHERE oid = 'casehost.cases'::regclass), (SELECT proowner FROM pg_proc"
-     " WHERE oid = 'casehost.role_admin_v1(text,name,text,text)'::regprocedure))"
+     " WHERE oid = 'casehost.role_admin_v1(text,name,text,text)'::regprocedure),"
+     " (SELECT proowner FROM pg_proc"
+     " WHERE oid = to_regprocedure('trafficking.screening_version_counts()')))"
      " AND (o.rolcanlogin OR o.rolsuper OR o.rolbypassrls OR (o.rolcreaterole"
      " AND o.oid <> (SELECT proowner FROM pg_proc"
      " WHERE oid = 'casehost.role_admin_v1(text,name,text,text)'::regprocedure)))"},
+    {"the counter of screening versions (011) reads three columns of trafficking.screenings,"
+     " owns one function and has no member",
+     "SELECT 'table ' || c.oid::regclass::text || ' ' || p.p FROM pg_class c"
+     " JOIN pg_namespace n ON n.oid = c.relnamespace,"
+     " (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'),"
+     " ('TRIGGER')) p(p) WHERE n.nspname IN " SCHEMAS " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+     " AND has_table_privilege('casehost_trafficking_counter', c.oid, p.p)"
+     " UNION ALL SELECT 'column ' || a.attrelid::regclass::text || '.' || a.attname"
+     " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+     " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN " SCHEMAS
+     " AND a.attnum > 0 AND NOT a.attisdropped"
+     " AND has_column_privilege('casehost_trafficking_counter', a.attrelid, a.attnum,"
+     " 'SELECT, INSERT, UPDATE, REFERENCES')"
+     " AND NOT (a.attrelid = 'trafficking.screenings'::regclass"
+     " AND a.attname IN ('instrument_id', 'instrument_version', 'state')"
+     " AND NOT has_column_privilege('casehost_trafficking_counter', a.attrelid, a.attnum,"
+     " 'INSERT, UPDATE, REFERENCES'))"
+     " UNION ALL SELECT 'owns ' || p.oid::regprocedure::text FROM pg_proc p"
+     " WHERE p.proowner = 'casehost_trafficking_counter'::regrole"
+     " AND p.oid::regprocedure::text <> 'trafficking.screening_version_counts()'"
+     " UNION ALL SELECT 'member ' || m.member::regrole::text FROM pg_auth_members m"
+     " WHERE m.roleid = 'casehost_trafficking_counter'::regrole"
+     " UNION ALL SELECT 'executes ' || p.oid::regprocedure::text FROM pg_proc p"
+     " WHERE p.oid = to_regprocedure('trafficking.screening_version_counts()')"
+     " AND (has_function_privilege('casehost_app', p.oid, 'EXECUTE')"
+     " OR has_function_privilege('casehost_service', p.oid, 'EXECUTE'))"
+     " ORDER BY 1"},
     {"the owners of SECURITY DEFINER functions are neither superuser nor BYPASSRLS",
      "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
      " JOIN pg_roles o ON o.oid = p.proowner WHERE n.nspname IN " SCHEMAS
@@ -987,6 +1024,8 @@ static const char *const b_probes[] = {
     "SELECT count(*) FROM trafficking.case_facts_v1({{B_CASE}}) j WHERE j IS NOT NULL",
     "SELECT count(*) FROM trafficking.ledger_of_v1({{B_CASE}})",
     "SELECT count(*) FROM trafficking.declines_of_v1({{B_PERSON}})",
+    "SELECT count(*) FROM trafficking.episodes_v1({{B_CASE}})",
+    "SELECT count(*) FROM trafficking.determinations_v1({{B_CASE}})",
     "SELECT count(*) FROM trafficking.outbox_take_v1()",
     "SELECT count(*) FROM trafficking.outbox_consent_v1({{B_CONSENT}})",
 };

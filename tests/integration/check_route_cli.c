@@ -29,12 +29,12 @@ static json_t *doc; /* the last RUN_JSON output */
 /* What the shipped imminent_danger rule tells a person first. */
 #define CALL_911 "CALL 911 NOW: someone is in danger. Then make sure the reports below are made."
 
+static const struct tl_cli cli = {db, cfg, &r, &doc};
+
 static void setup(void)
 {
-    snprintf(db, sizeof(db), "%s", tl_db_new());
-    snprintf(cfg, sizeof(cfg), "%s", tl_config(tl_trafficking()));
+    tl_cli_setup(&cli, NULL);
     snprintf(root, sizeof(root), "%s", tl_env("CASEHOST_TEST_ROOT"));
-    tl_seed_agencies(db, cfg);
 }
 
 static void teardown(void)
@@ -44,26 +44,18 @@ static void teardown(void)
 }
 
 /* The text of a one-row, one-column query as the database owner; static storage. */
-static const char *db_text(const char *fmt, long long a)
-{
-    char sql[2048];
-    snprintf(sql, sizeof(sql), fmt, a);
-    return tl_db_text(db, sql);
-}
+#define db_text(...) tl_db_textf(db, __VA_ARGS__)
 
 /* ------------------------------------------------------ people and cases --- */
 
 /* A 15-year-old (estimated) in CA whose case is flagged imminent_danger; returns the case. */
 static long long minor_in_danger(void)
 {
-    char pid[24];
-    RUN_JSON("person", "add", "--given", "Jo", "--age-estimate", "15");
-    snprintf(pid, sizeof(pid), "%lld", jint(doc, "person"));
-    RUN_JSON("case", "new", "--title", "Danger", "--person", pid, "--state", "CA", "--flags",
-             "imminent_danger");
+    long long c = tl_case_new(&cli, tl_person_add(&cli, "--age-estimate", "15"), "Danger",
+                              (const char *const[]){"--flags", "imminent_danger", NULL});
     /* routing runs as the case is created: the person reads the instruction at once */
     HAS_ALERT("danger", CALL_911);
-    return jint(doc, "case");
+    return c;
 }
 
 /* The youth quick screen with an exchange of sex for something needed (commercial sex). */

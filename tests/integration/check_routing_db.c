@@ -9,7 +9,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +21,6 @@
 #include "check_main.h"
 #include "testlib.h"
 
-#if defined(__GNUC__)
-#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define TEST_PRINTF(f, a)
-#endif
-
 /*
  * The phone number safety records use; it must never appear in an unsafe
  * payload. Payloads are built when sent: the tests read the payload a row
@@ -39,15 +32,15 @@ static struct tl_result r;
 static char db[1024], cfg[1024], root[1024];
 static json_t *doc; /* the last RUN_JSON output */
 
-/* A fresh database with agencies A and B, and the trafficking plugin with routing. */
 #include "testcli.h"
 
+static const struct tl_cli cli = {db, cfg, &r, &doc};
+
+/* A fresh database with agencies A and B, and the trafficking plugin with routing. */
 static void setup(void)
 {
-    snprintf(db, sizeof(db), "%s", tl_db_new());
-    snprintf(cfg, sizeof(cfg), "%s", tl_config(tl_trafficking()));
+    tl_cli_setup(&cli, NULL);
     snprintf(root, sizeof(root), "%s", tl_env("CASEHOST_TEST_ROOT"));
-    tl_seed_agencies(db, cfg);
 }
 
 static void teardown(void)
@@ -58,70 +51,11 @@ static void teardown(void)
 
 /* ------------------------------------------------- the database, directly --- */
 
-static void vformat(char *buf, size_t len, const char *fmt, va_list ap)
-{
-    int n = vsnprintf(buf, len, fmt, ap);
-    ck_assert_msg(n >= 0 && (size_t)n < len, "query too long: %s", fmt);
-}
-
-static long long db_value(const char *fmt, ...) TEST_PRINTF(1, 2);
-static const char *db_text(const char *fmt, ...) TEST_PRINTF(1, 2);
-static void db_exec(const char *fmt, ...) TEST_PRINTF(1, 2);
-
-/* The number a one-row, one-column query gives as the superuser (no row-level security). */
-static long long db_value(const char *fmt, ...)
-{
-    char sql[4096];
-    va_list ap;
-    PGconn *c;
-    long long v;
-    va_start(ap, fmt);
-    vformat(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    c = tl_connect(db);
-    v = tl_value(c, sql);
-    PQfinish(c);
-    return v;
-}
-
-/* The text of a one-row, one-column query as the superuser; "NULL" for null. Static storage. */
-static const char *db_text(const char *fmt, ...)
-{
-    static char buf[16384];
-    char sql[4096];
-    va_list ap;
-    PGconn *c;
-    PGresult *res;
-    va_start(ap, fmt);
-    vformat(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    c = tl_connect(db);
-    res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %d rows: %s",
-                  sql, PQntuples(res), PQresultErrorMessage(res));
-    snprintf(buf, sizeof(buf), "%s", PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-    PQclear(res);
-    PQfinish(c);
-    return buf;
-}
-
-/* Runs a statement as the superuser, as the dispatcher or the clock would act. */
-static void db_exec(const char *fmt, ...)
-{
-    char sql[4096];
-    va_list ap;
-    PGconn *c;
-    PGresult *res;
-    va_start(ap, fmt);
-    vformat(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    c = tl_connect(db);
-    res = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
-                  "%s: %s", sql, PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(c);
-}
+/* As the superuser (no row-level security), as the dispatcher or the clock would act. */
+#define db_value(...) tl_db_valuef(db, __VA_ARGS__)
+#define db_text(...) tl_db_textf(db, __VA_ARGS__)
+#define db_exec(...) tl_db_execf(db, __VA_ARGS__)
+#define DB_EQ(want, ...) TL_DB_EQ(db, want, __VA_ARGS__)
 
 static PGconn *as_app(const char *user)
 {
@@ -139,14 +73,6 @@ static const char *referrals_of(long long case_id)
                    " ORDER BY destination_id), '') FROM trafficking.referrals WHERE case_id = %lld",
                    case_id);
 }
-
-/* A one-value query's result compared with want, naming the query on failure. */
-#define DB_EQ(want, ...)                                                                           \
-    do {                                                                                           \
-        long long got_ = db_value(__VA_ARGS__);                                                    \
-        ck_assert_msg(got_ == (want), "%lld, want %lld: %s", got_, (long long)(want),              \
-                      #__VA_ARGS__);                                                               \
-    } while (0)
 
 /*
  * What must hold for every outbox row, whatever the test did (DOMAIN rule 6):
@@ -188,64 +114,25 @@ static void assert_outbox_invariants(void)
 
 /* ------------------------------------------------------ people and cases --- */
 
-/* Adds a person as a_worker with an age option ("" for unknown age); returns its id. */
-static long long add_person(const char *opt, const char *value)
-{
-    if (opt[0] == '\0')
-        RUN_JSON("person", "add", "--given", "Jo");
-    else
-        RUN_JSON("person", "add", "--given", "Jo", opt, value);
-    return jint(doc, "person");
-}
-
 /* A case in CA for person with flags (NULL for none); returns its id. */
 static long long add_case(long long person, const char *flags)
 {
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", person);
-    if (flags == NULL)
-        RUN_JSON("case", "new", "--title", "Routing", "--person", pid, "--state", "CA");
-    else
-        RUN_JSON("case", "new", "--title", "Routing", "--person", pid, "--state", "CA", "--flags",
-                 flags);
-    return jint(doc, "case");
-}
-
-/* A consent to refer to recipients, valid for two years; returns its id. */
-static long long add_consent(long long person, const char *recipients)
-{
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", person);
-    RUN_JSON("consent", "add", pid, "--purpose", "referral", "--recipients", recipients, "--regime",
-             "vawa_voca", "--expires", "2099-12-31");
-    return jint(json_object_get(doc, "consent"), "consent");
+    return tl_case_new(&cli, person, "Routing",
+                       flags != NULL ? (const char *const[]){"--flags", flags, NULL} : NULL);
 }
 
 enum safety { NO_SAFETY, PHONE_CONTROLLED, PHONE_SAFE };
 
 static void record_safety(long long person, enum safety s)
 {
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", person);
     if (s == NO_SAFETY)
         return;
-    RUN_OK(TL_AS, "a_worker", "safety", "set", pid, "--safe-channels", "phone", "--phone", PHONE,
-           "--trafficker-controls-phone", s == PHONE_CONTROLLED ? "yes" : "no");
+    RUN_OK(TL_AS, "a_worker", "safety", "set", tl_id(person), "--safe-channels", "phone", "--phone",
+           PHONE, "--trafficker-controls-phone", s == PHONE_CONTROLLED ? "yes" : "no");
 }
 
+/* Answers of one screening, NULL-terminated (the longest list has 8). */
 #define MAX_ANSWERS 13
-
-/* screen start CASE --instrument ID ANSWERS... (NULL-terminated) as a_worker, --json. */
-static void screen(long long case_id, const char *instrument, const char *const *a)
-{
-    char cid[24];
-    snprintf(cid, sizeof(cid), "%lld", case_id);
-    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "screen", "start", cid,
-                         "--instrument", instrument, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-                         a[8], a[9], a[10], a[11], a[12], NULL) == 0,
-                  "screen %s: exit %d\n%s%s", instrument, r.status, r.out, r.err);
-    parse_doc();
-}
 
 /*
  * The adult screen with papers kept and threats to keep them working: positive,
@@ -263,8 +150,8 @@ static const char *const youth_exchanged_sex[MAX_ANSWERS] = {
 /* A minor (estimated 15) in CA with a commercial-sex screen: cw_ca and le_ca queued. */
 static long long minor_reported_case(void)
 {
-    long long c = add_case(add_person("--age-estimate", "15"), NULL);
-    screen(c, "youth_quick", youth_exchanged_sex);
+    long long c = add_case(tl_person_add(&cli, "--age-estimate", "15"), NULL);
+    tl_screen(&cli, c, "youth_quick", youth_exchanged_sex);
     ck_assert_str_eq(referrals_of(c), "cw_ca/mandatory_report/queued/24,"
                                       "le_ca/mandatory_report/queued/24");
     return c;
@@ -273,9 +160,9 @@ static long long minor_reported_case(void)
 /* An adult in CA with a positive, coerced adult screen: law enforcement pending consent. */
 static long long adult_positive_case(long long *person)
 {
-    *person = add_person("--dob", "1990-01-01");
+    *person = tl_person_add(&cli, "--dob", "1990-01-01");
     long long c = add_case(*person, NULL);
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     return c;
 }
 
@@ -303,17 +190,17 @@ struct route_row {
  */
 static long long run_route_row(const struct route_row *row)
 {
-    long long person = add_person(row->age_opt, row->age_val), c, k = 0;
+    long long person = tl_person_add(&cli, row->age_opt, row->age_val), c, k = 0;
     record_safety(person, row->safety);
     if (row->consent != NULL)
-        k = add_consent(person, row->consent);
+        k = tl_consent_add(&cli, person, row->consent);
     if (row->revoke_consent) {
         char kid[24];
         snprintf(kid, sizeof(kid), "%lld", k);
         RUN_OK(TL_AS, "a_worker", "consent", "revoke", kid, "--reason", "declined");
     }
     c = add_case(person, row->flags);
-    screen(c, row->instrument, row->answers);
+    tl_screen(&cli, c, row->instrument, row->answers);
     ck_assert_msg(strcmp(jstr(doc, "state"), row->screening_state) == 0,
                   "%s: screening %s, want %s", row->name, jstr(doc, "state"), row->screening_state);
     ck_assert_msg(strcmp(referrals_of(c), row->want) == 0, "%s:\n got  %s\n want %s", row->name,
@@ -559,7 +446,7 @@ static const struct route_row rule4_rows[] = {
      "cw_ca/mandatory_report/queued/24,fic_ca/mandatory_report/queued/24"},
     {"adult discloses to staff: an adult forensic interview and police, with consent",
      "--age-estimate",
-     "20",
+     "24",
      NULL,
      NULL,
      0,
@@ -624,7 +511,7 @@ START_TEST(runaway_return_screening_is_routed_when_it_is_done)
 {
     char pid[24];
     long long sid;
-    snprintf(pid, sizeof(pid), "%lld", add_person("--age-estimate", "15"));
+    snprintf(pid, sizeof(pid), "%lld", tl_person_add(&cli, "--age-estimate", "15"));
     RUN_JSON("case", "new", "--title", "Back from running", "--person", pid, "--state", "CA",
              "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 09:00");
     sid = db_value("SELECT id FROM trafficking.screenings WHERE state = 'suggested'"
@@ -662,7 +549,7 @@ START_TEST(adult_positive_without_consent_waits_for_it_and_consent_queues_withou
     DB_EQ(0, "SELECT count(*) FROM trafficking.outbox");
     le = db_value("SELECT id FROM trafficking.referrals WHERE destination_id = 'le_ca'");
 
-    k = add_consent(person, "kind:law_enforcement");
+    k = tl_consent_add(&cli, person, "kind:law_enforcement");
     /* the waiting referral is queued, not doubled */
     DB_EQ(4, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
     DB_EQ(1, "SELECT count(*) FROM trafficking.referrals WHERE destination_id = 'le_ca'");
@@ -683,7 +570,7 @@ START_TEST(adult_positive_without_consent_waits_for_it_and_consent_queues_withou
                                       "vs_ca/consent/pending_consent/72");
 
     /* a second consent queues the hotline offer; law enforcement stays single */
-    add_consent(person, "nhth");
+    tl_consent_add(&cli, person, "nhth");
     DB_EQ(4, "SELECT count(*) FROM trafficking.referrals WHERE case_id = %lld", c);
     DB_EQ(2, "SELECT count(*) FROM trafficking.outbox");
     DB_EQ(1, "SELECT count(*) FROM trafficking.outbox WHERE referral_id = %lld", le);
@@ -696,7 +583,7 @@ END_TEST
 
 START_TEST(imminent_danger_refers_to_emergency_at_once_and_overrides_every_other_flow)
 {
-    long long person = add_person("--dob", "1990-01-01");
+    long long person = tl_person_add(&cli, "--dob", "1990-01-01");
     long long c = add_case(person, "imminent_danger,control");
     HAS_ALERT("danger", "CALL 911 NOW");
     HAS_MESSAGE("referral to emergency_911 (imminent_danger, immediate): queued, due within 1 h");
@@ -713,7 +600,7 @@ START_TEST(imminent_danger_refers_to_emergency_at_once_and_overrides_every_other
              " AND trafficking.outbox_payload(o)->>'imminent_danger' = 'true'"
              " AND trafficking.outbox_payload(o)->>'basis' = 'imminent_danger'");
     /* a positive screen while the danger lasts adds what it adds; 911 stays single */
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     ck_assert_str_eq(referrals_of(c), "emergency_911/imminent_danger/queued/1,"
                                       "le_ca/consent/pending_consent/72,"
                                       "legal_aid_west/consent/pending_consent/72,"
@@ -731,9 +618,9 @@ START_TEST(nothing_leaves_without_consent_or_a_legal_basis)
     long long adult, adult2;
     minor_reported_case();
     adult_positive_case(&adult);
-    add_consent(adult, "nhth");
+    tl_consent_add(&cli, adult, "nhth");
     adult_positive_case(&adult2);
-    add_case(add_person("--dob", "1980-05-05"), "imminent_danger");
+    add_case(tl_person_add(&cli, "--dob", "1980-05-05"), "imminent_danger");
     /* what left, and why */
     ck_assert_str_eq(db_text("SELECT string_agg(r.destination_id || ':' || r.basis || ':' ||"
                              " coalesce(r.consent_id::text, '-'), ',' ORDER BY r.id)"
@@ -753,11 +640,11 @@ END_TEST
  */
 START_TEST(contacting_destinations_are_not_used_when_the_only_channel_is_a_controlled_phone)
 {
-    long long person = add_person("--dob", "1990-01-01"), c;
+    long long person = tl_person_add(&cli, "--dob", "1990-01-01"), c;
     record_safety(person, PHONE_CONTROLLED);
-    add_consent(person, "nhth,kind:victim_services,kind:legal_aid,kind:law_enforcement");
+    tl_consent_add(&cli, person, "nhth,kind:victim_services,kind:legal_aid,kind:law_enforcement");
     c = add_case(person, NULL);
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     ck_assert_msg(strcmp(referrals_of(c), "le_ca/consent/queued/72") == 0,
                   "only law enforcement (which never contacts the person) may be referred; "
                   "got %s",
@@ -781,7 +668,7 @@ START_TEST(escalation_of_a_consent_based_referral_waits_for_consent_to_the_new_r
 {
     long long person, c, le;
     c = adult_positive_case(&person);
-    add_consent(person, "kind:law_enforcement");
+    tl_consent_add(&cli, person, "kind:law_enforcement");
     le = db_value("SELECT id FROM trafficking.referrals WHERE case_id = %lld"
                   " AND destination_id = 'le_ca' AND state = 'queued'",
                   c);
@@ -1000,15 +887,15 @@ END_TEST
 
 START_TEST(consent_revoked_after_queueing_revokes_its_referrals_and_holds_their_outbox)
 {
-    long long adult = add_person("--dob", "1990-01-01"), c, k, minor;
+    long long adult = tl_person_add(&cli, "--dob", "1990-01-01"), c, k, minor;
     char kid[24], cid[24];
     c = add_case(adult, "imminent_danger");
     snprintf(cid, sizeof(cid), "%lld", c);
-    k = add_consent(adult, "kind:law_enforcement,nhth");
+    k = tl_consent_add(&cli, adult, "kind:law_enforcement,nhth");
     snprintf(kid, sizeof(kid), "%lld", k);
     /* once safe, the flag goes and the screening makes the other referrals */
     RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--flags", "none");
-    screen(c, "adult", adult_coerced);
+    tl_screen(&cli, c, "adult", adult_coerced);
     ck_assert_str_eq(referrals_of(c), "emergency_911/imminent_danger/queued/1,"
                                       "le_ca/consent/queued/72,"
                                       "legal_aid_west/consent/pending_consent/72,"
@@ -1247,7 +1134,7 @@ START_TEST(route_explain_shows_each_rule_its_sub_conditions_and_the_unused_desti
     ck_assert_int_eq(jint(json_object_get(doc, "input"), "case_id"), 1);
     ck_assert_int_eq(jint(json_object_get(doc, "input"), "age"), 15);
     rules = json_object_get(doc, "rules");
-    ck_assert_uint_eq(json_array_size(rules), 13);
+    ck_assert_uint_eq(json_array_size(rules), 15);
     json_array_foreach(rules, i, x)
     {
         int want = strcmp(jstr(x, "name"), "minor_commercial_sex") == 0;
@@ -1270,12 +1157,12 @@ START_TEST(route_explain_shows_each_rule_its_sub_conditions_and_the_unused_desti
 
     /* a destination that would contact a person who must not be contacted */
     {
-        long long person = add_person("--dob", "1990-01-01"), c;
+        long long person = tl_person_add(&cli, "--dob", "1990-01-01"), c;
         char pid[24], cid[24];
         snprintf(pid, sizeof(pid), "%lld", person);
         RUN_OK(TL_AS, "a_worker", "safety", "set", pid, "--do-not-contact", "yes");
         c = add_case(person, NULL);
-        screen(c, "adult", adult_coerced);
+        tl_screen(&cli, c, "adult", adult_coerced);
         snprintf(cid, sizeof(cid), "%lld", c);
         RUN_OK(TL_AS, "a_worker", "route", "explain", cid);
         HAS(r.out, "Not sent:\n");
@@ -1374,7 +1261,7 @@ START_TEST(what_if_on_the_stored_input_makes_the_live_decision)
         cases[0] = run_route_row(&foreign);
     }
     cases[1] = adult_positive_case(&person);
-    add_consent(person, "kind:law_enforcement");
+    tl_consent_add(&cli, person, "kind:law_enforcement");
     cases[2] = run_route_row(&rule4_rows[1]);
     for (int i = 0; i < 3; i++)
         assert_what_if_agrees(cases[i], dir);
@@ -1570,8 +1457,9 @@ START_TEST(replay_routes_a_stored_version_1_screening_with_its_own_classes)
     char same[1100];
     const char *changes;
     long long minor = minor_reported_case();
-    db_exec("UPDATE trafficking.decisions SET input = jsonb_set(jsonb_set(jsonb_set(input,"
-            " '{screening,version}', '1'), '{screening,stopped}', 'true'),"
+    /* (as stored before inputs listed every screening: the one screening alone) */
+    db_exec("UPDATE trafficking.decisions SET input = jsonb_set(jsonb_set(jsonb_set("
+            " input - 'screenings', '{screening,version}', '1'), '{screening,stopped}', 'true'),"
             " '{indicators}', '[\"could_not_leave\", \"someone_making_you_now\"]')"
             " WHERE case_id = %lld",
             minor);
@@ -1595,7 +1483,7 @@ START_TEST(other_agency_sees_no_referrals_decisions_consents_or_outbox)
     PGconn *a, *b;
     minor_reported_case();
     adult_positive_case(&person);
-    add_consent(person, "kind:law_enforcement");
+    tl_consent_add(&cli, person, "kind:law_enforcement");
     record_safety(person, PHONE_CONTROLLED);
 
     a = as_app("a_worker");

@@ -117,20 +117,20 @@ START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_ret
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("--age-estimate", "15"));
     RUN_JSON("case", "new", "--title", "Missing from placement", "--person", pid, "--state", "CA",
-             "--runaway-start", "2026-11-20 10:00");
+             "--runaway-start", tl_hours_ago(30));
     ck_assert_int_eq(jint(doc, "case"), 1);
     /* a start alone is not a return: nothing yet */
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 0);
 
-    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--runaway-return", "2026-11-21 09:00");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--runaway-return", tl_hours_ago(2));
     HAS(r.out, "screening suggested: youth_quick");
-    HAS(r.out, "due within 24 hours");
+    ck_assert_ptr_null(strstr(r.out, "overdue"));
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
     ck_assert_str_eq(db_text("SELECT instrument_id || '/' || state || '/' || trigger "
                              "FROM trafficking.screenings WHERE case_id = 1"),
                      "youth_quick/suggested/runaway_return");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings WHERE case_id = 1 "
-                              "AND abs(extract(epoch FROM due_at - now()) - 86400) < 600"),
+                              "AND abs(extract(epoch FROM due_at - now()) - 22 * 3600) < 600"),
                      1);
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screening_history "
                               "WHERE to_state = 'suggested'"),
@@ -172,7 +172,7 @@ START_TEST(runaway_return_suggests_one_quick_screen_due_in_24h_and_again_per_ret
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 1);
 
     /* a new return is a new episode: a new screening is due */
-    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--runaway-return", "2026-11-27 18:30");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--runaway-return", tl_hours_ago(1));
     HAS(r.out, "screening suggested: youth_quick");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings "
                               "WHERE case_id = 1 AND instrument_id = 'youth_quick'"),
@@ -214,8 +214,8 @@ START_TEST(adult_with_recruitment_flag_gets_the_adult_screen_and_unflagged_adult
                              "FROM trafficking.screenings"),
                      "1/adult/adult_indicators");
     /* an adult returning from a runaway episode is past the youth screen's ages (24) */
-    RUN_OK(TL_AS, "a_worker", "case", "update", "2", "--runaway-start", "2026-11-20 10:00",
-           "--runaway-return", "2026-11-21 10:00");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "2", "--runaway-start", tl_hours_ago(30),
+           "--runaway-return", tl_hours_ago(2));
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings WHERE case_id = 2"), 0);
 }
 END_TEST
@@ -226,8 +226,8 @@ START_TEST(overdue_screening_is_listed_first_and_closed_cases_are_not_listed)
     snprintf(pid, sizeof(pid), "%lld", add_person("--age-estimate", "15"));
     for (int i = 0; i < 3; i++)
         RUN_OK(TL_AS, "a_worker", "case", "new", "--title", i == 2 ? "closing" : "returned",
-               "--person", pid, "--runaway-start", "2026-11-20 10:00", "--runaway-return",
-               "2026-11-21 10:00");
+               "--person", pid, "--runaway-start", tl_hours_ago(30), "--runaway-return",
+               tl_hours_ago(2));
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings "
                               "WHERE state = 'suggested'"),
                      3);
@@ -266,7 +266,7 @@ START_TEST(unknown_age_screens_on_the_minor_pathway)
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", add_person("", NULL));
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "No age known", "--person", pid,
-           "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
+           "--runaway-start", tl_hours_ago(30), "--runaway-return", tl_hours_ago(2));
     /* a possible minor returning from a runaway episode is a minor for the trigger too */
     HAS(r.out, "screening suggested: youth_quick");
     RUN_JSON("screen", "start", "1", youth_all_no[0], youth_all_no[1], youth_all_no[2],
@@ -625,7 +625,7 @@ START_TEST(decline_records_the_reason_and_needs_one)
     struct counts before;
     add_person("--age-estimate", "15");
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Not today", "--person", "1",
-           "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
+           "--runaway-start", tl_hours_ago(30), "--runaway-return", tl_hours_ago(2));
     before = count_rows();
     RUN_FAILS(2, "screen", "decline", "1");
     HAS(r.err, "missing --reason");
@@ -793,7 +793,7 @@ START_TEST(case_refused_by_another_plugin_leaves_no_screening)
     snprintf(cfg, sizeof(cfg), "%s", tl_config(plugins));
     add_person("--age-estimate", "15");
     RUN_FAILS(1, "case", "new", "--title", "BOOM", "--person", "1", "--runaway-start",
-              "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00", "--cw-history");
+              tl_hours_ago(30), "--runaway-return", tl_hours_ago(2), "--cw-history");
     HAS(r.err, "refusing case titled 'BOOM'");
     HAS(r.err, "nothing was saved");
     ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.cases"), 0);
@@ -805,7 +805,7 @@ START_TEST(case_refused_by_another_plugin_leaves_no_screening)
                      0);
     /* the same case under another title goes through, with both suggestions */
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "fine", "--person", "1", "--runaway-start",
-           "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00", "--cw-history");
+           tl_hours_ago(30), "--runaway-return", tl_hours_ago(2), "--cw-history");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.screenings"), 2);
 }
 END_TEST
@@ -829,7 +829,7 @@ START_TEST(suggestion_already_written_is_rolled_back_when_a_later_one_fails)
     PQfinish(su);
     add_person("--age-estimate", "15");
     RUN_FAILS(1, "case", "new", "--title", "Both triggers", "--person", "1", "--runaway-start",
-              "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00", "--cw-history");
+              tl_hours_ago(30), "--runaway-return", tl_hours_ago(2), "--cw-history");
     HAS(r.err, "observation refused by the test");
     HAS(r.err, "nothing was saved");
     ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.cases"), 0);
@@ -846,7 +846,7 @@ START_TEST(other_agency_cannot_see_screenings)
     PGconn *a, *b;
     add_person("--age-estimate", "15");
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "A's case", "--person", "1",
-           "--runaway-start", "2026-11-20 10:00", "--runaway-return", "2026-11-21 10:00");
+           "--runaway-start", tl_hours_ago(30), "--runaway-return", tl_hours_ago(2));
     RUN_JSON("screen", "start", "1", "offer_not_as_promised=yes", youth_all_no[1], youth_all_no[2],
              youth_all_no[3]);
     ck_assert_int_eq(jint(doc, "screening"), 1);

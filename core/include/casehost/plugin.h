@@ -424,6 +424,20 @@ struct ch_host_api {
     "person_check_v1 time_input_v1 agency_rls case_rls case_flag_declare_v1 "                      \
     "case_flags_unknown_v1 identities agencies(id) users(id) cases(id) people(id)"
 
+/*
+ * Surface v2 (core migration sql/core/009_age.sql): v1 and
+ *   plugin_person_v2  v1's columns, then age_high (the high end of the age
+ *                     range today: equal to age with a date of birth, the
+ *                     estimate's upper bound grown since estimated_on, NULL
+ *                     when unknown), estimated_by (who estimated, or NULL),
+ *                     age_disputed (boolean), age_dispute_note
+ *   plugin_agency_v1  id, name, kind (free text: 'child_welfare', ...),
+ *                     state, county: an agency the caller may see
+ *   person_age_on_v1(person, date)   OUT low, OUT high: the person's age
+ *                     range in whole years on that date (NULLs when unknown)
+ */
+#define CH_SQL_SURFACE_V2 CH_SQL_SURFACE_V1 " plugin_person_v2 plugin_agency_v1 person_age_on_v1"
+
 /* What CH_PLUGIN_ENTRY returns; static storage in the plugin. */
 struct ch_plugin_desc {
     size_t size; /* sizeof(struct ch_plugin_desc) */

@@ -14,6 +14,7 @@
 
 #include "cli/enums.h"
 #include "cli/show.h"
+#include "db/ledger.h"
 #include "db/query.h"
 #include "db/route.h"
 #include "trf.h"
@@ -410,27 +411,11 @@ static const struct ch_arg ledger_args[] = {
 
 /*
  * What was reported for the case and its person (the audited read of the
- * ledger), then what routing did not make again and why, latest first: the
- * decisions keep it beside their outcome.
+ * ledger), then what routing did not make again and why (db/ledger.c).
  */
 static int referral_ledger(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    static const char ledger_sql[] = "SELECT * FROM trafficking.ledger_of_v1($1)";
-    static const char not_made_sql[] =
-        "SELECT DISTINCT ON (n->>'destination', n->>'reason') d.id AS decision,"
-        "       to_char(d.decided_at, 'YYYY-MM-DD HH24:MI') AS decided,"
-        "       n->>'destination' AS destination, n->>'basis' AS basis, n->>'action' AS action,"
-        "       n->>'reason' AS reason"
-        "  FROM trafficking.decisions d, jsonb_array_elements(d.ledger) n"
-        " WHERE d.case_id = $1 AND n->>'action' IN ('already_reported', 'declined')"
-        " ORDER BY n->>'destination', n->>'reason', d.id DESC";
-    struct trf *t = ud;
-    const char *params[1] = {v[LG_CASE].text};
-    char what[64];
-    snprintf(what, sizeof(what), "case %s", v[LG_CASE].text);
-    if (trf_show(t, ctx, what, ledger_sql, 1, params, "reports", TRF_SHOW_ROWS) != CH_OK)
-        return CH_ERROR;
-    return trf_show(t, ctx, what, not_made_sql, 1, params, "not_made", TRF_SHOW_ROWS);
+    return trf_ledger_out(ud, ctx, v[LG_CASE].text, TRF_LEDGER_FULL);
 }
 
 enum { RA_CASE, RA_DESTINATION, RA_REASON };

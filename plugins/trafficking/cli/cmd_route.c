@@ -1,6 +1,7 @@
 /*
  * cmd_route.c: `route explain` (what a stored decision asks of a person,
- * where each referral stands now and, for admins, why each rule fired) and
+ * where each referral stands now, what the report ledger made of each
+ * referral it proposed and, for admins, why each rule fired) and
  * `routing replay` (what a candidate configuration would change over stored
  * decisions). Both read; the one write is the audit of the read.
  */
@@ -19,7 +20,7 @@
 static const char latest_decision_sql[] =
     "SELECT d.id, d.case_id, d.cause, d.config_hash, d.input::text, d.rules::text,"
     "       d.outcome::text, to_char(d.decided_at, 'YYYY-MM-DD HH24:MI:SS') AS decided_at,"
-    "       u.name AS decided_by, d.screening_id"
+    "       u.name AS decided_by, d.screening_id, d.ledger::text"
     "  FROM trafficking.decisions d LEFT JOIN casehost.plugin_user_v1 u ON u.id = d.decided_by"
     " WHERE d.case_id = $1 AND ($2::bigint IS NULL OR d.id = $2::bigint)"
     " ORDER BY d.id DESC LIMIT 1";
@@ -74,6 +75,7 @@ int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     char err[512], heading[400], hint[120];
     size_t n_now = 0;
     PGresult *r, *refs = NULL;
+    json_t *ledger = NULL;
     int rc = CH_ERROR;
 
     params[0] = case_arg;
@@ -94,6 +96,12 @@ int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         goto out;
     }
     d.case_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    /* What the ledger did to each proposed referral ([] for a decision made before it). */
+    ledger = json_loads(PQgetvalue(r, 0, 10), 0, NULL);
+    if (!json_is_array(ledger)) {
+        t->api->fail(ctx, "decision %s: its ledger is not a list", PQgetvalue(r, 0, 0));
+        goto out;
+    }
     snprintf(d.config_hash, sizeof(d.config_hash), "%s", PQgetvalue(r, 0, 3));
     refs = PQexecParams(t->api->conn(ctx), referrals_now_sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(refs) != PGRES_TUPLES_OK) {
@@ -127,8 +135,8 @@ int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
              "('route explain %s%s%s --trace' shows every rule and its conditions)", case_arg,
              decision_arg ? " --decision " : "", decision_arg ? decision_arg : "");
     /* Names from the configuration in force: ids are stable, a name may have been corrected. */
-    if (trf_out_decision(t, ctx, &d, t->cfg != NULL ? t->cfg->routing : NULL, now, n_now, heading,
-                         hint, v[TRF_X_TRACE].num != 0) != 0) {
+    if (trf_out_decision(t, ctx, &d, t->cfg != NULL ? t->cfg->routing : NULL, now, n_now, ledger,
+                         heading, hint, v[TRF_X_TRACE].num != 0) != 0) {
         t->api->fail(ctx, "out of memory");
         goto out;
     }
@@ -136,6 +144,7 @@ int route_explain(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
              ? CH_OK
              : CH_ERROR;
 out:
+    json_decref(ledger);
     free(now);
     PQclear(refs);
     PQclear(r);

@@ -187,14 +187,44 @@ static void print_trace(const void *d, FILE *f)
     routing_explain_text(d, f);
 }
 
+/*
+ * One line per referral the decision proposed, saying what the report
+ * ledger made of it: not made (already reported), not referred (declined),
+ * a new report and why, or the open one that stands.
+ */
+static void out_ledger(struct trf *t, struct ch_ctx *ctx, const json_t *ledger)
+{
+    size_t i;
+    json_t *n;
+    if (json_array_size(ledger) == 0)
+        return;
+    t->api->out_message(ctx, "Report ledger (what became of each report this decision proposed):");
+    json_array_foreach(ledger, i, n)
+    {
+        const char *dest = json_string_value(json_object_get(n, "destination"));
+        const char *action = json_string_value(json_object_get(n, "action"));
+        const char *reason = json_string_value(json_object_get(n, "reason"));
+        const char *decline = json_string_value(json_object_get(n, "decline"));
+        int not_made = action != NULL && strcmp(action, "already_reported") == 0;
+        if (reason == NULL)
+            reason = action != NULL ? action : "?";
+        t->api->out_message(ctx, "  %s: %s%s%s%s", dest != NULL ? dest : "?",
+                            not_made ? "not made: " : "", reason, decline != NULL ? "; " : "",
+                            decline != NULL ? decline : "");
+    }
+}
+
 int trf_out_decision(struct trf *t, struct ch_ctx *ctx, const struct routing_decision *d,
                      const struct routing_config *cfg, const struct routing_referral_now *now,
-                     size_t n_now, const char *heading, const char *trace_hint, int trace)
+                     size_t n_now, json_t *ledger, const char *heading, const char *trace_hint,
+                     int trace)
 {
     json_t *summary = routing_summary(d, cfg, now, n_now);
     int rc = 0;
-    if (summary == NULL)
+    if (summary == NULL || (ledger != NULL && json_object_set(summary, "ledger", ledger) != 0)) {
+        json_decref(summary);
         return -1;
+    }
     /* The first thing a person reads: what to do at once (the host prints alerts first). */
     for (size_t i = 0; i < d->n_instructions; i++)
         t->api->out_alert(ctx, CH_SEV_DANGER, "%s", d->instructions[i]);
@@ -204,6 +234,8 @@ int trf_out_decision(struct trf *t, struct ch_ctx *ctx, const struct routing_dec
         if (heading != NULL)
             t->api->out_message(ctx, "%s", heading);
         rc = out_printed(t, ctx, print_summary, summary);
+        if (rc == 0)
+            out_ledger(t, ctx, ledger);
         if (rc == 0 && trace) {
             t->api->out_message(ctx, "%s", "");
             rc = out_printed(t, ctx, print_trace, d);
@@ -309,16 +341,24 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
     struct trf *t = ud;
     struct routing_input in;
     struct routing_decision d;
+    struct routing_ledger ledger;
     struct routing_config *cfg = NULL;
-    json_t *jd = NULL, *ji = NULL;
+    json_t *jd = NULL, *ji = NULL, *jl = NULL;
     char heading[200];
     int rc = CH_ERROR;
     routing_input_init(&in);
     routing_decision_init(&d);
+    routing_ledger_init(&ledger);
     if (read_case_file(t, ctx, v[R_INPUT].text, &in) != 0 ||
         (cfg = trf_routing_config_open(t, ctx, config_dir_of(v))) == NULL)
         goto out;
-    if (routing_decide(cfg, &in, &d) != 0) {
+    /*
+     * What the report ledger makes of each referral, held against the case
+     * file's ledger, declines, consents and episode as the database holds a
+     * stored decision (the same sentences as route explain shows).
+     */
+    if (routing_decide(cfg, &in, &d) != 0 || routing_ledger_of(cfg, &in, &d, &ledger) != 0 ||
+        (jl = routing_ledger_to_json(&ledger)) == NULL) {
         t->api->fail(ctx, "out of memory while routing");
         goto out;
     }
@@ -335,7 +375,7 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
              "What-if for case %lld (configuration %.12s): nothing was "
              "stored or sent.",
              (long long)d.case_id, cfg->hash);
-    if (trf_out_decision(t, ctx, &d, cfg, NULL, 0, heading,
+    if (trf_out_decision(t, ctx, &d, cfg, NULL, 0, jl, heading,
                          "(--trace shows every rule and its conditions)",
                          v[R_TRACE].num != 0) != 0) {
         t->api->fail(ctx, "out of memory");
@@ -345,7 +385,9 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
 out:
     json_decref(jd);
     json_decref(ji);
+    json_decref(jl);
     routing_decision_release(&d);
+    routing_ledger_release(&ledger);
     routing_input_release(&in);
     routing_config_free(cfg);
     return rc;

@@ -45,13 +45,17 @@ struct routing_config *trf_routing_config_open(struct trf *t, struct ch_ctx *ctx
  * Shows decision d (borrowed) to a person: each instruction first, as an
  * alert of severity danger; then, in text, heading (may be NULL), the
  * summary (routing_summary with the destination names of cfg and now[0 ..
- * n_now - 1], both may be NULL) and, with trace, the full explanation, else
- * trace_hint (may be NULL); in JSON the summary as "summary" (the caller adds
- * the decision itself). 0, or -1 without memory.
+ * n_now - 1], both may be NULL), what the report ledger made of each
+ * proposed referral (ledger: a stored decision's ledger column, borrowed;
+ * NULL for none, as in a what-if) and, with trace, the full explanation, else
+ * trace_hint (may be NULL); in JSON the summary as "summary", with the ledger
+ * as its "ledger" (the caller adds the decision itself). 0, or -1 without
+ * memory.
  */
 int trf_out_decision(struct trf *t, struct ch_ctx *ctx, const struct routing_decision *d,
                      const struct routing_config *cfg, const struct routing_referral_now *now,
-                     size_t n_now, const char *heading, const char *trace_hint, int trace);
+                     size_t n_now, json_t *ledger, const char *heading, const char *trace_hint,
+                     int trace);
 
 /*
  * Writes a JSON value through the host's structured output under key (NULL

@@ -28,6 +28,24 @@ const char *const trf_safe_channels[] = {
     "phone", "sms", "email", "in_person", "via_caseworker", NULL,
 };
 
+const char *const trf_episode_kinds[] = {
+    "sex", "labour", "both", "unclear", NULL,
+};
+
+const char *const trf_determination_levels[] = {
+    "at_risk",
+    "suspected",
+    "confirmed",
+    NULL,
+};
+
+const char *const trf_trafficking_types[] = {
+    "sex",
+    "labour",
+    "both",
+    NULL,
+};
+
 int trf_enum_index(const char *const *values, const char *word, size_t len)
 {
     for (int i = 0; values[i] != NULL; i++)

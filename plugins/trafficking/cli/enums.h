@@ -33,6 +33,18 @@ extern const char *const trf_consent_regimes[];
  */
 extern const char *const trf_safe_channels[];
 
+/* An exploitation episode's kind: trafficking.exploitation_episodes CHECK (kind IN (...)). */
+extern const char *const trf_episode_kinds[];
+
+/* A determination's level: trafficking.determinations CHECK (level IN (...)). */
+extern const char *const trf_determination_levels[];
+
+/*
+ * The trafficking a determination names: trafficking.determinations
+ * CHECK (trafficking_type IN (...)).
+ */
+extern const char *const trf_trafficking_types[];
+
 /* The index of the len bytes at word in values, or -1. */
 int trf_enum_index(const char *const *values, const char *word, size_t len);
 

@@ -22,6 +22,11 @@ static void case_part(const struct routing_input *all, struct routing_input *out
     out->age = all->age;
     out->age_known = all->age_known;
     out->age_estimated = all->age_estimated;
+    out->age_high = all->age_high;
+    out->age_disputed = all->age_disputed;
+    out->exploitation = all->exploitation;
+    out->missing = all->missing;
+    memcpy(out->agency_kind, all->agency_kind, sizeof(out->agency_kind));
     memcpy(out->gender, all->gender, sizeof(out->gender));
     memcpy(out->state, all->state, sizeof(out->state));
     memcpy(out->county, all->county, sizeof(out->county));
@@ -66,7 +71,8 @@ int casefacts_from_json(const json_t *j, struct casefacts *cf, struct routing_in
         memset(cf, 0, sizeof(*cf));
         cf->case_id = all.case_id;
         cf->closed = json_is_true(closed);
-        cf->age = scoring_age_of(all.age, all.age_known, all.age_estimated);
+        cf->age = scoring_age_range(all.age, all.age_high, all.age_known, all.age_estimated,
+                                    all.age_disputed);
         case_part(&all, &cf->in);
     }
     if (in != NULL) {
@@ -136,10 +142,13 @@ static const struct {
     int first, last; /* slots, inclusive */
 } feeds[] = {
     {"subject_id", FACTS_MINOR, FACTS_GENDER},
+    {"subject_id", FACTS_POSSIBLY_MINOR, FACTS_EXPLOITED_AS_MINOR},
     {"state", FACTS_STATE, FACTS_STATE},
     {"county", FACTS_COUNTY, FACTS_COUNTY},
     {"runaway_start", FACTS_RUNAWAY_RETURN, FACTS_RUNAWAY_EPISODES},
     {"runaway_return", FACTS_RUNAWAY_RETURN, FACTS_RUNAWAY_EPISODES},
+    {"runaway_start", FACTS_MISSING, FACTS_MISSING},
+    {"runaway_return", FACTS_MISSING, FACTS_MISSING},
     {"cw_history", FACTS_CW_HISTORY, FACTS_CW_HISTORY},
     {"jj_history", FACTS_JJ_HISTORY, FACTS_JJ_HISTORY},
     {"flags", FACTS_RECRUITMENT_FLAG, FACTS_IMMINENT_DANGER},

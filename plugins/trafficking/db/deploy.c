@@ -1,11 +1,13 @@
 /*
  * deploy.c: the plugin's part of `config deploy` and `config check`. It runs
  * the routing fixtures against the candidate configuration the plugin was
- * started with, and, when deploying, records in the deploy's transaction what
- * the new generation allows (destinations with their fields, the targets and
- * bases each rule may produce, the instruments with their items), so that
- * the database checks every referral and screening a caller writes against
- * the live configuration. It never changes anything else.
+ * started with, and, when deploying, refuses a candidate that no longer loads
+ * an instrument version stored screenings use, then records in the deploy's
+ * transaction what the new generation allows (destinations with their
+ * fields, the targets and bases each rule may produce, the instruments with
+ * their items), so that the database checks every referral and screening a
+ * caller writes against the live configuration. It never changes anything
+ * else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,82 @@ static int run_fixtures(struct trf *t, struct ch_ctx *ctx)
     return rc == 0 ? CH_OK : CH_ERROR;
 }
 
+/*
+ * "2" or "1, 2": the versions of instrument id that set loads, into buf;
+ * "" when it loads none.
+ */
+static const char *versions_of(const struct instrument_set *set, const char *id, char *buf,
+                               size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < set->n && used < len; i++)
+        if (strcmp(set->v[i]->id, id) == 0) {
+            int k = snprintf(buf + used, len - used, "%s%d", used ? ", " : "", set->v[i]->version);
+            used = k < 0 ? len : used + (size_t)k;
+        }
+    return buf;
+}
+
+/*
+ * A screening is routed (and replayed) with the evidence classes of its own
+ * instrument version, so every version a stored screening of any agency
+ * uses must load in the candidate. The database counts them
+ * (trafficking.screening_versions_v1: instrument, version, count; nothing
+ * personal). CH_OK, or CH_ERROR naming each version missing.
+ */
+static int stored_versions_load(struct trf *t, struct ch_ctx *ctx, PGconn *conn)
+{
+    static const char sql[] =
+        "SELECT instrument, version, screenings FROM trafficking.screening_versions_v1()";
+    const struct instrument_set *set = t->cfg->instruments;
+    char err[1024], *text = NULL;
+    size_t len = 0;
+    FILE *mem;
+    int missing = 0;
+    PGresult *r = trf_query(conn, sql, 0, NULL, err, sizeof(err),
+                            "cannot read which instrument versions stored screenings use");
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    if ((mem = open_memstream(&text, &len)) == NULL) {
+        PQclear(r);
+        t->api->fail(ctx, "out of memory");
+        return CH_ERROR;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0), *version = PQgetvalue(r, i, 1);
+        const char *n = PQgetvalue(r, i, 2);
+        char loaded[200];
+        if (instrument_set_find(set, id, (int)strtol(version, NULL, 10)) != NULL)
+            continue;
+        fprintf(mem,
+                "%sinstrument %s version %s is used by %s stored screening%s: keep "
+                "instruments/%s.v%s.cfg and its class-mapping file instruments/classes/%s.v%s.cfg ",
+                missing++ ? "\n" : "", id, version, n, strcmp(n, "1") == 0 ? "" : "s", id, version,
+                id, version);
+        if (versions_of(set, id, loaded, sizeof(loaded))[0] != '\0')
+            fprintf(mem, "(this configuration loads %s version %s only)", id, loaded);
+        else
+            fprintf(mem, "(this configuration loads no version of %s)", id);
+    }
+    PQclear(r);
+    if (fclose(mem) != 0 || text == NULL) {
+        free(text);
+        t->api->fail(ctx, "out of memory");
+        return CH_ERROR;
+    }
+    if (missing > 0)
+        t->api->fail(ctx,
+                     "%s\nhint: a screening is routed with the evidence classes of its own "
+                     "instrument version; an earlier version's definition stays byte-identical "
+                     "and gets its classes from its class-mapping file",
+                     text);
+    free(text);
+    return missing > 0 ? CH_ERROR : CH_OK;
+}
+
 /* A generation is stored in the database: it may name secret files, never hold a secret. */
 static int no_inline_secrets(struct trf *t, struct ch_ctx *ctx)
 {
@@ -122,11 +200,17 @@ int trf_deploy_check(struct ch_ctx *ctx, const char *generation_hash, void *ud)
     const char *params[2];
     char err[1024];
     PGresult *r;
-    int ok;
-    if (no_inline_secrets(t, ctx) != CH_OK || run_fixtures(t, ctx) != CH_OK)
+    int ok, deploying = conn != NULL && generation_hash[0] != '\0';
+    /* A missing version first: the fixtures that name it would only fail after it. */
+    if (no_inline_secrets(t, ctx) != CH_OK ||
+        (deploying && stored_versions_load(t, ctx, conn) != CH_OK) || run_fixtures(t, ctx) != CH_OK)
         return CH_ERROR;
-    if (conn == NULL || generation_hash[0] == '\0')
-        return CH_OK; /* config check: nothing to record */
+    if (!deploying) {
+        /* config check: nothing to record, and no stored screening to ask about */
+        t->api->out_message(ctx, "not checked without a database: that every instrument version "
+                                 "stored screenings use still loads (config deploy checks it)");
+        return CH_OK;
+    }
     rows = allowed(t->cfg);
     text = rows != NULL ? json_dumps(rows, JSON_COMPACT) : NULL;
     json_decref(rows);

@@ -59,6 +59,8 @@ static json_t *referrals_json(const struct routing_config *cfg, const struct rou
         json_object_set_new(o, "consent", json_integer(rf->consent_id));
         json_object_set_new(o, "urgency", json_string(routing_urgency_name(rf->urgency)));
         json_object_set_new(o, "due_hours", json_integer(rf->due_hours));
+        if (rf->due_from != FACTS_DUE_FROM_NOW)
+            json_object_set_new(o, "due_from", json_string(facts_due_from_name(rf->due_from)));
         json_object_set_new(o, "ack_sla_hours", json_integer(rf->ack_sla_hours));
         json_object_set_new(o, "state", json_string(routing_state_name(rf->state)));
         json_object_set_new(o, "fields", routing_fields_to_json(rf->fields));

@@ -9,10 +9,13 @@
 
 #include <jansson.h>
 
+#include "db/ledger.h"
 #include "db/query.h"
 #include "db/screening.h"
 
-static const char suggest_sql[] = "SELECT trafficking.screening_suggest($1, $2, $3, $4, $5)";
+static const char suggest_sql[] =
+    "SELECT s.screening, to_char(s.due_at, 'YYYY-MM-DD HH24:MI'), s.overdue"
+    "  FROM trafficking.screening_suggest_from_v1($1, $2, $3, $4, $5, $6) s";
 static const char submit_sql[] = "SELECT trafficking.screening_submit($1::jsonb)";
 
 const char *screening_final_state(const struct scoring_outcome *o)
@@ -130,19 +133,23 @@ out:
     return id;
 }
 
-int64_t screening_suggest(PGconn *conn, int64_t case_id, const struct trigger *t, char *err,
-                          size_t errlen)
+int64_t screening_suggest(PGconn *conn, int64_t case_id, const struct trigger *t,
+                          struct screening_due *due, char *err, size_t errlen)
 {
-    char id[24], due[16];
-    const char *params[5] = {id, t->instrument, t->name, t->reason, due};
+    char id[24], hours[16];
+    const char *params[6] = {id,        t->instrument, t->name,
+                             t->reason, hours,         facts_due_from_name(t->due_from)};
     PGresult *r;
     int64_t out = -1;
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
-    snprintf(due, sizeof(due), "%d", t->due_hours);
-    r = trf_query(conn, suggest_sql, 5, params, err, errlen,
+    snprintf(hours, sizeof(hours), "%d", t->due_hours);
+    r = trf_query(conn, suggest_sql, 6, params, err, errlen,
                   "cannot suggest a screening for case %s", id);
-    if (r != NULL)
+    if (r != NULL) {
         out = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(due->at, sizeof(due->at), "%s", PQgetvalue(r, 0, 1));
+        due->overdue = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+    }
     PQclear(r);
     return out;
 }
@@ -199,16 +206,22 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
     n = trigger_match(t->cfg->triggers, event_of(ev->kind), facts, matched, 32);
     for (size_t i = 0; i < n && i < 32; i++) {
         int64_t id;
+        struct screening_due due;
         if (ev->kind == CH_EV_CASE_UPDATED && !reads_changed_field(matched[i], ev))
             continue;
-        id = screening_suggest(t->api->conn(ctx), ev->case_id, matched[i], err, sizeof(err));
+        id = screening_suggest(t->api->conn(ctx), ev->case_id, matched[i], &due, err, sizeof(err));
         if (id < 0) {
             t->api->fail(ctx, "%s", err);
             return CH_ERROR;
         }
-        if (id > 0 && !t->api->json(ctx))
-            t->api->out_message(ctx, "screening suggested: %s (%s), due within %d hours",
-                                matched[i]->instrument, matched[i]->reason, matched[i]->due_hours);
+        if (id > 0 && due.overdue)
+            /* Late news of an event is no reason to wait: say it is overdue, and since when. */
+            t->api->out_alert(ctx, CH_SEV_WARNING,
+                              "screening %lld (%s) is overdue since %s: %s Do it now.",
+                              (long long)id, matched[i]->instrument, due.at, matched[i]->reason);
+        else if (id > 0 && !t->api->json(ctx))
+            t->api->out_message(ctx, "screening suggested: %s (%s), due %s", matched[i]->instrument,
+                                matched[i]->reason, due.at);
     }
     return CH_OK;
 }
@@ -235,5 +248,10 @@ int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
     }
     t->api->out_result(ctx, "screenings", r, 1);
     PQclear(r);
+    /* What was reported, per destination: the same reading as `referral ledger`. */
+    if (trf_ledger_out(t, ctx, id, TRF_LEDGER_SUMMARY) != CH_OK)
+        return CH_ERROR;
+    if (trf_render_determination(ctx, case_id, t) != CH_OK)
+        return CH_ERROR;
     return CH_OK;
 }

@@ -29,12 +29,20 @@ struct screening_submit {
  */
 int64_t screening_store(PGconn *conn, const struct screening_submit *s, char *err, size_t errlen);
 
+/* When a suggested screening is due ("YYYY-MM-DD HH:MM"), and whether it is already overdue. */
+struct screening_due {
+    char at[32];
+    int overdue;
+};
+
 /*
- * Suggests a screening with inst and trigger t for case_id. Returns the new
- * id, 0 when an open one already existed, or -1 with err set.
+ * Suggests a screening with inst and trigger t for case_id, due t->due_hours
+ * after t->due_from (the database's clock and the case's times). Returns the
+ * new id, 0 when an open one already existed, or -1 with err set; *due is set
+ * unless -1.
  */
-int64_t screening_suggest(PGconn *conn, int64_t case_id, const struct trigger *t, char *err,
-                          size_t errlen);
+int64_t screening_suggest(PGconn *conn, int64_t case_id, const struct trigger *t,
+                          struct screening_due *due, char *err, size_t errlen);
 
 /* The state a finished screening gets: "completed", "stopped" or "declined". */
 const char *screening_final_state(const struct scoring_outcome *o);

@@ -67,12 +67,9 @@ static struct rule_value call_value(const struct facts_call *call, const struct 
 
 void routing_input_case_facts(const struct routing_input *in, struct rule_value *facts)
 {
-    facts[FACTS_MINOR] = v_bool(routing_input_minor(in));
-    if (in->age >= 0)
-        facts[FACTS_AGE] = v_num(in->age);
-    facts[FACTS_AGE_KNOWN] = v_bool(in->age_known);
-    facts[FACTS_AGE_ESTIMATED] = v_bool(in->age_estimated);
-    facts[FACTS_PATHWAY] = v_str(routing_input_pathway(in));
+    routing_input_age_facts(in, facts);
+    facts[FACTS_MISSING] = v_bool(in->missing);
+    facts[FACTS_AGENCY_KIND] = v_str(in->agency_kind);
     facts[FACTS_GENDER] = v_str(in->gender);
     facts[FACTS_STATE] = v_str(in->state);
     facts[FACTS_COUNTY] = v_str(in->county);
@@ -95,6 +92,11 @@ static void fill_facts(const struct routing_config *cfg, const struct routing_in
     routing_input_case_facts(in, facts);
     /* With the evidence classes of the screening's own instrument version. */
     routing_input_screening_facts(in, cfg->instruments, facts);
+    /* Child welfare up to 21 or 24 adds services, never a mandatory police report. */
+    int cw_age = routing_child_welfare_age(cfg, in->state);
+    facts[FACTS_CHILD_WELFARE_AGE] = v_num(cw_age);
+    facts[FACTS_UNDER_CHILD_WELFARE_AGE] =
+        v_bool(!routing_input_minor(in) && in->age >= 0 && in->age < cw_age);
     for (size_t slot = FACTS__COUNT; slot < n; slot++)
         facts[slot] = call_value(facts_resolver_call(&cfg->resolver, slot), in);
 }
@@ -280,6 +282,7 @@ static int consider(struct routing_decision *d, const struct routing_destination
         .basis = rule->basis,
         .urgency = rule->urgency,
         .due_hours = rule->due_hours,
+        .due_from = rule->due_from,
         .ack_sla_hours = dest->ack_sla_hours,
         .fields = dest->fields,
         .state = ROUTING_STATE_QUEUED,

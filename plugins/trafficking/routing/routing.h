@@ -41,7 +41,16 @@
  *       note = "DOMAIN: imminent danger overrides every other flow";  # note optional
  *       instruction = "CALL 911 NOW: someone is in danger."; },      # instruction optional
  *   );
- * purpose, note and instruction are optional; every other member is required.
+ *       due_from = "runaway_start"; },      # optional: what due_hours count from
+ *   child_welfare_age = ( { states = ["CA"]; age = 21; } );   # optional; 18 elsewhere
+ * purpose, note, instruction and due_from are optional; every other member is required.
+ * due_from (rules/facts.h enum facts_due_from: now, runaway_start,
+ * runaway_return) makes the deadline run from the case's event, never later
+ * than the decision plus due_hours: a missing-child report recorded a day
+ * late is overdue at once. child_welfare_age (18 to 26) is the age up to
+ * which a state's child welfare serves young people: the facts
+ * child_welfare_age and under_child_welfare_age; it adds services, never a
+ * mandatory report.
  * Rules run in ascending priority (lower first); two rules with one priority
  * are an error, so the order is always written down. "kind:x" refers every
  * destination of kind x that serves the case's jurisdiction.
@@ -65,13 +74,15 @@
  *                          minors, health; null when there is no screening)
  *   consent("purpose")     bool: an active consent with that purpose exists
  *   safe_channel("name")   bool: the person has that safe contact channel
- * The fact `disclosure` is true when the latest screening stopped on a disclosure;
- * the screening facts (result, band, score, disclosure) are null without one.
+ * The fact `disclosure` is true when a current screening stopped on a
+ * disclosure; the screening facts (result, band, score: the latest
+ * screening's; disclosure) are null without one.
  *
- * Evidence (rules/facts.h "Evidence"): what the latest screening's concern
- * answers establish, read through the evidence classes of that screening's
- * own instrument version (routing_input_evidence; an earlier version's come
- * from its class-mapping file, so a stored screening replays as it was):
+ * Evidence (rules/facts.h "Evidence"): what the current screenings' concern
+ * answers establish, each read through the evidence classes of its own
+ * instrument version (routing_input_evidence: their union; an earlier
+ * version's come from its class-mapping file, so a stored screening replays
+ * as it was):
  *   evidence("class")      bool: commercial_sex, force, fraud, coercion,
  *                          labour_exploitation, risk or disclosure
  *   ffc                    bool: force, fraud or coercion
@@ -117,6 +128,8 @@ enum routing_kind {
     ROUTING_KIND_ASSESSMENT,               /* the agency's own CSEC / child-welfare assessment */
     ROUTING_KIND_ADULT_FORENSIC_INTERVIEW, /* adults: never a children's advocacy centre */
     ROUTING_KIND_LABOUR_INVESTIGATION,     /* a labour disclosure's investigation */
+    ROUTING_KIND_MISSING_CHILD,            /* missing-child reports: NCIC entry by police, NCMEC */
+    ROUTING_KIND_YOUNG_ADULT_SERVICES, /* child welfare's services for 18 to child_welfare_age */
     ROUTING_KIND__COUNT
 };
 
@@ -261,7 +274,16 @@ struct routing_rule {
     char *purpose; /* consent purpose a consent-basis referral needs, or NULL: any purpose */
     char *note;    /* optional prose shown in explanations, or NULL */
     int line;
-    char *instruction; /* what a person must do at once when the rule matches, or NULL */
+    char *instruction;            /* what a person must do at once when the rule matches, or NULL */
+    enum facts_due_from due_from; /* the time due_hours counts from */
+};
+
+/* Child welfare serves young people up to age (exclusive) in these states. */
+struct routing_cw_age {
+    char **states;
+    size_t n_states;
+    int age;
+    int line;
 };
 
 struct routing_config {
@@ -269,6 +291,8 @@ struct routing_config {
     size_t n_destinations;
     struct routing_rule *rules; /* ascending priority */
     size_t n_rules;
+    struct routing_cw_age *cw_ages; /* routing.cfg child_welfare_age, file order */
+    size_t n_cw_ages;
     struct facts_resolver resolver; /* slots of the calls in every rule's `when` */
     char *destinations_path;
     char *routing_path;
@@ -302,9 +326,38 @@ void routing_config_free(struct routing_config *cfg);
 /* Index of a destination id, or -1. */
 int routing_config_destination(const struct routing_config *cfg, const char *id);
 
+/* The age up to which child welfare serves in state ("" unknown): 18 unless configured. */
+int routing_child_welfare_age(const struct routing_config *cfg, const char *state);
+
 /* 1 when d serves state/county ("" when unknown), else 0. */
 int routing_destination_serves(const struct routing_destination *d, const char *state,
                                const char *county);
+
+/* ------------------------------------------------------------------ time --- */
+
+/*
+ * A point in time: microseconds since 1970-01-01T00:00:00Z, UTC (PostgreSQL
+ * keeps microseconds, so a time read from the database compares as the
+ * database compares it). ROUTING_TIME_NONE: absent.
+ */
+typedef int64_t routing_time;
+#define ROUTING_TIME_NONE INT64_MIN
+#define ROUTING_TIME_LEN 32 /* "2026-11-02T10:00:00.123456Z" and its NUL, with room */
+
+/*
+ * Reads s: a date "YYYY-MM-DD" (its midnight, UTC) or a UTC time
+ * "YYYY-MM-DDTHH:MM:SSZ" (optionally with 1 to 6 digits of fractions:
+ * "...:SS.123456Z"). Computes the calendar itself (no timegm, no time
+ * zone). Returns NULL and *out, or a static message saying what is wrong
+ * ("no such day in that month").
+ */
+const char *routing_time_parse(const char *s, routing_time *out);
+/* t as "YYYY-MM-DDTHH:MM:SSZ" (with ".ffffff" when not whole seconds) in buf; returns buf. */
+const char *routing_time_format(routing_time t, char *buf, size_t len);
+/* The UTC date of t, "YYYY-MM-DD", in buf; returns buf. */
+const char *routing_time_date(routing_time t, char *buf, size_t len);
+/* The clock now. The only place routing reads it: an input without `now` is decided now. */
+routing_time routing_time_now(void);
 
 /* ----------------------------------------------------------------- input --- */
 
@@ -314,6 +367,49 @@ struct routing_consent {
     char **recipients; /* destination ids or "kind:x" */
     size_t n_recipients;
     int active; /* granted, not expired and not revoked at decision time */
+    /* When known (ROUTING_TIME_NONE: not given). active is derived from them at `now`. */
+    routing_time granted_at, expires_at, revoked_at;
+};
+
+/* A person's active refusal of a recipient (sql/trafficking/007: trafficking.declines). */
+struct routing_decline {
+    int64_t id;
+    char *recipient; /* a destination id or "kind:x" */
+    routing_time declined_at;
+};
+
+/*
+ * An earlier referral of the case or of its person's other cases, with what
+ * told it apart when it was made (trafficking.ledger_entries): what the
+ * report ledger holds a new referral against.
+ */
+struct routing_ledger_entry {
+    int64_t referral;
+    int64_t case_id;
+    char *destination;
+    char kind[32]; /* "" when not given */
+    enum routing_basis basis;
+    char state[24];       /* pending_consent, queued, sent, acknowledged, ... closed */
+    routing_time episode; /* the runaway episode it was for; NONE: none */
+    char **evidence;      /* evidence classes it carried ("commercial_sex", ...) */
+    size_t n_evidence;
+    int64_t disclosure;        /* the screening that stopped on a disclosure, or 0 */
+    routing_time delivered_at; /* NONE: not delivered */
+    char outbox[16];           /* its outbox row's state (failed, held, ...), "" when none */
+};
+
+/* One finished screening of the case (the `screenings` member). */
+struct routing_screening {
+    int64_t id;
+    char instrument[64];
+    int version;
+    char result[16];
+    char band[32];
+    double score;
+    int stopped; /* stopped on a disclosure */
+    routing_time finished_at;
+    char **indicators; /* item ids answered with a concern */
+    size_t n_indicators;
 };
 
 /*
@@ -324,9 +420,20 @@ struct routing_consent {
 struct routing_input {
     int64_t case_id;
     /* age: minor and pathway are derived, never stored (unknown age is a minor) */
-    int age;           /* whole years, -1 when unknown */
+    int age;           /* whole years (an estimate's low end), -1 when unknown */
     int age_known;     /* from a date of birth */
     int age_estimated; /* from an estimate only */
+    int age_high;      /* an estimate's high end; -1: the same as age */
+    int age_disputed;  /* someone disputes the recorded age (possibly a minor) */
+    /* the earliest recorded exploitation episode: its start and the age range then */
+    struct {
+        int present;
+        char from[16]; /* YYYY-MM-DD */
+        int age;       /* low end, -1 when the age is unknown */
+        int age_high;  /* -1: the same as age */
+    } exploitation;
+    int missing;          /* a runaway episode started and has no return */
+    char agency_kind[64]; /* the case's agency's kind ("" when unknown) */
     char gender[64];
     char state[8];
     char county[128];
@@ -361,9 +468,23 @@ struct routing_input {
         char **safe_channels; /* "sms", "email", "in_person", ... */
         size_t n_safe_channels;
     } safe_contact;
+    /*
+     * The whole picture: what the report ledger holds a decision against.
+     * Each is optional in the written forms, and absent errs toward
+     * protecting the person (see "Members of the whole picture" below).
+     */
+    routing_time now;     /* the decision time; NONE: the clock (routing_input_now) */
+    routing_time episode; /* the case's current runaway episode start; NONE: none */
+    struct routing_decline *declines;
+    size_t n_declines;
+    struct routing_ledger_entry *ledger;
+    size_t n_ledger;
+    /* The current (not superseded) finished screenings, newest first; screening is the first. */
+    struct routing_screening *screenings;
+    size_t n_screenings;
 };
 
-/* Zeroes in; age -1. */
+/* Zeroes in; age -1; now and episode ROUTING_TIME_NONE. */
 void routing_input_init(struct routing_input *in);
 /* Frees what in owns and re-initialises it. */
 void routing_input_release(struct routing_input *in);
@@ -382,10 +503,23 @@ int routing_input_add_safe_channel(struct routing_input *in, const char *channel
  */
 void routing_input_case_facts(const struct routing_input *in, struct rule_value *facts);
 
-/* 1 when the input puts the case on a minor pathway (under 18, or unknown age). */
+/*
+ * 1 when the input puts the case on a minor pathway: under 18, or possibly
+ * (unknown, disputed, or a range reaching under 18): screening/scoring.h "Age".
+ */
 int routing_input_minor(const struct routing_input *in);
-/* "minor", "adult" or "minor_unknown_age" (static). */
+/* "minor", "adult", "minor_unknown_age" or "possibly_minor" (static). */
 const char *routing_input_pathway(const struct routing_input *in);
+/*
+ * 1 when exploitation began (possibly) under 18: the age range at the
+ * earliest recorded episode reaches under 18 or is unknown; without a
+ * recorded episode, routing_input_minor (the exploitation is taken as now).
+ * It decides the determination (a 19-year-old exploited at 16 was a child
+ * victim); the age now decides consent and recipients.
+ */
+int routing_input_exploited_as_minor(const struct routing_input *in);
+/* The age facts (scoring_age_fill's, exploitation_age, exploited_as_minor) into facts. */
+void routing_input_age_facts(const struct routing_input *in, struct rule_value *facts);
 
 /*
  * The input as JSON (what decisions.input stores). Caller owns the reference
@@ -399,8 +533,57 @@ const char *routing_input_pathway(const struct routing_input *in);
  *    "consents":[{"id":7,"purpose":"referral","recipients":["kind:hotline"],"active":true}],
  *    "safe_contact":{"do_not_contact":false,"trafficker_controls_phone":true,
  *                    "safe_channels":["email"]}}
+ * and, written only when they say something (absent: the default in
+ * brackets, which errs toward protecting the person):
+ *    "age_high":21 [age: a single number], "age_disputed":true [false],
+ *    "exploitation":{"from":"2023-03-01","age":16|null,"age_high":16|null}
+ *      [none: the exploitation is taken as now; an unknown age then is
+ *      possibly a minor then], "missing":true [false],
+ *    "agency_kind":"child_welfare" [unknown: no duty that depends on it]
+ *
+ * Members of the whole picture: what the report ledger holds a decision
+ * against (routing_ledger_judge). All optional, written only when not the
+ * default so stored inputs stay small; JSON null is the same as absent. An
+ * absent member errs toward protecting the person. Times are UTC,
+ * "YYYY-MM-DDTHH:MM:SSZ" (or a date "YYYY-MM-DD": its midnight), see
+ * routing_time_parse.
+ *   "now":"2026-11-02T10:00:00Z"
+ *       the decision time. Default: the clock when the input is read (consents)
+ *       and when the ledger judges (declines).
+ *   consents[]: "granted_at", "expires_at", "revoked_at"
+ *       with any of them "active" may be left out: it is derived at now as
+ *       granted_at <= now < expires_at and not revoked at or before now. A
+ *       grant or expiry not given counts against it (nothing leaves without a
+ *       consent shown to be in force); no revoked_at is not revoked. Given
+ *       beside them, "active" settles only what they leave open (a time not
+ *       given, or one in the same second as now, since written times may have
+ *       lost their fractions); a time that contradicts it is an error.
+ *   "declines":[{"id":4,"recipient":"kind:law_enforcement","declined_at":"..."}]
+ *       the person's active declines, every member required. Default: none.
+ *   "ledger":[{"referral":14,"case":3,"destination":"le_ca","kind":"law_enforcement",
+ *              "basis":"mandatory_report","state":"closed","episode":null,
+ *              "evidence":["commercial_sex"],"disclosure":null,
+ *              "delivered_at":"2026-11-02T10:00:00Z","outbox":"sent"}]
+ *       earlier referrals of the case and of its person's other cases.
+ *       referral, destination, basis and state are required; case defaults
+ *       to the input's case_id, kind to unknown, episode to none, evidence
+ *       to no class, disclosure to none, delivered_at to not delivered (a
+ *       report never counts as told unless its delivery is given), outbox to
+ *       none. Default: an empty ledger (nothing reported yet: every report is
+ *       made).
+ *   "episode":"2026-11-20T12:00:00Z"
+ *       the case's current runaway episode start. Default: none.
+ *   "screenings":[{"id","instrument","version","result","band","score","stopped",
+ *                  "finished_at","indicators":[...]}]
+ *       the case's current (not superseded) finished screenings, newest first
+ *       (finished_at optional). "screening" and "indicators" are then the
+ *       first entry's: absent, or equal to it (an error otherwise).
+ *       Default: the one "screening". How they combine: routing_input_evidence.
  */
 json_t *routing_input_to_json(const struct routing_input *in);
+
+/* The decision time of in: its `now`, or the clock when it has none. */
+routing_time routing_input_now(const struct routing_input *in);
 
 /*
  * Reads the shape above into out (initialised here; release it also on
@@ -412,7 +595,8 @@ int routing_input_from_json(const json_t *j, struct routing_input *out, char *er
 /*
  * Reads a libconfig group with the same members as the JSON shape (flags as a
  * group of bools, screening as a group or absent, age absent or -1 when
- * unknown) into out (initialised here; release it also on failure). Problems
+ * unknown; libconfig has no null: a time or a disclosure is absent, or
+ * "" and 0) into out (initialised here; release it also on failure). Problems
  * are reported through r with file:line. Returns 0, or -1 when anything was
  * reported.
  */
@@ -438,6 +622,7 @@ struct routing_referral {
     enum routing_basis basis;
     enum routing_urgency urgency;
     int due_hours;
+    enum facts_due_from due_from;
     int ack_sla_hours;
     routing_fields fields;
     int64_t consent_id; /* the consent used, or 0 */
@@ -587,21 +772,36 @@ extern const struct facts_fn routing__fns[ROUTING__FN_COUNT];
 /* ------------------------------------------------------------ evidence --- */
 
 /*
- * What the input's screening establishes: the evidence classes its own
- * instrument version (in->screening.instrument and .version; 0 is the
- * highest loaded) gives the items in in->indicators, from instruments
- * (borrowed; a configuration's cfg->instruments). Returns 1 and fills *out,
- * or 0 when that cannot be known: no screening, no instruments, or a version
- * that is not loaded (the evidence facts are then null, never false).
+ * What the input's screenings establish, from instruments (borrowed; a
+ * configuration's cfg->instruments). Each screening is read through the
+ * evidence classes of its own instrument version (0 is the highest loaded):
+ * in->screenings when given, else the one in->screening with in->indicators.
+ *
+ * Several screenings combine as a child-protection lead reads a file
+ * (DOMAIN "repeat screens that disagree"): the evidence is the union over
+ * the current (not superseded: a correction replaces what it corrects, and
+ * only current screenings are listed) screenings (screening/evidence.h,
+ * evidence_of_screenings), so a later negative screen never erases earlier
+ * evidence; a disclosure in any of them stays a disclosure, its kind the
+ * join of theirs; a risk item counts once however often it was answered.
+ * The screening facts (result, band, score, indicator(), domain scores) are
+ * the latest's alone.
+ *
+ * Returns 1 and fills *out, or 0 when that cannot be known: no screening, no
+ * instruments, or the latest screening's version is not loaded (the
+ * evidence facts are then null, never false). An earlier screening whose
+ * version is not loaded adds nothing: what cannot be read never hides what
+ * can (routing_input_check_screening refuses such a case file or fixture).
  */
 int routing_input_evidence(const struct routing_input *in, const struct instrument_set *instruments,
                            struct facts_evidence_set *out);
 
 /*
- * 0 when the input's screening can be read with instruments (borrowed): its
- * instrument version is loaded and every indicator is an item of it (or
- * there is no screening, or no instruments to check against); else -1 with
- * a message in err ("instrument 'adult' version 3 is not loaded"). A case
+ * 0 when the input's screenings can be read with instruments (borrowed):
+ * each one's instrument version is loaded and every indicator is an item of
+ * it (or there is no screening, or no instruments to check against); else -1
+ * with a message in err ("screenings[1]: instrument 'adult' version 3 is not
+ * loaded"). A case
  * file or fixture that fails this would be routed with unknown evidence.
  */
 int routing_input_check_screening(const struct routing_input *in,
@@ -609,9 +809,11 @@ int routing_input_check_screening(const struct routing_input *in,
                                   size_t errlen);
 
 /*
- * The screening facts of in into facts[0 .. FACTS__COUNT-1] (band, result,
- * score, disclosure, and the evidence facts through routing_input_evidence);
- * all stay null without a screening. Strings are borrowed from in.
+ * The screening facts of in into facts[0 .. FACTS__COUNT-1] (band, result
+ * and score of the latest screening; disclosure, true when any current
+ * screening stopped on one; the evidence facts through
+ * routing_input_evidence); all stay null without a screening. Strings are
+ * borrowed from in.
  */
 void routing_input_screening_facts(const struct routing_input *in,
                                    const struct instrument_set *instruments,
@@ -636,5 +838,105 @@ const char *routing_input_trafficking_type(const struct routing_input *in,
  */
 json_t *routing_input_evidence_json(const struct routing_input *in,
                                     const struct instrument_set *instruments);
+
+/*
+ * The classes of routing_input_evidence_json as a mask (0 when the evidence
+ * cannot be known): what the report ledger records a report is about.
+ */
+facts_evidence_mask routing_input_report_classes(const struct routing_input *in,
+                                                 const struct instrument_set *instruments);
+
+/*
+ * The screening a decision's reports take as their disclosure, as the
+ * database's decision_store_body takes it: the latest screening when it
+ * stopped on a disclosure, else 0. (An earlier disclosure still routes as a
+ * disclosure, routing_input_evidence; the ledger has it under its screening.)
+ */
+int64_t routing_input_disclosure(const struct routing_input *in);
+
+/* -------------------------------------------------------- report ledger --- */
+
+/*
+ * What the report ledger does with each referral a decision proposes,
+ * computed as trafficking.report_verdict (sql/trafficking/007_ledger.sql)
+ * computes it, with the same one-line reason, so a person reads one sentence
+ * whichever surface shows it. The SQL stays authoritative (it decides under
+ * a lock when the decision is stored); this is what `route what-if` and
+ * `routing test` show. Dates in reasons are UTC dates.
+ */
+enum routing_verdict_action {
+    ROUTING_VERDICT_NEW = 0,          /* first report; new evidence, disclosure or episode: made */
+    ROUTING_VERDICT_OPEN,             /* an undelivered referral to it stands: not doubled */
+    ROUTING_VERDICT_REPLACES,         /* a legal basis takes over an undelivered consent one */
+    ROUTING_VERDICT_ALREADY_REPORTED, /* delivered for this episode with these classes */
+    ROUTING_VERDICT_DECLINED,         /* consent-based, to a recipient the person declined */
+    ROUTING_VERDICT__COUNT
+};
+
+/* "new", "open", "replaces", "already_reported", "declined" (static; NULL out of range). */
+const char *routing_verdict_action_name(enum routing_verdict_action a);
+int routing_verdict_action_lookup(const char *name);
+/*
+ * 1 when a referral with this verdict goes on (new, open, replaces), 0 when
+ * it is not made (already_reported, declined).
+ */
+int routing_verdict_made(enum routing_verdict_action a);
+
+/* Strings are owned by the verdict: routing_verdict_release. */
+struct routing_verdict {
+    char *destination;
+    enum routing_basis basis;
+    char *rule;
+    enum routing_verdict_action action;
+    int64_t referral; /* the ledger's referral it stands on, replaces or repeats; 0: none */
+    char *reason;  /* one line: "already reported to le_ca on 2026-11-02 (referral 14, closed)" */
+    char *decline; /* a decline the law overrides, in words; or NULL */
+};
+
+void routing_verdict_release(struct routing_verdict *v);
+
+/*
+ * The verdict on referral rf (borrowed) proposed for in (borrowed: its
+ * case_id, now, episode, consents, declines and ledger), whose decision
+ * carries evidence classes `evidence` (routing_input_report_classes; risk
+ * and disclosure bits are ignored) and disclosure `disclosure` (a screening
+ * id, 0: none; routing_input_disclosure). In the order of report_verdict:
+ * a consent-based referral to a declined recipient is declined (a legal
+ * basis only notes the decline); an undelivered referral of this case to the
+ * destination stands (open) or, consent-based under a legal-basis proposal,
+ * is replaced; one of another case of the person for the same episode and
+ * basis stands; a delivery for this episode and basis already told these
+ * classes and this disclosure (already_reported), else the new ones make a
+ * new report; otherwise new: "first report" or a new episode. Fills out
+ * (release it also on failure); 0, or -1 without memory.
+ */
+int routing_ledger_judge(const struct routing_input *in, facts_evidence_mask evidence,
+                         int64_t disclosure, const struct routing_referral *rf,
+                         struct routing_verdict *out);
+
+/* The verdicts on every referral of a decision, in its order. */
+struct routing_ledger {
+    struct routing_verdict *verdicts;
+    size_t n_verdicts;
+};
+
+void routing_ledger_init(struct routing_ledger *l);
+void routing_ledger_release(struct routing_ledger *l);
+
+/*
+ * Judges every referral of d (borrowed), decided from in (borrowed) under
+ * cfg (borrowed: its instruments give the evidence classes), into out
+ * (initialised here; release it also on failure). 0, or -1 without memory.
+ */
+int routing_ledger_of(const struct routing_config *cfg, const struct routing_input *in,
+                      const struct routing_decision *d, struct routing_ledger *out);
+
+/*
+ * The verdicts in the shape of decisions.ledger:
+ *   [{"destination","basis","rule","action","referral","reason","decline"}]
+ * with "referral" and "decline" left out when there is none. Caller owns
+ * the reference; NULL without memory.
+ */
+json_t *routing_ledger_to_json(const struct routing_ledger *l);
 
 #endif /* TRF_ROUTING_H */

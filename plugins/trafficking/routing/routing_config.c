@@ -113,6 +113,9 @@ void routing_config_free(struct routing_config *cfg)
     for (size_t i = 0; i < cfg->n_rules; i++)
         rule_release(&cfg->rules[i]);
     free(cfg->rules);
+    for (size_t i = 0; i < cfg->n_cw_ages; i++)
+        free_strings(cfg->cw_ages[i].states, cfg->cw_ages[i].n_states);
+    free(cfg->cw_ages);
     facts_resolver_release(&cfg->resolver);
     instrument_set_free(cfg->own_instruments);
     free(cfg->destinations_path);
@@ -559,9 +562,9 @@ static void parse_instruction(struct cfgread *r, const config_setting_t *s, cons
 static void parse_rule(struct cfgread *r, const config_setting_t *s, struct routing_config *cfg,
                        size_t i, int dest_known)
 {
-    static const char *const members[] = {"name",    "priority", "when",        "refer",
-                                          "basis",   "urgency",  "due_hours",   "stop",
-                                          "purpose", "note",     "instruction", NULL};
+    static const char *const members[] = {"name",        "priority",  "when", "refer",   "basis",
+                                          "urgency",     "due_hours", "stop", "purpose", "note",
+                                          "instruction", "due_from",  NULL};
     struct routing_rule *rule = &cfg->rules[i];
     const char *names[8]; /* basis or urgency names */
     char ctx[120];
@@ -620,6 +623,10 @@ static void parse_rule(struct cfgread *r, const config_setting_t *s, struct rout
                           routing_urgency_name(rule->urgency),
                           routing_urgency_max_hours(rule->urgency));
     }
+    for (int f = 0; f < FACTS_DUE_FROM__COUNT; f++)
+        names[f] = facts_due_from_name((enum facts_due_from)f);
+    if (cfgread_enum(r, s, ctx, "due_from", 0, "due_from", names, FACTS_DUE_FROM__COUNT, &e) == 1)
+        rule->due_from = (enum facts_due_from)e;
     cfgread_bool(r, s, ctx, "stop", 1, &rule->stop);
     if (cfgread_ident(r, s, ctx, "purpose", 0, &str) == 1) {
         if (has_basis && rule->basis != ROUTING_BASIS_CONSENT)
@@ -635,15 +642,76 @@ static void parse_rule(struct cfgread *r, const config_setting_t *s, struct rout
                               rule);
 }
 
+/* child_welfare_age = ( { states = ["CA"]; age = 21; }, ... ): optional. */
+static void load_cw_ages(struct cfgread *r, const config_setting_t *root,
+                         struct routing_config *cfg)
+{
+    static const char *const members[] = {"states", "age", NULL};
+    if (config_setting_get_member(root, "child_welfare_age") == NULL)
+        return;
+    const config_setting_t *list =
+        cfgread_aggregate(r, root, NULL, "child_welfare_age", 1, CONFIG_TYPE_LIST);
+    size_t n = list != NULL ? (size_t)config_setting_length(list) : 0;
+    if (n == 0)
+        return;
+    if ((cfg->cw_ages = calloc(n, sizeof(*cfg->cw_ages))) == NULL) {
+        cfgread_error(r, 0, 0, NULL, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct routing_cw_age *a = &cfg->cw_ages[i];
+        char ctx[64];
+        long long v = 0;
+        cfg->n_cw_ages = i + 1;
+        a->line = cfgread_line(g);
+        snprintf(ctx, sizeof(ctx), "child_welfare_age %zu", i + 1);
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            cfgread_error(r, a->line, 0, ctx, "must be a group { states = [...]; age = N; }");
+            continue;
+        }
+        cfgread_members(r, g, ctx, members);
+        /* 18 is the federal line; some states serve young people up to 21 or 24. */
+        if (cfgread_int(r, g, ctx, "age", 1, 18, 26, &v) == 1)
+            a->age = (int)v;
+        const config_setting_t *states = cfgread_strings(r, g, ctx, "states", 1);
+        if (states == NULL)
+            continue;
+        for (int k = 0; k < config_setting_length(states); k++) {
+            const char *st = config_setting_get_string_elem(states, k);
+            if (!is_state_code(st))
+                cfgread_error(r, cfgread_line(states), 0, ctx,
+                              "'%s' is not a two-letter state code in capitals", st);
+            for (size_t j = 0; j < i; j++)
+                for (size_t m = 0; m < cfg->cw_ages[j].n_states; m++)
+                    if (strcmp(cfg->cw_ages[j].states[m], st) == 0)
+                        cfgread_error(r, cfgread_line(states), 0, ctx,
+                                      "state %s already has a child_welfare_age (line %d)", st,
+                                      cfg->cw_ages[j].line);
+        }
+        copy_strings(r, states, &a->states, &a->n_states);
+    }
+}
+
+int routing_child_welfare_age(const struct routing_config *cfg, const char *state)
+{
+    for (size_t i = 0; i < cfg->n_cw_ages; i++)
+        for (size_t k = 0; k < cfg->cw_ages[i].n_states; k++)
+            if (strcmp(cfg->cw_ages[i].states[k], state) == 0)
+                return cfg->cw_ages[i].age;
+    return 18;
+}
+
 static void load_rules(struct cfgread *r, config_t *c, struct routing_config *cfg, int dest_known,
                        char **text, size_t *len)
 {
-    static const char *const top[] = {"rules", NULL};
+    static const char *const top[] = {"rules", "child_welfare_age", NULL};
     char hash[CFGREAD_HASH_LEN + 1];
     if (cfgread_load(r, c, text, len, hash) != 0)
         return;
     const config_setting_t *root = config_root_setting(c);
     cfgread_members(r, root, NULL, top);
+    load_cw_ages(r, root, cfg);
     const config_setting_t *list = cfgread_aggregate(r, root, NULL, "rules", 1, CONFIG_TYPE_LIST);
     if (list == NULL)
         return;

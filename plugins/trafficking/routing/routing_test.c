@@ -1,6 +1,7 @@
 /*
- * routing_test.c: runs routing fixtures (sample cases with expected referrals)
- * through the routing engine and says, fixture by fixture, what differs.
+ * routing_test.c: runs routing fixtures (sample cases with expected referrals
+ * and, optionally, what the report ledger makes of them) through the routing
+ * engine and the C ledger verdict, and says, fixture by fixture, what differs.
  *
  * Reads only the fixture file; never touches the database. A fixture file
  * with any error runs nothing, so a typo can never pass as "no differences".
@@ -25,6 +26,13 @@ struct expected_unused {
     const char *reason;      /* substring */
 };
 
+/* What the report ledger must make of a proposed referral (expect.ledger). */
+struct expected_verdict {
+    const char *destination;
+    int action;         /* enum routing_verdict_action */
+    const char *reason; /* substring, or NULL: not checked */
+};
+
 struct fixture {
     const char *name;
     int line;
@@ -34,6 +42,8 @@ struct fixture {
     const config_setting_t *matched; /* array of rule names, or NULL */
     struct expected_unused *unused;
     size_t n_unused;
+    struct expected_verdict *verdicts;
+    size_t n_verdicts;
 };
 
 static void fixture_release(struct fixture *f)
@@ -41,6 +51,7 @@ static void fixture_release(struct fixture *f)
     routing_input_release(&f->in);
     free(f->refs);
     free(f->unused);
+    free(f->verdicts);
 }
 
 /*
@@ -84,6 +95,11 @@ static const char *urgency_at(int i)
     return routing_urgency_name((enum routing_urgency)i);
 }
 
+static const char *action_at(int i)
+{
+    return routing_verdict_action_name((enum routing_verdict_action)i);
+}
+
 static void parse_ref(struct cfgread *r, const config_setting_t *g, const char *ctx,
                       const struct routing_config *cfg, struct expected_ref *e)
 {
@@ -123,10 +139,36 @@ static const config_setting_t *group_list(struct cfgread *r, const config_settin
     return l;
 }
 
+/* expect.ledger: each entry a destination, the verdict's action and a reason substring. */
+static void parse_verdicts(struct cfgread *r, const config_setting_t *g, const char *ctx,
+                           const struct routing_config *cfg, struct fixture *f)
+{
+    static const char *const members[] = {"destination", "action", "reason", NULL};
+    const config_setting_t *l = group_list(r, g, ctx, "ledger", 1);
+    size_t n = l ? (size_t)config_setting_length(l) : 0;
+    if ((f->verdicts = calloc(n ? n : 1, sizeof(*f->verdicts))) == NULL) {
+        cfgread_error(r, 0, 0, NULL, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *v = config_setting_get_elem(l, (unsigned)i);
+        struct expected_verdict *e = &f->verdicts[i];
+        cfgread_members(r, v, ctx, members);
+        if (cfgread_string(r, v, ctx, "destination", 1, &e->destination) == 1 &&
+            routing_config_destination(cfg, e->destination) < 0)
+            cfgread_error(r, cfgread_line(v), 0, ctx, "ledger: unknown destination '%s'",
+                          e->destination);
+        read_name(r, v, ctx, "action", 1, "ledger action", action_at, ROUTING_VERDICT__COUNT,
+                  &e->action);
+        cfgread_string(r, v, ctx, "reason", 0, &e->reason);
+        f->n_verdicts = i + 1;
+    }
+}
+
 static void parse_expect(struct cfgread *r, const config_setting_t *g, const char *ctx,
                          const struct routing_config *cfg, struct fixture *f)
 {
-    static const char *const members[] = {"referrals", "matched", "not_used", NULL};
+    static const char *const members[] = {"referrals", "matched", "not_used", "ledger", NULL};
     static const char *const unused_members[] = {"destination", "reason", NULL};
     cfgread_members(r, g, ctx, members);
     const config_setting_t *refs = group_list(r, g, ctx, "referrals", 1);
@@ -167,6 +209,8 @@ static void parse_expect(struct cfgread *r, const config_setting_t *g, const cha
     }
     if (f->refs == NULL || f->unused == NULL)
         cfgread_error(r, 0, 0, NULL, "out of memory");
+    if (config_setting_get_member(g, "ledger") != NULL)
+        parse_verdicts(r, g, ctx, cfg, f);
 }
 
 static void parse_fixture(struct cfgread *r, const config_setting_t *g,
@@ -293,8 +337,39 @@ static int compare_unused(const struct fixture *f, const struct routing_decision
     return n;
 }
 
-/* Every difference of fixture f from decision d, printed to out (may be NULL); their count. */
-static int compare(const struct fixture *f, const struct routing_decision *d, FILE *out)
+/* Lines about what the report ledger made of the referrals; the count of differences. */
+static int compare_ledger(const struct fixture *f, const struct routing_ledger *l, FILE *out)
+{
+    int n = 0;
+    for (size_t i = 0; i < f->n_verdicts; i++) {
+        const struct expected_verdict *e = &f->verdicts[i];
+        const struct routing_verdict *a = NULL;
+        for (size_t k = 0; k < l->n_verdicts && a == NULL; k++)
+            if (strcmp(l->verdicts[k].destination, e->destination) == 0)
+                a = &l->verdicts[k];
+        if (a != NULL && (int)a->action == e->action &&
+            (e->reason == NULL || strstr(a->reason, e->reason) != NULL))
+            continue;
+        n++;
+        if (out == NULL)
+            continue;
+        fprintf(out, "  ledger     %s: expected %s", e->destination, action_at(e->action));
+        if (e->reason != NULL)
+            fprintf(out, " with a reason containing '%s'", e->reason);
+        if (a != NULL)
+            fprintf(out, "; got %s: %s\n", action_at((int)a->action), a->reason);
+        else
+            fprintf(out, "; no referral to it was proposed\n");
+    }
+    return n;
+}
+
+/*
+ * Every difference of fixture f from decision d and its ledger verdicts l,
+ * printed to out (may be NULL); their count.
+ */
+static int compare(const struct fixture *f, const struct routing_decision *d,
+                   const struct routing_ledger *l, FILE *out)
 {
     int n = 0;
     for (size_t i = 0; i < f->n_refs; i++) {
@@ -330,7 +405,7 @@ static int compare(const struct fixture *f, const struct routing_decision *d, FI
     }
     if (f->matched != NULL)
         n += compare_matched(f, d, out);
-    return n + compare_unused(f, d, out);
+    return n + compare_unused(f, d, out) + compare_ledger(f, l, out);
 }
 
 int routing_test_run(const struct routing_config *cfg, const char *path, FILE *out,
@@ -371,25 +446,30 @@ int routing_test_run(const struct routing_config *cfg, const char *path, FILE *o
     rc = 0;
     for (size_t i = 0; i < n; i++) {
         struct routing_decision d;
+        struct routing_ledger l;
         int diff;
         res->fixtures++;
-        if (routing_decide(cfg, &fx[i].in, &d) != 0) {
+        routing_ledger_init(&l);
+        if (routing_decide(cfg, &fx[i].in, &d) != 0 ||
+            routing_ledger_of(cfg, &fx[i].in, &d, &l) != 0) {
             routing_decision_release(&d);
+            routing_ledger_release(&l);
             cfgread_error(&r, fx[i].line, 0, NULL, "fixture '%s': out of memory", fx[i].name);
             rc = -1;
             break;
         }
-        diff = compare(&fx[i], &d, NULL);
+        diff = compare(&fx[i], &d, &l, NULL);
         if (diff > 0) {
             res->failed++;
             rc = 1;
             if (out != NULL) {
                 fprintf(out, "fixture '%s' (%s:%d): %d difference%s\n", fx[i].name, path,
                         fx[i].line, diff, diff == 1 ? "" : "s");
-                compare(&fx[i], &d, out);
+                compare(&fx[i], &d, &l, out);
             }
         }
         routing_decision_release(&d);
+        routing_ledger_release(&l);
     }
 out:
     cfgread_flush(&r);

@@ -20,6 +20,14 @@
  *         not_used = ( { destination = "nhth"; reason = "unsafe channel"; } );
  *                       # optional: each must be among the unused, reason a substring;
  *                       # destination = "-" for "no destination of the kind"
+ *         ledger = ( { destination = "le_ca"; action = "already_reported";
+ *                      reason = "already reported to le_ca on 2026-11-02"; } );
+ *                       # optional: what the report ledger makes of a proposed referral,
+ *                       # held against the case's ledger, declines, consents, episode and
+ *                       # now (routing_ledger_judge, the SQL's report_verdict in C): action
+ *                       # new, open, replaces (made) or already_reported, declined (not
+ *                       # made); reason, optional, a substring. Referrals not listed are
+ *                       # not checked.
  *       };
  *     }
  *   );
@@ -42,7 +50,7 @@ struct routing_test_result {
  * Runs every fixture of path against cfg (borrowed). For each fixture that
  * does not match, writes "fixture 'name' (file:line): ..." and one line per
  * difference (expected vs actual referral, basis, state, due, rules matched,
- * unused reasons) to out (may be NULL). Problems in the fixture file itself go
+ * unused reasons, ledger verdicts) to out (may be NULL). Problems in the fixture file itself go
  * to report with file:line. Returns 0 when every fixture matches, 1 when some
  * do not, -1 when the file has errors (nothing is run then).
  */

@@ -24,6 +24,8 @@ static const char *const kind_names[ROUTING_KIND__COUNT] = {
     [ROUTING_KIND_ASSESSMENT] = "assessment",
     [ROUTING_KIND_ADULT_FORENSIC_INTERVIEW] = "adult_forensic_interview",
     [ROUTING_KIND_LABOUR_INVESTIGATION] = "labour_investigation",
+    [ROUTING_KIND_MISSING_CHILD] = "missing_child",
+    [ROUTING_KIND_YOUNG_ADULT_SERVICES] = "young_adult_services",
 };
 
 static const char *const channel_names[ROUTING_CHANNEL__COUNT] = {

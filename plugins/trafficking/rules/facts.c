@@ -12,14 +12,15 @@
 
 const struct facts_def facts_table[FACTS__COUNT] = {
     [FACTS_MINOR] = {"minor", RULE_BOOL, FACTS_GROUP_CASE,
-                     "under 18, or age unknown, or estimated under 18"},
+                     "the minor pathway: under 18 (by date of birth or a whole estimate range), "
+                     "or possibly_minor"},
     [FACTS_AGE] = {"age", RULE_NUM, FACTS_GROUP_CASE, "age in whole years; null if unknown"},
     [FACTS_AGE_KNOWN] = {"age_known", RULE_BOOL, FACTS_GROUP_CASE,
                          "age comes from a date of birth"},
     [FACTS_AGE_ESTIMATED] = {"age_estimated", RULE_BOOL, FACTS_GROUP_CASE,
                              "age comes from an estimate"},
     [FACTS_PATHWAY] = {"pathway", RULE_STR, FACTS_GROUP_CASE,
-                       "\"minor\", \"adult\" or \"minor_unknown_age\""},
+                       "\"minor\", \"adult\", \"minor_unknown_age\" or \"possibly_minor\""},
     [FACTS_GENDER] = {"gender", RULE_STR, FACTS_GROUP_CASE, "gender identity as recorded"},
     [FACTS_STATE] = {"state", RULE_STR, FACTS_GROUP_CASE, "state of the case (two letters)"},
     [FACTS_COUNTY] = {"county", RULE_STR, FACTS_GROUP_CASE, "county of the case"},
@@ -37,6 +38,30 @@ const struct facts_def facts_table[FACTS__COUNT] = {
                                 "the person is a foreign national"},
     [FACTS_IMMINENT_DANGER] = {"imminent_danger", RULE_BOOL, FACTS_GROUP_CASE,
                                "someone is in danger now"},
+    [FACTS_POSSIBLY_MINOR] = {"possibly_minor", RULE_BOOL, FACTS_GROUP_CASE,
+                              "possibly under 18: age unknown, disputed, or an estimate whose "
+                              "low end is under 18 (DOMAIN rule 1)"},
+    [FACTS_AGE_HIGH] = {"age_high", RULE_NUM, FACTS_GROUP_CASE,
+                        "high end of the age range (the age itself with a date of birth); null "
+                        "if unknown"},
+    [FACTS_AGE_DISPUTED] = {"age_disputed", RULE_BOOL, FACTS_GROUP_CASE,
+                            "someone disputes the recorded age"},
+    [FACTS_EXPLOITATION_AGE] = {"exploitation_age", RULE_NUM, FACTS_GROUP_CASE,
+                                "age (low end) when the earliest recorded exploitation episode "
+                                "began; null without one or when the age is unknown"},
+    [FACTS_EXPLOITED_AS_MINOR] = {"exploited_as_minor", RULE_BOOL, FACTS_GROUP_CASE,
+                                  "exploitation began (possibly) under 18; without a recorded "
+                                  "episode, the person is a minor now"},
+    [FACTS_MISSING] = {"missing", RULE_BOOL, FACTS_GROUP_CASE,
+                       "a runaway or missing episode started and has no return"},
+    [FACTS_AGENCY_KIND] = {"agency_kind", RULE_STR, FACTS_GROUP_CASE,
+                           "kind of the case's agency (\"child_welfare\", ...)"},
+    [FACTS_CHILD_WELFARE_AGE] = {"child_welfare_age", RULE_NUM, FACTS_GROUP_POLICY,
+                                 "age up to which child welfare serves young people in the "
+                                 "case's state (routing.cfg child_welfare_age; 18 by default)"},
+    [FACTS_UNDER_CHILD_WELFARE_AGE] = {"under_child_welfare_age", RULE_BOOL, FACTS_GROUP_POLICY,
+                                       "18 or over and under child_welfare_age: child-welfare "
+                                       "services, never a mandatory police report"},
     [FACTS_EVENT] = {"event", RULE_STR, FACTS_GROUP_CASE,
                      "\"created\", \"updated\", \"note_added\", \"closed\" or \"tick\""},
     [FACTS_BAND] = {"band", RULE_STR, FACTS_GROUP_SCREENING, "band of the latest screening"},
@@ -277,8 +302,10 @@ static int resolve_name(struct facts_resolver *r, const char *name, enum rule_ty
         return -1;
     }
     if (!(facts_table[slot].group & r->groups)) {
-        /* Only one group can be missing today: screening facts in a case-only context. */
-        snprintf(err, errlen, "'%s' is only known after a screening is scored", name);
+        if (facts_table[slot].group == FACTS_GROUP_POLICY)
+            snprintf(err, errlen, "'%s' is only known to routing rules", name);
+        else
+            snprintf(err, errlen, "'%s' is only known after a screening is scored", name);
         return -1;
     }
     return slot;
@@ -353,4 +380,14 @@ const struct facts_call *facts_resolver_call(const struct facts_resolver *r, siz
     if (slot < FACTS__COUNT || slot >= FACTS__COUNT + r->n_calls)
         return NULL;
     return &r->calls[slot - FACTS__COUNT];
+}
+
+const char *facts_due_from_name(enum facts_due_from f)
+{
+    static const char *const names[FACTS_DUE_FROM__COUNT] = {
+        [FACTS_DUE_FROM_NOW] = "now",
+        [FACTS_DUE_FROM_RUNAWAY_START] = "runaway_start",
+        [FACTS_DUE_FROM_RUNAWAY_RETURN] = "runaway_return",
+    };
+    return (int)f >= 0 && f < FACTS_DUE_FROM__COUNT ? names[f] : NULL;
 }

@@ -57,6 +57,23 @@ enum facts_disclosure_kind {
     FACTS_DISCLOSURE__COUNT
 };
 
+/*
+ * The time a deadline (a referral's or a suggested screening's due_hours)
+ * counts from. DOMAIN: deadlines run from the event, not from when it was
+ * typed in: a return recorded a week late is overdue at once. "now" is the
+ * decision or the trigger; a time the case does not have counts from now.
+ * The database applies it (it holds the case's times).
+ */
+enum facts_due_from {
+    FACTS_DUE_FROM_NOW = 0,
+    FACTS_DUE_FROM_RUNAWAY_START,
+    FACTS_DUE_FROM_RUNAWAY_RETURN,
+    FACTS_DUE_FROM__COUNT
+};
+
+/* "now", "runaway_start", "runaway_return"; NULL when out of range. */
+const char *facts_due_from_name(enum facts_due_from f);
+
 /* Static names ("commercial_sex"; "sex", NULL for none); NULL when out of range. */
 const char *facts_evidence_name(enum facts_evidence c);
 const char *facts_disclosure_kind_name(enum facts_disclosure_kind k);
@@ -97,11 +114,11 @@ void facts_evidence_fill(const struct facts_evidence_set *ev, struct rule_value 
  */
 enum facts_slot_id {
     /* case facts: known whenever a case exists */
-    FACTS_MINOR = 0,        /* bool: under 18, age unknown, or estimated under 18 */
+    FACTS_MINOR = 0,        /* bool: the minor pathway: under 18, or possibly (below) */
     FACTS_AGE,              /* num: years, null if unknown */
     FACTS_AGE_KNOWN,        /* bool: age from a date of birth */
     FACTS_AGE_ESTIMATED,    /* bool: age from an estimate */
-    FACTS_PATHWAY,          /* str: "minor", "adult", "minor_unknown_age" */
+    FACTS_PATHWAY,          /* str: "minor", "adult", "minor_unknown_age", "possibly_minor" */
     FACTS_GENDER,           /* str */
     FACTS_STATE,            /* str: two-letter state code */
     FACTS_COUNTY,           /* str */
@@ -113,7 +130,18 @@ enum facts_slot_id {
     FACTS_CONTROL_FLAG,     /* bool */
     FACTS_FOREIGN_NATIONAL, /* bool */
     FACTS_IMMINENT_DANGER,  /* bool */
-    FACTS_EVENT,            /* str: "created", "updated", "note_added", "closed", "tick" */
+    /* age as the law sees it (screening/scoring.h "Age") */
+    FACTS_POSSIBLY_MINOR,     /* bool: age unknown, disputed, or a range reaching under 18 */
+    FACTS_AGE_HIGH,           /* num: high end of the age range; null if unknown */
+    FACTS_AGE_DISPUTED,       /* bool */
+    FACTS_EXPLOITATION_AGE,   /* num: low end of the age when exploitation began; null */
+    FACTS_EXPLOITED_AS_MINOR, /* bool: exploitation began (possibly) under 18 */
+    FACTS_MISSING,            /* bool: a runaway episode started and no return yet */
+    FACTS_AGENCY_KIND,        /* str: the case's agency's kind ("child_welfare", ...) */
+    /* routing policy facts: known where the routing configuration is */
+    FACTS_CHILD_WELFARE_AGE,       /* num: age up to which the state's child welfare serves */
+    FACTS_UNDER_CHILD_WELFARE_AGE, /* bool: 18 or over and under child_welfare_age */
+    FACTS_EVENT,                   /* str: "created", "updated", "note_added", "closed", "tick" */
     /* screening facts: known only once a screening has been scored */
     FACTS_BAND,       /* str */
     FACTS_RESULT,     /* str: "negative", "possible", "positive", "incomplete" */
@@ -132,7 +160,8 @@ enum facts_slot_id {
 enum facts_group {
     FACTS_GROUP_CASE = 1u << 0,
     FACTS_GROUP_SCREENING = 1u << 1,
-    FACTS_GROUP_ALL = FACTS_GROUP_CASE | FACTS_GROUP_SCREENING,
+    FACTS_GROUP_POLICY = 1u << 2, /* routing only: from the routing configuration */
+    FACTS_GROUP_ALL = FACTS_GROUP_CASE | FACTS_GROUP_SCREENING | FACTS_GROUP_POLICY,
 };
 
 struct facts_def {

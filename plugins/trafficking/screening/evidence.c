@@ -1,6 +1,8 @@
 /*
- * evidence.c: adds up the evidence classes of a screening's concern answers
- * (see evidence.h). No I/O; never invents a class an item does not declare.
+ * evidence.c: adds up the evidence classes of a screening's concern answers,
+ * and of several screenings of one case (see evidence.h). No I/O; never
+ * invents a class an item does not declare, never lets one screen erase
+ * another's evidence.
  */
 #include "screening/evidence.h"
 
@@ -50,6 +52,47 @@ size_t evidence_of_items(const struct instrument *inst, char *const *ids, size_t
             evidence_add_item(out, &inst->items[k]);
     }
     evidence_finish(out);
+    return unknown;
+}
+
+/* 1 when item id of screening s is a risk item of its instrument version. */
+static int marks_risk(const struct evidence_screening *s, const char *id)
+{
+    int k = instrument_item_index(s->inst, id);
+    return k >= 0 && (s->inst->items[k].evidence & FACTS_EVIDENCE_BIT(FACTS_EVIDENCE_RISK));
+}
+
+/* 1 when a screening before s[i] already counted risk item id of the same instrument. */
+static int risk_counted_before(const struct evidence_screening *s, size_t i, const char *id)
+{
+    for (size_t j = 0; j < i; j++) {
+        if (s[j].inst == NULL || strcmp(s[j].inst->id, s[i].inst->id) != 0)
+            continue;
+        for (size_t k = 0; k < s[j].n; k++)
+            if (strcmp(s[j].ids[k], id) == 0 && marks_risk(&s[j], id))
+                return 1;
+    }
+    return 0;
+}
+
+size_t evidence_of_screenings(const struct evidence_screening *s, size_t n,
+                              struct facts_evidence_set *out)
+{
+    size_t unknown = 0;
+    evidence_init(out);
+    for (size_t i = 0; i < n; i++) {
+        struct facts_evidence_set one;
+        if (s[i].inst == NULL)
+            continue;
+        unknown += evidence_of_items(s[i].inst, s[i].ids, s[i].n, &one);
+        out->classes |= one.classes;
+        out->disclosure = facts_disclosure_kind_join(out->disclosure, one.disclosure);
+        out->risk_count += one.risk_count;
+        /* A sign answered again in a later screening is the same sign, not a second one. */
+        for (size_t k = 0; k < s[i].n; k++)
+            if (marks_risk(&s[i], s[i].ids[k]) && risk_counted_before(s, i, s[i].ids[k]))
+                out->risk_count--;
+    }
     return unknown;
 }
 

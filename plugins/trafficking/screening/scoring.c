@@ -312,14 +312,28 @@ int scoring_age(const char *dob, int estimated_age, const char *on, struct scori
 
 struct scoring_age scoring_age_of(int age, int known, int estimated)
 {
-    struct scoring_age a = {.known = known != 0, .estimated = estimated != 0, .age = age};
-    if (age < 0) {
-        a.age = -1;
-        a.minor = 1;
+    return scoring_age_range(age, age, known, estimated, 0);
+}
+
+struct scoring_age scoring_age_range(int low, int high, int known, int estimated, int disputed)
+{
+    struct scoring_age a = {.known = known != 0,
+                            .estimated = estimated != 0,
+                            .age = low,
+                            .age_high = high < low ? low : high,
+                            .disputed = disputed != 0};
+    if (low < 0) {
+        a.age = a.age_high = -1;
+        a.minor = a.possibly_minor = 1;
         a.pathway = "minor_unknown_age";
+    } else if (a.age_high < 18) {
+        a.minor = 1;
+        a.pathway = "minor";
+    } else if (low < 18 || a.disputed) {
+        a.minor = a.possibly_minor = 1;
+        a.pathway = "possibly_minor";
     } else {
-        a.minor = age < 18;
-        a.pathway = a.minor ? "minor" : "adult";
+        a.pathway = "adult";
     }
     return a;
 }
@@ -334,6 +348,12 @@ void scoring_age_fill(const struct scoring_age *a, struct rule_value *facts)
     facts[FACTS_AGE_KNOWN] = (struct rule_value){.type = RULE_BOOL, .u.b = a->known};
     facts[FACTS_AGE_ESTIMATED] = (struct rule_value){.type = RULE_BOOL, .u.b = a->estimated};
     facts[FACTS_PATHWAY] = (struct rule_value){.type = RULE_STR, .u.s = a->pathway};
+    facts[FACTS_POSSIBLY_MINOR] = (struct rule_value){.type = RULE_BOOL, .u.b = a->possibly_minor};
+    if (a->age_high >= 0)
+        facts[FACTS_AGE_HIGH] = (struct rule_value){.type = RULE_NUM, .u.n = a->age_high};
+    else
+        facts[FACTS_AGE_HIGH] = (struct rule_value){.type = RULE_NULL};
+    facts[FACTS_AGE_DISPUTED] = (struct rule_value){.type = RULE_BOOL, .u.b = a->disputed};
 }
 
 int scoring_population_fits(const struct instrument *inst, const struct scoring_age *a)

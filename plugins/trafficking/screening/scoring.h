@@ -132,20 +132,38 @@ void scoring_fill_facts(const struct instrument *inst, const struct scoring_outc
  * the age is unknown. Age unknown, or known or estimated under 18, puts the
  * case on a minor pathway: the law treats a possible minor as a minor.
  */
+/*
+ * Age as the law sees it (DOMAIN "Age", rule 1). An age is whole years from a
+ * date of birth (known), or an estimate with a range [age, age_high]
+ * (estimated), or unknown; any of them may be disputed. "minor" is under 18,
+ * fixed (the federal test); the minor pathway also takes everyone who is
+ * possibly a minor, because rule 1 does: an unknown age, a disputed one, or
+ * an estimate whose low end is under 18. A person recorded under 18 stays a
+ * minor whatever is disputed.
+ */
 struct scoring_age {
     int known;           /* from a date of birth */
     int estimated;       /* from an estimate only */
-    int age;             /* whole years at the date; -1 when unknown */
-    int minor;           /* under 18, or unknown */
-    const char *pathway; /* static: "minor", "adult" or "minor_unknown_age" */
+    int age;             /* whole years at the date (the low end); -1 when unknown */
+    int age_high;        /* the high end (= age with a date of birth); -1 when unknown */
+    int disputed;        /* someone disputes the recorded age */
+    int minor;           /* the minor pathway: under 18, or possibly_minor */
+    int possibly_minor;  /* on the minor pathway only because the age is uncertain */
+    const char *pathway; /* static: "minor", "adult", "minor_unknown_age" or "possibly_minor" */
 };
 
 /*
  * The one age rule, for screening and routing alike: the age facts of a
  * whole-years age (-1: unknown) that is known from a date of birth (known)
- * or estimated (estimated). Unknown, or under 18, is the minor pathway.
+ * or estimated (estimated), undisputed.
  */
 struct scoring_age scoring_age_of(int age, int known, int estimated);
+
+/*
+ * The same for a range [low, high] (high < low is read as low: a single
+ * number) and a dispute.
+ */
+struct scoring_age scoring_age_range(int low, int high, int known, int estimated, int disputed);
 
 /*
  * dob: "YYYY-MM-DD" or NULL; estimated_age: 0..130, or -1 for none; on:
@@ -156,7 +174,8 @@ struct scoring_age scoring_age_of(int age, int known, int estimated);
 int scoring_age(const char *dob, int estimated_age, const char *on, struct scoring_age *out,
                 char *err, size_t errlen);
 
-/* Sets minor, age, age_known, age_estimated and pathway of facts[0 .. FACTS__COUNT-1]. */
+/* Sets the age facts (minor, age, age_known, age_estimated, pathway, possibly_minor,
+ * age_high, age_disputed) of facts[0 .. FACTS__COUNT-1]. */
 void scoring_age_fill(const struct scoring_age *a, struct rule_value *facts);
 
 /*

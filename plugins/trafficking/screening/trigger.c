@@ -80,8 +80,10 @@ static void parse_trigger(struct cfgread *r, const config_setting_t *s, struct t
                           size_t i, const struct instrument_set *instruments,
                           struct facts_resolver *res)
 {
-    static const char *const members[] = {"name",      "on",     "when", "instrument",
-                                          "due_hours", "reason", NULL};
+    static const char *const members[] = {"name",      "on",     "when",     "instrument",
+                                          "due_hours", "reason", "due_from", NULL};
+    const char *due_from[FACTS_DUE_FROM__COUNT];
+    int e = 0;
     struct trigger *t = &set->v[i];
     char ctx[120];
     const char *str = NULL;
@@ -109,6 +111,11 @@ static void parse_trigger(struct cfgread *r, const config_setting_t *s, struct t
     }
     if (cfgread_int(r, s, ctx, "due_hours", 1, 1, TRIGGER_MAX_DUE_HOURS, &v) == 1)
         t->due_hours = (int)v;
+    for (int f = 0; f < FACTS_DUE_FROM__COUNT; f++)
+        due_from[f] = facts_due_from_name((enum facts_due_from)f);
+    if (cfgread_enum(r, s, ctx, "due_from", 0, "due_from", due_from, FACTS_DUE_FROM__COUNT, &e) ==
+        1)
+        t->due_from = (enum facts_due_from)e;
     if (cfgread_string(r, s, ctx, "reason", 1, &str) == 1)
         t->reason = cfgread_strdup(r, str);
     if (cfgread_string(r, s, ctx, "when", 1, &str) == 1) {

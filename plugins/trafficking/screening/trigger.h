@@ -35,6 +35,7 @@ struct trigger {
     struct rule_prog *when;
     char *instrument; /* id; exists in the set the triggers were loaded against */
     int due_hours;
+    enum facts_due_from due_from; /* what due_hours counts from (default: now) */
     char *reason;
     int line;
 };

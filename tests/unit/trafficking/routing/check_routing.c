@@ -421,7 +421,7 @@ static const struct engine_case domain_cases[] = {
      "adult_shelter_offer",
      {"nhth|unsafe channel", "vs_ca|unsafe channel", "legal_aid_west|unsafe channel", NULL}},
     {"rule7_positive_without_coercion_is_not_a_finding",
-     "age = 18; age_known = true; state = \"CA\"; " SCREEN(
+     "age = 22; age_known = true; state = \"CA\"; " SCREEN(
          "youth_quick", "positive") "}; "
                                     "indicators = [\"exchanged_sex\"];",
      "nhth:consent:pending_consent:72 vs_ca:consent:pending_consent:72 "

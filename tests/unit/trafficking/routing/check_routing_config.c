@@ -37,7 +37,7 @@ static const struct broken_case broken[] = {
      {B "dest_unknown_kind.cfg:2: destination 'le': unknown destination kind 'police' (expected "
         "one of emergency, law_enforcement, child_welfare, task_force, hotline, hhs_otip, "
         "forensic_interview, ngo_shelter, legal_aid, medical, victim_services, assessment, "
-        "adult_forensic_interview, labour_investigation)",
+        "adult_forensic_interview, labour_investigation, missing_child, young_adult_services)",
       NULL}},
     {B "dest_fields.cfg",
      B "ok_routing.cfg",

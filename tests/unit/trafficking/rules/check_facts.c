@@ -20,7 +20,8 @@ START_TEST(test_table_consistent)
         ck_assert(type == RULE_BOOL || type == RULE_NUM || type == RULE_STR);
         ck_assert_uint_gt(strlen(facts_table[i].description), 0);
         ck_assert(facts_table[i].group == FACTS_GROUP_CASE ||
-                  facts_table[i].group == FACTS_GROUP_SCREENING);
+                  facts_table[i].group == FACTS_GROUP_SCREENING ||
+                  facts_table[i].group == FACTS_GROUP_POLICY);
     }
     ck_assert_int_eq(facts_lookup("minor", NULL), FACTS_MINOR);
     ck_assert_int_eq(facts_lookup("disclosure", NULL), FACTS_DISCLOSURE);

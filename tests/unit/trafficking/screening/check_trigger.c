@@ -141,8 +141,8 @@ START_TEST(test_shipped_against_other_instruments)
                      "' (expected one of t_any, t_count, t_skip, t_weighted)"
     static const char *const want[] = {
         UNKNOWN(12, "runaway_return", "youth_quick"),
-        UNKNOWN(21, "minor_system_history", "staff_observation"),
-        UNKNOWN(30, "adult_indicators", "adult"),
+        UNKNOWN(22, "minor_system_history", "staff_observation"),
+        UNKNOWN(31, "adult_indicators", "adult"),
         NULL,
     };
 #undef UNKNOWN
