@@ -25,11 +25,21 @@ SYSCONFDIR   ?= /etc
 else
 SYSCONFDIR   ?= $(PREFIX)/etc
 endif
+# State (spool files, secret files): never under SYSCONFDIR. PREFIX=/usr: /var.
+ifeq ($(PREFIX),/usr)
+LOCALSTATEDIR ?= /var
+else
+LOCALSTATEDIR ?= $(PREFIX)/var
+endif
+CH_STATEDIR   = $(LOCALSTATEDIR)/lib/casehost
+CH_SPOOLDIR   = $(CH_STATEDIR)/spool
 CH_PLUGINDIR  = $(LIBDIR)/casehost/plugins
 CH_SQLDIR     = $(DATADIR)/casehost/sql
 CH_CONFDIR    = $(SYSCONFDIR)/casehost
 # The group of the service user that runs dispatch and tick (reads the config).
 CONFIG_GROUP ?= casehost
+# The service user that owns the spool (make install chowns CH_SPOOLDIR to it as root).
+SERVICE_USER ?= casehost
 DESTDIR ?=
 BUILD   ?= build
 VERSION := 0.1.0
@@ -277,8 +287,24 @@ install: all
 	cp -R sql $(DESTDIR)$(DATADIR)/casehost/
 	cp -R conf/. $(DESTDIR)$(DATADIR)/casehost/conf-example/
 	sed -e 's|^\(\s*plugin_dir\s*=\s*\).*|\1"$(CH_PLUGINDIR)";|' \
-	    -e 's|^\(\s*sql_dir\s*=\s*\).*|\1"$(CH_SQLDIR)";|' conf/casehost.cfg \
+	    -e 's|^\(\s*sql_dir\s*=\s*\).*|\1"$(CH_SQLDIR)";|' \
+	    -e '/^[[:space:]]*#/!s|"\.\./var/spool/|"$(CH_SPOOLDIR)/|g' conf/casehost.cfg \
 	    > $(DESTDIR)$(DATADIR)/casehost/conf-example/casehost.cfg
+	@# The demo's spool and secrets sit in the tree's var/ (relative to conf/trafficking/);
+	@# installed, they would land under SYSCONFDIR: rewritten to LOCALSTATEDIR.
+	sed -e '/^[[:space:]]*#/!s|"\.\./\.\./var/spool/|"$(CH_SPOOLDIR)/|g' \
+	    -e '/^[[:space:]]*#/!s|"\.\./\.\./var/secrets/|"$(CH_STATEDIR)/secrets/|g' \
+	    conf/trafficking/destinations.cfg \
+	    > $(DESTDIR)$(DATADIR)/casehost/conf-example/trafficking/destinations.cfg
+	@# Owned by the service user, writable by nobody else: the dispatcher refuses anything else.
+	install -d -m 0700 $(DESTDIR)$(CH_SPOOLDIR)
+	@if [ "$$(id -u)" != 0 ]; then \
+	    echo "note: not root: chown $(SERVICE_USER): $(CH_SPOOLDIR) as root (INSTALL)"; \
+	elif ! getent passwd $(SERVICE_USER) >/dev/null 2>&1; then \
+	    echo "note: user '$(SERVICE_USER)' missing: create it, then chown it onto $(CH_SPOOLDIR) (INSTALL)"; \
+	else \
+	    chown $(SERVICE_USER): $(DESTDIR)$(CH_SPOOLDIR); \
+	fi
 	@if [ ! -e $(DESTDIR)$(CH_CONFDIR)/casehost.cfg ]; then \
 	    cp -R $(DESTDIR)$(DATADIR)/casehost/conf-example/. $(DESTDIR)$(CH_CONFDIR)/; \
 	fi

@@ -8,9 +8,13 @@
  * CASEHOST_DB names a database migrated with the trafficking plugin in which
  * USER is an application user; each run queues N fresh referrals (one case
  * each) in USER's agency, then analyzes the tables when the connection may.
- * Prints figures and checks that every row was sent and accepted once;
- * asserts no speed.
+ * Then the latency from commit to delivery: a long-running dispatcher that
+ * polls only once a minute, so only LISTEN/NOTIFY can wake it; referrals
+ * committed one at a time, each once the previous one arrived; the receiver
+ * timestamps each arrival. Prints figures and checks that every row was
+ * sent and accepted once; asserts no speed.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +28,9 @@
 #include "outbox/dispatch.h"
 
 #define SECRET "bench-secret"
+#define LATENCY_N 200 /* referrals committed one by one for the latency figure */
 
-static struct dispatch_target target = {DISPATCH_WEBHOOK, NULL, SECRET, NULL, NULL};
+static struct dispatch_target target = {.channel = DISPATCH_WEBHOOK, .secret = SECRET};
 
 static const struct dispatch_target *lookup(void *ud, const char *destination_id)
 {
@@ -171,6 +176,139 @@ static double run(const char *user, long n, int workers, int baseline)
     return (double)n / (now() - t0);
 }
 
+static long long realtime_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Whether the receiver recorded key since *offset (advanced past the
+ * complete lines read): the arrival the latency run waits for.
+ */
+static int arrived(const char *records, long *offset, const char *key)
+{
+    char line[SINK_KEY + SINK_BODY + 512];
+    size_t klen = strlen(key);
+    int found = 0;
+    FILE *f = fopen(records, "r");
+    if (f == NULL || fseek(f, *offset, SEEK_SET) != 0) {
+        if (f != NULL)
+            fclose(f);
+        return 0;
+    }
+    while (!found && fgets(line, sizeof(line), f) != NULL && strchr(line, '\n') != NULL) {
+        *offset = ftell(f);
+        found = strncmp(line, key, klen) == 0 && line[klen] == '\t';
+    }
+    fclose(f);
+    return found;
+}
+
+/*
+ * Commit-to-delivery latency: a long-running dispatcher as user (woken by
+ * NOTIFY: it polls once a minute) sending to the receiver at url; LATENCY_N
+ * referrals committed one at a time by the owner, each after the previous
+ * one arrived (records grew). Median and p99 in microseconds into lat[0],
+ * lat[1]. 0, or -1.
+ */
+static int latency(const char *user, const char *records, long long *lat)
+{
+    static const char one[] =
+        "WITH a AS (SELECT agency_id AS id FROM casehost.users WHERE db_role = $1),"
+        " c AS (INSERT INTO casehost.cases (agency_id, title) SELECT a.id, 'latency' FROM a"
+        "   RETURNING id),"
+        " r AS (INSERT INTO trafficking.referrals (agency_id, case_id, destination_id,"
+        "         destination_kind, rule, basis, urgency, due_at, ack_sla_hours, state, fields,"
+        "         idempotency_key)"
+        "   SELECT a.id, c.id, 'bench_hotline', 'hotline', 'bench', 'mandatory_report', '24h',"
+        "          now() + interval '1 day', 24, 'queued', ARRAY['case_id', 'age', 'state'],"
+        "          'lat-' || c.id FROM a, c RETURNING id, case_id)"
+        " INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, payload,"
+        "                                 idempotency_key)"
+        " SELECT (SELECT id FROM a), r.id, 'bench_hotline',"
+        "        jsonb_build_object('referral', r.id, 'case_id', r.case_id, 'age', 15,"
+        "          'state', 'CA', 'summary', repeat('x', 300)), 'lat-' || r.id FROM r"
+        " RETURNING idempotency_key";
+    char keys[LATENCY_N][64], err[512];
+    long long committed[LATENCY_N], d[LATENCY_N];
+    struct sink_record *recs = NULL;
+    const char *params[1] = {user};
+    PGconn *c = NULL;
+    pid_t pid;
+    int rc = -1, n = 0, nrec;
+    long offset = 0;
+    if ((pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        struct dispatch_options opt;
+        struct dispatch_stats st;
+        PGconn *w = session(user);
+        dispatch_options_init(&opt);
+        opt.timeout_ms = 10000;
+        opt.idle_ms = 60000; /* longer than the whole run: only a NOTIFY wakes it */
+        if (w == NULL || dispatch_run(w, lookup, NULL, &opt, &st, err, sizeof(err)) != 0)
+            fprintf(stderr, "dispatch_bench: latency dispatcher: %s\n", w ? err : "no session");
+        PQfinish(w);
+        _exit(0);
+    }
+    if ((c = session(NULL)) == NULL)
+        goto out;
+    sleep_us(300 * 1000); /* the dispatcher is listening (and has sent nothing pending) */
+    for (int i = 0; i < LATENCY_N; i++) {
+        PGresult *r;
+        double give_up;
+        if ((r = db_exec(c, one, 1, params, err, sizeof(err))) == NULL)
+            goto out;
+        committed[i] = realtime_us(); /* autocommit: the statement's answer follows its commit */
+        snprintf(keys[i], sizeof(keys[i]), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        give_up = now() + 5;
+        while (!arrived(records, &offset, keys[i]) && now() < give_up)
+            sleep_us(100);
+        if (now() >= give_up) {
+            fprintf(stderr, "dispatch_bench: referral %s not delivered within 5 s\n", keys[i]);
+            goto out;
+        }
+    }
+    recs = calloc(4 * LATENCY_N, sizeof(*recs));
+    nrec = recs != NULL ? sink_load(records, recs, 4 * LATENCY_N) : -1;
+    for (int i = 0; i < LATENCY_N; i++)
+        for (int k = 0; k < nrec; k++)
+            if (strcmp(recs[k].key, keys[i]) == 0 && recs[k].accepted) {
+                d[n++] = recs[k].arrived_us - committed[i];
+                break;
+            }
+    if (n != LATENCY_N) {
+        fprintf(stderr, "dispatch_bench: latency: %d of %d referrals arrived (%d records)\n", n,
+                LATENCY_N, nrec);
+        goto out;
+    }
+    qsort(d, (size_t)n, sizeof(d[0]), cmp_ll);
+    lat[0] = d[n / 2];
+    lat[1] = d[(n * 99) / 100 - ((n * 99) % 100 == 0)];
+    rc = 0;
+out:
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    PQfinish(c);
+    free(recs);
+    return rc;
+}
+
 /* Every key accepted once by the receiver; the raw deliveries in *raw. */
 static int accepted(const char *records, int max, int *raw)
 {
@@ -185,9 +323,12 @@ static int accepted(const char *records, int max, int *raw)
 
 int main(int argc, char **argv)
 {
-    char records[256], url[64];
-    struct sink sink = {0, 0};
+    char records[256], url[64], lat_records[256], lat_url[64];
+    struct sink sink = {0, 0}, lat_sink = {0, 0};
     struct sink_options o = {SECRET, records, 0, 0, 0, 0, 600, 0, 0};
+    struct sink_options lat_o = {SECRET, lat_records, 0, 0, 0, 4 * LATENCY_N, 600, 0, 0};
+    long long lat[2] = {0, 0};
+    int lat_rc;
     const char *user;
     long n;
     int workers = 2, sizes[2], raw = 0, acc;
@@ -220,7 +361,19 @@ int main(int argc, char **argv)
     sink_stop(&sink);
     acc = accepted(records, (int)(3 * n + 10), &raw);
     unlink(records);
-    if (base < 0 || one < 0 || many < 0) {
+
+    /* The latency, to a receiver of its own (its records are the arrivals). */
+    snprintf(lat_records, sizeof(lat_records), "/tmp/dispatch_bench.%ld.latency", (long)getpid());
+    if (sink_start(&lat_sink, &lat_o) != 0) {
+        perror("dispatch_bench: receiver");
+        return 1;
+    }
+    snprintf(lat_url, sizeof(lat_url), "http://127.0.0.1:%d/referrals", lat_sink.port);
+    target.url = lat_url;
+    lat_rc = latency(user, lat_records, lat);
+    sink_stop(&lat_sink);
+    unlink(lat_records);
+    if (base < 0 || one < 0 || many < 0 || lat_rc != 0) {
         fprintf(stderr, "dispatch_bench: a worker failed\n");
         return 1;
     }
@@ -234,5 +387,8 @@ int main(int argc, char **argv)
     printf("  dispatch, %d workers:                %7.0f rows/s (%.2f of baseline, %.2fx one "
            "worker)\n",
            workers, many, many / base, many / one);
+    printf("commit to delivery, long-running dispatcher woken by LISTEN/NOTIFY (polling once a "
+           "minute), %d referrals committed one by one: median %.2f ms, p99 %.2f ms\n",
+           LATENCY_N, (double)lat[0] / 1000.0, (double)lat[1] / 1000.0);
     return 0;
 }

@@ -10,7 +10,7 @@
 #include "host.h"
 #include "loader.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_ATTENTION = 3 };
 
 struct cli {
     struct hostcfg hc;
@@ -44,6 +44,13 @@ int cli_session(struct cli *cli, int need_user);
 
 /* 0 when the session's user has one of roles (NULL-terminated), else a usage failure. */
 int cli_require_role(struct cli *cli, const char *verb, const char *const *roles);
+
+/* The same check, printing nothing: 0, or -1 with why in msg ("tick needs the role ..."). */
+int cli_role_refusal(const struct cli *cli, const char *verb, const char *const *roles, char *msg,
+                     size_t len);
+
+/* What to connect with: CASEHOST_DB when set, else database.conninfo (borrowed). */
+const char *cli_conninfo(const struct cli *cli);
 
 /*
  * Runs a checking query in the open session before anything is written: 0,
@@ -108,6 +115,7 @@ extern const struct cli_verb cli_verb_case, cli_verb_note;   /* cmd_case.c */
 extern const struct cli_verb cli_verb_person;                /* cmd_people.c */
 extern const struct cli_verb cli_verb_user, cli_verb_agency; /* cmd_users.c */
 extern const struct cli_verb cli_verb_config;                /* cmd_config.c */
+extern const struct cli_verb cli_verb_tick;                  /* cmd_tick.c */
 
 /*
  * Connects (the connection stays in cli->ctx for the command) and points every
@@ -117,7 +125,8 @@ extern const struct cli_verb cli_verb_config;                /* cmd_config.c */
 int live_prepare(struct cli *cli);
 
 /* Between cycles of a long-running command: 1 when a new generation went live (plugins
- * reloaded), 0 when nothing changed, -1 when it cannot tell (the old one stays). */
+ * reloaded; the caller says so), 0 when nothing changed, -1 when it cannot tell (the old
+ * one stays). */
 int live_refresh(struct cli *cli);
 
 /* Removes the private copy. */

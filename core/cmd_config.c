@@ -82,7 +82,6 @@ int live_prepare(struct cli *cli)
     static const char sql[] =
         "SELECT plugin, hash, files::text FROM casehost.config_generations WHERE live"
         " ORDER BY plugin";
-    const char *env = getenv("CASEHOST_DB");
     struct ch_ctx *ctx = &cli->ctx;
     PGresult *r;
     int rc = 0;
@@ -92,8 +91,7 @@ int live_prepare(struct cli *cli)
          * Without a database the command cannot run anyway: it says so itself
          * when it connects, after the plugins on disk had their say.
          */
-        ctx->conn = db_connect(env != NULL && env[0] != '\0' ? env : cli->hc.conninfo, ctx->err,
-                               sizeof(ctx->err));
+        ctx->conn = db_connect(cli_conninfo(cli), ctx->err, sizeof(ctx->err));
         if (ctx->conn == NULL)
             return 0;
     }
@@ -148,7 +146,6 @@ int live_refresh(struct cli *cli)
         keep_old_copy(cli, old_dir); /* the same generations */
         return 0;
     }
-    fprintf(stderr, "casehost: a new configuration was deployed; reloading plugins\n");
     loader_reload(&cli->loader);
     if (old_dir != NULL) {
         dir_remove_tree(old_dir);

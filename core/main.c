@@ -4,7 +4,6 @@
  * table (core/args.c, the one parser) and runs it as the acting user inside
  * one transaction. The only place that decides exit codes and calls exit.
  */
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +23,6 @@ static int cmd_help(struct cli *cli, const struct ch_value *v);
 static int cmd_plugin_list(struct cli *cli, const struct ch_value *v);
 static int cmd_db_migrate(struct cli *cli, const struct ch_value *v);
 static int cmd_db_status(struct cli *cli, const struct ch_value *v);
-static int cmd_tick(struct cli *cli, const struct ch_value *v);
-
-static const struct ch_arg tick_args[] = {
-    {"--every", CH_ARG_INT, 0, "keep running: one cycle every SECONDS; SIGHUP re-reads plugins",
-     NULL, "SECONDS", 1, 86400},
-};
 
 static const struct ch_arg help_args[] = {
     {"verb", CH_ARG_TEXT, 0, "the command to explain", NULL, NULL, 0, 0},
@@ -48,12 +41,6 @@ static const struct cli_command db_commands[] = {
     {CLI_SPEC_NO_ARGS("db", "status", "list the migrations, applied and pending"), cmd_db_status},
 };
 
-static const struct cli_command tick_commands[] = {
-    {CLI_SPEC("tick", NULL, "run every plugin's periodic work (as a service or an admin)",
-              tick_args),
-     cmd_tick},
-};
-
 static const struct cli_command help_commands[] = {
     {CLI_SPEC("help", NULL, "list the commands, or show the usage of one", help_args), cmd_help},
 };
@@ -63,16 +50,13 @@ static const struct cli_verb plugin_verb = {"plugin", "list loaded plugins", plu
                                             CLI_N(plugin_commands), CLI_PLUGINS};
 static const struct cli_verb db_verb = {"db", "apply or list database migrations", db_commands,
                                         CLI_N(db_commands), 0};
-static const struct cli_verb tick_verb = {
-    "tick", "run every plugin's periodic work once, or every N seconds (follows deploys)",
-    tick_commands, CLI_N(tick_commands), CLI_PLUGINS | CLI_LIVE};
 static const struct cli_verb help_verb = {"help", "show commands, or the usage of one",
                                           help_commands, CLI_N(help_commands), CLI_PLUGINS};
 
 /* Every host verb, in the order `help` lists them. */
 static const struct cli_verb *const verbs[] = {
     &cli_verb_case, &cli_verb_note,   &cli_verb_person, &cli_verb_user, &cli_verb_agency,
-    &plugin_verb,   &cli_verb_config, &db_verb,         &tick_verb,     &help_verb,
+    &plugin_verb,   &cli_verb_config, &db_verb,         &cli_verb_tick, &help_verb,
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -121,14 +105,18 @@ void ctx_bind_user(struct ch_ctx *ctx)
     ctx->user.agency_name = ctx->dbuser.agency_name;
 }
 
-int cli_session(struct cli *cli, int need_user)
+const char *cli_conninfo(const struct cli *cli)
 {
     const char *env = getenv("CASEHOST_DB");
-    const char *conninfo = env != NULL && env[0] != '\0' ? env : cli->hc.conninfo;
+    return env != NULL && env[0] != '\0' ? env : cli->hc.conninfo;
+}
+
+int cli_session(struct cli *cli, int need_user)
+{
     struct ch_ctx *ctx = &cli->ctx;
 
     if (ctx->conn == NULL)
-        ctx->conn = db_connect(conninfo, ctx->err, sizeof(ctx->err));
+        ctx->conn = db_connect(cli_conninfo(cli), ctx->err, sizeof(ctx->err));
     if (ctx->conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
     if (db_start(ctx->conn, &ctx->dbuser, ctx->err, sizeof(ctx->err)) != 0)
@@ -145,7 +133,8 @@ int cli_session(struct cli *cli, int need_user)
     return check_typed_times(cli);
 }
 
-int cli_require_role(struct cli *cli, const char *verb, const char *const *roles)
+int cli_role_refusal(const struct cli *cli, const char *verb, const char *const *roles, char *msg,
+                     size_t len)
 {
     char list[128] = "";
     size_t n = 0;
@@ -155,8 +144,17 @@ int cli_require_role(struct cli *cli, const char *verb, const char *const *roles
         n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
                               r == roles ? "" : " or ", *r);
     }
-    return cli_fail(cli, EXIT_USAGE, "%s needs the role %s; '%s' is a %s", verb, list,
-                    cli->ctx.dbuser.name, cli->ctx.dbuser.role);
+    snprintf(msg, len, "%s needs the role %s; '%s' is a %s", verb, list, cli->ctx.dbuser.name,
+             cli->ctx.dbuser.role);
+    return -1;
+}
+
+int cli_require_role(struct cli *cli, const char *verb, const char *const *roles)
+{
+    char msg[256];
+    if (cli_role_refusal(cli, verb, roles, msg, sizeof(msg)) == 0)
+        return 0;
+    return cli_fail(cli, EXIT_USAGE, "%s", msg);
 }
 
 int cli_commit(struct cli *cli)
@@ -344,10 +342,8 @@ static int cmd_plugin_list(struct cli *cli, const struct ch_value *v)
  */
 static int cmd_db(struct cli *cli, int migrate)
 {
-    const char *env = getenv("CASEHOST_DB");
     int rc;
-    cli->ctx.conn =
-        db_connect(env && env[0] ? env : cli->hc.conninfo, cli->ctx.err, sizeof(cli->ctx.err));
+    cli->ctx.conn = db_connect(cli_conninfo(cli), cli->ctx.err, sizeof(cli->ctx.err));
     if (cli->ctx.conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
     if (migrate)
@@ -369,77 +365,6 @@ static int cmd_db_status(struct cli *cli, const struct ch_value *v)
     return cmd_db(cli, 0);
 }
 
-static volatile sig_atomic_t reload_requested, stop_requested;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        reload_requested = 1;
-    else
-        stop_requested = 1;
-}
-
-/* One tick: every plugin's periodic work in one transaction, as a service or an admin. */
-static int tick_once(struct cli *cli)
-{
-    static const char *const roles[] = {"service", "admin", NULL};
-    struct ch_event_data ev = {sizeof(ev), CH_EV_TICK, 0, 0, NULL, 0};
-    int rc;
-    if (cli->ctx.conn == NULL) {
-        if ((rc = cli_session(cli, 1)) != 0)
-            return rc;
-    } else {
-        if (PQstatus(cli->ctx.conn) != CONNECTION_OK)
-            PQreset(cli->ctx.conn);
-        if (db_start(cli->ctx.conn, &cli->ctx.dbuser, cli->ctx.err, sizeof(cli->ctx.err)) != 0)
-            return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
-        cli->in_tx = 1;
-        if (cli->ctx.dbuser.id == 0)
-            return cli_fail(cli, EXIT_RUNTIME, "role '%s' is no longer a casehost user",
-                            PQuser(cli->ctx.conn));
-        ctx_bind_user(&cli->ctx);
-    }
-    if ((rc = cli_require_role(cli, "tick", roles)) != 0)
-        return rc;
-    if (loader_fire(&cli->loader, &cli->ctx, &ev) != 0)
-        return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
-    return cli_commit(cli);
-}
-
-/*
- * `tick` runs once (for cron); `tick --every SECONDS` keeps running, and on
- * SIGHUP re-reads every plugin's own configuration: a plugin whose new
- * configuration is broken says so and keeps the previous one.
- */
-static int cmd_tick(struct cli *cli, const struct ch_value *v)
-{
-    struct sigaction sa;
-    long long every = v[0].num;
-    int rc;
-    if (!v[0].given)
-        return tick_once(cli);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    while (!stop_requested) {
-        if (reload_requested) {
-            reload_requested = 0;
-            fprintf(stderr, "casehost: reloading plugin configuration\n");
-            loader_reload(&cli->loader);
-        }
-        /* A deploy elsewhere: the new live generation from the next cycle on. */
-        if (live_refresh(cli) < 0)
-            fprintf(stderr, "casehost: cannot check the live configuration; keeping it\n");
-        if ((rc = tick_once(cli)) != 0)
-            return rc;
-        for (long s = 0; s < every && !stop_requested && !reload_requested; s++)
-            sleep(1);
-    }
-    return EXIT_OK;
-}
-
 /*
  * After a plugin command returned rc: its usage on CH_USAGE, its message on
  * failure, the commit of the host's transaction (or the check that an
@@ -449,6 +374,9 @@ static int plugin_command_done(struct cli *cli, const struct command_entry *ce, 
                                const char *usage)
 {
     int own_tx = (ce->cmd.flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) != 0;
+    int done = rc == CH_ATTENTION ? EXIT_ATTENTION : EXIT_OK; /* once all is committed */
+    if (rc == CH_ATTENTION)
+        rc = CH_OK;
     if (rc == CH_USAGE)
         return cli_fail(cli, EXIT_USAGE, "%s%susage: %s", cli->ctx.err, cli->ctx.err[0] ? "\n" : "",
                         usage);
@@ -462,9 +390,10 @@ static int plugin_command_done(struct cli *cli, const struct command_entry *ce, 
                             "command '%s' left a transaction open; "
                             "it was rolled back",
                             ce->cmd.verb);
-        return EXIT_OK;
+        return done;
     }
-    return cli_commit(cli);
+    rc = cli_commit(cli);
+    return rc == 0 ? done : rc;
 }
 
 /*
@@ -699,9 +628,10 @@ int main(int argc, char **argv)
     else
         rc =
             cli_fail(&cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them", argv[1]);
-    if (rc != EXIT_OK && cli.out != NULL)
+    /* EXIT_ATTENTION: done and committed, with something a person must see: output too. */
+    if (rc != EXIT_OK && rc != EXIT_ATTENTION && cli.out != NULL)
         out_flush_alerts(cli.out, stderr); /* a failed command's alerts still reach a person */
-    if (rc == EXIT_OK && out_flush(cli.out, stdout) != 0)
+    if ((rc == EXIT_OK || rc == EXIT_ATTENTION) && out_flush(cli.out, stdout) != 0)
         rc = EXIT_RUNTIME;
 out:
     if (cli.ctx.conn != NULL)

@@ -875,6 +875,17 @@ static void attach(struct out *o, const char *name, json_t *list)
         json_object_set(o->root, name, list);
 }
 
+size_t out_message_count(const struct out *o)
+{
+    return json_array_size(o->messages); /* 0 for NULL: none yet */
+}
+
+int out_is_empty(const struct out *o)
+{
+    return json_object_size(o->root) == 0 && json_array_size(o->messages) == 0 &&
+           json_array_size(o->alerts) == 0 && json_array_size(o->actions) == 0;
+}
+
 int out_flush(struct out *o, FILE *f)
 {
     attach(o, "messages", o->messages);

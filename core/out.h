@@ -68,4 +68,10 @@ int out_flush(struct out *o, FILE *f);
  */
 int out_flush_alerts(struct out *o, FILE *f);
 
+/* How many messages o holds (a long-running command logs the count of each cycle's). */
+size_t out_message_count(const struct out *o);
+
+/* 1 when o holds no field, message, alert or action: nothing worth printing. */
+int out_is_empty(const struct out *o);
+
 #endif

@@ -9,7 +9,10 @@
 #   (b) make install PREFIX=/usr DESTDIR=... puts the configuration in
 #       /etc/casehost, the installed casehost --version names
 #       /etc/casehost/casehost.cfg, and make uninstall removes what install
-#       put outside /etc.
+#       put outside /etc;
+#   (c) the installed example is safe: every spool_dir under
+#       /var/lib/casehost/spool (created 0700), no command that does not
+#       exist, no literal secret and no secret file or var/ under /etc.
 # Never writes to BUILD: (b) builds on a copy. Exits non-zero naming the
 # first line or file that is wrong.
 set -eu
@@ -117,6 +120,38 @@ echo "$version" | grep -qx 'config: /etc/casehost/casehost.cfg' ||
     fail "(b) the installed casehost --version says '$version', not config: /etc/casehost/casehost.cfg"
 echo "build: (b) make install PREFIX=/usr DESTDIR=\$tmp: /etc/casehost/casehost.cfg; usr/bin/casehost --version:"
 echo "$version" | sed 's/^/  /'
+
+# ------------------------------- (c) the installed example is safe ---
+# Spool files under /var/lib/casehost/spool (never under /etc, which a
+# relative path from /etc/casehost/trafficking/ would be), no destination
+# naming a program that is not there, no secret in /etc.
+dcfg="$dest/etc/casehost/trafficking/destinations.cfg"
+[ -f "$dcfg" ] || fail "(c) no /etc/casehost/trafficking/destinations.cfg after make install"
+# name<TAB>value of every spool_dir, secret_file, secret and command outside comments.
+sed -e 's/#.*//' "$dcfg" | tr ';' '\n' |
+    sed -n 's/.*\<\(spool_dir\|secret_file\|secret\|command\)[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1\t\2/p' \
+    >"$tmp/paths.txt"
+grep -q '^spool_dir' "$tmp/paths.txt" || fail "(c) no spool_dir found in $dcfg"
+while IFS=$(printf '\t') read -r name value; do
+    case "$name:$value" in
+    spool_dir:/var/lib/casehost/spool/*) ;;
+    spool_dir:*) fail "(c) installed destinations.cfg spools to '$value', not under /var/lib/casehost/spool" ;;
+    secret_file:/etc/*) fail "(c) installed destinations.cfg keeps a secret file under /etc: '$value'" ;;
+    secret_file:/*) [ ! -e "$dest$value" ] || fail "(c) make install installed the secret file $value" ;;
+    secret_file:*) fail "(c) installed destinations.cfg names a relative secret_file '$value' (under /etc)" ;;
+    secret:*) fail "(c) installed destinations.cfg holds a literal secret" ;;
+    command:*)
+        prog=${value%% *}
+        [ -x "$prog" ] || [ -x "$dest$prog" ] ||
+            fail "(c) installed destinations.cfg runs '$prog', which does not exist" ;;
+    esac
+done <"$tmp/paths.txt"
+secrets=$(cd "$dest/etc" && find . \( -path '*/var/*' -o -iname '*secret*' -o -name '*.key' \) | sort)
+[ -z "$secrets" ] || fail "(c) make install put state or secrets under /etc: $secrets"
+spool="$dest/var/lib/casehost/spool"
+[ -d "$spool" ] || fail "(c) make install did not create /var/lib/casehost/spool"
+[ "$(stat -c %a "$spool")" = 700 ] || fail "(c) /var/lib/casehost/spool has mode $(stat -c %a "$spool"), not 700"
+echo "build: (c) installed example: $(grep -c '^spool_dir' "$tmp/paths.txt") spool dirs under /var/lib/casehost/spool (0700), no missing command, no secret under /etc"
 
 "$make" --no-print-directory BUILD="$b" "$@" uninstall PREFIX=/usr DESTDIR="$dest" >"$tmp/uninstall.log" 2>&1 ||
     { cat "$tmp/uninstall.log" >&2; fail "(b) make uninstall PREFIX=/usr failed"; }

@@ -19,28 +19,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$root/scripts/pg.sh" start "$tmp/pg" --throwaway || { echo "cannot start PostgreSQL" >&2; exit 1; }
+# The shared cluster and its migrated, deployed template (scripts/test-cluster.sh).
+"$root/scripts/test-cluster.sh" "$tmp" "$build" || exit 1
 server=$("$root/scripts/pg.sh" conninfo "$tmp/pg" postgres)
 sock="host=$tmp/pg user=casehost"
-psql "$server" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE casehost_tmpl" || exit 1
-
-# The template holds every component's migrations, test plugin included.
-cat > "$tmp/migrate.cfg" <<CFG
-paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
-plugins = (
-  { name = "testplug"; sql = "$root/tests/sql/testplug"; }
-$(for d in "$root"/sql/*/; do n=$(basename "$d"); [ "$n" = core ] && continue; echo "  , { name = \"$n\"; }"; done)
-);
-CFG
-CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$tmp/migrate.cfg" db migrate >"$tmp/migrate.log" 2>&1 \
-    || { cat "$tmp/migrate.log" >&2; exit 1; }
-# ...and the shipped configuration deployed (as every installation has one live).
-cat > "$tmp/deploy.cfg" <<CFG
-paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
-plugins = ( { name = "trafficking"; } );
-CFG
-CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$tmp/deploy.cfg" config deploy "$root/conf" \
-    --note "test template" >"$tmp/deploy.log" 2>&1 || { cat "$tmp/deploy.log" >&2; exit 1; }
 
 # Every test role gets this password; libpq finds it here (mode 0600), so
 # each person's connection really authenticates with SCRAM.

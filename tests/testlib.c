@@ -212,6 +212,54 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
     return r->status;
 }
 
+void tl_spawn(struct tl_proc *p, const char *db, const char *cfg, const char *user, const char *tag,
+              unsigned seconds, const char *const *args)
+{
+    char bin[1024], user_db[1200];
+    const char *argv[20];
+    size_t n = 0;
+    snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
+    snprintf(user_db, sizeof(user_db), "%s", tl_user_db(db, user));
+    snprintf(p->out, sizeof(p->out), "%s/%ld_%s.out", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
+             tag);
+    snprintf(p->err, sizeof(p->err), "%s/%ld_%s.err", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
+             tag);
+    argv[n++] = bin;
+    argv[n++] = "-c";
+    argv[n++] = cfg;
+    for (; args[n - 3] != NULL; n++) {
+        ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1, "tl_spawn: too many arguments");
+        argv[n] = args[n - 3];
+    }
+    argv[n] = NULL;
+    p->pid = fork();
+    ck_assert(p->pid >= 0);
+    if (p->pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int fo = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || fo < 0 || fe < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        setenv("CASEHOST_DB", user_db, 1);
+        unsetenv("CASEHOST_USER");
+        alarm(seconds);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+}
+
+int tl_reap(struct tl_proc *p)
+{
+    int st;
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    p->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* A SCRAM verifier of the test password (static storage). */
 const char *tl_verifier(PGconn *c)
 {

@@ -7,6 +7,8 @@
 #ifndef TESTLIB_H
 #define TESTLIB_H
 
+#include <sys/types.h>
+
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -38,6 +40,27 @@ struct tl_result {
  * argument list. Returns r->status.
  */
 int tl_run(struct tl_result *r, const char *db, const char *cfg, ...);
+
+/*
+ * A casehost running in the background, for the long-running commands: its
+ * pid (0 once reaped) and the files its standard output and error go to.
+ */
+struct tl_proc {
+    pid_t pid;
+    char out[1200], err[1200];
+};
+
+/*
+ * Starts casehost -c cfg with args (NULL-terminated, 16 at most) as user's
+ * own role on db, standard input from /dev/null, output into files in the
+ * test's temp dir named after tag. An alarm of seconds ends it even if the
+ * test dies before stopping it.
+ */
+void tl_spawn(struct tl_proc *p, const char *db, const char *cfg, const char *user, const char *tag,
+              unsigned seconds, const char *const *args);
+
+/* Waits for p: its exit status, or 128 + signal. */
+int tl_reap(struct tl_proc *p);
 
 /*
  * Agency "A" (admin "a_admin", caseworker "a_worker", service "a_svc") and

@@ -81,9 +81,9 @@ static void rebase_machine_paths(struct trf *t, struct routing_config *rc)
     if (strcmp(root, dir) == 0)
         return;
     for (size_t i = 0; i < rc->n_destinations; i++) {
-        char **paths[] = {&rc->destinations[i].channel.spool_dir,
-                          &rc->destinations[i].channel.secret_file};
-        for (size_t k = 0; k < 2; k++) {
+        struct routing_channel *ch = &rc->destinations[i].channel;
+        char **paths[] = {&ch->spool_dir, &ch->secret_file, &ch->client_cert, &ch->client_key};
+        for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
             char *p = *paths[k], *q;
             size_t n;
             if (p == NULL || strncmp(p, root, rl) != 0 || p[rl] != '/')
@@ -101,27 +101,65 @@ static void rebase_machine_paths(struct trf *t, struct routing_config *rc)
 #define SECRET_MAX 511 /* longest webhook secret the dispatcher reads */
 
 /*
- * Reads a secret file's first line into buf. The file must be a regular
- * file that neither others may read nor the group may write (mode 0600 or
- * 0640), and the secret must fit. 0, or -1 with the reason (naming the file)
- * in why.
+ * What is wrong with a secret file (a webhook secret, a TLS client key)
+ * given its lstat or fstat: a symbolic link (it could point anywhere, and be
+ * re-pointed later), anything but a plain file, or a mode that lets others
+ * read it or the group write it (0600 and 0640 are right; 0400 and 0440 too).
+ * Writes the reason, naming the file and what to do, into why; 0 when fine.
+ */
+static int secret_file_problem(const char *path, const struct stat *st, char *why, size_t whylen)
+{
+    unsigned mode = (unsigned)(st->st_mode & 07777);
+    if (S_ISLNK(st->st_mode))
+        snprintf(why, whylen,
+                 "secret file '%s' is a symbolic link: name the file itself (a link may point "
+                 "anywhere)",
+                 path);
+    else if (!S_ISREG(st->st_mode))
+        snprintf(why, whylen, "secret file '%s' is not a plain file", path);
+    else if ((mode & ~0640u) != 0 || (mode & 0400u) == 0)
+        snprintf(why, whylen,
+                 "secret file '%s' has mode %04o: it must be a plain file of mode 0600 or 0640 "
+                 "(chmod 600 '%s')",
+                 path, mode, path);
+    else
+        return 0;
+    return -1;
+}
+
+/*
+ * Reads a secret file's first line into buf, never through a symbolic link.
+ * The file must pass secret_file_problem, belong to this user (or root, for a
+ * root:casehost 0640 file) and the secret must fit. 0, or -1 with the reason
+ * (naming the file) in why.
  */
 static int secret_read(const char *path, char *buf, size_t size, char *why, size_t whylen)
 {
     struct stat st;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0 && errno == ELOOP) {
+        snprintf(why, whylen,
+                 "secret file '%s' is a symbolic link: name the file itself (a link may point "
+                 "anywhere)",
+                 path);
+        return -1;
+    }
     if (fd < 0 || fstat(fd, &st) != 0) {
         snprintf(why, whylen, "secret file '%s': cannot read: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP)) != 0) {
+    if (secret_file_problem(path, &st, why, whylen) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
         snprintf(why, whylen,
-                 "secret file '%s' has mode %04o: it must be a plain file of mode 0600 or 0640 "
-                 "(chmod 600 '%s')",
-                 path, (unsigned)(st.st_mode & 07777), path);
+                 "secret file '%s' belongs to uid %ld: it must belong to the service user "
+                 "(uid %ld) or root",
+                 path, (long)st.st_uid, (long)geteuid());
         close(fd);
         return -1;
     }
@@ -146,32 +184,33 @@ static int secret_read(const char *path, char *buf, size_t size, char *why, size
 }
 
 /*
- * A secret file that exists on this machine must be safe: a plain file no
- * other user may read and no group may write, and not longer than the
- * dispatcher reads. Checked from its metadata only: a person may not read
- * it (only the service user does), and that must not stop their work.
+ * A secret file (webhook secret, TLS client key) that exists on this machine
+ * must be safe: see secret_file_problem; a webhook secret also not longer
+ * than the dispatcher reads. Checked from its metadata only: a person may
+ * not read it (only the service user does), and that must not stop their
+ * work.
  */
 static int check_secret_files(struct trf *t, const struct routing_config *rc)
 {
     int ok = 1;
     for (size_t i = 0; i < rc->n_destinations; i++) {
-        const char *p = rc->destinations[i].channel.secret_file;
-        struct stat st;
-        char why[600] = "";
-        if (p == NULL || lstat(p, &st) != 0)
-            continue; /* missing, or not this user's to see: the dispatcher says */
-        if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP)) != 0)
-            snprintf(why, sizeof(why),
-                     "secret file '%s' has mode %04o: it must be a plain file of mode 0600 or "
-                     "0640 (chmod 600 '%s')",
-                     p, (unsigned)(st.st_mode & 07777), p);
-        else if (st.st_size > SECRET_MAX + 1)
-            snprintf(why, sizeof(why), "secret file '%s': the secret is longer than %d bytes", p,
-                     SECRET_MAX);
-        if (why[0] != '\0') {
-            t->api->config_error(t->self, rc->destinations_path, rc->destinations[i].line, 0,
-                                 "destination '%s': %s", rc->destinations[i].id, why);
-            ok = 0;
+        const struct routing_channel *ch = &rc->destinations[i].channel;
+        const char *files[] = {ch->secret_file, ch->client_key};
+        for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+            const char *p = files[k];
+            struct stat st;
+            char why[600] = "";
+            if (p == NULL || lstat(p, &st) != 0)
+                continue; /* missing, or not this user's to see: the dispatcher says */
+            if (secret_file_problem(p, &st, why, sizeof(why)) == 0 && k == 0 &&
+                st.st_size > SECRET_MAX + 1)
+                snprintf(why, sizeof(why), "secret file '%s': the secret is longer than %d bytes",
+                         p, SECRET_MAX);
+            if (why[0] != '\0') {
+                t->api->config_error(t->self, rc->destinations_path, rc->destinations[i].line, 0,
+                                     "destination '%s': %s", rc->destinations[i].id, why);
+                ok = 0;
+            }
         }
     }
     return ok;
@@ -179,9 +218,9 @@ static int check_secret_files(struct trf *t, const struct routing_config *rc)
 
 struct trf_config *trf_config_load(struct trf *t)
 {
-    static const char *const known[] = {"instruments", "screening",     "destinations",
-                                        "routing",     "routing_tests", "dispatch_targets",
-                                        NULL};
+    static const char *const known[] = {
+        "instruments",   "screening",        "destinations", "routing",
+        "routing_tests", "dispatch_targets", "notify",       NULL};
     const config_setting_t *set = t->api->config(t->self);
     struct trf_config *c = calloc(1, sizeof(*c));
     char *idir = setting_path(t, "instruments", "trafficking/instruments");
@@ -203,7 +242,7 @@ struct trf_config *trf_config_load(struct trf *t)
             t->api->config_error(t->self, config_setting_source_file(m),
                                  (int)config_setting_source_line(m), 0,
                                  "unknown setting '%s' (known: instruments, screening, "
-                                 "destinations, routing, routing_tests, dispatch_targets)",
+                                 "destinations, routing, routing_tests, dispatch_targets, notify)",
                                  config_setting_name(m));
             ok = 0;
         }
@@ -283,6 +322,8 @@ static const struct dispatch_target *destination_lookup(void *ud, const char *id
     case ROUTING_CHANNEL_WEBHOOK:
         target.channel = DISPATCH_WEBHOOK;
         target.url = d->channel.url;
+        target.client_cert = d->channel.client_cert;
+        target.client_key = d->channel.client_key;
         target.secret = d->channel.secret;
         if (target.secret == NULL && d->channel.secret_file != NULL) {
             char why[600];

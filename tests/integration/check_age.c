@@ -11,7 +11,6 @@
  * hours of going missing by a child-welfare agency only).
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +19,6 @@
 
 #include "check_main.h"
 #include "testlib.h"
-
-#if defined(__GNUC__)
-#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define TEST_PRINTF(f, a)
-#endif
 
 static struct tl_result r;
 static char db[1024], cfg[1024];
@@ -50,52 +43,10 @@ static void teardown(void)
 
 /* ------------------------------------------------- the database, directly --- */
 
-static long long db_value(const char *fmt, ...) TEST_PRINTF(1, 2);
-static const char *db_text(const char *fmt, ...) TEST_PRINTF(1, 2);
-static void db_exec(const char *fmt, ...) TEST_PRINTF(1, 2);
-
-/* fmt with ap, as SQL text (static storage, until the next call). */
-static const char *sql_of(const char *fmt, va_list ap)
-{
-    static char sql[4096];
-    ck_assert_msg(vsnprintf(sql, sizeof(sql), fmt, ap) < (int)sizeof(sql), "too long: %s", fmt);
-    return sql;
-}
-
-/* The number a one-value query gives as the superuser (no row-level security). */
-static long long db_value(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    long long v = tl_db_value(db, sql_of(fmt, ap));
-    va_end(ap);
-    return v;
-}
-
-/* The text of a one-value query as the superuser. Static storage, until the next call. */
-static const char *db_text(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    const char *v = tl_db_text(db, sql_of(fmt, ap));
-    va_end(ap);
-    return v;
-}
-
-/* A statement as the superuser (an installer's change, such as an agency's kind). */
-static void db_exec(const char *fmt, ...)
-{
-    va_list ap;
-    PGconn *c = tl_connect(db);
-    PGresult *res;
-    va_start(ap, fmt);
-    res = PQexec(c, sql_of(fmt, ap));
-    va_end(ap);
-    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", fmt,
-                  PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(c);
-}
+/* As the superuser (no row-level security): testlib's printf-style queries on db. */
+#define db_value(...) tl_db_valuef(db, __VA_ARGS__)
+#define db_text(...) tl_db_textf(db, __VA_ARGS__)
+#define db_exec(...) tl_db_execf(db, __VA_ARGS__)
 
 #define DB_EQ(want, ...)                                                                           \
     do {                                                                                           \

@@ -165,6 +165,9 @@ END_TEST
 
 START_TEST(an_inline_secret_is_never_deployed)
 {
+    /* The loader takes a literal secret only with a loopback url; the deploy never. */
+    edit("trafficking/destinations.cfg", "https://referrals.example.org/nv/law-enforcement",
+         "http://127.0.0.1:9/nv");
     edit("trafficking/destinations.cfg", "secret_file = \"../../var/secrets/le_nv_webhook\";",
          "secret = \"s3cret\";");
     ck_assert_int_eq(tl_run(&r, db, cfg, "config", "deploy", NULL), 2);
@@ -190,6 +193,38 @@ START_TEST(a_secret_file_others_may_read_is_a_configuration_error)
     HAS(r.err, "le_nv.secret' has mode 0644");
     ck_assert_int_eq(chmod(secret, 0600), 0);
     RUN_OK("config", "check");
+}
+END_TEST
+
+/* A link could point anywhere and be re-pointed later: the file itself is named. */
+START_TEST(a_symlinked_secret_file_is_a_configuration_error)
+{
+    char secret[1200], link[1200];
+    snprintf(secret, sizeof(secret), "%s/le_nv.secret", dir);
+    snprintf(link, sizeof(link), "%s/le_nv.link", dir);
+    FILE *f = fopen(secret, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("k3y\n", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(secret, 0600), 0);
+    ck_assert_int_eq(symlink(secret, link), 0);
+    edit("trafficking/destinations.cfg", "../../var/secrets/le_nv_webhook", "../le_nv.link");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "check", NULL), 2);
+    HAS(r.err, "destination 'le_nv': secret file");
+    HAS(r.err, "le_nv.link' is a symbolic link: name the file itself");
+}
+END_TEST
+
+/* Personal data goes over TLS: plain http is a configuration error off loopback. */
+START_TEST(a_plain_http_webhook_is_a_configuration_error)
+{
+    edit("trafficking/destinations.cfg", "https://referrals.example.org/nv/law-enforcement",
+         "http://referrals.example.org/nv/law-enforcement");
+    ck_assert_int_eq(tl_run(&r, db, cfg, "config", "check", NULL), 2);
+    HAS(r.err, "destinations.cfg:");
+    HAS(r.err,
+        "destination 'le_nv': channel: url 'http://referrals.example.org/nv/law-enforcement' "
+        "must use https://");
 }
 END_TEST
 
@@ -454,6 +489,8 @@ static Suite *deploy_suite(void)
     tcase_add_test(tc, failing_fixtures_refuse_the_deploy);
     tcase_add_test(tc, an_inline_secret_is_never_deployed);
     tcase_add_test(tc, a_secret_file_others_may_read_is_a_configuration_error);
+    tcase_add_test(tc, a_symlinked_secret_file_is_a_configuration_error);
+    tcase_add_test(tc, a_plain_http_webhook_is_a_configuration_error);
     tcase_add_test(tc, only_config_admins_deploy_and_roll_back);
     tcase_add_test(tc, a_deploy_that_drops_an_instrument_version_stored_screenings_use_is_refused);
     tcase_add_loop_test(tc, write_functions_hold_a_caller_to_the_live_configuration, 0,

@@ -10,7 +10,6 @@
  * by the CLI or by SQL; and every write and read is audited.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +18,6 @@
 
 #include "check_main.h"
 #include "testlib.h"
-
-#if defined(__GNUC__)
-#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define TEST_PRINTF(f, a)
-#endif
 
 static struct tl_result r;
 static char db[1024], cfg[1024];
@@ -48,36 +41,9 @@ static void teardown(void)
 
 /* ------------------------------------------------- the database, directly --- */
 
-static long long db_value(const char *fmt, ...) TEST_PRINTF(1, 2);
-static const char *db_text(const char *fmt, ...) TEST_PRINTF(1, 2);
-
-/* fmt with ap, as SQL text (static storage, until the next call). */
-static const char *sql_of(const char *fmt, va_list ap)
-{
-    static char sql[2048];
-    ck_assert_msg(vsnprintf(sql, sizeof(sql), fmt, ap) < (int)sizeof(sql), "too long: %s", fmt);
-    return sql;
-}
-
-/* The number a one-value query gives as the superuser (no row-level security). */
-static long long db_value(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    long long v = tl_db_value(db, sql_of(fmt, ap));
-    va_end(ap);
-    return v;
-}
-
-/* The text of a one-value query as the superuser ("" for null). Static storage. */
-static const char *db_text(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    const char *v = tl_db_text(db, sql_of(fmt, ap));
-    va_end(ap);
-    return v;
-}
+/* As the superuser (no row-level security): testlib's printf-style queries on db. */
+#define db_value(...) tl_db_valuef(db, __VA_ARGS__)
+#define db_text(...) tl_db_textf(db, __VA_ARGS__)
 
 #define DB_EQ(want, ...)                                                                           \
     do {                                                                                           \

@@ -200,17 +200,20 @@ static void db_exec(const char *sql)
     ck_assert_msg(strstr((text), (part)) != NULL, "want '%s' in:\n%s", (part), (text))
 
 /*
- * casehost --as USER --json dispatch --once ARGS... NULL; expects exit 0 and
- * parses the counts.
+ * casehost --as USER --json dispatch --once ARGS... NULL; parses the counts.
+ * The exit status is 3 exactly when this run held a referral or failed one
+ * for good (cron alerts once), else 0.
  */
 #define DISPATCH_AS(user, ...)                                                                     \
     do {                                                                                           \
-        ck_assert_msg(                                                                             \
-            tl_run(&r, db, cfg, TL_AS, user, "--json", "dispatch", "--once", __VA_ARGS__) == 0,    \
-            "exit %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);                            \
+        int st_ = tl_run(&r, db, cfg, TL_AS, user, "--json", "dispatch", "--once", __VA_ARGS__);   \
+        ck_assert_msg(st_ == 0 || st_ == 3, "exit %d\nstdout: %s\nstderr: %s", r.status, r.out,    \
+                      r.err);                                                                      \
         json_decref(doc);                                                                          \
         doc = json_loads(r.out, 0, NULL);                                                          \
         ck_assert_msg(doc != NULL, "not JSON:\n%s", r.out);                                        \
+        ck_assert_msg((st_ == 3) == (count("held") + count("failed") > 0),                         \
+                      "exit %d does not match the counts %s", st_, r.out);                         \
     } while (0)
 #define DISPATCH(...) DISPATCH_AS("a_svc", __VA_ARGS__)
 
@@ -541,14 +544,214 @@ START_TEST(max_attempts_leaves_the_row_failed_and_visible)
     ck_assert_str_eq(db_text("SELECT state || ' ' || attempts FROM trafficking.outbox"),
                      "failed 3");
     HAS(db_text("SELECT last_error FROM trafficking.outbox"), "HTTP 500");
-    /* the referral did not leave: still queued, with the failure in its history */
-    ck_assert_str_eq(db_text("SELECT state FROM trafficking.referrals"), "queued");
-    HAS(db_text("SELECT detail FROM trafficking.referral_history"),
+    /* the referral did not leave: its state says so, with the reason, in its history too */
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.referrals"), "delivery_failed");
+    HAS(db_text("SELECT reason FROM trafficking.referrals"),
         "dispatch to hotline failed after 3 attempts: webhook: HTTP 500");
-    /* a failed row is not taken again */
+    HAS(db_text("SELECT detail FROM trafficking.referral_history"
+                " WHERE to_state = 'delivery_failed'"),
+        "dispatch to hotline failed after 3 attempts: webhook: HTTP 500");
+    /* a failed row is not taken again, and cron is not alerted twice */
     DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
     COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(r.status, 0);
     ck_assert_int_eq(load_records(), 3);
+}
+END_TEST
+
+/* The referral ids, ascending, as the owner sees them; "" past the last. */
+static int check_every_key_accepted_once(int n_rows);
+
+static const char *referral_id(int i)
+{
+    static char id[24];
+    char sql[120];
+    snprintf(sql, sizeof(sql), "SELECT id FROM trafficking.referrals ORDER BY id OFFSET %d LIMIT 1",
+             i);
+    snprintf(id, sizeof(id), "%s", db_text(sql));
+    return id;
+}
+
+/*
+ * A receiver down for six requests: both referrals fail for good, become
+ * delivery_failed with the reason, are listed by `referral attention` at
+ * once, and `dispatch --once` exits 3 once. `referral retry` queues them
+ * again (one by id, the rest with --all-failed) under the same key, and
+ * they are delivered.
+ */
+START_TEST(a_failed_delivery_is_listed_retried_and_delivered_under_its_key)
+{
+    char key[200], sql[600];
+    int n;
+    start_sink(6, 0, 0);
+    configure_webhook();
+    seed(2, "hotline", "mandatory_report", NULL);
+    snprintf(key, sizeof(key), "%s",
+             db_text("SELECT idempotency_key FROM trafficking.outbox ORDER BY id LIMIT 1"));
+    DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
+    COUNTS(0, 0, 4, 2);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals"
+                              " WHERE state = 'delivery_failed' AND reason LIKE '%HTTP 500%'"),
+                     2);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "referral", "attention", NULL), 0);
+    HAS(r.out, "delivery failed: dispatch to hotline failed after 3 attempts: webhook: HTTP 500");
+    HAS(r.out, "referral retry");
+    /* the overdue list still works (nothing is overdue yet) */
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "referral", "overdue", NULL), 0);
+    /* the next run has nothing new to say */
+    DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(r.status, 0);
+
+    ck_assert_msg(
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "referral", "retry", referral_id(0), NULL) == 0,
+        "%s", r.err);
+    snprintf(sql, sizeof(sql),
+             "SELECT o.state || ' ' || o.attempts || ' ' || o.attempt_series || ' ' || r.state"
+             "  FROM trafficking.outbox o JOIN trafficking.referrals r ON r.id = o.referral_id"
+             " WHERE o.idempotency_key = '%s'",
+             key);
+    ck_assert_str_eq(db_text(sql), "pending 0 2 queued");
+    DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
+    COUNTS(1, 0, 0, 0);
+    ck_assert_int_eq(r.status, 0);
+    n = load_records();
+    ck_assert_int_eq(n, 7);
+    ck_assert_str_eq(recs[6].key, key); /* the same key as every earlier attempt */
+    ck_assert_int_eq(recs[6].accepted, 1);
+    /* the hash of the bytes sent is kept, with the time */
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'"
+                              "   AND sent_at IS NOT NULL AND payload_sha256 ="
+                              "       encode(sha256(convert_to(payload::text, 'UTF8')), 'hex')"),
+                     1);
+
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "referral", "retry", "--all-failed",
+                         "--destination", "hotline", NULL) == 0,
+                  "%s", r.err);
+    DISPATCH("--max-attempts", "3", "--backoff-ms", "0", NULL);
+    COUNTS(1, 0, 0, 0);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals WHERE state = 'sent'"),
+                     2);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "referral", "attention", NULL), 0);
+    ck_assert_msg(strstr(r.out, "delivery failed") == NULL, "still listed: %s", r.out);
+    /* a sent referral is not retried */
+    ck_assert_int_ne(
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "referral", "retry", referral_id(0), NULL), 0);
+    HAS(r.err, "only a failed or held delivery is retried");
+}
+END_TEST
+
+/*
+ * Another session holds a lock on the oldest referral: it is passed over,
+ * every other referral is sent, and `dispatch --once` returns at once.
+ */
+START_TEST(a_locked_referral_is_passed_over_and_the_rest_is_sent)
+{
+    PGconn *locker;
+    PGresult *res;
+    struct timespec t0, t1;
+    char sql[200];
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed(5, "hotline", "mandatory_report", NULL);
+    locker = tl_connect(db);
+    res = PQexec(locker, "BEGIN");
+    PQclear(res);
+    snprintf(sql, sizeof(sql), "SELECT id FROM trafficking.referrals WHERE id = %s FOR UPDATE",
+             referral_id(0));
+    res = PQexec(locker, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    DISPATCH("--timeout-ms", "5000", NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    COUNTS(4, 0, 0, 0);
+    ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 10);
+    ck_assert_int_eq(load_records(), 4);
+    snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.referrals WHERE id = %s",
+             referral_id(0));
+    ck_assert_str_eq(db_text(sql), "queued");
+    /* once the lock is gone, the row leaves too */
+    PQclear(PQexec(locker, "COMMIT"));
+    PQfinish(locker);
+    DISPATCH("--timeout-ms", "5000", NULL);
+    COUNTS(1, 0, 0, 0);
+    ck_assert_int_eq(check_every_key_accepted_once(5), 0);
+}
+END_TEST
+
+/*
+ * Safe contact changed after a referral to a destination that contacts the
+ * person was queued: the payload is built when it is sent, so it carries
+ * only the channels still safe, or the referral is held with the reason
+ * (visible to the caseworker, exit 3).
+ */
+static const struct safety_case {
+    const char *name;
+    const char *channels; /* safety set --safe-channels after queueing */
+    const char *dnc;      /* --do-not-contact */
+    const char *held;     /* part of the reason, or NULL: sent */
+} safety_cases[] = {
+    {"trafficker controls the phone, email left: sent with email only", "phone,email", "no", NULL},
+    {"trafficker controls the phone, no other channel: held", "phone,sms", "no",
+     "the trafficker controls the phone"},
+    {"do not contact: held", "phone,email", "yes", "must not be contacted (do not contact"},
+};
+
+START_TEST(a_safe_contact_change_after_queueing_is_honoured_when_sent)
+{
+    const struct safety_case *c = &safety_cases[_i];
+    char person[24];
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed(1, "hotline", "imminent_danger", NULL);
+    /* the case's person, reachable by phone and email when it was queued */
+    snprintf(person, sizeof(person), "%lld",
+             tl_value(app, "WITH u AS (SELECT id, agency_id FROM casehost.users"
+                           "            WHERE name = 'a_worker'),"
+                           " p AS (INSERT INTO casehost.people (agency_id, given_name, created_by)"
+                           "   SELECT agency_id, 'Ana', id FROM u RETURNING id),"
+                           " c AS (UPDATE casehost.cases SET subject_id = (SELECT id FROM p))"
+                           " SELECT id FROM p"));
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "safety", "set", person, "--safe-channels",
+                         "phone,email", "--phone", "555-0199", "--email", "ana@example.org",
+                         NULL) == 0,
+                  "%s", r.err);
+    /* built at send time from the referral's fields (as routing queues it) */
+    db_exec("UPDATE trafficking.referrals SET fields = fields || 'safe_contact'::text");
+    db_exec("UPDATE trafficking.outbox SET extra = '{\"urgency\": \"24h\"}', payload = NULL");
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "safety", "set", person, "--safe-channels",
+                         c->channels, "--trafficker-controls-phone", "yes", "--do-not-contact",
+                         c->dnc, NULL) == 0,
+                  "%s", r.err);
+    DISPATCH(NULL);
+    if (c->held == NULL) {
+        COUNTS(1, 0, 0, 0);
+        ck_assert_int_eq(load_records(), 1);
+        ck_assert_msg(strstr(recs[0].body, "555-0199") == NULL, "the phone left: %s", recs[0].body);
+        HAS(recs[0].body, "\"channels\": [\"email\"]");
+        HAS(recs[0].body, "ana@example.org");
+        return;
+    }
+    COUNTS(0, 1, 0, 0);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_int_eq(load_records(), 0);
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.outbox"), "held");
+    HAS(db_text("SELECT last_error FROM trafficking.outbox"), c->held);
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.referrals"), "queued");
+    HAS(db_text("SELECT detail FROM trafficking.referral_history ORDER BY id DESC LIMIT 1"),
+        c->held);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "--json", "referral", "attention", NULL), 0);
+    HAS(r.out, c->held);
+    /* a lasting hold alerts once */
+    DISPATCH(NULL);
+    COUNTS(0, 0, 0, 0);
+    ck_assert_int_eq(r.status, 0);
 }
 END_TEST
 
@@ -804,8 +1007,8 @@ START_TEST(killing_a_dispatcher_mid_run_loses_and_doubles_nothing)
     dups = check_every_key_accepted_once(200);
     /*
      * Only the row in flight at the kill is delivered twice: the receiver got
-     * it, the killed transaction never committed, and the survivor sent it
-     * again under the same key.
+     * it, the killed worker never recorded it, and once its lease ran out
+     * the survivor sent it again under the same key.
      */
     ck_assert_int_le(dups, 1);
     ck_assert_int_eq(dups, 1);
@@ -859,6 +1062,10 @@ static Suite *dispatch_suite(void)
                         (int)(sizeof(command_cases) / sizeof(command_cases[0])));
     tcase_add_test(tc, answer_500_retries_with_doubling_backoff_then_succeeds);
     tcase_add_test(tc, max_attempts_leaves_the_row_failed_and_visible);
+    tcase_add_test(tc, a_failed_delivery_is_listed_retried_and_delivered_under_its_key);
+    tcase_add_test(tc, a_locked_referral_is_passed_over_and_the_rest_is_sent);
+    tcase_add_loop_test(tc, a_safe_contact_change_after_queueing_is_honoured_when_sent, 0,
+                        (int)(sizeof(safety_cases) / sizeof(safety_cases[0])));
     tcase_add_loop_test(tc, consent_is_checked_again_before_sending, 0,
                         (int)(sizeof(leave_cases) / sizeof(leave_cases[0])));
     tcase_add_test(tc, unknown_destination_is_retried_not_lost);

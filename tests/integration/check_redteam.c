@@ -702,6 +702,15 @@ static void seed_once(void)
                                  " WHERE o.agency_id = %s AND o.state = 'pending'",
                                  value("A_AGENCY")),
                      1);
+    /* Each agency has a notice to people (014): B's is due, A's was sent. */
+    if (relation_present_named("trafficking.notices")) {
+        seed_exec("SELECT trafficking.notice_queue(r, 'held', 'redteam', 'redteam', true, NULL)"
+                  "  FROM trafficking.referrals r WHERE r.id IN (%s, %s)",
+                  value("A_SENT_REFERRAL"), value("B_REFERRAL"));
+        seed_exec("UPDATE trafficking.notices SET state = 'sent', sent_at = now()"
+                  " WHERE agency_id = %s",
+                  value("A_AGENCY"));
+    }
     /* Both agencies have history past queued: sent, and for A acknowledged. */
     seed_number("SELECT count(*) FROM trafficking.referral_history WHERE to_state = 'sent'"
                 " AND agency_id = %s",

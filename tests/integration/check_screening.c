@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -783,6 +784,70 @@ START_TEST(answers_file_takes_comments_and_reports_file_and_line)
 }
 END_TEST
 
+/* A file of len bytes of text (NULs too) in the test's temp dir; its path (static storage). */
+static const char *write_bytes(const char *name, const char *text, size_t len)
+{
+    static char path[1024];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%ld_%s", tl_env("CASEHOST_TEST_TMP"), (long)getpid(), name);
+    f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/*
+ * A comment line of 5,000 bytes stays one comment: its tail, which reads
+ * like an answer, is no answer (a 1,023-byte reader once made it one).
+ */
+START_TEST(answers_file_long_comment_line_records_no_answer_from_its_tail)
+{
+    static const char head[] = "offer_not_as_promised = no\r\n"
+                               "could_not_leave = no\r\n"
+                               "id_money_phone_held = no\r\n";
+    static const char tail[] = "exchanged_sex=yes";
+    size_t n = 5000, at = strlen(head);
+    char *text = malloc(at + n + 2), path[1024];
+    ck_assert(text != NULL);
+    memcpy(text, head, at);
+    text[at] = '#';
+    memset(text + at + 1, ' ', n - 1 - strlen(tail));
+    memcpy(text + at + n - strlen(tail), tail, strlen(tail));
+    memcpy(text + at + n, "\r\n", 2);
+    snprintf(path, sizeof(path), "%s", write_bytes("answers_long.txt", text, at + n + 2));
+    free(text);
+    add_person("--age-estimate", "15");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "Long comment", "--person", "1");
+    RUN_JSON("screen", "start", "1", "--instrument", "youth_quick", "--answers", path);
+    ck_assert_str_ne(jstr(doc, "result"), "positive");
+    ck_assert_str_eq(db_text("SELECT string_agg(answer, ',' ORDER BY item_index) "
+                             "FROM trafficking.answers"),
+                     "no,no,no,not_asked,not_asked,not_asked");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.answers WHERE answer = 'yes'"), 0);
+}
+END_TEST
+
+/* A NUL byte refuses the whole file, naming the line; nothing is written. */
+START_TEST(answers_file_with_a_nul_byte_is_refused_naming_the_line)
+{
+    static const char text[] = "offer_not_as_promised = no\n"
+                               "could_not_leave = no\0 # what follows the NUL\n"
+                               "exchanged_sex = yes\n";
+    char path[1024], want[1200];
+    struct counts before;
+    snprintf(path, sizeof(path), "%s", write_bytes("answers_nul.txt", text, sizeof(text) - 1));
+    add_person("--age-estimate", "15");
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "NUL", "--person", "1");
+    before = count_rows();
+    RUN_FAILS(2, "screen", "start", "1", "--instrument", "youth_quick", "--answers", path);
+    snprintf(want, sizeof(want), "answers file %s:2: contains a NUL byte (byte 21 of the line)",
+             path);
+    HAS(r.err, want);
+    assert_same_counts(before, "an answers file with a NUL byte");
+}
+END_TEST
+
 /* ------------------------------------------------ transactions and access --- */
 
 START_TEST(case_refused_by_another_plugin_leaves_no_screening)
@@ -936,6 +1001,8 @@ static Suite *screening_suite(void)
     tcase_add_loop_test(tc, bad_screen_input_says_what_and_writes_nothing, 0,
                         (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
     tcase_add_test(tc, answers_file_takes_comments_and_reports_file_and_line);
+    tcase_add_test(tc, answers_file_long_comment_line_records_no_answer_from_its_tail);
+    tcase_add_test(tc, answers_file_with_a_nul_byte_is_refused_naming_the_line);
     tcase_add_test(tc, case_refused_by_another_plugin_leaves_no_screening);
     tcase_add_test(tc, suggestion_already_written_is_rolled_back_when_a_later_one_fails);
     tcase_add_test(tc, other_agency_cannot_see_screenings);

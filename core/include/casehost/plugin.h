@@ -56,6 +56,12 @@ enum ch_rc {
     CH_DECLINED = 1,
     CH_ERROR = -1,
     CH_USAGE = -2, /* a command was called wrongly; the host prints its usage */
+    /*
+     * A command did its work (committed like CH_OK) and found something a
+     * person must look at now: the host exits 3, so cron alerts. Commands
+     * only; a host before it reads it as a failure (exit 1).
+     */
+    CH_ATTENTION = 3,
 };
 
 enum ch_log_level { CH_LOG_DEBUG, CH_LOG_INFO, CH_LOG_WARN, CH_LOG_ERROR };

@@ -395,11 +395,86 @@ static int referral_overdue(struct ch_ctx *ctx, const struct ch_value *v, void *
         "               'YYYY-MM-DD HH24:MI') AS since,"
         "       to_char(r.escalated_at, 'YYYY-MM-DD HH24:MI') AS escalated"
         "  FROM trafficking.referrals r"
-        " WHERE (r.state IN ('pending_consent', 'queued') AND r.due_at < now())"
+        " WHERE (r.state IN ('pending_consent', 'queued', 'delivery_failed') AND r.due_at < now())"
         "    OR (r.state = 'sent' AND r.sent_at + make_interval(hours => r.ack_sla_hours) < now())"
         " ORDER BY 6, r.id";
     (void)v;
     return trf_show(ud, ctx, "overdue referrals", overdue_sql, 0, NULL, "overdue", TRF_SHOW_ROWS);
+}
+
+/*
+ * What needs a person now, most urgent first: deliveries that failed for
+ * good, referrals held before they left (safe contact, say), then the
+ * overdue ones. A failure shows here the moment it happens, not at its due
+ * time.
+ */
+static int referral_attention(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char attention_sql[] =
+        "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.basis, r.state,"
+        "       CASE WHEN r.state = 'delivery_failed'"
+        "                 THEN 'delivery failed: ' || coalesce(r.reason, o.last_error, '')"
+        "            WHEN o.state = 'held' THEN 'held: ' || coalesce(o.last_error, '')"
+        "            WHEN r.state IN ('pending_consent', 'queued') THEN 'not sent by due time'"
+        "            ELSE 'not acknowledged within ' || r.ack_sla_hours || ' h' END AS problem,"
+        "       to_char(CASE WHEN r.state = 'delivery_failed' OR o.state = 'held'"
+        "                    THEN (SELECT max(h.at) FROM trafficking.referral_history h"
+        "                           WHERE h.referral_id = r.id)"
+        "                    WHEN r.state IN ('pending_consent', 'queued') THEN r.due_at"
+        "                    ELSE r.sent_at + make_interval(hours => r.ack_sla_hours) END,"
+        "               'YYYY-MM-DD HH24:MI') AS since,"
+        "       to_char(r.escalated_at, 'YYYY-MM-DD HH24:MI') AS escalated,"
+        "       CASE WHEN r.state = 'delivery_failed' OR o.state = 'held'"
+        "            THEN 'casehost referral retry ' || r.id END AS action"
+        "  FROM trafficking.referrals r"
+        "  LEFT JOIN trafficking.outbox o ON o.referral_id = r.id"
+        " WHERE r.state = 'delivery_failed' OR (r.state = 'queued' AND o.state = 'held')"
+        "    OR (r.state IN ('pending_consent', 'queued') AND r.due_at < now())"
+        "    OR (r.state = 'sent' AND r.sent_at + make_interval(hours => r.ack_sla_hours) < now())"
+        " ORDER BY CASE WHEN r.state = 'delivery_failed' THEN 0 WHEN o.state = 'held' THEN 1"
+        "          ELSE 2 END, 7, r.id";
+    (void)v;
+    return trf_show(ud, ctx, "referrals needing attention", attention_sql, 0, NULL, "attention",
+                    TRF_SHOW_ROWS);
+}
+
+enum { RT_REFERRAL, RT_ALL_FAILED, RT_DESTINATION };
+static const struct ch_arg referral_retry_args[] = {
+    [RT_REFERRAL] = {"referral", CH_ARG_ID, 0, "the referral whose delivery failed or is held",
+                     NULL, NULL, 0, 0},
+    [RT_ALL_FAILED] = {"--all-failed", CH_ARG_BOOL, 0,
+                       "every referral to --destination whose delivery failed", NULL, NULL, 0, 0},
+    [RT_DESTINATION] = {"--destination", CH_ARG_TEXT, 0, "with --all-failed: the destination", NULL,
+                        "ID", 0, 0},
+};
+
+/*
+ * Queues again a referral whose delivery failed (or was held): a new
+ * attempt series under the same idempotency key, so a receiver that got an
+ * earlier attempt recognises it. The dispatcher checks it again before it
+ * leaves.
+ */
+static int referral_retry(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const char sql[] = "SELECT * FROM trafficking.referral_retry_v1($1, $2)";
+    struct trf *t = ud;
+    const char *params[2] = {v[RT_REFERRAL].text, v[RT_DESTINATION].text};
+    char what[64];
+    if ((v[RT_REFERRAL].given != 0) == (v[RT_ALL_FAILED].num != 0) ||
+        (v[RT_ALL_FAILED].num != 0) != (v[RT_DESTINATION].given != 0)) {
+        t->api->fail(ctx, "referral retry: give a referral id, or --all-failed with --destination");
+        return CH_USAGE;
+    }
+    if (v[RT_REFERRAL].given)
+        snprintf(what, sizeof(what), "referral %s", v[RT_REFERRAL].text);
+    else
+        snprintf(what, sizeof(what), "failed referrals to %s", v[RT_DESTINATION].text);
+    if (trf_show(t, ctx, what, sql, 2, params, "retried", TRF_SHOW_ROWS) != CH_OK)
+        return CH_ERROR;
+    if (!t->api->json(ctx))
+        t->api->out_message(ctx, "queued again under the same idempotency key; the dispatcher "
+                                 "sends it");
+    return CH_OK;
 }
 
 /* -------------------------------------------------------------- ledger --- */
@@ -471,7 +546,8 @@ static const struct ch_command_spec specs[] = {
          NULL),
     SPEC("referral", "list", "list referrals, of one case or in one state", referral_list_args,
          referral_list,
-         "follow referrals: acknowledge, accept, reject, close, revoke, overdue, ledger"),
+         "follow referrals: acknowledge, accept, reject, close, revoke, retry, attention, overdue, "
+         "ledger"),
     SPEC("referral", "show", "show a referral and its history", referral_args, referral_show, NULL),
     SPEC("referral", "ack", "record the recipient's acknowledgement", referral_ack_args,
          referral_ack, NULL),
@@ -488,10 +564,16 @@ static const struct ch_command_spec specs[] = {
     SPEC("referral", "report-again",
          "make a delivered report again, with a reason (supervisor or admin)", report_again_args,
          referral_report_again, NULL),
+    SPEC("referral", "retry",
+         "queue again a referral whose delivery failed or is held (same idempotency key)",
+         referral_retry_args, referral_retry, NULL),
     /* no arguments: C has no empty array to take CH_SPEC_ARGS of */
     {sizeof(struct ch_command_spec), "referral", "overdue",
      "list referrals not sent by their due time or not acknowledged in time", NULL, 0,
      sizeof(struct ch_arg), referral_overdue, NULL, 0, NULL},
+    {sizeof(struct ch_command_spec), "referral", "attention",
+     "what needs a person now: failed deliveries, held referrals, overdue ones", NULL, 0,
+     sizeof(struct ch_arg), referral_attention, NULL, 0, NULL},
 };
 
 int trf_register_referral_commands(struct trf *t)

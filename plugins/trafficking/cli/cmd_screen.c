@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cfg/cfgread.h"
+#include "cfg/lines.h"
 #include "cli/show.h"
 #include "db/query.h"
 #include "db/route.h"
@@ -124,25 +125,23 @@ static int set_pair(const struct instrument *inst, struct answer *answers, const
 
 /*
  * Reads "item = answer" lines ('#' starts a comment) from path, through the
- * plugin's one file reader (so with the same 4 MiB cap as every file it parses).
+ * plugin's one line reader: a comment however long stays one comment, and a
+ * NUL byte refuses the file (with the same 4 MiB cap as every file it parses).
  */
 static int read_answers_file(const struct instrument *inst, struct answer *answers,
                              const char *path, char *err, size_t errlen)
 {
-    char *text = NULL, *line, *next, where[960], why[200];
-    size_t len = 0;
-    int lineno = 0, rc = 0;
-    if (cfgread_read_file(path, &text, &len, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "cannot read answers file '%.700s': %s", path, why);
+    char where[960], why[1000];
+    struct lines in;
+    int rc = 0, got;
+    if (lines_open(&in, path, CFGREAD_MAX_FILE, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "cannot read answers file '%.600s': %.300s", path, why);
+        lines_release(&in);
         return -1;
     }
-    for (line = text; rc == 0 && line != NULL; line = next) {
-        char *p = line, *end;
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        lineno++;
-        line[strcspn(line, "#\r")] = '\0';
+    while (rc == 0 && (got = lines_next(&in, why, sizeof(why))) == 1) {
+        char *p = in.line, *end;
+        p[strcspn(p, "#")] = '\0';
         while (*p == ' ' || *p == '\t')
             p++;
         end = p + strlen(p);
@@ -150,7 +149,7 @@ static int read_answers_file(const struct instrument *inst, struct answer *answe
             *--end = '\0';
         if (*p == '\0')
             continue;
-        snprintf(where, sizeof(where), "%.900s:%d", path, lineno);
+        snprintf(where, sizeof(where), "%.900s:%lld", path, in.lineno);
         if (strchr(p, '=') == NULL) {
             snprintf(err, errlen, "%.900s: expected ITEM = ANSWER", where);
             rc = -1;
@@ -158,7 +157,11 @@ static int read_answers_file(const struct instrument *inst, struct answer *answe
             rc = set_pair(inst, answers, p, where, err, errlen);
         }
     }
-    free(text);
+    if (rc == 0 && got < 0) {
+        snprintf(err, errlen, "answers file %.990s", why);
+        rc = -1;
+    }
+    lines_release(&in);
     return rc;
 }
 
@@ -182,7 +185,10 @@ static void print_choices(const struct instrument_item *it)
 static int ask(const struct instrument *inst, struct answer *answers,
                const struct rule_value *facts, char *err, size_t errlen)
 {
-    char line[256];
+    struct lines in;
+    int rc = -1;
+    /* A long line is one (wrong) answer, never the next answers too. */
+    lines_from(&in, stdin, "standard input", CFGREAD_MAX_FILE);
     printf("\n%s (version %d)\n%s\n", inst->title, inst->version, inst->purpose);
     if (inst->mode == INSTRUMENT_OBSERVATION)
         printf("Staff observation: answer from what you know. Do not read these items aloud.\n");
@@ -193,25 +199,35 @@ static int ask(const struct instrument *inst, struct answer *answers,
         struct scoring_outcome o;
         const struct instrument_item *it;
         if (scoring_run(inst, answers, facts, &o, NULL, err, errlen) != 0)
-            return -1;
-        if (o.stopped || o.next < 0)
-            return 0;
+            goto out;
+        if (o.stopped || o.next < 0) {
+            rc = 0;
+            goto out;
+        }
         it = &inst->items[o.next];
         printf("\n%d. %s\n", o.next + 1, it->prompt);
         print_choices(it);
         for (;;) {
+            int got;
             printf("> ");
             fflush(stdout);
-            if (fgets(line, sizeof(line), stdin) == NULL)
-                return 1;
-            line[strcspn(line, "\r\n")] = '\0';
-            if (strcmp(line, "q") == 0)
-                return 1;
-            if (parse_answer(it, line, &answers[o.next], err, errlen) == 0)
+            got = lines_next(&in, err, errlen);
+            if (got <= 0) {
+                rc = got == 0 ? 1 : -1;
+                goto out;
+            }
+            if (strcmp(in.line, "q") == 0) {
+                rc = 1;
+                goto out;
+            }
+            if (parse_answer(it, in.line, &answers[o.next], err, errlen) == 0)
                 break;
             printf("%s\n", err);
         }
     }
+out:
+    lines_release(&in);
+    return rc;
 }
 
 /* The open suggestion's instrument for a case, or NULL (caller frees). */

@@ -17,6 +17,7 @@ const char *const trf_referral_states[TRF_REFERRAL__COUNT + 1] = {
     [TRF_REFERRAL_REJECTED] = "rejected",
     [TRF_REFERRAL_CLOSED] = "closed",
     [TRF_REFERRAL_REVOKED] = "revoked",
+    [TRF_REFERRAL_DELIVERY_FAILED] = "delivery_failed",
     [TRF_REFERRAL__COUNT] = NULL,
 };
 

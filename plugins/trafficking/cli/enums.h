@@ -19,6 +19,7 @@ enum trf_referral_state {
     TRF_REFERRAL_REJECTED,
     TRF_REFERRAL_CLOSED,
     TRF_REFERRAL_REVOKED,
+    TRF_REFERRAL_DELIVERY_FAILED,
     TRF_REFERRAL__COUNT
 };
 extern const char *const trf_referral_states[TRF_REFERRAL__COUNT + 1];

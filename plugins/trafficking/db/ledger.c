@@ -15,6 +15,7 @@
 #define LEDGER_ROWS                                                                                \
     "SELECT l.*, CASE WHEN l.delivered IS NOT NULL THEN l.delivered"                               \
     "            WHEN l.state = 'pending_consent' THEN 'not yet: waiting for consent'"             \
+    "            WHEN l.state = 'delivery_failed' THEN 'not yet: delivery failed'"                 \
     "            WHEN l.state = 'queued' THEN 'not yet: ' || CASE o.state"                         \
     "                 WHEN 'held' THEN 'held' WHEN 'failed' THEN 'delivery failed'"                \
     "                 ELSE 'queued' END"                                                           \

@@ -204,13 +204,15 @@ out:
 /* ---------------------------------------------------------- escalation --- */
 
 static const char claim_sql[] =
-    "SELECT id, case_id, destination_id, basis, coalesce(consent_id, 0), ack_sla_hours"
+    "SELECT id, case_id, destination_id, basis, coalesce(consent_id, 0), ack_sla_hours, state,"
+    "       coalesce(reason, '')"
     "  FROM trafficking.referrals_claim_overdue()";
 static const char escalate_sql[] = "SELECT trafficking.referral_escalate_v1($1, $2, $3::jsonb)";
 
 /*
- * Escalates one overdue referral: records the event and refers the case to
- * the destination's escalation target with the same legal basis.
+ * Escalates one overdue referral (or a mandatory report whose delivery
+ * failed for good): records the event and refers the case to the
+ * destination's escalation target with the same legal basis.
  */
 static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, int row)
 {
@@ -226,8 +228,16 @@ static int escalate_one(struct trf *t, struct ch_ctx *ctx, const PGresult *r, in
 
     if (di >= 0 && cfg->destinations[di].escalate_to >= 0)
         target = &cfg->destinations[cfg->destinations[di].escalate_to];
-    snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s", PQgetvalue(r, row, 5),
-             target ? "escalated to " : "no escalation target", target ? target->id : "");
+    if (strcmp(PQgetvalue(r, row, 6), "delivery_failed") == 0)
+        /* A mandatory report that could not be delivered: the fallback is told at once. */
+        snprintf(detail, sizeof(detail), "mandatory report not delivered (%.120s): %s%s",
+                 PQgetvalue(r, row, 7),
+                 target ? "escalated to " : "no escalation target, a person must report it now",
+                 target ? target->id : "");
+    else
+        snprintf(detail, sizeof(detail), "not acknowledged within %s h: %s%s",
+                 PQgetvalue(r, row, 5), target ? "escalated to " : "no escalation target",
+                 target ? target->id : "");
     if (target != NULL) {
         json_t *o = json_object();
         json_object_set_new(o, "destination", json_string(target->id));

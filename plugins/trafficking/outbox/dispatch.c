@@ -1,19 +1,23 @@
 /*
- * dispatch.c: the outbox dispatcher. One ready row per transaction, locked
- * with FOR UPDATE SKIP LOCKED so several dispatchers share the work; the
- * referral and its consent are re-checked under lock just before the send,
- * and the outcome is committed with the row. A crash between send and commit
- * leaves the row pending, so a delivery may repeat (same idempotency key) but
- * is never lost. It must never send a referral that is not 'queued' or whose
- * consent is revoked or expired.
+ * dispatch.c: the outbox dispatcher. A claim (one short transaction) takes
+ * the oldest ready row with FOR UPDATE SKIP LOCKED on the row and its
+ * referral, checks consent, declines and safe contact again, builds the
+ * payload from the live facts and leases the row; the send runs with no
+ * lock held; a second short transaction records the outcome if the lease is
+ * still ours. A worker that dies leaves the lease to run out and another
+ * sends the row again under the same idempotency key: a delivery may repeat
+ * but is never lost. It must never send a referral that is not 'queued' or
+ * whose consent is revoked or expired, and never let a failure pass silently.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db/query.h"
 #include "outbox/dispatch.h"
@@ -30,51 +34,69 @@
 /*
  * Every statement is a function that only services (and admins) may run:
  * the dispatcher's role has no privilege on the tables themselves, and the
- * payload is read nowhere else.
+ * payload is read nowhere else. Each runs as its own transaction: no row
+ * lock is held while a payload is on its way.
  *
- * The oldest ready row, locked (SKIP LOCKED: dispatchers take disjoint rows),
- * and its referral, locked too (NOWAIT, which cannot deadlock with a
- * referral's move: the row is taken again afterwards).
+ * The oldest ready row with its referral, both locked with SKIP LOCKED (a
+ * row another session holds is passed over, never waited for), checked
+ * again as it is now (referral state, consent, declines, safe contact) and
+ * either held with the reason or leased to this worker for $1 ms with the
+ * payload built now.
  */
-static const char sql_take[] =
-    "SELECT id, referral_id, destination_id, payload, idempotency_key, attempts, state, basis,"
-    "       consent_id FROM trafficking.outbox_take_v1()";
+static const char sql_claim[] =
+    "SELECT id, referral_id, destination_id, payload, idempotency_key, attempts, action, reason,"
+    "       claim FROM trafficking.outbox_claim_v1($1::bigint)";
+
+/* The outcomes, recorded only while the lease ($2) is still this worker's: true, else false. */
+static const char sql_sent[] = "SELECT trafficking.outbox_sent_v2($1, $2, $3, $4)";
+static const char sql_retry[] = "SELECT trafficking.outbox_retry_v2($1, $2, $3, $4::bigint)";
+/* The referral becomes 'delivery_failed' with the reason: never a silent state change. */
+static const char sql_failed[] = "SELECT trafficking.outbox_failed_v2($1, $2, $3, $4)";
+
+/* Milliseconds until the next pending referral or notice is due (NULL when there is none). */
+static const char sql_next_due[] = "SELECT trafficking.dispatch_next_due_v1()";
 
 /*
- * The consent, share-locked so a revocation waits for this send to commit
- * (then the send happened while the consent held). NOWAIT: a revocation
- * already in progress wins, and the row is looked at again afterwards.
+ * Notices to people (014_notifications.sql): claimed with a lease like a
+ * referral, and their outcome ('sent', 'retry' after $5 ms, 'failed')
+ * recorded only under the lease ($2).
  */
-static const char sql_consent[] = "SELECT revoked, expired, revoked_at, expires_at, reason"
-                                  "  FROM trafficking.outbox_consent_v1($1)";
+static const char sql_notice_claim[] =
+    "SELECT id, referral_id, kind, payload, idempotency_key, attempts, claim"
+    "  FROM trafficking.notice_claim_v1($1::bigint)";
+static const char sql_notice_done[] =
+    "SELECT trafficking.notice_done_v1($1, $2, $3, $4, $5::bigint)";
 
-/* Holds the row, revoking the referral when $3 (its consent no longer covers it). */
-static const char sql_hold[] = "SELECT trafficking.outbox_hold_v1($1, $2, $3::boolean)";
+/* A claimed row given back unsent ($1 'outbox' or 'notice'): another worker takes it at once. */
+static const char sql_release[] = "SELECT trafficking.dispatch_release_v1($1, $2, $3)";
 
-/* The outbox row and the referral become 'sent' in one round trip. */
-static const char sql_sent[] = "SELECT trafficking.outbox_sent_v1($1, $2, $3)";
+/* What dispatch --health reads: this worker's start, good cycles, sends, errors and stop. */
+static const char sql_beat[] =
+    "SELECT trafficking.dispatch_heartbeat_v1($1, $2::integer, $3, $4::bigint, $5)";
 
-static const char sql_retry[] = "SELECT trafficking.outbox_retry_v1($1, $2, $3::bigint)";
-
-/* A failed row stays visible in the referral's history too; its state does not change. */
-static const char sql_failed[] = "SELECT trafficking.outbox_failed_v1($1, $2, $3)";
-
-/* Milliseconds until the next pending row is due (NULL when there is none). */
-static const char sql_next_due[] = "SELECT trafficking.outbox_next_due_v1()";
+/* The channel the SQL that queues an outbox row notifies (013_delivery.sql). */
+static const char sql_listen[] = "LISTEN trafficking_outbox";
 
 /*
  * Statements run for every row, prepared once per connection: planning the
  * join under row-level security costs more than running it.
  */
-static const char *const hot[] = {sql_take, sql_sent, sql_retry};
+static const char *const hot[] = {sql_claim, sql_sent, sql_retry, sql_notice_claim,
+                                  sql_notice_done};
 #define N_HOT (sizeof(hot) / sizeof(hot[0]))
 #define HOT_NAME "trafficking_dispatch_%zu"
 
-/* What became of a row; counted once its transaction has committed. */
-enum outcome { OUT_SENT, OUT_HELD, OUT_RETRIED, OUT_FAILED };
+/* What became of a row. */
+enum outcome { OUT_SENT, OUT_HELD, OUT_RETRIED, OUT_FAILED, OUT_LEASE_LOST, OUT_RELEASED };
 
-/* Ready-row columns, in sql_take order. */
-enum { C_ID, C_REFERRAL, C_DEST, C_PAYLOAD, C_KEY, C_ATTEMPTS, C_STATE, C_BASIS, C_CONSENT };
+/* Claimed-row columns, in sql_claim order. */
+enum { C_ID, C_REFERRAL, C_DEST, C_PAYLOAD, C_KEY, C_ATTEMPTS, C_ACTION, C_REASON, C_CLAIM };
+
+/* Claimed-notice columns, in sql_notice_claim order. */
+enum { N_ID, N_REFERRAL, N_KIND, N_PAYLOAD, N_KEY, N_ATTEMPTS, N_CLAIM };
+
+/* How often the health record is written while busy or idle (at most). */
+#define BEAT_MS 1000L
 
 static volatile sig_atomic_t stop_requested;
 
@@ -91,7 +113,11 @@ struct run {
     const struct dispatch_options *opt;
     struct dispatch_stats *stats;
     struct transport *tp;
-    int prepared; /* the hot statements exist on this connection */
+    int prepared;           /* the hot statements exist on this connection */
+    int listening;          /* LISTEN trafficking_outbox is on for this session */
+    long unbeaten_sent;     /* sent since the health record was last written */
+    struct timespec beaten; /* when it was last written */
+    int beat_warned;        /* its failure was logged already */
     char sqlstate[6];
     char *err;
     size_t errlen;
@@ -104,7 +130,8 @@ void dispatch_options_init(struct dispatch_options *opt)
     opt->backoff_ms = 1000;
     opt->backoff_cap_ms = 3600L * 1000;
     opt->timeout_ms = 30000;
-    opt->idle_ms = 1000;
+    opt->idle_ms = 30000; /* a safety net: NOTIFY wakes the dispatcher */
+    opt->lease_ms = 0;
 }
 
 long dispatch_backoff_ms(long base_ms, int failures, long cap_ms)
@@ -117,10 +144,11 @@ long dispatch_backoff_ms(long base_ms, int failures, long cap_ms)
     return d < cap_ms ? d : cap_ms;
 }
 
-static void note(struct run *run, int warning, const char *fmt, ...) DISPATCH_PRINTF(3, 4);
+static void note(struct run *run, int level, const char *fmt, ...) DISPATCH_PRINTF(3, 4);
+static int drain_notifies(struct run *run);
 
 /* Logs a line through opt->log, if any. */
-static void note(struct run *run, int warning, const char *fmt, ...)
+static void note(struct run *run, int level, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -129,7 +157,7 @@ static void note(struct run *run, int warning, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    run->opt->log(run->opt->log_ud, warning, msg);
+    run->opt->log(run->opt->log_ud, level, msg);
 }
 
 /*
@@ -168,59 +196,6 @@ static int sql_do(struct run *run, const char *text, int n, const char *const *p
     return r != NULL ? 0 : -1;
 }
 
-/*
- * Whether the locked row may leave now. 0: yes. 1: no, with why and
- * *revoke set when the referral must become 'revoked'. -1: error.
- */
-static int may_leave(struct run *run, const PGresult *row, char *why, size_t whylen, int *revoke)
-{
-    const char *referral = PQgetvalue(row, 0, C_REFERRAL);
-    const char *state = PQgetvalue(row, 0, C_STATE);
-    const char *consent = PQgetvalue(row, 0, C_CONSENT);
-    const char *params[1] = {consent};
-    PGresult *c;
-    int rc = 0;
-    *revoke = 0;
-    if (strcmp(state, "queued") != 0) {
-        snprintf(why, whylen, "not sent: referral %s is %s, not queued", referral, state);
-        return 1;
-    }
-    if (strcmp(PQgetvalue(row, 0, C_BASIS), "consent") != 0)
-        return 0; /* a mandatory report or imminent danger leaves without consent */
-    if (PQgetisnull(row, 0, C_CONSENT)) {
-        snprintf(why, whylen, "not sent: referral %s has basis consent but no consent", referral);
-        *revoke = 1;
-        return 1;
-    }
-    if ((c = sql(run, sql_consent, 1, params, PGRES_TUPLES_OK)) == NULL)
-        return -1;
-    *revoke = 1;
-    rc = 1;
-    if (PQntuples(c) != 1)
-        snprintf(why, whylen, "not sent: consent %s of referral %s is not found", consent,
-                 referral);
-    else if (strcmp(PQgetvalue(c, 0, 0), "t") == 0)
-        snprintf(why, whylen, "not sent: consent %s was revoked at %s%s%s%s", consent,
-                 PQgetvalue(c, 0, 2), PQgetvalue(c, 0, 4)[0] ? " (" : "", PQgetvalue(c, 0, 4),
-                 PQgetvalue(c, 0, 4)[0] ? ")" : "");
-    else if (strcmp(PQgetvalue(c, 0, 1), "t") == 0)
-        snprintf(why, whylen, "not sent: consent %s expired at %s", consent, PQgetvalue(c, 0, 3));
-    else
-        *revoke = rc = 0;
-    PQclear(c);
-    return rc;
-}
-
-/* Holds the row (and revokes the referral when its consent no longer covers it). */
-static int hold(struct run *run, const PGresult *row, const char *why, int revoke)
-{
-    const char *p_out[3] = {PQgetvalue(row, 0, C_ID), why, revoke ? "true" : "false"};
-    if (sql_do(run, sql_hold, 3, p_out, PGRES_TUPLES_OK) != 0)
-        return -1;
-    note(run, 1, "outbox %s held: %s", PQgetvalue(row, 0, C_ID), why);
-    return 0;
-}
-
 static const char *channel_name(const struct dispatch_target *t)
 {
     switch (t->channel) {
@@ -234,12 +209,63 @@ static const char *channel_name(const struct dispatch_target *t)
     return "unknown channel";
 }
 
-/* Sends the row and records the outcome: sent, retry later, or failed for good. */
+/*
+ * Records an outcome with statement text (params[1] is the claim). 0 when
+ * recorded, 1 when the lease was lost (another worker took the row after it
+ * ran out: its outcome counts, not this one), -1 on error.
+ */
+static int record(struct run *run, const char *text, int n, const char *const *params)
+{
+    PGresult *r = sql(run, text, n, params, PGRES_TUPLES_OK);
+    int rc;
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : 1;
+    PQclear(r);
+    if (rc == 1)
+        note(run, DISPATCH_LOG_WARNING,
+             "outbox %s: the lease ran out before the outcome was recorded; another "
+             "worker has the row",
+             params[0]);
+    return rc;
+}
+
+/*
+ * Gives the claimed row back (what: "outbox" or "notice") because a stop was
+ * asked for before or while it was sent: its lease is cleared, so another
+ * worker takes it at once, and the attempt is not counted. 0, or -1 (the
+ * lease then runs out by itself).
+ */
+static int release(struct run *run, const char *what, const char *id, const char *claim,
+                   const char *referral)
+{
+    const char *params[3] = {what, id, claim};
+    PGresult *r = sql(run, sql_release, 3, params, PGRES_TUPLES_OK);
+    if (r == NULL) {
+        note(run, DISPATCH_LOG_WARNING,
+             "referral %s: cannot release the %s row while stopping (%s); its lease runs out",
+             referral, what, run->err);
+        return -1;
+    }
+    PQclear(r);
+    run->stats->released++;
+    note(run, DISPATCH_LOG_INFO, "referral %s: stopping; %s row %s released unsent", referral, what,
+         id);
+    return 0;
+}
+
+/*
+ * Sends the claimed row (no transaction open, no row locked) and records the
+ * outcome under its lease: sent, retry later, or failed for good. A send
+ * that fails while a stop is asked for (a command killed with the service,
+ * say) is not counted: the row is released for another worker.
+ */
 static int deliver(struct run *run, const PGresult *row, enum outcome *outcome)
 {
     const char *id = PQgetvalue(row, 0, C_ID), *dest = PQgetvalue(row, 0, C_DEST);
+    const char *referral = PQgetvalue(row, 0, C_REFERRAL), *claim = PQgetvalue(row, 0, C_CLAIM);
     const char *payload = PQgetvalue(row, 0, C_PAYLOAD);
-    int failures = (int)strtol(PQgetvalue(row, 0, C_ATTEMPTS), NULL, 10) + 1;
+    int failures = (int)strtol(PQgetvalue(row, 0, C_ATTEMPTS), NULL, 10) + 1, rc;
     const struct dispatch_target *target = run->lookup(run->ud, dest);
     char why[ERR_MAX + 1] = "", detail[300], delay[24];
     if (target == NULL)
@@ -247,36 +273,47 @@ static int deliver(struct run *run, const PGresult *row, enum outcome *outcome)
     else if (transport_send(run->tp, target, PQgetvalue(row, 0, C_KEY), payload,
                             (size_t)PQgetlength(row, 0, C_PAYLOAD), run->opt->timeout_ms, why,
                             sizeof(why)) == 0) {
-        const char *p_sent[3] = {id, detail, payload};
+        const char *p_sent[4] = {id, claim, detail, payload};
         snprintf(detail, sizeof(detail), "sent to %s by %s (attempt %d)", dest,
                  channel_name(target), failures);
-        if (sql_do(run, sql_sent, 3, p_sent, PGRES_TUPLES_OK) != 0)
+        if ((rc = record(run, sql_sent, 4, p_sent)) < 0)
             return -1;
-        *outcome = OUT_SENT;
+        *outcome = rc == 0 ? OUT_SENT : OUT_LEASE_LOST;
+        if (rc == 0) {
+            run->unbeaten_sent++;
+            note(run, DISPATCH_LOG_INFO, "referral %s: %s", referral, detail);
+        }
         return 0;
+    }
+    if (stop_requested && target != NULL) {
+        *outcome = OUT_RELEASED;
+        return release(run, "outbox", id, claim, referral) == 0 ? 0 : -1;
     }
     if (why[0] == '\0')
         snprintf(why, sizeof(why), "delivery failed");
     if (failures >= run->opt->max_attempts) {
-        const char *p_out[3] = {id, why, detail};
+        const char *p_out[4] = {id, claim, why, detail};
         snprintf(detail, sizeof(detail), "dispatch to %s failed after %d attempts: %.200s", dest,
                  failures, why);
-        if (sql_do(run, sql_failed, 3, p_out, PGRES_TUPLES_OK) != 0)
+        if ((rc = record(run, sql_failed, 4, p_out)) < 0)
             return -1;
-        *outcome = OUT_FAILED;
-        note(run, 1, "outbox %s failed: %s", id, detail);
+        *outcome = rc == 0 ? OUT_FAILED : OUT_LEASE_LOST;
+        /* Once, with the referral a person looks up: `referral retry` takes this id. */
+        if (rc == 0)
+            note(run, DISPATCH_LOG_ERROR, "referral %s: delivery failed for good: %s", referral,
+                 detail);
         return 0;
     }
     snprintf(delay, sizeof(delay), "%ld",
              dispatch_backoff_ms(run->opt->backoff_ms, failures, run->opt->backoff_cap_ms));
     {
-        const char *p_out[3] = {id, why, delay};
-        if (sql_do(run, sql_retry, 3, p_out, PGRES_TUPLES_OK) != 0)
+        const char *p_out[4] = {id, claim, why, delay};
+        if ((rc = record(run, sql_retry, 4, p_out)) < 0)
             return -1;
     }
-    *outcome = OUT_RETRIED;
-    note(run, 0, "outbox %s: attempt %d to %s failed (%s); next in %s ms", id, failures, dest, why,
-         delay);
+    *outcome = rc == 0 ? OUT_RETRIED : OUT_LEASE_LOST;
+    note(run, DISPATCH_LOG_INFO, "referral %s: attempt %d to %s failed (%s); next in %s ms",
+         referral, failures, dest, why, delay);
     return 0;
 }
 
@@ -306,10 +343,17 @@ static int prepare(struct run *run)
     return 0;
 }
 
-/* Leaves the session as the host gave it: without this run's statements. */
+/* Leaves the session as the host gave it: without this run's statements or LISTEN. */
 static void unprepare(struct run *run)
 {
-    if (!run->prepared || PQstatus(run->conn) != CONNECTION_OK)
+    if (PQstatus(run->conn) != CONNECTION_OK)
+        return;
+    if (run->listening) {
+        PQclear(PQexec(run->conn, "UNLISTEN trafficking_outbox"));
+        drain_notifies(run);
+        run->listening = 0;
+    }
+    if (!run->prepared)
         return;
     for (size_t i = 0; i < N_HOT; i++) {
         char text[60];
@@ -319,34 +363,45 @@ static void unprepare(struct run *run)
     run->prepared = 0;
 }
 
+/* The lease a claim takes: what a send may last, twice over, and a second. */
+static long lease_ms(const struct dispatch_options *opt)
+{
+    return opt->lease_ms > 0 ? opt->lease_ms : 2 * opt->timeout_ms + 1000;
+}
+
 /* 1 when a row was handled, 0 when none is ready, -1 on error (run->err, run->sqlstate). */
 static int dispatch_one(struct run *run)
 {
     PGresult *row = NULL;
-    char why[600];
-    int rc = -1, r, revoke;
+    char lease[24];
+    const char *params[1] = {lease};
+    int rc = -1;
     enum outcome outcome = OUT_HELD;
 
     run->sqlstate[0] = '\0';
     if (!run->prepared && prepare(run) != 0)
         goto out;
-    if (sql_do(run, "BEGIN", 0, NULL, PGRES_COMMAND_OK) != 0)
-        goto out;
-    if ((row = sql(run, sql_take, 0, NULL, PGRES_TUPLES_OK)) == NULL)
+    snprintf(lease, sizeof(lease), "%ld", lease_ms(run->opt));
+    /* The claim commits on its own: the send below holds no row lock. */
+    if ((row = sql(run, sql_claim, 1, params, PGRES_TUPLES_OK)) == NULL)
         goto out;
     if (PQntuples(row) == 0) {
-        rc = sql_do(run, "COMMIT", 0, NULL, PGRES_COMMAND_OK) == 0 ? 0 : -1;
+        rc = 0;
         goto out;
     }
-    r = may_leave(run, row, why, sizeof(why), &revoke);
-    if (r < 0 || (r == 1 && hold(run, row, why, revoke) != 0) ||
-        (r == 0 && deliver(run, row, &outcome) != 0))
+    if (strcmp(PQgetvalue(row, 0, C_ACTION), "held") == 0)
+        note(run, DISPATCH_LOG_WARNING, "referral %s held: %s", PQgetvalue(row, 0, C_REFERRAL),
+             PQgetvalue(row, 0, C_REASON));
+    else if (stop_requested) {
+        /* Stopping: nothing has left yet, so another worker sends it now. */
+        rc = release(run, "outbox", PQgetvalue(row, 0, C_ID), PQgetvalue(row, 0, C_CLAIM),
+                     PQgetvalue(row, 0, C_REFERRAL)) == 0
+                 ? 1
+                 : -1;
         goto out;
-    if (sql_do(run, "COMMIT", 0, NULL, PGRES_COMMAND_OK) != 0) {
-        /* A delivery that is not recorded is made again later, with the same key. */
-        note(run, 1, "outbox %s: outcome not recorded: %s", PQgetvalue(row, 0, C_ID), run->err);
+    } else if (deliver(run, row, &outcome) != 0)
+        /* Not recorded: the lease runs out and the row is sent again, with the same key. */
         goto out;
-    }
     switch (outcome) {
     case OUT_SENT:
         run->stats->sent++;
@@ -360,6 +415,11 @@ static int dispatch_one(struct run *run)
     case OUT_FAILED:
         run->stats->failed++;
         break;
+    case OUT_LEASE_LOST:
+        run->stats->lost_leases++;
+        break;
+    case OUT_RELEASED:
+        break; /* counted by release() */
     }
     rc = 1;
 out:
@@ -370,6 +430,125 @@ out:
     return rc;
 }
 
+/*
+ * Claims, sends and records one notice to people (1), or finds none ready
+ * (0); -1 on error. Nothing notifies about a notice: one that fails for good
+ * is logged at error level and stays 'failed' in trafficking.notices.
+ */
+static int notice_one(struct run *run)
+{
+    const struct dispatch_target *target = run->opt->notice_target;
+    PGresult *row = NULL, *done = NULL;
+    char lease[24], delay[24] = "0", why[ERR_MAX + 1] = "";
+    const char *params[5] = {lease, NULL, NULL, NULL, NULL};
+    const char *id, *claim, *referral, *kind, *outcome;
+    int rc = -1, failures;
+
+    if (target == NULL || stop_requested)
+        return 0;
+    run->sqlstate[0] = '\0';
+    snprintf(lease, sizeof(lease), "%ld", lease_ms(run->opt));
+    if ((row = sql(run, sql_notice_claim, 1, params, PGRES_TUPLES_OK)) == NULL)
+        goto out;
+    if (PQntuples(row) == 0) {
+        rc = 0;
+        goto out;
+    }
+    id = PQgetvalue(row, 0, N_ID);
+    claim = PQgetvalue(row, 0, N_CLAIM);
+    referral = PQgetvalue(row, 0, N_REFERRAL);
+    kind = PQgetvalue(row, 0, N_KIND);
+    failures = (int)strtol(PQgetvalue(row, 0, N_ATTEMPTS), NULL, 10) + 1;
+    if (!stop_requested &&
+        transport_send(run->tp, target, PQgetvalue(row, 0, N_KEY), PQgetvalue(row, 0, N_PAYLOAD),
+                       (size_t)PQgetlength(row, 0, N_PAYLOAD), run->opt->timeout_ms, why,
+                       sizeof(why)) == 0)
+        outcome = "sent";
+    else if (stop_requested) {
+        rc = release(run, "notice", id, claim, referral) == 0 ? 1 : -1;
+        goto out;
+    } else if (failures >= run->opt->max_attempts)
+        outcome = "failed";
+    else {
+        outcome = "retry";
+        snprintf(delay, sizeof(delay), "%ld",
+                 dispatch_backoff_ms(run->opt->backoff_ms, failures, run->opt->backoff_cap_ms));
+    }
+    if (why[0] == '\0' && strcmp(outcome, "sent") != 0)
+        snprintf(why, sizeof(why), "delivery failed");
+    {
+        const char *p_done[5] = {id, claim, outcome, why[0] ? why : NULL, delay};
+        if ((done = sql(run, sql_notice_done, 5, p_done, PGRES_TUPLES_OK)) == NULL)
+            goto out;
+    }
+    rc = 1;
+    if (PQntuples(done) != 1 || strcmp(PQgetvalue(done, 0, 0), "t") != 0) {
+        run->stats->lost_leases++;
+        note(run, DISPATCH_LOG_WARNING,
+             "referral %s: notice %s: the lease ran out before the outcome was recorded", referral,
+             id);
+    } else if (strcmp(outcome, "sent") == 0) {
+        run->stats->notices_sent++;
+        run->unbeaten_sent++;
+        note(run, DISPATCH_LOG_INFO, "referral %s: %s notice %s sent by %s", referral, kind, id,
+             channel_name(target));
+    } else if (strcmp(outcome, "failed") == 0) {
+        run->stats->notices_failed++;
+        note(run, DISPATCH_LOG_ERROR,
+             "referral %s: %s notice %s failed for good after %d attempts (%s): nobody was told; "
+             "see trafficking.notices",
+             referral, kind, id, failures, why);
+    } else {
+        run->stats->notices_retried++;
+        note(run, DISPATCH_LOG_WARNING,
+             "referral %s: %s notice %s: attempt %d failed (%s); next in %s ms", referral, kind, id,
+             failures, why, delay);
+    }
+out:
+    PQclear(done);
+    PQclear(row);
+    return rc;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - t0->tv_sec) * 1000L + (now.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/*
+ * Writes this worker's health record (opt->worker): event "start", "ok" (a
+ * cycle ended without error, with what was sent since the last record),
+ * "error" (error) or "stop". "ok" is written at most every BEAT_MS unless
+ * force. A failure is logged once and never stops the dispatcher.
+ */
+static void beat(struct run *run, const char *event, const char *error, int force)
+{
+    char pid[24], sent[24], keep_err[ERR_MAX + 1];
+    const char *params[5] = {run->opt->worker, pid, event, sent, error};
+    PGresult *r;
+    if (run->opt->worker == NULL || PQstatus(run->conn) != CONNECTION_OK)
+        return;
+    if (!force && strcmp(event, "ok") == 0 && ms_since(&run->beaten) < BEAT_MS)
+        return;
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    snprintf(sent, sizeof(sent), "%ld", run->unbeaten_sent);
+    /* The health record must not overwrite the error the run reports. */
+    snprintf(keep_err, sizeof(keep_err), "%s", run->err);
+    r = sql(run, sql_beat, 5, params, PGRES_TUPLES_OK);
+    if (r != NULL) {
+        run->unbeaten_sent = 0;
+        clock_gettime(CLOCK_MONOTONIC, &run->beaten);
+        run->beat_warned = 0;
+    } else if (!run->beat_warned) {
+        run->beat_warned = 1;
+        note(run, DISPATCH_LOG_WARNING, "cannot record the dispatcher's health: %s", run->err);
+    }
+    PQclear(r);
+    snprintf(run->err, run->errlen, "%s", keep_err);
+}
+
 /* Sleeps ms, returning early on a stop signal. */
 static void nap(long ms)
 {
@@ -378,17 +557,64 @@ static void nap(long ms)
         nanosleep(&ts, NULL); /* EINTR from the stop signal ends it */
 }
 
-/* Long-running mode with nothing ready: sleep until the next row is due, at most idle_ms. */
+/*
+ * Long-running mode: LISTEN for rows being queued, on this connection (again
+ * after a reconnect: a new session listens to nothing). 0, or -1.
+ */
+static int listen_queued(struct run *run)
+{
+    if (run->listening)
+        return 0;
+    if (sql_do(run, sql_listen, 0, NULL, PGRES_COMMAND_OK) != 0)
+        return -1;
+    run->listening = 1;
+    return 0;
+}
+
+/* Drops the notifications received so far; 1 when there was one. */
+static int drain_notifies(struct run *run)
+{
+    PGnotify *n;
+    int any = 0;
+    while ((n = PQnotifies(run->conn)) != NULL) {
+        PQfreemem(n);
+        any = 1;
+    }
+    return any;
+}
+
+/*
+ * Long-running mode with nothing ready: wait until a row is queued (NOTIFY),
+ * the next one is due, or idle_ms passed (the slow poll that finds what was
+ * queued while the connection was down: notifications are not kept).
+ */
 static void idle(struct run *run)
 {
     PGresult *r = sql(run, sql_next_due, 0, NULL, PGRES_TUPLES_OK);
     long ms = run->opt->idle_ms;
+    struct pollfd pfd;
     if (r != NULL && !PQgetisnull(r, 0, 0)) {
         long due = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         ms = due < ms ? due : ms;
     }
     PQclear(r);
-    nap(ms < 10 ? 10 : ms);
+    /* The server went away: the next claim fails and reconnects now, not after idle_ms. */
+    if (PQstatus(run->conn) != CONNECTION_OK)
+        return;
+    if (ms < 10)
+        ms = 10;
+    pfd.fd = PQsocket(run->conn);
+    pfd.events = POLLIN;
+    if (!run->listening || pfd.fd < 0) {
+        nap(ms);
+        return;
+    }
+    if (PQconsumeInput(run->conn) == 0 || drain_notifies(run) || stop_requested)
+        return;
+    /* EINTR from the stop signal ends it */
+    if (poll(&pfd, 1, (int)(ms > 3600000L ? 3600000L : ms)) > 0 && PQconsumeInput(run->conn) != 0 &&
+        drain_notifies(run))
+        run->stats->wakeups++;
 }
 
 /* Reconnects until it works or a stop is asked for (then -1). */
@@ -398,16 +624,18 @@ static int reconnect(struct run *run)
     while (!stop_requested) {
         PQreset(run->conn);
         run->prepared = 0; /* a new session has none of them */
+        run->listening = 0;
         /* Identity is the role the connection logs in as: nothing to restore. */
         if (PQstatus(run->conn) == CONNECTION_OK) {
             run->stats->reconnects++;
-            note(run, 1, "reconnected to the database");
+            note(run, DISPATCH_LOG_WARNING, "reconnected to the database");
             return 0;
         }
         if (PQstatus(run->conn) != CONNECTION_OK)
             snprintf(run->err, run->errlen, "%s", PQerrorMessage(run->conn));
         run->err[strcspn(run->err, "\n")] = '\0';
-        note(run, 1, "cannot reconnect (%s); trying again in %ld ms", run->err, delay);
+        note(run, DISPATCH_LOG_WARNING, "cannot reconnect (%s); trying again in %ld ms", run->err,
+             delay);
         nap(delay);
         delay = delay < 2500 ? delay * 2 : 5000;
     }
@@ -415,13 +643,14 @@ static int reconnect(struct run *run)
     return -1;
 }
 
-/* Errors after which the same row is simply looked at again. */
+/*
+ * Errors after which the rows are simply looked at again. A locked row is
+ * no error: the claim passes over it (SKIP LOCKED).
+ */
 static int transient(const char *sqlstate)
 {
     return strcmp(sqlstate, "40001") == 0     /* serialization_failure */
-           || strcmp(sqlstate, "40P01") == 0  /* deadlock_detected */
-           || strcmp(sqlstate, "55P03") == 0; /* lock_not_available: referral or consent
-                                                  being changed */
+           || strcmp(sqlstate, "40P01") == 0; /* deadlock_detected */
 }
 
 int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
@@ -459,30 +688,52 @@ int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, &old_pipe);
 
+    clock_gettime(CLOCK_MONOTONIC, &run.beaten);
+    beat(&run, "start", NULL, 1);
     while (!stop_requested) {
+        /* A referral, then a notice: neither queue waits for the other to drain. */
         r = dispatch_one(&run);
-        if (r > 0)
+        if (r >= 0) {
+            int n = notice_one(&run);
+            r = n < 0 ? n : (r > 0 || n > 0);
+        }
+        if (r > 0) {
+            beat(&run, "ok", NULL, 0);
             continue;
+        }
         if (r == 0) {
+            beat(&run, "ok", NULL, 0);
             if (opt->once)
                 break;
-            idle(&run);
-            continue;
+            if (opt->cycle != NULL && opt->cycle(opt->cycle_ud, conn) != 0)
+                break;
+            if (listen_queued(&run) == 0) {
+                idle(&run);
+                continue;
+            }
         }
         if (transient(run.sqlstate)) {
             nap(20);
             continue;
         }
         if (!opt->once && PQstatus(conn) == CONNECTION_BAD) {
-            note(&run, 1, "lost the database connection: %s", err);
+            char lost[ERR_MAX + 1];
+            snprintf(lost, sizeof(lost), "lost the database connection: %s", err);
+            lost[strcspn(lost, "\n")] = '\0';
+            note(&run, DISPATCH_LOG_WARNING, "%s", lost);
             if (reconnect(&run) != 0)
                 goto out;
+            beat(&run, "error", lost, 1);
             continue;
         }
         goto out;
     }
     rc = 0;
 out:
+    if (rc == 0)
+        beat(&run, "stop", NULL, 1);
+    else
+        beat(&run, "error", err, 1);
     unprepare(&run);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);

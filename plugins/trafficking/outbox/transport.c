@@ -1,9 +1,10 @@
 /*
- * transport.c: delivery of one payload by webhook (libcurl, HMAC-signed),
- * command (/bin/sh -c, JSON on stdin, bounded in time) or spool (write a
- * temp file, fsync, rename). It must never report success for a delivery
- * the target did not confirm, and never leave a half-written spool file
- * under its final name.
+ * transport.c: delivery of one payload by webhook (libcurl, https except to
+ * loopback, HMAC over timestamp.key.body, optional client certificate),
+ * command (/bin/sh -c, JSON on stdin, bounded in time) or spool (a temp file
+ * made O_EXCL|O_NOFOLLOW in a directory only this user may write, fsync,
+ * rename). It must never report success for a delivery the target did not
+ * confirm, and never leave a half-written spool file under its final name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <openssl/hmac.h>
 
 #include "outbox/transport.h"
+#include "routing/webhook_url.h"
 
 #define KEY_MAX 200
 #define REPLY_KEEP 240 /* bytes of a reply or command output quoted in an error */
@@ -93,6 +95,24 @@ int transport_sign(const char *secret, const char *body, size_t len, char hex[TR
     return 0;
 }
 
+int transport_signature(const char *secret, long long timestamp, const char *key, const char *body,
+                        size_t len, char hex[TRANSPORT_SIG_HEX])
+{
+    char prefix[KEY_MAX + 32];
+    int n = snprintf(prefix, sizeof(prefix), "%lld.%s.", timestamp, key);
+    char *msg;
+    int rc;
+    if (n < 0 || (size_t)n >= sizeof(prefix) || (msg = malloc((size_t)n + len + 1)) == NULL) {
+        hex[0] = '\0';
+        return -1;
+    }
+    memcpy(msg, prefix, (size_t)n);
+    memcpy(msg + n, body, len);
+    rc = transport_sign(secret, msg, (size_t)n + len, hex);
+    free(msg);
+    return rc;
+}
+
 /* Control characters would garble last_error and the logs; they become '?'. */
 static void quote_reply(const char *text, size_t len, char *out, size_t outlen)
 {
@@ -121,6 +141,9 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
                         const char *body, size_t len, long timeout_ms, char *err, size_t errlen)
 {
     char sig[TRANSPORT_SIG_HEX], hdr_key[KEY_MAX + 32], hdr_sig[TRANSPORT_SIG_HEX + 40];
+    char hdr_ts[64];
+    const char *why;
+    long long now = (long long)time(NULL);
     char quoted[REPLY_KEEP + 1], curl_err[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL, *h;
     struct reply reply = {{0}, 0};
@@ -136,7 +159,16 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
         snprintf(err, errlen, "webhook url must start with http:// or https://");
         return -1;
     }
-    if (transport_sign(tg->secret, body, len, sig) != 0) {
+    /* The loader refuses these too; a dispatch_targets override or a caller may not have. */
+    if ((why = routing_webhook_url_problem(tg->url)) != NULL) {
+        snprintf(err, errlen, "webhook url %s", why);
+        return -1;
+    }
+    if ((tg->client_cert == NULL) != (tg->client_key == NULL)) {
+        snprintf(err, errlen, "webhook mutual TLS needs both a client_cert and a client_key");
+        return -1;
+    }
+    if (transport_signature(tg->secret, now, key, body, len, sig) != 0) {
         snprintf(err, errlen, "cannot compute the HMAC-SHA256 signature");
         return -1;
     }
@@ -152,9 +184,10 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
         return -1;
     }
     snprintf(hdr_key, sizeof(hdr_key), "Idempotency-Key: %s", key);
-    snprintf(hdr_sig, sizeof(hdr_sig), "X-Casehost-Signature: sha256=%s", sig);
+    snprintf(hdr_ts, sizeof(hdr_ts), "X-Casehost-Timestamp: %lld", now);
+    snprintf(hdr_sig, sizeof(hdr_sig), "X-Casehost-Signature: v1=%s", sig);
     /* "Expect:" stops curl from waiting for a 100-continue on larger bodies. */
-    const char *lines[] = {"Content-Type: application/json", hdr_key, hdr_sig, "Expect:"};
+    const char *lines[] = {"Content-Type: application/json", hdr_key, hdr_ts, hdr_sig, "Expect:"};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if ((h = curl_slist_append(headers, lines[i])) == NULL) {
             snprintf(err, errlen, "out of memory");
@@ -164,7 +197,15 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
     }
     curl_easy_reset(tp->curl); /* keeps the connection cache, drops the previous options */
     curl_easy_setopt(tp->curl, CURLOPT_URL, tg->url);
-    curl_easy_setopt(tp->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Plain http only where the url check allowed it: to this machine. */
+    curl_easy_setopt(tp->curl, CURLOPT_PROTOCOLS_STR,
+                     routing_url_is_loopback(tg->url) ? "http,https" : "https");
+    if (tg->client_cert != NULL) {
+        curl_easy_setopt(tp->curl, CURLOPT_SSLCERT, tg->client_cert);
+        curl_easy_setopt(tp->curl, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(tp->curl, CURLOPT_SSLKEY, tg->client_key);
+        curl_easy_setopt(tp->curl, CURLOPT_SSLKEYTYPE, "PEM");
+    }
     curl_easy_setopt(tp->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(tp->curl, CURLOPT_POST, 1L);
     curl_easy_setopt(tp->curl, CURLOPT_POSTFIELDS, body);
@@ -449,12 +490,48 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+/*
+ * The spool directory, opened: an existing one must belong to this user and
+ * be writable by nobody else, since whoever can write it can plant a link
+ * where a referral is about to be written or swap a delivered one. Returns
+ * an fd (caller closes) or -1 with err.
+ */
+static int open_spool_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat sb;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fstat(dfd, &sb) != 0) {
+        snprintf(err, errlen, "spool: cannot open directory '%.400s': %s", dir, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    if (sb.st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "spool: directory '%.300s' belongs to uid %ld, not to this user (uid %ld): "
+                 "chown it to the service user, mode 0700",
+                 dir, (long)sb.st_uid, (long)geteuid());
+        close(dfd);
+        return -1;
+    }
+    if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        snprintf(err, errlen,
+                 "spool: directory '%.250s' has mode %04o: group or others may write it "
+                 "(chmod 700 '%.250s')",
+                 dir, (unsigned)(sb.st_mode & 07777), dir);
+        close(dfd);
+        return -1;
+    }
+    return dfd;
+}
+
 static int send_spool(const struct dispatch_target *tg, const char *key, const char *body,
                       size_t len, char *err, size_t errlen)
 {
-    char final[4352], tmp[4400];
+    char final[KEY_MAX + 16], tmp[KEY_MAX + 48];
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     struct stat sb;
-    int fd = -1, rc = -1, dfd;
+    int fd = -1, rc = -1, dfd = -1, made = 0;
 
     if (tg->spool_dir == NULL || tg->spool_dir[0] == '\0') {
         snprintf(err, errlen, "spool target has no spool_dir");
@@ -462,42 +539,54 @@ static int send_spool(const struct dispatch_target *tg, const char *key, const c
     }
     if (make_dirs(tg->spool_dir, err, errlen) != 0)
         return -1;
-    snprintf(final, sizeof(final), "%s/%s.json", tg->spool_dir, key);
+    if ((dfd = open_spool_dir(tg->spool_dir, err, errlen)) < 0)
+        return -1;
+    /* Names relative to the directory opened and checked, never re-resolved. */
+    snprintf(final, sizeof(final), "%s.json", key);
     /* The key names the file: one already there is this referral, delivered before. */
-    if (stat(final, &sb) == 0)
+    if (fstatat(dfd, final, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        close(dfd);
         return 0;
-    snprintf(tmp, sizeof(tmp), "%s/.%s.json.%ld.tmp", tg->spool_dir, key, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    }
+    snprintf(tmp, sizeof(tmp), ".%s.json.%ld.tmp", key, (long)getpid());
+    fd = openat(dfd, tmp, flags, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a crashed run of this pid, or planted: removed, never followed. */
+        unlinkat(dfd, tmp, 0);
+        fd = openat(dfd, tmp, flags, 0600);
+    }
     if (fd < 0) {
-        snprintf(err, errlen, "spool: cannot create '%.400s': %s", tmp, strerror(errno));
+        snprintf(err, errlen, "spool: cannot create '%.150s/%.210s': %s", tg->spool_dir, tmp,
+                 strerror(errno));
         goto out;
     }
+    made = 1;
     if (write_all(fd, body, len) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "spool: cannot write '%.400s': %s", tmp, strerror(errno));
+        snprintf(err, errlen, "spool: cannot write '%.150s/%.210s': %s", tg->spool_dir, tmp,
+                 strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        snprintf(err, errlen, "spool: cannot write '%.400s': %s", tmp, strerror(errno));
+        snprintf(err, errlen, "spool: cannot write '%.150s/%.210s': %s", tg->spool_dir, tmp,
+                 strerror(errno));
         goto out;
     }
     fd = -1;
-    if (rename(tmp, final) != 0) {
-        snprintf(err, errlen, "spool: cannot rename to '%.400s': %s", final, strerror(errno));
+    if (renameat(dfd, tmp, dfd, final) != 0) {
+        snprintf(err, errlen, "spool: cannot rename to '%.150s/%.210s': %s", tg->spool_dir, final,
+                 strerror(errno));
         goto out;
     }
     /* The rename is durable only once the directory is synced. */
-    dfd = open(tg->spool_dir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    fsync(dfd);
     rc = 0;
 out:
     if (fd >= 0)
         close(fd);
-    if (rc != 0)
-        unlink(tmp);
+    if (rc != 0 && made)
+        unlinkat(dfd, tmp, 0);
+    close(dfd);
     return rc;
 }
 

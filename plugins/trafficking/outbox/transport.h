@@ -1,7 +1,8 @@
 /*
- * transport.h: how one referral payload reaches one target: an HTTP POST
- * signed with the destination's secret, a command fed on stdin, or a file
- * written atomically into a spool directory. Every channel carries the
+ * transport.h: how one referral payload reaches one target: an HTTPS POST
+ * signed with the destination's secret over a timestamp, the key and the
+ * body; a command fed on stdin; or a file written atomically into a spool
+ * directory. Every channel carries the
  * idempotency key so a repeat is recognisable; nothing here reads the
  * database or decides whether a referral may leave (dispatch.c does).
  */
@@ -36,7 +37,17 @@ int transport_send(struct transport *tp, const struct dispatch_target *target, c
  */
 int transport_key_ok(const char *key);
 
-/* hex = lowercase hex of HMAC-SHA256(secret, body): the X-Casehost-Signature value. */
+/* hex = lowercase hex of HMAC-SHA256(secret, body) (body: len bytes, borrowed). */
 int transport_sign(const char *secret, const char *body, size_t len, char hex[TRANSPORT_SIG_HEX]);
+
+/*
+ * The webhook signature: hex of HMAC-SHA256(secret, "TIMESTAMP.KEY.BODY"),
+ * TIMESTAMP in decimal Unix seconds (the X-Casehost-Timestamp header), KEY
+ * the Idempotency-Key. Sent as "X-Casehost-Signature: v1=HEX", so a receiver
+ * can refuse a replayed request (old timestamp) and a key moved onto another
+ * body. All borrowed. 0, or -1 (hex empty).
+ */
+int transport_signature(const char *secret, long long timestamp, const char *key, const char *body,
+                        size_t len, char hex[TRANSPORT_SIG_HEX]);
 
 #endif

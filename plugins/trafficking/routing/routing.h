@@ -15,7 +15,8 @@
  *       jurisdiction = { states = ["CA"]; counties = ["Los Angeles"]; };  # counties optional
  *         # or jurisdiction = { any = true; };
  *       channel = { type = "spool"; spool_dir = "../../var/spool/le_ca"; };
- *         # or { type = "webhook"; url = "https://..."; secret = "..."; }  (or secret_file)
+ *         # or { type = "webhook"; url = "https://..."; secret_file = "...";
+ *         #      client_cert = "..."; client_key = "..."; }   (mutual TLS: both or neither)
  *         # or { type = "command"; command = "/usr/local/bin/send-referral"; }
  *       fields = ["case_id", "age", ...];   # minimum necessary: routing_field names
  *       needs_consent = true;       # a consent-basis referral needs a covering consent
@@ -24,8 +25,11 @@
  *       escalate_to = "none";       # or a destination id
  *     }, ...
  *   );
- * Every member is required: no hidden defaults. A relative spool_dir or
- * secret_file is taken relative to the folder of destinations.cfg. A
+ * Every member is required: no hidden defaults. A relative spool_dir,
+ * secret_file, client_cert or client_key is taken relative to the folder of
+ * destinations.cfg. A webhook url is https://, or http:// only to a loopback
+ * host (routing/webhook_url.h); a literal `secret` is accepted only with a
+ * loopback url (tests and demos): anything else names a secret_file. A
  * destination with needs_consent = false may be referred only on a legal basis
  * (mandatory_report or imminent_danger): a consent-basis rule that can reach it
  * is a configuration error, because nothing leaves without consent or a
@@ -237,6 +241,8 @@ struct routing_channel {
     char *url;         /* webhook */
     char *secret;      /* webhook: literal secret, or NULL */
     char *secret_file; /* webhook: path resolved against the destinations folder, or NULL */
+    char *client_cert; /* webhook, optional mutual TLS: PEM certificate path (resolved), or NULL */
+    char *client_key;  /* webhook: its PEM private key path (resolved); set with client_cert */
     char *command;     /* command */
     char *spool_dir;   /* spool: path resolved against the destinations folder */
 };

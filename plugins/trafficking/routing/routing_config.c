@@ -7,6 +7,7 @@
  * priorities are explicit and unique, and every destination member is written.
  */
 #include "routing/routing.h"
+#include "routing/webhook_url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,8 @@ static void destination_release(struct routing_destination *d)
     free(d->channel.url);
     free(d->channel.secret);
     free(d->channel.secret_file);
+    free(d->channel.client_cert);
+    free(d->channel.client_key);
     free(d->channel.command);
     free(d->channel.spool_dir);
 }
@@ -229,13 +232,54 @@ static char *resolve_path(struct cfgread *r, const char *rel)
     return p;
 }
 
+/*
+ * A webhook's url, secret and optional client certificate. Personal data
+ * travels only over TLS (plain http only to this machine), and a secret
+ * written into the file (which is deployed into the database) only for such
+ * a loopback test or demo receiver.
+ */
+static void parse_webhook(struct cfgread *r, const config_setting_t *g, const char *cctx,
+                          struct routing_channel *ch)
+{
+    const char *str = NULL, *why;
+    int has_secret = config_setting_get_member(g, "secret") != NULL;
+    int has_file = config_setting_get_member(g, "secret_file") != NULL;
+    int has_cert = config_setting_get_member(g, "client_cert") != NULL;
+    int has_key = config_setting_get_member(g, "client_key") != NULL;
+    if (cfgread_string(r, g, cctx, "url", 1, &str) == 1) {
+        if ((why = routing_webhook_url_problem(str)) != NULL)
+            cfgread_error(r, cfgread_line(config_setting_get_member(g, "url")), 0, cctx,
+                          "url '%s' %s", str, why);
+        ch->url = cfgread_strdup(r, str);
+    }
+    if (has_secret == has_file)
+        cfgread_error(r, cfgread_line(g), 0, cctx,
+                      "a webhook needs exactly one of 'secret' and 'secret_file'");
+    else if (has_secret && cfgread_string(r, g, cctx, "secret", 1, &str) == 1) {
+        if (ch->url != NULL && !routing_url_is_loopback(ch->url))
+            cfgread_error(r, cfgread_line(config_setting_get_member(g, "secret")), 0, cctx,
+                          "a literal 'secret' is only for a loopback url (tests, demos): name "
+                          "a 'secret_file' of mode 0600 or 0640 instead");
+        ch->secret = cfgread_strdup(r, str);
+    } else if (has_file && cfgread_string(r, g, cctx, "secret_file", 1, &str) == 1)
+        ch->secret_file = resolve_path(r, str);
+    if (has_cert != has_key)
+        cfgread_error(r, cfgread_line(g), 0, cctx,
+                      "mutual TLS needs both 'client_cert' and 'client_key'");
+    if (has_cert && cfgread_string(r, g, cctx, "client_cert", 1, &str) == 1)
+        ch->client_cert = resolve_path(r, str);
+    if (has_key && cfgread_string(r, g, cctx, "client_key", 1, &str) == 1)
+        ch->client_key = resolve_path(r, str);
+}
+
 static void parse_channel(struct cfgread *r, const config_setting_t *s, const char *ctx,
                           struct routing_channel *ch)
 {
-    static const char *const by_type[ROUTING_CHANNEL__COUNT][4] = {
-        [ROUTING_CHANNEL_WEBHOOK] = {"type", "url", "secret", "secret_file"},
-        [ROUTING_CHANNEL_COMMAND] = {"type", "command", NULL, NULL},
-        [ROUTING_CHANNEL_SPOOL] = {"type", "spool_dir", NULL, NULL},
+    static const char *const by_type[ROUTING_CHANNEL__COUNT][6] = {
+        [ROUTING_CHANNEL_WEBHOOK] = {"type", "url", "secret", "secret_file", "client_cert",
+                                     "client_key"},
+        [ROUTING_CHANNEL_COMMAND] = {"type", "command"},
+        [ROUTING_CHANNEL_SPOOL] = {"type", "spool_dir"},
     };
     const char *names[ROUTING_CHANNEL__COUNT];
     const config_setting_t *g = cfgread_aggregate(r, s, ctx, "channel", 1, CONFIG_TYPE_GROUP);
@@ -251,28 +295,18 @@ static void parse_channel(struct cfgread *r, const config_setting_t *s, const ch
         1)
         return;
     ch->type = (enum routing_channel_type)type;
-    const char *allowed[5] = {by_type[type][0], by_type[type][1], by_type[type][2],
-                              by_type[type][3], NULL};
+    const char *allowed[7] = {by_type[type][0],
+                              by_type[type][1],
+                              by_type[type][2],
+                              by_type[type][3],
+                              by_type[type][4],
+                              by_type[type][5],
+                              NULL};
     cfgread_members(r, g, cctx, allowed);
     switch (ch->type) {
-    case ROUTING_CHANNEL_WEBHOOK: {
-        if (cfgread_string(r, g, cctx, "url", 1, &str) == 1) {
-            if (strncmp(str, "https://", 8) != 0 && strncmp(str, "http://", 7) != 0)
-                cfgread_error(r, cfgread_line(config_setting_get_member(g, "url")), 0, cctx,
-                              "url '%s' must start with https:// or http://", str);
-            ch->url = cfgread_strdup(r, str);
-        }
-        int has_secret = config_setting_get_member(g, "secret") != NULL;
-        int has_file = config_setting_get_member(g, "secret_file") != NULL;
-        if (has_secret == has_file)
-            cfgread_error(r, cfgread_line(g), 0, cctx,
-                          "a webhook needs exactly one of 'secret' and 'secret_file'");
-        else if (has_secret && cfgread_string(r, g, cctx, "secret", 1, &str) == 1)
-            ch->secret = cfgread_strdup(r, str);
-        else if (has_file && cfgread_string(r, g, cctx, "secret_file", 1, &str) == 1)
-            ch->secret_file = resolve_path(r, str);
+    case ROUTING_CHANNEL_WEBHOOK:
+        parse_webhook(r, g, cctx, ch);
         break;
-    }
     case ROUTING_CHANNEL_COMMAND:
         if (cfgread_string(r, g, cctx, "command", 1, &str) == 1)
             ch->command = cfgread_strdup(r, str);

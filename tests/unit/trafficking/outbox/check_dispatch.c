@@ -7,6 +7,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,7 @@ END_TEST
 START_TEST(spool_writes_atomically_and_once)
 {
     char dir[400], path[600], text[256];
-    struct dispatch_target t = {DISPATCH_SPOOL, NULL, NULL, NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_SPOOL};
     struct dirent *e;
     DIR *d;
     int n = 0;
@@ -143,7 +144,7 @@ END_TEST
 START_TEST(spool_reports_a_directory_it_cannot_make)
 {
     char file[400], dir[500];
-    struct dispatch_target t = {DISPATCH_SPOOL, NULL, NULL, NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_SPOOL};
     FILE *f;
     snprintf(file, sizeof(file), "%s/plain", tmp);
     f = fopen(file, "w");
@@ -156,12 +157,100 @@ START_TEST(spool_reports_a_directory_it_cannot_make)
 }
 END_TEST
 
+START_TEST(spool_makes_its_directories_0700)
+{
+    char dir[400], sub[420];
+    struct dispatch_target t = {.channel = DISPATCH_SPOOL};
+    struct stat sb;
+    snprintf(sub, sizeof(sub), "%s/new", tmp);
+    snprintf(dir, sizeof(dir), "%s/new/spool", tmp);
+    t.spool_dir = dir;
+    ck_assert_msg(transport_send(tp, &t, "k", "{}", 2, 1000, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(stat(sub, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0700);
+    ck_assert_int_eq(stat(dir, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0700);
+}
+END_TEST
+
+/* Existing spool directories others could write or that are not ours. */
+static const struct {
+    const char *name;
+    mode_t mode;
+    int other_owner; /* chown to nobody (root only) */
+    const char *error;
+} unsafe_spools[] = {
+    {"world_writable", 0777, 0, "' has mode 0777: group or others may write it (chmod 700 '"},
+    {"sticky_world_writable", 01777, 0, "' has mode 1777: group or others may write it"},
+    {"group_writable", 0770, 0, "' has mode 0770: group or others may write it"},
+    {"owned_by_nobody", 0700, 1, "not to this user (uid "},
+};
+
+START_TEST(spool_refuses_a_directory_others_may_write_or_own)
+{
+    char dir[400], path[500];
+    struct dispatch_target t = {.channel = DISPATCH_SPOOL};
+    struct stat sb;
+    snprintf(dir, sizeof(dir), "%s/%s", tmp, unsafe_spools[_i].name);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    ck_assert_int_eq(chmod(dir, unsafe_spools[_i].mode), 0);
+    if (unsafe_spools[_i].other_owner) {
+        struct passwd *pw = getpwnam("nobody");
+        if (geteuid() != 0 || pw == NULL)
+            return; /* only root can hand a directory to another user */
+        ck_assert_int_eq(chown(dir, pw->pw_uid, pw->pw_gid), 0);
+    }
+    t.spool_dir = dir;
+    ck_assert_int_eq(transport_send(tp, &t, "k-1", "{}", 2, 1000, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "spool: directory '") == err, "%s", err);
+    ck_assert_msg(strstr(err, unsafe_spools[_i].error) != NULL, "%s", err);
+    snprintf(path, sizeof(path), "%s/k-1.json", dir);
+    ck_assert_int_ne(stat(path, &sb), 0); /* nothing written there */
+}
+END_TEST
+
+/* A link planted at the temp file's name is replaced, never written through. */
+START_TEST(spool_never_follows_a_link_at_the_temp_path)
+{
+    char dir[400], link[600], victim[500], absent[500], path[600], text[256];
+    struct dispatch_target t = {.channel = DISPATCH_SPOOL};
+    struct stat sb;
+    FILE *f;
+    snprintf(dir, sizeof(dir), "%s/spool", tmp);
+    snprintf(victim, sizeof(victim), "%s/victim", tmp);
+    snprintf(absent, sizeof(absent), "%s/created-through-link", tmp);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    f = fopen(victim, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("untouched\n", f);
+    fclose(f);
+    t.spool_dir = dir;
+    for (int i = 0; i < 2; i++) {
+        const char *key = i == 0 ? "k-1" : "k-2";
+        snprintf(link, sizeof(link), "%s/.%s.json.%ld.tmp", dir, key, (long)getpid());
+        ck_assert_int_eq(symlink(i == 0 ? victim : absent, link), 0);
+        ck_assert_msg(transport_send(tp, &t, key, "{\"a\":1}", 7, 1000, err, sizeof(err)) == 0,
+                      "%s", err);
+        snprintf(path, sizeof(path), "%s/%s.json", dir, key);
+        ck_assert_int_eq(lstat(path, &sb), 0);
+        ck_assert(S_ISREG(sb.st_mode));
+        ck_assert_int_eq(sb.st_mode & 07777, 0600);
+        read_text(path, text, sizeof(text));
+        ck_assert_str_eq(text, "{\"a\":1}\n");
+        ck_assert_int_ne(lstat(link, &sb), 0); /* the link is gone */
+    }
+    read_text(victim, text, sizeof(text));
+    ck_assert_str_eq(text, "untouched\n");
+    ck_assert_int_ne(stat(absent, &sb), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ command --- */
 
 START_TEST(command_reads_stdin_and_sees_the_key)
 {
     char cmd[800], path[400], text[256];
-    struct dispatch_target t = {DISPATCH_COMMAND, NULL, NULL, NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_COMMAND};
     snprintf(cmd, sizeof(cmd), "cat > %s/body; printf %%s \"$CASEHOST_IDEMPOTENCY_KEY\" > %s/key",
              tmp, tmp);
     t.command = cmd;
@@ -181,7 +270,7 @@ START_TEST(command_takes_a_large_body_or_none_of_it)
 {
     size_t len = 1 << 20;
     char *body = malloc(len), cmd[600], path[400], text[64];
-    struct dispatch_target t = {DISPATCH_COMMAND, NULL, NULL, NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_COMMAND};
     ck_assert_ptr_nonnull(body);
     memset(body, 'x', len);
     snprintf(cmd, sizeof(cmd), "wc -c < /dev/stdin | tr -d ' ' > %s/n", tmp);
@@ -214,7 +303,7 @@ static const struct {
 
 START_TEST(command_failures_say_why)
 {
-    struct dispatch_target t = {DISPATCH_COMMAND, NULL, NULL, NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_COMMAND};
     struct timespec t0, t1;
     t.command = command_failures[_i].command;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -229,13 +318,53 @@ END_TEST
 
 /* ------------------------------------------------------------ webhook --- */
 
+/*
+ * The receiver's check, computed here with OpenSSL rather than through
+ * transport_signature: X-Casehost-Timestamp is recent, and
+ * X-Casehost-Signature is v1= hex HMAC-SHA256(secret, "timestamp.key.body").
+ */
+static int signed_over_timestamp_key_body(const char *secret, const struct sink_record *r)
+{
+    char msg[SINK_KEY + SINK_BODY + 64], want[2 * EVP_MAX_MD_SIZE + 4] = "v1=";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    long long ts = strtoll(r->timestamp, NULL, 10);
+    int n = snprintf(msg, sizeof(msg), "%s.%s.%s", r->timestamp, r->key, r->body);
+    ck_assert_msg(r->timestamp[0] != '\0', "no X-Casehost-Timestamp for %s", r->key);
+    ck_assert_msg(llabs((long long)time(NULL) - ts) <= 300, "timestamp %s is not now",
+                  r->timestamp);
+    ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)strlen(secret),
+                               (const unsigned char *)msg, (size_t)n, md, &mdlen));
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(want + 3 + 2 * i, 3, "%02x", md[i]);
+    return strcmp(r->signature, want) == 0;
+}
+
+START_TEST(webhook_signs_timestamp_key_and_body)
+{
+    char hex[TRANSPORT_SIG_HEX], plain[TRANSPORT_SIG_HEX];
+    static const char msg[] = "1700000000.casehost:le_ca-42.{\"a\":1}";
+    ck_assert_int_eq(
+        transport_signature("k", 1700000000LL, "casehost:le_ca-42", "{\"a\":1}", 7, hex), 0);
+    ck_assert_int_eq(transport_sign("k", msg, strlen(msg), plain), 0);
+    ck_assert_str_eq(hex, plain);
+    /* another key or another time is another signature: neither can be moved */
+    ck_assert_int_eq(
+        transport_signature("k", 1700000001LL, "casehost:le_ca-42", "{\"a\":1}", 7, plain), 0);
+    ck_assert_str_ne(hex, plain);
+    ck_assert_int_eq(
+        transport_signature("k", 1700000000LL, "casehost:le_ca-43", "{\"a\":1}", 7, plain), 0);
+    ck_assert_str_ne(hex, plain);
+}
+END_TEST
+
 START_TEST(webhook_posts_signed_json_and_wants_2xx)
 {
     char records[400], url[100];
     struct sink s = {0, 0};
     struct sink_options o = {"sekrit", records, 1, 0, 0, 100, 30, 0, 0};
     struct sink_record rec[4];
-    struct dispatch_target t = {DISPATCH_WEBHOOK, NULL, "sekrit", NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_WEBHOOK, .secret = "sekrit"};
     snprintf(records, sizeof(records), "%s/records", tmp);
     ck_assert_int_eq(sink_start(&s, &o), 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/in", s.port);
@@ -255,6 +384,8 @@ START_TEST(webhook_posts_signed_json_and_wants_2xx)
     ck_assert_int_eq(rec[1].accepted, 1);
     ck_assert_str_eq(rec[1].body, "{\"n\":1}");
     ck_assert_int_eq(rec[2].sig_ok, 0); /* the receiver can tell a wrong secret */
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(signed_over_timestamp_key_body("sekrit", &rec[i]), "request %d", i);
     /* nobody listens there any more */
     t.secret = "sekrit";
     ck_assert_int_eq(transport_send(tp, &t, "key-3", "{}", 2, 2000, err, sizeof(err)), -1);
@@ -269,12 +400,17 @@ static const struct {
     {"http://127.0.0.1:9/x", "", "k", "webhook target needs a url and a secret"},
     {NULL, "s", "k", "webhook target needs a url and a secret"},
     {"http://127.0.0.1:9/x", "s", "bad key", "idempotency key is not usable"},
+    {"http://referrals.example.org/x", "s", "k", "webhook url must use https://"},
+    {"http://127.0.0.1.example.org/x", "s", "k", "webhook url must use https://"},
+    {"http://localhost.example.org:80/x", "s", "k", "webhook url must use https://"},
+    {"http://user@10.0.0.1/x", "s", "k", "webhook url must use https://"},
 };
 
 START_TEST(webhook_refuses_what_it_cannot_send_safely)
 {
-    struct dispatch_target t = {DISPATCH_WEBHOOK, webhook_refusals[_i].url,
-                                webhook_refusals[_i].secret, NULL, NULL};
+    struct dispatch_target t = {.channel = DISPATCH_WEBHOOK,
+                                .url = webhook_refusals[_i].url,
+                                .secret = webhook_refusals[_i].secret};
     ck_assert_int_eq(
         transport_send(tp, &t, webhook_refusals[_i].key, "{}", 2, 1000, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, webhook_refusals[_i].error) == err, "%s", err);
@@ -294,9 +430,13 @@ static Suite *dispatch_unit_suite(void)
     tcase_add_test(tc, signature_is_hmac_sha256_hex);
     tcase_add_test(tc, spool_writes_atomically_and_once);
     tcase_add_test(tc, spool_reports_a_directory_it_cannot_make);
+    tcase_add_test(tc, spool_makes_its_directories_0700);
+    tcase_add_loop_test(tc, spool_refuses_a_directory_others_may_write_or_own, 0, N(unsafe_spools));
+    tcase_add_test(tc, spool_never_follows_a_link_at_the_temp_path);
     tcase_add_test(tc, command_reads_stdin_and_sees_the_key);
     tcase_add_test(tc, command_takes_a_large_body_or_none_of_it);
     tcase_add_loop_test(tc, command_failures_say_why, 0, N(command_failures));
+    tcase_add_test(tc, webhook_signs_timestamp_key_and_body);
     tcase_add_test(tc, webhook_posts_signed_json_and_wants_2xx);
     tcase_add_loop_test(tc, webhook_refuses_what_it_cannot_send_safely, 0, N(webhook_refusals));
     suite_add_tcase(s, tc);

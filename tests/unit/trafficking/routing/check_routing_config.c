@@ -20,6 +20,7 @@
 #include "report_collect.h"
 #include "routing/routing.h"
 #include "routing/routing_test.h"
+#include "routing/webhook_url.h"
 
 #define B "tests/data/broken/routing/"
 #define SHIP "conf/trafficking/"
@@ -57,11 +58,26 @@ static const struct broken_case broken[] = {
       B "dest_channels.cfg:6: destination 'cw': channel: a webhook needs exactly one of "
         "'secret' and 'secret_file'",
       B "dest_channels.cfg:7: destination 'cw': channel: url 'ftp://cw.example.org' must start "
-        "with https:// or http://",
+        "with https:// (http:// only to a loopback address)",
       B "dest_channels.cfg:12: destination 'hot': channel: unknown member 'url'",
       B "dest_channels.cfg:15: destination 'vs': channel: a webhook needs exactly one of "
         "'secret' and 'secret_file'",
       B "dest_channels.cfg:19: destination 'cmd': channel: missing member 'command'", NULL}},
+    {B "dest_webhooks.cfg",
+     B "ok_routing.cfg",
+     0,
+     {B "dest_webhooks.cfg:5: destination 'le': channel: url 'http://police.example.org/in' must "
+        "use https:// (plain http:// only to a loopback address: 127.0.0.0/8, [::1], localhost)",
+      B "dest_webhooks.cfg:10: destination 'cw': channel: a literal 'secret' is only for a "
+        "loopback url (tests, demos): name a 'secret_file' of mode 0600 or 0640 instead",
+      B "dest_webhooks.cfg:14: destination 'a': channel: url 'http://127.0.0.1.example.org/in' "
+        "must use https:// (plain http:// only to a loopback address: 127.0.0.0/8, [::1], "
+        "localhost)",
+      B "dest_webhooks.cfg:14: destination 'a': channel: a literal 'secret' is only for a "
+        "loopback url (tests, demos): name a 'secret_file' of mode 0600 or 0640 instead",
+      B "dest_webhooks.cfg:18: destination 'b': channel: mutual TLS needs both 'client_cert' and "
+        "'client_key'",
+      NULL}},
     {B "dest_ids_and_escalation.cfg",
      B "ok_routing.cfg",
      0,
@@ -266,6 +282,66 @@ START_TEST(shipped_configuration_loads_sorted_with_zero_errors)
     ck_assert(!(hhs->fields & (1u << ROUTING_FIELD_PERSON_NAME)));
     routing_config_free(cfg);
     instrument_set_free(set);
+}
+END_TEST
+
+/*
+ * Plain http only to this machine, a literal secret only with it; https with
+ * a secret file and a client certificate (paths taken from the file's folder).
+ */
+START_TEST(loopback_http_and_https_webhooks_load)
+{
+    struct collected c = {0};
+    struct routing_config *cfg = NULL;
+    int rc = routing_config_load("tests/data/routing/destinations_webhooks.cfg", B "ok_routing.cfg",
+                                 collect_report, &c, &cfg);
+    ck_assert_msg(rc == 0 && c.n == 0, "does not load: %s", c.n ? c.msg[0] : "");
+    const struct routing_channel *le =
+        &cfg->destinations[routing_config_destination(cfg, "le")].channel;
+    ck_assert_str_eq(le->secret_file, "tests/data/routing/keys/le");
+    ck_assert_str_eq(le->client_cert, "tests/data/routing/tls/casehost.pem");
+    ck_assert_str_eq(le->client_key, "/etc/casehost/tls/key.pem");
+    ck_assert_str_eq(cfg->destinations[routing_config_destination(cfg, "cw")].channel.secret,
+                     "demo");
+    routing_config_free(cfg);
+}
+END_TEST
+
+static const struct {
+    const char *url;
+    int loopback;
+    int ok; /* may carry referrals */
+} urls[] = {
+    {"https://referrals.example.org/in", 0, 1},
+    {"HTTPS://referrals.example.org", 0, 1},
+    {"http://referrals.example.org/in", 0, 0},
+    {"http://127.0.0.1:8080/in", 1, 1},
+    {"http://127.255.3.4/", 1, 1},
+    {"http://localhost/in", 1, 1},
+    {"http://LOCALHOST:80", 1, 1},
+    {"http://[::1]:9/in", 1, 1},
+    {"http://[0:0:0:0:0:0:0:1]/", 1, 1},
+    {"http://user:pw@127.0.0.1/in", 1, 1},
+    {"http://127.0.0.1@evil.example.org/", 0, 0},
+    {"http://127.0.0.1.example.org/", 0, 0},
+    {"http://localhost.example.org/", 0, 0},
+    {"http://128.0.0.1/", 0, 0},
+    {"http://127.0.0.256/", 0, 0},
+    {"http://127.1/", 0, 0},
+    {"http://[::2]/", 0, 0},
+    {"http://[1::]/", 0, 0},
+    {"http://[::1/", 0, 0},
+    {"http://10.0.0.1/", 0, 0},
+    {"ftp://127.0.0.1/", 0, 0},
+    {"https://", 0, 0},
+    {"", 0, 0},
+};
+
+START_TEST(webhook_url_is_https_or_loopback)
+{
+    ck_assert_msg(routing_url_is_loopback(urls[_i].url) == urls[_i].loopback, "%s", urls[_i].url);
+    ck_assert_msg((routing_webhook_url_problem(urls[_i].url) == NULL) == urls[_i].ok, "%s",
+                  urls[_i].url);
 }
 END_TEST
 
@@ -805,6 +881,9 @@ static Suite *routing_config_suite(void)
                         sizeof(broken) / sizeof(broken[0]));
     suite_add_tcase(s, tc);
     tc = tcase_create("shipped");
+    tcase_add_test(tc, loopback_http_and_https_webhooks_load);
+    tcase_add_loop_test(tc, webhook_url_is_https_or_loopback, 0,
+                        (int)(sizeof(urls) / sizeof(urls[0])));
     tcase_add_test(tc, shipped_configuration_loads_sorted_with_zero_errors);
     tcase_add_test(tc, hash_covers_both_files);
     tcase_add_test(tc, shipped_fixtures_pass_and_cover_every_rule);
