@@ -88,10 +88,17 @@ t1=$(date +%s%N)
 echo "casehost case new, whole process (exec, config, connect, commit): $(( (t1 - t0) / 100000 )) us per command"
 
 as ch_bench core person add --given Sam --age-estimate 16
-# Fresh cases for every screening, so each routed one makes its referrals and outbox rows.
+# Fresh cases for every screening, so each routed one makes its referrals and
+# outbox rows, each about a person of its own (as in life: a person has a
+# handful of cases, and the report ledger reads all of a person's cases).
 case_id=$(psql "$CASEHOST_DB" -qtAX -c "
+    WITH p AS (
+        INSERT INTO casehost.people (agency_id, given_name, estimated_age, estimated_age_high,
+                                     estimated_on)
+        SELECT 1, 'bench ' || g, 16, 16, current_date FROM generate_series(1, 4 * $N + 1) g
+        RETURNING id)
     INSERT INTO casehost.cases (agency_id, title, subject_id, state)
-    SELECT 1, 'screening bench ' || g, 1, 'CA' FROM generate_series(1, 4 * $N + 1) g;
+    SELECT 1, 'screening bench ' || p.id, p.id, 'CA' FROM p;
     SELECT min(id) FROM casehost.cases WHERE title LIKE 'screening bench%'" | tail -1)
 
 echo

@@ -877,52 +877,15 @@ END_TEST
 
 /* ------------------------------------------------ long-running dispatchers --- */
 
-struct proc {
-    pid_t pid;
-    char out[1200], err[1200];
-};
-
 /*
- * Starts `casehost --json dispatch ARGS...` as a_svc in the background.
- * An alarm bounds it even if the test dies before stopping it.
+ * Starts `casehost --json dispatch ...` as a_svc in the background (testlib's
+ * tl_spawn: output in files, an alarm bounds it if the test dies).
  */
-static void spawn_dispatcher(struct proc *p, const char *tag, const char *idle_ms)
+static void spawn_dispatcher(struct tl_proc *p, const char *tag, const char *idle_ms)
 {
-    char bin[1024], svc_db[1200];
-    snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
-    snprintf(svc_db, sizeof(svc_db), "%s", tl_user_db(db, "a_svc"));
-    snprintf(p->out, sizeof(p->out), "%s/%s.out", dir, tag);
-    snprintf(p->err, sizeof(p->err), "%s/%s.err", dir, tag);
-    p->pid = fork();
-    ck_assert(p->pid >= 0);
-    if (p->pid == 0) {
-        const char *argv[] = {bin,        "-c",           cfg,     "--json",
-                              "dispatch", "--idle-ms",    idle_ms, "--backoff-ms",
-                              "50",       "--timeout-ms", "5000",  NULL};
-        int in = open("/dev/null", O_RDONLY);
-        int fo = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || fo < 0 || fe < 0)
-            _exit(126);
-        dup2(in, 0);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        setenv("CASEHOST_DB", svc_db, 1);
-        unsetenv("CASEHOST_USER");
-        alarm(170);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-}
-
-/* Waits for p; its exit status, or 128 + signal. */
-static int reap(struct proc *p)
-{
-    int st;
-    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    p->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    const char *const args[] = {"--json", "dispatch",     "--idle-ms", idle_ms, "--backoff-ms",
+                                "50",     "--timeout-ms", "5000",      NULL};
+    tl_spawn(p, db, cfg, "a_svc", tag, 170, args);
 }
 
 /* Polls until no outbox row is pending, or fails after seconds. */
@@ -978,7 +941,7 @@ static int check_every_key_accepted_once(int n_rows)
 
 START_TEST(killing_a_dispatcher_mid_run_loses_and_doubles_nothing)
 {
-    struct proc d1, d2;
+    struct tl_proc d1, d2;
     char out[4096];
     int dups;
     /*
@@ -993,12 +956,12 @@ START_TEST(killing_a_dispatcher_mid_run_loses_and_doubles_nothing)
     wait_records(40, 60);
     sleep_ms(300);
     kill(d1.pid, SIGKILL);
-    ck_assert_int_eq(reap(&d1), 128 + SIGKILL);
+    ck_assert_int_eq(tl_reap(&d1), 128 + SIGKILL);
     ck_assert_int_lt(load_records(), 200); /* it really was mid-run */
     wait_drained(90);
     /* the survivor stops cleanly on SIGTERM and reports what it did */
     kill(d2.pid, SIGTERM);
-    ck_assert_int_eq(reap(&d2), 0);
+    ck_assert_int_eq(tl_reap(&d2), 0);
     read_text(d2.out, out, sizeof(out));
     HAS(out, "\"sent\"");
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.referrals WHERE state = 'sent'"),
@@ -1019,7 +982,7 @@ END_TEST
 
 START_TEST(a_lost_connection_is_reconnected)
 {
-    struct proc d;
+    struct tl_proc d;
     char out[4096];
     /* The connection dies while a send is in flight (the receiver pauses on request 5). */
     start_sink_stalling(0, 0, 5, 5);
@@ -1034,7 +997,7 @@ START_TEST(a_lost_connection_is_reconnected)
                      1);
     wait_drained(60);
     kill(d.pid, SIGTERM);
-    ck_assert_int_eq(reap(&d), 0);
+    ck_assert_int_eq(tl_reap(&d), 0);
     read_text(d.out, out, sizeof(out));
     json_decref(doc);
     doc = json_loads(out, 0, NULL);
