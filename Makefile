@@ -46,7 +46,7 @@ VERSION := 0.1.0
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS    := libpq libconfig jansson
+PKGS    := libpq libconfig jansson libmicrohttpd libcrypto
 PLUGIN_PKGS := libpq libconfig libcrypto jansson libcurl
 # Our flags live here, not in CFLAGS: `make CFLAGS=...` replaces CFLAGS whole.
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
@@ -92,8 +92,8 @@ endif
 msg = $(if $(filter 1,$(V)),,@printf '  %-3s %s\n' '$(1)' '$(2)')
 
 DEB_PACKAGES := gcc make pkg-config libpq-dev libconfig-dev check libjansson-dev libssl-dev \
-                libcurl4-openssl-dev \
-                postgresql postgresql-contrib
+                libcurl4-openssl-dev libmicrohttpd-dev \
+                postgresql postgresql-contrib chromium chromium-driver python3-selenium
 BENCH_PACKAGES := valgrind
 
 CORE_SRC  := $(filter-out core/main.c,$(wildcard core/*.c))
@@ -147,7 +147,7 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 
 $(BUILD)/casehost: $(MAIN_OBJ) $(BUILD)/libcore.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(call ld_flags) -o $@ $^ $(HOST_PKG_LIBS) -ldl $(LDLIBS)
+	$(Q)$(CC) $(call ld_flags) -o $@ $^ $(HOST_PKG_LIBS) -ldl -lpthread $(LDLIBS)
 
 # ------------------------------------------------------------- plugins ---
 # A plugin's sources sit in folders by layer. The folders named in
@@ -203,7 +203,7 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/testplug.c core/include/casehost/plug
 # --------------------------------------------------------------- tests ---
 TEST_INC  = -Itests -Itests/unit -Icore/include -Icore $(addprefix -Iplugins/,$(PLUGINS)) \
             $(TEST_PKG_CFLAGS)
-TEST_LIBS = $(PLUGINS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a $(TEST_PKG_LIBS) -ldl -lm $(LDLIBS)
+TEST_LIBS = $(PLUGINS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a $(TEST_PKG_LIBS) -ldl -lm -lpthread $(LDLIBS)
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -241,6 +241,8 @@ demo: deps all
 	scripts/demo.sh
 
 demo-stop:
+	@if [ -s var/web/serve.pid ] && kill -0 "$$(cat var/web/serve.pid)" 2>/dev/null; then \
+	    kill "$$(cat var/web/serve.pid)"; echo "web server stopped"; fi; rm -f var/web/serve.pid
 	scripts/pg.sh stop var/pg
 
 bench: deps all
@@ -255,7 +257,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a $(PLUGINS:%=$(BUILD)/lib%.a)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(call cc_flags,-Icore/include -Icore $(addprefix -Iplugins/,$(PLUGINS)) \
 	    $(BENCH_PKG_CFLAGS)) $(call ccld_flags) -o $@ $< $(PLUGINS:%=$(BUILD)/lib%.a) \
-	    $(BUILD)/libcore.a $(BENCH_PKG_LIBS) -ldl -lm $(LDLIBS)
+	    $(BUILD)/libcore.a $(BENCH_PKG_LIBS) -ldl -lm -lpthread $(LDLIBS)
 
 # ---------------------------------------------------------------- deps ---
 deps:

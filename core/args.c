@@ -152,8 +152,8 @@ static const struct ch_arg *find_option(const struct ch_command_spec *spec, cons
     return NULL;
 }
 
-int args_parse(const struct ch_command_spec *spec, int argc, char **argv, int from,
-               struct ch_value *vals, char *err, size_t errlen)
+static int parse(const struct ch_command_spec *spec, int argc, char **argv, int from,
+                 struct ch_value *vals, int complete, char *err, size_t errlen)
 {
     size_t next_pos = 0; /* index into the table of the next positional to fill */
     int options_done = 0;
@@ -210,12 +210,24 @@ int args_parse(const struct ch_command_spec *spec, int argc, char **argv, int fr
         if (!(args_at(spec, next_pos)->flags & CH_ARG_REPEAT))
             next_pos++;
     }
-    for (size_t i = 0; i < spec->n_args; i++) {
+    for (size_t i = 0; i < spec->n_args && complete; i++) {
         const struct ch_arg *a = args_at(spec, i);
         if ((a->flags & CH_ARG_REQUIRED) && vals[i].given == 0)
             return fail(err, errlen, "missing %s", a->name);
     }
     return 0;
+}
+
+int args_parse(const struct ch_command_spec *spec, int argc, char **argv, int from,
+               struct ch_value *vals, char *err, size_t errlen)
+{
+    return parse(spec, argc, argv, from, vals, 1, err, errlen);
+}
+
+int args_prefill(const struct ch_command_spec *spec, int argc, char **argv, int from,
+                 struct ch_value *vals, char *err, size_t errlen)
+{
+    return parse(spec, argc, argv, from, vals, 0, err, errlen);
 }
 
 void args_release(const struct ch_command_spec *spec, struct ch_value *vals)

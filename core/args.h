@@ -25,6 +25,14 @@ int args_parse(const struct ch_command_spec *spec, int argc, char **argv, int fr
                struct ch_value *vals, char *err, size_t errlen);
 void args_release(const struct ch_command_spec *spec, struct ch_value *vals);
 
+/*
+ * The same without requiring the required arguments: what a form is
+ * prefilled with ("note add 12" opens the note form for case 12). Every
+ * return, failed or not, is released with args_release.
+ */
+int args_prefill(const struct ch_command_spec *spec, int argc, char **argv, int from,
+                 struct ch_value *vals, char *err, size_t errlen);
+
 /* "screen start CASE [--instrument ID]" */
 void args_usage(const struct ch_command_spec *spec, FILE *f);
 

@@ -30,7 +30,39 @@ struct cli {
      */
     const struct ch_command_spec *typed;
     const struct ch_value *typed_vals;
+    /*
+     * Set by the web server (core/web.c) for one request: messages of
+     * cli_fail go to errf (NULL: stderr); each session's transaction acts as
+     * the role act_as in its agency's time zone (db_start_as); web refuses what a web
+     * page may not run (host verbs without CLI_WEB, ABI 1.0 commands,
+     * own-transaction and database-less commands, file arguments).
+     */
+    FILE *errf;
+    const char *act_as;
+    int web;
 };
+
+/*
+ * Runs the command argv names (argv[0] the verb): a host verb, a plugin's
+ * typed verb or an ABI 1.0 plugin command, as main does after the plugins
+ * are loaded. Returns an exit code (EXIT_*), after cli_fail said why.
+ */
+int cli_run(struct cli *cli, int argc, char **argv);
+
+/*
+ * The typed command argv names (argv[0] the verb, argv[1] its sub), without
+ * parsing its arguments; NULL when there is none (or only an ABI 1.0
+ * command). Borrowed: static tables or the loader's.
+ */
+const struct ch_command_spec *cli_spec(const struct cli *cli, int argc, char **argv);
+
+/*
+ * With cli->web set: 0 when a web page may run spec with vals, else -1
+ * with why in msg (a file argument reads the server's disk; an
+ * own-transaction or database-less command is a service's).
+ */
+int cli_web_refusal(const struct cli *cli, const struct ch_command_spec *spec,
+                    const struct ch_value *vals, char *msg, size_t len);
 
 /*
  * Connects, opens a transaction and reads who the connected role is. need_user
@@ -87,6 +119,7 @@ struct cli_command {
 enum cli_needs {
     CLI_PLUGINS = 1u << 0, /* the plugins loaded (their verbs, hooks and help) */
     CLI_LIVE = 1u << 1,    /* the live configuration generations, from the database */
+    CLI_WEB = 1u << 2,     /* offered on the web pages (casehost serve) */
 };
 
 /* A host verb: its subcommands (or one command without a sub). */
@@ -108,7 +141,21 @@ struct cli_verb {
         sizeof(struct ch_command_spec), verb, sub, help, NULL, 0, sizeof(struct ch_arg), NULL,     \
             NULL, 0, NULL                                                                          \
     }
+/* The same for a command that only shows (CH_CMD_VIEW: a web page runs it from a link). */
+#define CLI_VIEW(verb, sub, help, args)                                                            \
+    {                                                                                              \
+        sizeof(struct ch_command_spec), verb, sub, help, CH_SPEC_ARGS(args), NULL, NULL,           \
+            CH_CMD_VIEW, NULL                                                                      \
+    }
+#define CLI_VIEW_NO_ARGS(verb, sub, help)                                                          \
+    {                                                                                              \
+        sizeof(struct ch_command_spec), verb, sub, help, NULL, 0, sizeof(struct ch_arg), NULL,     \
+            NULL, CH_CMD_VIEW, NULL                                                                \
+    }
 #define CLI_N(array) (sizeof(array) / sizeof((array)[0]))
+
+/* An action that opens case id ("case 12: title"), for lists of cases. */
+void case_action(struct out *o, const char *id, const char *title);
 
 /* The verbs, one group per file. */
 extern const struct cli_verb cli_verb_case, cli_verb_note;   /* cmd_case.c */
@@ -116,6 +163,7 @@ extern const struct cli_verb cli_verb_person;                /* cmd_people.c */
 extern const struct cli_verb cli_verb_user, cli_verb_agency; /* cmd_users.c */
 extern const struct cli_verb cli_verb_config;                /* cmd_config.c */
 extern const struct cli_verb cli_verb_tick;                  /* cmd_tick.c */
+extern const struct cli_verb cli_verb_serve;                 /* cmd_serve.c */
 
 /*
  * Connects (the connection stays in cli->ctx for the command) and points every

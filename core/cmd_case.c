@@ -306,6 +306,14 @@ static int case_close(struct cli *cli, const struct ch_value *v)
     return case_change(cli, v[0].num, 1, v[1].text);
 }
 
+void case_action(struct out *o, const char *id, const char *title)
+{
+    char label[300];
+    const char *argv[] = {"case", "show", id, NULL};
+    snprintf(label, sizeof(label), "case %s: %.250s", id, title);
+    out_action(o, label, argv);
+}
+
 static int case_list(struct cli *cli, const struct ch_value *v)
 {
     static const char sql[] =
@@ -326,6 +334,8 @@ static int case_list(struct cli *cli, const struct ch_value *v)
     if (r == NULL)
         return cli_db_fail(cli, "cannot list cases");
     out_result(cli->out, "cases", r, 1);
+    for (int i = 0; i < PQntuples(r) && i < 25; i++) /* a link to each of the first */
+        case_action(cli->out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 2));
     PQclear(r);
     return cli_commit(cli);
 }
@@ -357,15 +367,18 @@ static int case_show(struct cli *cli, const struct ch_value *v)
         " WHERE n.case_id = $1 ORDER BY n.id";
     static const char history_sql[] =
         "SELECT to_char(h.changed_at, 'YYYY-MM-DD HH24:MI:SS') AS at, u.name AS by, h.field,"
-        "       h.old_value AS \"from\", h.new_value AS \"to\""
+        "       h.old_value AS \"from\", h.new_value AS \"to\","
+        "       concat(coalesce(u.name, 'the system'), ' changed ', replace(h.field, '_', ' '),"
+        "              ' from ', coalesce(h.old_value, 'nothing'), ' to ',"
+        "              coalesce(h.new_value, 'nothing')) AS what"
         "  FROM casehost.case_history h LEFT JOIN casehost.users u ON u.id = h.actor_id"
         " WHERE h.case_id = $1 ORDER BY h.id";
     static const char audit_sql[] = "SELECT casehost.audit('read', 'case', $1, NULL)";
-    char idbuf[24];
+    char idbuf[24], person[24] = "";
     const char *params[1] = {idbuf};
     PGresult *r = NULL;
     long long id = v[0].num;
-    int rc;
+    int rc, closed;
 
     snprintf(idbuf, sizeof(idbuf), "%lld", id);
     if ((rc = cli_session(cli, 1)) != 0)
@@ -379,6 +392,7 @@ static int case_show(struct cli *cli, const struct ch_value *v)
     }
     out_object(cli->out, "case");
     out_row(cli->out, r, 0);
+    closed = strcmp(PQgetvalue(r, 0, 2), "closed") == 0;
     PQclear(r);
     out_end(cli->out);
     {
@@ -389,6 +403,8 @@ static int case_show(struct cli *cli, const struct ch_value *v)
                         sizeof(cli->ctx.err));
             if (r == NULL)
                 return cli_db_fail(cli, "cannot read the case");
+            if (i == 0 && PQntuples(r) == 1)
+                snprintf(person, sizeof(person), "%s", PQgetvalue(r, 0, 0));
             if (i == 0 && PQntuples(r) == 0)
                 out_str(cli->out, "person", NULL);
             else
@@ -400,6 +416,18 @@ static int case_show(struct cli *cli, const struct ch_value *v)
         return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
     if (db_run(cli->ctx.conn, audit_sql, 1, params, cli->ctx.err, sizeof(cli->ctx.err)) != 0)
         return cli_db_fail(cli, "cannot audit the read");
+    {
+        const char *note[] = {"note", "add", idbuf, NULL};
+        const char *update[] = {"case", "update", idbuf, NULL};
+        const char *close[] = {"case", "close", idbuf, NULL};
+        const char *who[] = {"person", "show", person, NULL};
+        out_action(cli->out, "add a note", note);
+        out_action(cli->out, "change the case", update);
+        if (!closed)
+            out_action(cli->out, "close the case", close);
+        if (person[0] != '\0')
+            out_action(cli->out, "the person", who);
+    }
     return cli_commit(cli);
 }
 
@@ -424,8 +452,8 @@ static int note_add(struct cli *cli, const struct ch_value *v)
 
 static const struct cli_command case_commands[] = {
     {CLI_SPEC("case", "new", "create a case", new_args), case_new},
-    {CLI_SPEC("case", "list", "list cases, most recently changed first", list_args), case_list},
-    {CLI_SPEC("case", "show", "show a case with its person, notes, history and plugin sections",
+    {CLI_VIEW("case", "list", "list cases, most recently changed first", list_args), case_list},
+    {CLI_VIEW("case", "show", "show a case with its person, notes, history and plugin sections",
               show_args),
      case_show},
     {CLI_SPEC("case", "update", "change fields of a case", update_args), case_update},
@@ -437,6 +465,7 @@ static const struct cli_command note_commands[] = {
 };
 
 const struct cli_verb cli_verb_case = {"case", "create, list, show, update and close cases",
-                                       case_commands, CLI_N(case_commands), CLI_PLUGINS | CLI_LIVE};
+                                       case_commands, CLI_N(case_commands),
+                                       CLI_PLUGINS | CLI_LIVE | CLI_WEB};
 const struct cli_verb cli_verb_note = {"note", "add a note to a case", note_commands,
-                                       CLI_N(note_commands), CLI_PLUGINS | CLI_LIVE};
+                                       CLI_N(note_commands), CLI_PLUGINS | CLI_LIVE | CLI_WEB};

@@ -79,9 +79,7 @@ static int materialize(struct hostcfg *hc, const char *plugin, const char *files
 
 int live_prepare(struct cli *cli)
 {
-    static const char sql[] =
-        "SELECT plugin, hash, files::text FROM casehost.config_generations WHERE live"
-        " ORDER BY plugin";
+    static const char sql[] = "SELECT plugin, hash, files FROM casehost.live_generations_v1()";
     struct ch_ctx *ctx = &cli->ctx;
     PGresult *r;
     int rc = 0;

@@ -1,6 +1,6 @@
 /*
- * cmd_people.c: `person add|show`. People belong to the acting user's agency;
- * the write and its audit record are one SQL function.
+ * cmd_people.c: `person add|show|age|find|alias`. People belong to the
+ * acting user's agency; each write and its audit record are one SQL function.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +167,8 @@ static int person_show(struct cli *cli, const struct ch_value *v)
         "         AS age_basis, p.gender_identity, p.language, p.interpreter_needed,"
         "       (SELECT json_agg(json_build_object('id', c.id, 'title', c.title,"
         "                                          'status', c.status) ORDER BY c.id)"
-        "          FROM casehost.cases c WHERE c.subject_id = p.id) AS cases"
+        "          FROM casehost.cases c WHERE c.subject_id = p.id) AS cases,"
+        "       nullif(array_to_string(p.aliases, ', '), '') AS aliases"
         "  FROM casehost.people p, casehost.age_range_on(p, current_date) a WHERE p.id = $1";
     static const char audit_sql[] = "SELECT casehost.audit('read', 'person', $1, NULL)";
     char idbuf[24];
@@ -189,6 +190,82 @@ static int person_show(struct cli *cli, const struct ch_value *v)
     PQclear(r);
     if (db_run(cli->ctx.conn, audit_sql, 1, params, cli->ctx.err, sizeof(cli->ctx.err)) != 0)
         return cli_db_fail(cli, "cannot audit the read");
+    r = db_exec(cli->ctx.conn,
+                "SELECT c.id, c.title FROM casehost.cases c WHERE c.subject_id = $1 ORDER BY c.id"
+                " LIMIT 25",
+                1, params, cli->ctx.err, sizeof(cli->ctx.err));
+    if (r == NULL)
+        return cli_db_fail(cli, "cannot read the person's cases");
+    for (int i = 0; i < PQntuples(r); i++)
+        case_action(cli->out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    {
+        const char *new_case[] = {"case", "new", "--person", idbuf, NULL};
+        const char *age[] = {"person", "age", idbuf, NULL};
+        const char *alias[] = {"person", "alias", idbuf, NULL};
+        out_action(cli->out, "open a case for this person", new_case);
+        out_action(cli->out, "correct the age or record a dispute", age);
+        out_action(cli->out, "add another name they use", alias);
+    }
+    return cli_commit(cli);
+}
+
+static const struct ch_arg find_args[] = {
+    {"name", CH_ARG_TEXT, 0, "a name, part of one, or an alias", NULL, "NAME", 0, 0},
+    {"--dob", CH_ARG_DATE, 0, "date of birth", NULL, "YYYY-MM-DD", 0, 0},
+};
+
+/* `person find [NAME] [--dob DATE]`: by name, alias and date of birth, within the agency. */
+static int person_find(struct cli *cli, const struct ch_value *v)
+{
+    static const char sql[] = "SELECT id, name, aliases, date_of_birth, age, cases"
+                              "  FROM casehost.person_find_v1($1, $2::date)";
+    const char *params[2] = {v[0].text, v[1].text};
+    PGresult *r;
+    int rc;
+    if ((rc = cli_session(cli, 1)) != 0)
+        return rc;
+    r = db_exec(cli->ctx.conn, sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
+    if (r == NULL)
+        return cli_db_fail(cli, "cannot search");
+    out_result(cli->out, "people", r, 1);
+    for (int i = 0; i < PQntuples(r) && i < 10; i++) {
+        char label[96];
+        const char *argv[] = {"person", "show", PQgetvalue(r, i, 0), NULL};
+        snprintf(label, sizeof(label), "show person %s", PQgetvalue(r, i, 0));
+        out_action(cli->out, label, argv);
+    }
+    if (PQntuples(r) == 0)
+        out_message(cli->out, "nobody found; 'person add' records a new person");
+    PQclear(r);
+    return cli_commit(cli);
+}
+
+static const struct ch_arg alias_args[] = {
+    {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
+    {"alias", CH_ARG_TEXT, CH_ARG_REQUIRED, "another name they use or are called", NULL, "NAME", 0,
+     0},
+    {"--remove", CH_ARG_BOOL, 0, "remove this alias instead", NULL, NULL, 0, 0},
+};
+
+/* `person alias PERSON NAME [--remove]`. */
+static int person_alias(struct cli *cli, const struct ch_value *v)
+{
+    static const char sql[] =
+        "SELECT array_to_string(casehost.person_alias_v1($1, $2, $3::boolean), ', ')";
+    char idbuf[24];
+    const char *params[3] = {idbuf, v[1].text, v[2].given && v[2].num ? "true" : "false"};
+    PGresult *r;
+    int rc;
+    snprintf(idbuf, sizeof(idbuf), "%lld", v[0].num);
+    if ((rc = cli_session(cli, 1)) != 0)
+        return rc;
+    r = db_exec(cli->ctx.conn, sql, 3, params, cli->ctx.err, sizeof(cli->ctx.err));
+    if (r == NULL)
+        return cli_db_fail(cli, "cannot change the aliases");
+    out_int(cli->out, "person", v[0].num);
+    out_str(cli->out, "aliases", PQgetvalue(r, 0, 0));
+    PQclear(r);
     return cli_commit(cli);
 }
 
@@ -248,11 +325,15 @@ out:
 static const struct cli_command person_commands[] = {
     {CLI_SPEC("person", "add", "record a person (the youth a case is about)", add_args),
      person_add},
-    {CLI_SPEC("person", "show", "show a person and their cases", show_args), person_show},
+    {CLI_VIEW("person", "show", "show a person and their cases", show_args), person_show},
+    {CLI_VIEW("person", "find", "find people by name, alias or date of birth", find_args),
+     person_find},
+    {CLI_SPEC("person", "alias", "add (or remove) another name a person uses", alias_args),
+     person_alias},
     {CLI_SPEC("person", "age", "record a date of birth, an age estimate or an age dispute",
               age_args),
      person_age},
 };
 
 const struct cli_verb cli_verb_person = {"person", "record and show people", person_commands,
-                                         CLI_N(person_commands), CLI_PLUGINS | CLI_LIVE};
+                                         CLI_N(person_commands), CLI_PLUGINS | CLI_LIVE | CLI_WEB};

@@ -62,25 +62,8 @@ struct tick_service {
     int refusal;      /* the exit code of a TICK_REFUSED */
 };
 
-/*
- * One line on stderr, "casehost: LEVEL: tick: ...", as the plugins' own log
- * lines (core/loader.c api_log) read; a journal or a pager keeps one line.
- */
-static void tick_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void tick_log(const char *level, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    for (char *p = line; *p != '\0'; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    fprintf(stderr, "casehost: %s: tick: %s\n", level, line);
-    fflush(stderr);
-}
+/* One line on stderr, as the plugins' own log lines read (core/diag.c). */
+#define tick_log(level, ...) diag_log("tick", level, __VA_ARGS__)
 
 /*
  * The first line of an error (borrowed from err, cut in place): PostgreSQL's

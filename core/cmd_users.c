@@ -236,6 +236,31 @@ static int user_disable(struct cli *cli, const struct ch_value *v)
     return EXIT_OK;
 }
 
+/* `user unlock NAME`: an admin ends a web login lock (and its count of failures) early. */
+static int user_unlock(struct cli *cli, const struct ch_value *v)
+{
+    static const char sql[] = "SELECT casehost.web_unlock_v1($1)";
+    const char *params[1] = {v[0].text};
+    char msg[300];
+    PGresult *r;
+    int rc, was;
+    if ((rc = cli_session(cli, 0)) != 0)
+        return rc;
+    r = db_exec(cli->ctx.conn, sql, 1, params, cli->ctx.err, sizeof(cli->ctx.err));
+    if (r == NULL)
+        return cli_db_fail(cli, "cannot unlock the user");
+    was = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if ((rc = cli_commit(cli)) != 0)
+        return rc;
+    out_str(cli->out, "name", params[0]);
+    out_bool(cli->out, "was_locked", was);
+    snprintf(msg, sizeof(msg), "user '%s' %s; failed logins forgotten", params[0],
+             was ? "unlocked: they may log in on the web again" : "was not locked");
+    out_message(cli->out, msg);
+    return EXIT_OK;
+}
+
 /* One user (name), or every user (name NULL). */
 static int user_read(struct cli *cli, const char *name)
 {
@@ -318,8 +343,9 @@ static const struct cli_command user_commands[] = {
      user_passwd},
     {CLI_SPEC("user", "disable", "disable a user: no more logins, the history stays", name_args),
      user_disable},
-    {CLI_SPEC("user", "show", "show a user", name_args), user_show},
-    {CLI_SPEC_NO_ARGS("user", "list", "list users"), user_list},
+    {CLI_SPEC("user", "unlock", "end a web login lock early (an admin)", name_args), user_unlock},
+    {CLI_VIEW("user", "show", "show a user", name_args), user_show},
+    {CLI_VIEW_NO_ARGS("user", "list", "list users"), user_list},
     {CLI_SPEC("user", "config-admin",
               "let an admin deploy configuration, or stop them (the database owner)",
               config_admin_args),
@@ -329,7 +355,8 @@ static const struct cli_command user_commands[] = {
 const struct cli_verb cli_verb_user = {"user",
                                        "add, disable and show users; each is a PostgreSQL login "
                                        "role",
-                                       user_commands, CLI_N(user_commands), CLI_PLUGINS | CLI_LIVE};
+                                       user_commands, CLI_N(user_commands),
+                                       CLI_PLUGINS | CLI_LIVE | CLI_WEB};
 
 /* ------------------------------------------------------------- agency --- */
 
@@ -451,11 +478,11 @@ static int agency_set(struct cli *cli, const struct ch_value *v)
 
 static const struct cli_command agency_commands[] = {
     {CLI_SPEC("agency", "add", "add an agency (the database owner)", agency_add_args), agency_add},
-    {CLI_SPEC_NO_ARGS("agency", "show", "show your agency's settings"), agency_show},
+    {CLI_VIEW_NO_ARGS("agency", "show", "show your agency's settings"), agency_show},
     {CLI_SPEC("agency", "set", "change your agency's settings (its admin)", agency_set_args),
      agency_set},
 };
 
 const struct cli_verb cli_verb_agency = {
     "agency", "add agencies (the database owner); show and set your agency's settings",
-    agency_commands, CLI_N(agency_commands), CLI_PLUGINS | CLI_LIVE};
+    agency_commands, CLI_N(agency_commands), CLI_PLUGINS | CLI_LIVE | CLI_WEB};

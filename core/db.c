@@ -80,15 +80,22 @@ int db_run(PGconn *c, const char *sql, int nparams, const char *const *params, c
 }
 
 /*
- * Sends BEGIN and the identity query as one pipeline so a command pays one
- * round trip for its whole set-up. Who the session is comes from the role it
- * connected as (or was SET ROLE to), never from anything the client says.
+ * Sends BEGIN, the role and time zone to act as (when given) and the
+ * identity query as one pipeline so a command pays one round trip for its
+ * whole set-up. Who the session is comes from the role it connected as (or
+ * was SET ROLE to), never from anything the client says.
  */
-int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen)
+int db_start_as(PGconn *c, const char *role, struct db_user *u, char *err, size_t errlen)
 {
     static const char whoami_sql[] =
         "SELECT user_id, user_name, role, agency_id, agency_name, db_role"
         "  FROM casehost.whoami_v1()";
+    /* SET LOCAL ROLE (the value a parameter), then the agency's time zone as that role. */
+    static const char role_sql[] = "SELECT pg_catalog.set_config('role', $1, true)";
+    static const char zone_sql[] =
+        "SELECT pg_catalog.set_config('TimeZone', a.time_zone, true)"
+        "  FROM casehost.agencies a WHERE a.id = casehost.current_agency()";
+    const char *act[1] = {role};
     int rc = -1;
     PGresult *r;
 
@@ -98,6 +105,8 @@ int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen)
         return -1;
     }
     if (PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+        (role != NULL && (PQsendQueryParams(c, role_sql, 1, NULL, act, NULL, NULL, 0) != 1 ||
+                          PQsendQueryParams(c, zone_sql, 0, NULL, NULL, NULL, NULL, 0) != 1)) ||
         PQsendQueryParams(c, whoami_sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
         PQpipelineSync(c) != 1) {
         db_error(c, NULL, err, errlen);
@@ -122,7 +131,7 @@ drain:
         if (st == PGRES_FATAL_ERROR && rc == 0) {
             db_error(c, r, err, errlen);
             rc = -1;
-        } else if (st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        } else if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 6) {
             u->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             snprintf(u->name, sizeof(u->name), "%s", PQgetvalue(r, 0, 1));
             snprintf(u->role, sizeof(u->role), "%s", PQgetvalue(r, 0, 2));
@@ -141,4 +150,9 @@ drain:
         PQclear(rb);
     }
     return rc;
+}
+
+int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen)
+{
+    return db_start_as(c, NULL, u, err, errlen);
 }

@@ -37,6 +37,13 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
 int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen);
 
 /*
+ * The same for a trusted server connected as the authenticator: the
+ * transaction then acts as role (SET LOCAL ROLE, the name a parameter) in
+ * its agency's time zone (SET LOCAL TimeZone). role NULL: db_start.
+ */
+int db_start_as(PGconn *c, const char *role, struct db_user *u, char *err, size_t errlen);
+
+/*
  * Runs sql with text parameters (NULL = SQL NULL). Returns the result on
  * success (caller PQclear()s) or NULL with PostgreSQL's message in err.
  */

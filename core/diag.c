@@ -60,3 +60,17 @@ void diag_warn(struct diag *d, const char *fmt, ...)
     va_end(ap);
     fputc('\n', d->out);
 }
+
+void diag_log(const char *component, const char *level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p != '\0'; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "casehost: %s: %s: %s\n", level, component, line);
+    fflush(stderr);
+}

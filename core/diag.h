@@ -19,6 +19,14 @@ struct diag {
 
 void diag_init(struct diag *d, FILE *out);
 
+/*
+ * A long-running command's log line on stderr, "casehost: LEVEL: COMPONENT:
+ * message", newlines flattened so a journal keeps one line. Never give it
+ * personal data.
+ */
+void diag_log(const char *component, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* "file:line[:col]: message"; file NULL prints the message alone, line 0 omits the line. */
 void diag_error(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -55,8 +55,9 @@ static const struct cli_verb help_verb = {"help", "show commands, or the usage o
 
 /* Every host verb, in the order `help` lists them. */
 static const struct cli_verb *const verbs[] = {
-    &cli_verb_case, &cli_verb_note,   &cli_verb_person, &cli_verb_user, &cli_verb_agency,
-    &plugin_verb,   &cli_verb_config, &db_verb,         &cli_verb_tick, &help_verb,
+    &cli_verb_case,   &cli_verb_note,  &cli_verb_person, &cli_verb_user,
+    &cli_verb_agency, &plugin_verb,    &cli_verb_config, &db_verb,
+    &cli_verb_tick,   &cli_verb_serve, &help_verb,
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -78,12 +79,14 @@ static int check_typed_times(struct cli *cli);
 
 int cli_fail(struct cli *cli, int code, const char *fmt, ...)
 {
+    FILE *f = cli->errf != NULL ? cli->errf : stderr;
     va_list ap;
-    fputs("casehost: ", stderr);
+    if (cli->errf == NULL)
+        fputs("casehost: ", f);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(f, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fputc('\n', f);
     if (cli->in_tx && cli->ctx.conn != NULL) {
         PQclear(PQexec(cli->ctx.conn, "ROLLBACK"));
         cli->in_tx = 0;
@@ -119,7 +122,7 @@ int cli_session(struct cli *cli, int need_user)
         ctx->conn = db_connect(cli_conninfo(cli), ctx->err, sizeof(ctx->err));
     if (ctx->conn == NULL)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
-    if (db_start(ctx->conn, &ctx->dbuser, ctx->err, sizeof(ctx->err)) != 0)
+    if (db_start_as(ctx->conn, cli->act_as, &ctx->dbuser, ctx->err, sizeof(ctx->err)) != 0)
         return cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
     cli->in_tx = 1;
     if (ctx->dbuser.id == 0 && need_user)
@@ -454,7 +457,10 @@ static int without_database(struct cli *cli)
 static int run_plugin_command(struct cli *cli, const struct command_entry *ce, int argc,
                               char **argv)
 {
-    int rc = plugin_command_session(cli, ce);
+    int rc;
+    if (cli->web)
+        return cli_fail(cli, EXIT_USAGE, "'%s' is not available on the web pages", ce->cmd.verb);
+    rc = plugin_command_session(cli, ce);
     if (rc != 0)
         return rc;
     rc = ce->cmd.run(&cli->ctx, argc, argv, ce->cmd.ud);
@@ -508,6 +514,57 @@ static int run_host_verb(struct cli *cli, const struct cli_verb *hv, int argc, c
     rc = typed_run(cli, &tv, argc, argv, run_host_typed);
     typed_verb_release(&tv);
     return rc;
+}
+
+int cli_run(struct cli *cli, int argc, char **argv)
+{
+    const struct cli_verb *hv = host_verb(argv[0]);
+    const struct command_entry *ce = hv == NULL ? loader_command(&cli->loader, argv[0]) : NULL;
+    if (hv != NULL && cli->web && !(hv->needs & CLI_WEB))
+        return cli_fail(cli, EXIT_USAGE, "'%s' is not available on the web pages", argv[0]);
+    if (hv != NULL)
+        return run_host_verb(cli, hv, argc, argv);
+    if (ce != NULL && ce->typed)
+        return run_typed_command(cli, ce, argc, argv);
+    if (ce != NULL)
+        return run_plugin_command(cli, ce, argc, argv);
+    return cli_fail(cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them", argv[0]);
+}
+
+const struct ch_command_spec *cli_spec(const struct cli *cli, int argc, char **argv)
+{
+    const struct cli_verb *hv = argc > 0 ? host_verb(argv[0]) : NULL;
+    const struct command_entry *ce =
+        argc > 0 && hv == NULL ? loader_command(&cli->loader, argv[0]) : NULL;
+    const struct ch_command_spec *spec = NULL;
+    struct typed_verb tv;
+    if (hv != NULL && cli->web && !(hv->needs & CLI_WEB))
+        return NULL;
+    if (hv != NULL ? typed_host(&tv, hv) != 0
+                   : ce == NULL || !ce->typed || typed_plugin(&tv, &cli->loader, ce) != 0)
+        return NULL;
+    spec = typed_find(&tv, argc, argv); /* borrowed from the tables, not from tv */
+    typed_verb_release(&tv);
+    return spec;
+}
+
+int cli_web_refusal(const struct cli *cli, const struct ch_command_spec *spec,
+                    const struct ch_value *vals, char *msg, size_t len)
+{
+    if (!cli->web)
+        return 0;
+    if (spec->flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) {
+        snprintf(msg, len, "'%s%s%s' runs from the command line only", spec->verb,
+                 spec->sub ? " " : "", spec->sub ? spec->sub : "");
+        return -1;
+    }
+    for (size_t i = 0; i < spec->n_args; i++)
+        if (args_at(spec, i)->type == CH_ARG_FILE && vals[i].given) {
+            snprintf(msg, len, "%s: files are given on the command line only",
+                     args_at(spec, i)->name);
+            return -1;
+        }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- main --- */
@@ -617,17 +674,8 @@ int main(int argc, char **argv)
     if (ce != NULL && (plugin_command_flags(&cli, ce, argc - 1, argv + 1) & CH_CMD_NO_DB)) {
         if ((rc = without_database(&cli)) != 0)
             goto out;
-        ce = loader_command(&cli.loader, argv[1]);
     }
-    if (hv != NULL)
-        rc = run_host_verb(&cli, hv, argc - 1, argv + 1);
-    else if (ce != NULL && ce->typed)
-        rc = run_typed_command(&cli, ce, argc - 1, argv + 1);
-    else if (ce != NULL)
-        rc = run_plugin_command(&cli, ce, argc - 1, argv + 1);
-    else
-        rc =
-            cli_fail(&cli, EXIT_USAGE, "unknown command '%s'; 'casehost help' lists them", argv[1]);
+    rc = cli_run(&cli, argc - 1, argv + 1);
     /* EXIT_ATTENTION: done and committed, with something a person must see: output too. */
     if (rc != EXIT_OK && rc != EXIT_ATTENTION && cli.out != NULL)
         out_flush_alerts(cli.out, stderr); /* a failed command's alerts still reach a person */

@@ -51,7 +51,7 @@ void out_action(struct out *o, const char *label, const char *const *argv);
  * "prompt", "choices" (null: free text), "help"}], "argv"}. Only the members
  * within each question's size are read; the array's stride is q[0].size.
  * Text shows the title, the numbered questions and the command line that
- * answers them (argv plus "--answer ID=CHOICE" or "ID=TEXT" per question).
+ * answers them (argv plus "ID=CHOICE" or "ID=TEXT" per question).
  */
 void out_form(struct out *o, const char *key, const char *title, const struct ch_question *q,
               size_t n, const char *const *argv);
@@ -61,6 +61,21 @@ void out_row(struct out *o, const PGresult *res, int row);
 
 /* Renders the document; 0 or -1 on a write error. */
 int out_flush(struct out *o, FILE *f);
+
+/*
+ * Renders the document as an HTML fragment (no <html> or <body>: the page
+ * around it is the server's), every value through the html_* escapers:
+ * alerts first (danger as role="alert" class="alert danger", the text
+ * unmissable), then the fields (an object as a definition list, an array of
+ * objects as a table with a header row, an array of scalars as a list),
+ * messages as paragraphs, step forms as a form posting to /run (hidden
+ * _csrf and "_argv" fields, one fieldset per question: radio buttons for
+ * choices, a text input without, named ":ID": webform.h), and actions last as
+ * links to /run?a=ARGV0&a=ARGV1... (GET: the server shows the command's form
+ * prefilled, or runs it when it only shows). csrf is the session's token.
+ * 0 or -1 on a write error.
+ */
+int out_flush_html(struct out *o, FILE *f, const char *csrf);
 
 /*
  * Prints only the alerts, as text, to f: a command that fails after raising

@@ -244,6 +244,10 @@ int typed_run(struct cli *cli, const struct typed_verb *tv, int argc, char **arg
         rc = cli_fail(cli, EXIT_USAGE, "%s\nusage: %s", err, usage);
         goto out;
     }
+    if (cli_web_refusal(cli, spec, vals, err, sizeof(err)) != 0) {
+        rc = cli_fail(cli, EXIT_USAGE, "%s", err);
+        goto out;
+    }
     cli->typed = spec;
     cli->typed_vals = vals;
     rc = run(cli, spec, vals, usage);

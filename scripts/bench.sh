@@ -112,6 +112,18 @@ echo "== dispatch (outbox to a loopback webhook)"
 "$build/bench/dispatch_bench" ch_benchsvc "$N" 2
 
 echo
+echo "== web pages (casehost serve on loopback; a case page against the style sheet)"
+psql "$admin" -qX -c "ALTER ROLE casehost_authenticator LOGIN PASSWORD 'bench-pw'" >/dev/null
+web_case=$(psql "$CASEHOST_DB" -qtAX -c "SELECT max(id) FROM casehost.cases WHERE title LIKE 'screening bench%'")
+CASEHOST_DB="$CASEHOST_DB user=casehost_authenticator" "$build/casehost" -c "$tmp/trafficking.cfg" \
+    serve --listen 127.0.0.1:0 --threads 8 >/dev/null 2>"$tmp/serve.log" &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve.log" && break; sleep 0.05; done
+web_url=$(sed -nE 's/.*listening on (http:[^ ]*)\/ with.*/\1/p' "$tmp/serve.log")
+"$build/bench/web_bench" "$web_url" bench bench-pw "$web_case" "${BENCH_WEB_N:-2000}" 8 || true
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true
+
+echo
 echo "== routing engine"
 "$build/bench/routing_bench" 50000 "$root/conf/trafficking"
 "$build/bench/routing_bench" --compile 10000

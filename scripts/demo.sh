@@ -151,3 +151,48 @@ as maria route explain "$case_id"
 
 printf '\nThe demo people log in with passwords kept in var/secrets (mode 0600); for example:\n'
 printf '  PGPASSFILE=%s/var/pgpass CASEHOST_DB="%s user=%smaria" %s case list\n' "$root" "$people_db" "$prefix" "$bin"
+
+# ---------------------------------------------------------------- web pages ---
+# The same work in a browser: `casehost serve` on 127.0.0.1 only, as an
+# unprivileged user, connected as the authenticator (its password made once,
+# kept in var/web, readable by that user alone). PostgreSQL checks each
+# person's password at login.
+if [ -z "${CASEHOST_DB:-}" ]; then
+    step "The web pages: casehost serve (127.0.0.1 only; 'make demo-stop' stops it)"
+    port=${DEMO_PORT:-8080}
+    runas=$(id -un)
+    [ "$(id -u)" = 0 ] && runas=postgres
+    if [ -s var/web/serve.pid ] && kill -0 "$(cat var/web/serve.pid)" 2>/dev/null; then
+        kill "$(cat var/web/serve.pid)" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$(cat var/web/serve.pid)" 2>/dev/null || break; sleep 0.3; done
+    fi
+    mkdir -p var/web
+    [ -s var/secrets/authenticator ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' > var/secrets/authenticator
+    chmod 600 var/secrets/authenticator
+    psql "$owner_db" -qX -v ON_ERROR_STOP=1 -v pw="$(cat var/secrets/authenticator)" >/dev/null <<'SQL'
+SET password_encryption = 'scram-sha-256';
+ALTER ROLE casehost_authenticator LOGIN PASSWORD :'pw';
+SQL
+    printf '*:*:*:casehost_authenticator:%s\n' "$(cat var/secrets/authenticator)" > var/web/pgpass
+    chmod 600 var/web/pgpass
+    : > var/web/serve.log
+    chmod 700 var/web
+    chown -R "$runas" var/web
+    run() { if [ "$runas" = "$(id -un)" ]; then "$@"; else runuser -u "$runas" -- "$@"; fi; }
+    run env PGPASSFILE="$root/var/web/pgpass" CASEHOST_DB="$people_db user=casehost_authenticator" \
+        setsid "$bin" -c "$cfg" serve --listen "127.0.0.1:$port" >>var/web/serve.log 2>&1 </dev/null &
+    for _ in $(seq 1 50); do
+        grep -q "listening on\|cannot" var/web/serve.log 2>/dev/null && break
+        sleep 0.1
+    done
+    # The server's own pid (not runuser's), for demo-stop.
+    pgrep -u "$runas" -f -n "casehost -c $cfg serve --listen 127.0.0.1:$port" > var/web/serve.pid || true
+    if grep -q "listening on" var/web/serve.log; then
+        printf '\nOpen http://127.0.0.1:%s/ and log in as maria (caseworker) or dana (admin);\n' "$port"
+        printf 'their passwords are in var/secrets/maria and var/secrets/dana. Server log: var/web/serve.log\n'
+    else
+        echo "the web server did not start:" >&2
+        cat var/web/serve.log >&2
+        exit 1
+    fi
+fi

@@ -81,7 +81,10 @@ const char *tl_db_new(void)
     char name[64], sql[160];
     PGconn *c = tl_connect(tl_env("CASEHOST_TEST_SERVER"));
     PGresult *r;
-    snprintf(name, sizeof(name), "t_%ld_%d", (long)getpid(), ++n);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    /* pids are reused within a long run (pid_max may be 32768): the time keeps names apart */
+    snprintf(name, sizeof(name), "t_%ld_%d_%ld", (long)getpid(), ++n, (long)(now.tv_nsec / 1000));
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE casehost_tmpl", name);
     r = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(r));
@@ -215,23 +218,16 @@ int tl_run(struct tl_result *r, const char *db, const char *cfg, ...)
 void tl_spawn(struct tl_proc *p, const char *db, const char *cfg, const char *user, const char *tag,
               unsigned seconds, const char *const *args)
 {
-    char bin[1024], user_db[1200];
-    const char *argv[20];
-    size_t n = 0;
-    snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
-    snprintf(user_db, sizeof(user_db), "%s", tl_user_db(db, user));
+    tl_spawn_conninfo(p, tl_user_db(db, user), cfg, tag, seconds, args);
+}
+
+void tl_spawn_program(struct tl_proc *p, const char *tag, unsigned seconds, const char *const *argv,
+                      const char *casehost_db)
+{
     snprintf(p->out, sizeof(p->out), "%s/%ld_%s.out", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
              tag);
     snprintf(p->err, sizeof(p->err), "%s/%ld_%s.err", tl_env("CASEHOST_TEST_TMP"), (long)getpid(),
              tag);
-    argv[n++] = bin;
-    argv[n++] = "-c";
-    argv[n++] = cfg;
-    for (; args[n - 3] != NULL; n++) {
-        ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1, "tl_spawn: too many arguments");
-        argv[n] = args[n - 3];
-    }
-    argv[n] = NULL;
     p->pid = fork();
     ck_assert(p->pid >= 0);
     if (p->pid == 0) {
@@ -243,12 +239,31 @@ void tl_spawn(struct tl_proc *p, const char *db, const char *cfg, const char *us
         dup2(in, 0);
         dup2(fo, 1);
         dup2(fe, 2);
-        setenv("CASEHOST_DB", user_db, 1);
+        if (casehost_db != NULL)
+            setenv("CASEHOST_DB", casehost_db, 1);
         unsetenv("CASEHOST_USER");
         alarm(seconds);
-        execv(bin, (char *const *)argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+}
+
+void tl_spawn_conninfo(struct tl_proc *p, const char *conninfo, const char *cfg, const char *tag,
+                       unsigned seconds, const char *const *args)
+{
+    char bin[1024];
+    const char *argv[20];
+    size_t n = 0;
+    snprintf(bin, sizeof(bin), "%s/casehost", tl_env("CASEHOST_TEST_BUILD"));
+    argv[n++] = bin;
+    argv[n++] = "-c";
+    argv[n++] = cfg;
+    for (; args[n - 3] != NULL; n++) {
+        ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1, "tl_spawn: too many arguments");
+        argv[n] = args[n - 3];
+    }
+    argv[n] = NULL;
+    tl_spawn_program(p, tag, seconds, argv, conninfo);
 }
 
 int tl_reap(struct tl_proc *p)
@@ -258,6 +273,52 @@ int tl_reap(struct tl_proc *p)
         ;
     p->pid = 0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tl_serve(struct tl_proc *p, const char *db, const char *cfg, unsigned seconds,
+             const char *const *args)
+{
+    static const char mark[] = "serve: listening on http://127.0.0.1:";
+    const char *argv[16] = {"serve", "--listen", "127.0.0.1:0"};
+    const char *pw = tl_env("CASEHOST_TEST_PASSWORD");
+    char conninfo[1200], sql[512], *lit, *log = NULL;
+    PGconn *c = tl_connect(tl_env("CASEHOST_TEST_SERVER"));
+    size_t n = 3;
+    /* INSTALL's step for the DBA; the password is the one PGPASSFILE holds (SCRAM). */
+    lit = PQescapeLiteral(c, pw, strlen(pw));
+    ck_assert_ptr_nonnull(lit);
+    snprintf(sql, sizeof(sql), "ALTER ROLE casehost_authenticator LOGIN PASSWORD %s", lit);
+    PQfreemem(lit);
+    tl_sql_ok(c, sql, 0, NULL);
+    PQfinish(c);
+    for (; args[n - 3] != NULL; n++) {
+        ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1, "tl_serve: too many arguments");
+        argv[n] = args[n - 3];
+    }
+    argv[n] = NULL;
+    snprintf(conninfo, sizeof(conninfo), "%s user=casehost_authenticator", db);
+    tl_spawn_conninfo(p, conninfo, cfg, "serve", seconds, argv);
+    for (int i = 0; i < 30 * 50; i++) {
+        const char *at;
+        struct timespec pause = {0, 20 * 1000000L};
+        free(log);
+        /* the child may not have made its log file yet */
+        log = access(p->err, F_OK) == 0 ? tl_read_file(p->err) : strdup("");
+        ck_assert_ptr_nonnull(log);
+        if ((at = strstr(log, mark)) != NULL && strstr(at, " threads") != NULL) {
+            int port = (int)strtol(at + strlen(mark), NULL, 10);
+            ck_assert_msg(port > 0, "no port in:\n%.3000s", log);
+            free(log);
+            return port;
+        }
+        if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+            p->pid = 0;
+            ck_abort_msg("casehost serve ended before it listened:\n%.3000s", log);
+        }
+        nanosleep(&pause, NULL);
+    }
+    ck_abort_msg("casehost serve did not log its listening line in 30 s:\n%.3000s", log);
+    return -1;
 }
 
 /* A SCRAM verifier of the test password (static storage). */

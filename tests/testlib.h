@@ -59,8 +59,34 @@ struct tl_proc {
 void tl_spawn(struct tl_proc *p, const char *db, const char *cfg, const char *user, const char *tag,
               unsigned seconds, const char *const *args);
 
+/*
+ * The same with CASEHOST_DB set to conninfo as given: for a program that
+ * connects as no person (the web server connects as the authenticator).
+ */
+void tl_spawn_conninfo(struct tl_proc *p, const char *conninfo, const char *cfg, const char *tag,
+                       unsigned seconds, const char *const *args);
+
+/*
+ * Starts argv[0] (any program; argv NULL-terminated) with standard input
+ * from /dev/null and its output into files named after tag in the test's
+ * temp dir (p->out, p->err), CASEHOST_DB set to casehost_db unless NULL; an
+ * alarm of seconds ends it if the test dies first.
+ */
+void tl_spawn_program(struct tl_proc *p, const char *tag, unsigned seconds, const char *const *argv,
+                      const char *casehost_db);
+
 /* Waits for p: its exit status, or 128 + signal. */
 int tl_reap(struct tl_proc *p);
+
+/*
+ * Starts `casehost serve --listen 127.0.0.1:0` with args (NULL-terminated,
+ * 12 at most) on db as casehost_authenticator, which it first gives LOGIN
+ * and the test password (cluster-wide, as INSTALL has the DBA do), and
+ * waits for the listening line, failing after 30 s. Returns the port the
+ * kernel chose; the server's log is p->err. Stop it with SIGTERM and tl_reap.
+ */
+int tl_serve(struct tl_proc *p, const char *db, const char *cfg, unsigned seconds,
+             const char *const *args);
 
 /*
  * Agency "A" (admin "a_admin", caseworker "a_worker", service "a_svc") and

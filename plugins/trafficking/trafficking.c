@@ -16,6 +16,7 @@
 #include "cli/cmd_dispatch.h"
 #include "cli/cmd_routing.h"
 #include "db/deploy.h"
+#include "db/retention.h"
 #include "db/route.h"
 #include "trf.h"
 
@@ -218,9 +219,9 @@ static int check_secret_files(struct trf *t, const struct routing_config *rc)
 
 struct trf_config *trf_config_load(struct trf *t)
 {
-    static const char *const known[] = {
-        "instruments",   "screening",        "destinations", "routing",
-        "routing_tests", "dispatch_targets", "notify",       NULL};
+    static const char *const known[] = {"instruments", "screening",           "destinations",
+                                        "routing",     "routing_tests",       "dispatch_targets",
+                                        "notify",      "sent_retention_days", NULL};
     const config_setting_t *set = t->api->config(t->self);
     struct trf_config *c = calloc(1, sizeof(*c));
     char *idir = setting_path(t, "instruments", "trafficking/instruments");
@@ -242,7 +243,8 @@ struct trf_config *trf_config_load(struct trf *t)
             t->api->config_error(t->self, config_setting_source_file(m),
                                  (int)config_setting_source_line(m), 0,
                                  "unknown setting '%s' (known: instruments, screening, "
-                                 "destinations, routing, routing_tests, dispatch_targets, notify)",
+                                 "destinations, routing, routing_tests, dispatch_targets, notify, "
+                                 "sent_retention_days)",
                                  config_setting_name(m));
             ok = 0;
         }
@@ -363,7 +365,7 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
     t->api = api;
     t->self = self;
     t->cfg = trf_config_load(t);
-    if (t->cfg == NULL)
+    if (trf_retention_load(t) != 0 || t->cfg == NULL)
         return CH_ERROR;
     /* Triggers first (100), then routing (110), both in the change's transaction. */
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
@@ -371,7 +373,8 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
             return CH_ERROR;
     if (api->hook(self, CH_EV_CASE_CREATED, 110, route_on_case_event, t) != 0 ||
         api->hook(self, CH_EV_CASE_UPDATED, 110, route_on_case_event, t) != 0 ||
-        api->hook(self, CH_EV_TICK, 100, route_on_tick, t) != 0)
+        api->hook(self, CH_EV_TICK, 100, route_on_tick, t) != 0 ||
+        api->hook(self, CH_EV_TICK, 120, trf_retention_on_tick, t) != 0)
         return CH_ERROR;
     if (CH_API_HAS(api, deploy_check) && api->deploy_check(self, trf_deploy_check, t) != 0)
         return CH_ERROR;

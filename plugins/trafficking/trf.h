@@ -24,6 +24,7 @@ struct trf {
     const struct ch_host_api *api;
     struct ch_plugin *self;
     struct trf_config *cfg;
+    int sent_retention_days; /* how long the bytes sent are kept (db/retention.c) */
 };
 
 /* Reports a configuration problem through the host (ud: the struct trf). */

@@ -375,7 +375,7 @@ static const struct {
     const char *args[6];
     const char *key; /* the document's member holding the data */
     int is_array;    /* the member is an array; its first element is checked */
-    const char *keys[18];
+    const char *keys[24];
 } json_docs[] = {
     {{"case", "list"},
      "cases",
@@ -386,7 +386,7 @@ static const struct {
      0,
      {"id", "given_name", "family_name", "date_of_birth", "estimated_age", "estimated_age_high",
       "estimated_on", "estimated_by", "age_now", "age_now_high", "age_disputed", "age_dispute_note",
-      "age_basis", "gender_identity", "language", "interpreter_needed", "cases"}},
+      "age_basis", "gender_identity", "language", "interpreter_needed", "cases", "aliases"}},
     {{"plugin", "list"}, "plugins", 1, {"name", "version", "abi", "state", "required", "file"}},
     {{"db", "status"}, "migrations", 1, {"component", "migration", "state", "applied_at"}},
 };

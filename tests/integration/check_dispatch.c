@@ -3,9 +3,10 @@
  * binary against a real PostgreSQL and a real HTTP receiver on loopback
  * (tests/http_sink.h). Webhook, spool and command delivery; retries with
  * backoff and the final 'failed'; the consent re-check (revoked, expired,
- * legal basis); agency separation; a lost connection; and two dispatchers
+ * legal basis); agency separation; a lost connection; two dispatchers
  * of which one is SIGKILLed mid-run, after which every referral must still
- * have been delivered and none accepted twice.
+ * have been delivered and none accepted twice; and a long-running dispatcher
+ * that ends cleanly on a deploy or SIGHUP, for its unit to start it again.
  */
 #include <check.h>
 #include <dirent.h>
@@ -1009,6 +1010,140 @@ START_TEST(a_lost_connection_is_reconnected)
 }
 END_TEST
 
+/* The dispatcher p has recorded its start: its signal handlers are in place by then. */
+static void wait_started(const struct tl_proc *p)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM trafficking.dispatch_workers WHERE pid = %ld"
+             " AND stopped_at IS NULL",
+             (long)p->pid);
+    for (int i = 0; i < 400; i++) {
+        if (db_value(sql) == 1)
+            return;
+        sleep_ms(25);
+    }
+    ck_abort_msg("dispatcher %ld did not record its start within 10 s", (long)p->pid);
+}
+
+/* p's standard output, parsed into doc. */
+static void load_output(const struct tl_proc *p)
+{
+    char *out = tl_read_file(p->out);
+    json_decref(doc);
+    doc = json_loads(out, 0, NULL);
+    ck_assert_msg(doc != NULL, "not JSON:\n%s", out);
+    free(out);
+}
+
+/*
+ * A plugin command cannot have the host load another generation (the
+ * plugin ABI has no such call), so a long-running dispatcher that sees a
+ * deploy ends cleanly, exit 0, for the service manager to start it again
+ * (Restart=always, INSTALL 8.1). Started again, it runs on the new one.
+ */
+START_TEST(a_running_dispatcher_ends_cleanly_when_a_new_configuration_is_deployed)
+{
+    struct tl_proc d;
+    char cand_dir[1024], cand[1400], path[1200], *err;
+    FILE *f;
+    configure("hotline = { channel = \"command\"; command = \"cat >/dev/null\"; };");
+    seed(3, "hotline", "mandatory_report", NULL);
+    spawn_dispatcher(&d, "deploy", "50");
+    wait_drained(30);
+    snprintf(cand, sizeof(cand), "%s", tl_candidate_config(cand_dir, sizeof(cand_dir), "deploy"));
+    snprintf(path, sizeof(path), "%s/trafficking/screening.cfg", cand_dir);
+    f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("# a new generation\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_msg(tl_run(&r, db, cand, "config", "deploy", "--note", "a new generation", NULL) == 0,
+                  "config deploy: exit %d\n%s%s", r.status, r.out, r.err);
+    ck_assert_int_eq(tl_reap(&d), 0);
+    load_output(&d);
+    ck_assert(json_is_true(json_object_get(doc, "deployed")));
+    ck_assert_int_eq(count("sent"), 3);
+    err = tl_read_file(d.err);
+    HAS(err, "trafficking: info: dispatch: configuration ");
+    HAS(err, "was deployed (running ");
+    HAS(err, "stopping to start again on it");
+    free(err);
+    /* a clean stop: recorded, nothing leased */
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.dispatch_workers"
+                              " WHERE stopped_at IS NOT NULL"),
+                     1);
+    ck_assert_int_eq(
+        db_value("SELECT count(*) FROM trafficking.outbox WHERE claimed_until IS NOT NULL"), 0);
+    /* started again, as the unit does, it runs on the new generation and keeps running */
+    spawn_dispatcher(&d, "deploy2", "50");
+    seed(2, "hotline", "mandatory_report", NULL);
+    wait_drained(30);
+    kill(d.pid, SIGTERM);
+    ck_assert_int_eq(tl_reap(&d), 0);
+    load_output(&d);
+    ck_assert_ptr_null(json_object_get(doc, "deployed"));
+    ck_assert_int_eq(count("sent"), 2);
+}
+END_TEST
+
+static long elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)(t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/*
+ * SIGHUP: the host config is read only when the process starts, so the
+ * dispatcher finishes the cycle under way (the send in flight is recorded as
+ * sent, not released) and exits 0, to be started again on the new host
+ * config (INSTALL 8.1). Idle, it ends at once, not after --idle-ms.
+ */
+START_TEST(sighup_finishes_the_cycle_under_way_and_exits_0)
+{
+    struct tl_proc d;
+    struct timespec t0;
+    char *err;
+    long long sent;
+    configure("hotline = { channel = \"command\"; command = \"cat >/dev/null; sleep 0.5\"; };");
+    spawn_dispatcher(&d, "hup-idle", "30000");
+    wait_started(&d);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(d.pid, SIGHUP);
+    ck_assert_int_eq(tl_reap(&d), 0);
+    ck_assert_int_lt(elapsed_ms(&t0), 5000);
+    load_output(&d);
+    ck_assert(json_is_true(json_object_get(doc, "sighup")));
+
+    seed(5, "hotline", "mandatory_report", NULL);
+    spawn_dispatcher(&d, "hup-busy", "50");
+    for (int i = 0; i < 400 && db_value("SELECT count(*) FROM trafficking.outbox"
+                                        " WHERE claimed_until IS NOT NULL") == 0;
+         i++)
+        sleep_ms(10);
+    kill(d.pid, SIGHUP);
+    ck_assert_int_eq(tl_reap(&d), 0);
+    load_output(&d);
+    ck_assert(json_is_true(json_object_get(doc, "sighup")));
+    sent = count("sent");
+    ck_assert_int_ge(sent, 1);
+    ck_assert_int_lt(sent, 5);
+    ck_assert_ptr_null(json_object_get(doc, "released"));
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'"),
+                     sent);
+    /* what did not leave waits, unclaimed and with no attempt counted */
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'"
+                              " AND attempts = 0 AND claimed_until IS NULL"),
+                     5 - sent);
+    err = tl_read_file(d.err);
+    HAS(err, "trafficking: info: dispatch: SIGHUP: the cycle under way is done; stopping "
+             "(exit 0)");
+    free(err);
+    DISPATCH(NULL);
+    COUNTS((int)(5 - sent), 0, 0, 0);
+}
+END_TEST
+
 static Suite *dispatch_suite(void)
 {
     Suite *s = suite_create("dispatch");
@@ -1036,6 +1171,8 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, bad_dispatch_targets_are_reported_with_their_line);
     tcase_add_test(kill, killing_a_dispatcher_mid_run_loses_and_doubles_nothing);
     tcase_add_test(kill, a_lost_connection_is_reconnected);
+    tcase_add_test(kill, a_running_dispatcher_ends_cleanly_when_a_new_configuration_is_deployed);
+    tcase_add_test(kill, sighup_finishes_the_cycle_under_way_and_exits_0);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, kill);
     return s;

@@ -161,6 +161,19 @@ enum ch_command_flags {
      * than the flag ignores it and runs the command with a session.
      */
     CH_CMD_NO_DB = 1u << 1,
+    /*
+     * (since 1.1; a host before it ignores it) The command only shows: it
+     * changes nothing but the audit log (a sensitive read is audited). A web
+     * page runs it on a plain GET (a link); any other command runs only from
+     * a form posted with the session's CSRF token.
+     */
+    CH_CMD_VIEW = 1u << 2,
+    /*
+     * (since 1.1; ignored before) With CH_CMD_VIEW and no required
+     * argument: part of a person's home page ("My work" on the web), run
+     * as them, such as the screenings due or the referrals that need them.
+     */
+    CH_CMD_HOME = 1u << 3,
 };
 
 /* An ABI 1.0 command. It has no size member and can never grow: see ch_command_spec. */

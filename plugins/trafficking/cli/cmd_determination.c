@@ -232,7 +232,7 @@ int trf_register_determination_commands(struct trf *t)
          CH_SPEC_ARGS(episode_add_args), episode_add, t, 0,
          "record, list and remove the exploitation episodes of a case"},
         {sizeof(specs[0]), "episode", "list", "a case's exploitation episodes, removed ones too",
-         CH_SPEC_ARGS(case_args), episode_list, t, 0, NULL},
+         CH_SPEC_ARGS(case_args), episode_list, t, CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "episode", "remove", "remove an episode recorded in error (it is kept)",
          CH_SPEC_ARGS(episode_remove_args), episode_remove, t, 0, NULL},
         {sizeof(specs[0]), "determination", "set",
@@ -240,7 +240,7 @@ int trf_register_determination_commands(struct trf *t)
          CH_SPEC_ARGS(determination_set_args), determination_set, t, 0,
          "record and show a case's trafficking determination (a finding, not a screening)"},
         {sizeof(specs[0]), "determination", "show", "a case's current determination and history",
-         CH_SPEC_ARGS(case_args), determination_show, t, 0, NULL},
+         CH_SPEC_ARGS(case_args), determination_show, t, CH_CMD_VIEW, NULL},
     };
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
         if (t->api->command_typed(t->self, &specs[i]) != 0)

@@ -1,7 +1,8 @@
 /*
  * cmd_dispatch.c: `casehost dispatch`, the dispatcher as a command: once (for
  * cron: exit 3 when something newly failed for good or was held) or
- * long-running until SIGTERM, with its own short transactions
+ * long-running until SIGTERM, a deploy or SIGHUP (both end it with exit 0 for
+ * the service manager to start it again), with its own short transactions
  * (CH_CMD_OWN_TX). Also reads the `dispatch_targets` override setting. It
  * never decides whether a referral may leave; dispatch.c does, under lock.
  * The host parses the options from the typed table below.
@@ -177,7 +178,10 @@ static int dispatch_health(struct trf *t, struct ch_ctx *ctx, long long stale_s)
  * cleanly (exit 0, nothing claimed) at the end of the cycle, so the service
  * manager starts it again on the new destinations (Restart=always; INSTALL).
  * Checked whenever the queue is drained, so at the latest every --idle-ms; a
- * restart keeps no half-reloaded state.
+ * restart keeps no half-reloaded state. It cannot reload in place as `tick
+ * --every` does: the host's private copy of the live generation (what the
+ * plugin's configuration is read from) is refreshed only by the host, and
+ * the plugin ABI offers a plugin command no way to ask for it.
  */
 struct deploy_watch {
     struct trf *t;
@@ -321,6 +325,8 @@ static int cmd_dispatch(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         api->out_int(ctx, "released", st.released);
     if (watch.changed)
         api->out_bool(ctx, "deployed", 1);
+    if (st.hangup)
+        api->out_bool(ctx, "sighup", 1);
     if (opt.notice_target != NULL) {
         api->out_int(ctx, "notices_sent", st.notices_sent);
         api->out_int(ctx, "notices_retried", st.notices_retried);

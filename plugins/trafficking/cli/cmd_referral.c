@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/actions.h"
 #include "cli/enums.h"
 #include "cli/show.h"
 #include "db/ledger.h"
@@ -109,15 +110,25 @@ static const struct ch_arg person_args[] = {
     [P_PERSON] = {"person", CH_ARG_ID, CH_ARG_REQUIRED, "the person", NULL, NULL, 0, 0},
 };
 
-/* A person's consents and declines (each read audited by its function). */
+/*
+ * A person's consents and declines (each read audited by its function), and
+ * what can be done next: revoke an active consent, end a decline, record one.
+ */
 static int consent_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
     static const char declines_sql[] = "SELECT * FROM trafficking.declines_of_v1($1)";
     const char *params[1] = {v[P_PERSON].text};
-    if (trf_show(ud, ctx, "consents", sql, 1, params, "consents", TRF_SHOW_ROWS) != CH_OK)
-        return CH_ERROR;
-    return trf_show(ud, ctx, "declines", declines_sql, 1, params, "declines", TRF_SHOW_ROWS);
+    PGresult *consents, *declines = NULL;
+    consents = trf_show_result(ud, ctx, "consents", sql, 1, params, "consents", TRF_SHOW_ROWS);
+    if (consents != NULL)
+        declines = trf_show_result(ud, ctx, "declines", declines_sql, 1, params, "declines",
+                                   TRF_SHOW_ROWS);
+    if (declines != NULL)
+        trf_actions_consents(ud, ctx, v[P_PERSON].text, consents, declines);
+    PQclear(consents);
+    PQclear(declines);
+    return declines != NULL ? CH_OK : CH_ERROR;
 }
 
 /* ------------------------------------------------------------ declines --- */
@@ -260,7 +271,10 @@ static int safety_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] = "SELECT * FROM trafficking.safe_contact_of_v1($1)";
     const char *params[1] = {v[P_PERSON].text};
-    return trf_show(ud, ctx, "safe contact", sql, 1, params, "safe_contact", 0);
+    if (trf_show(ud, ctx, "safe contact", sql, 1, params, "safe_contact", 0) != CH_OK)
+        return CH_ERROR;
+    trf_action(ud, ctx, "change safe contact", "safety", "set", v[P_PERSON].text, NULL);
+    return CH_OK;
 }
 
 /* ------------------------------------------------------------ referral --- */
@@ -300,7 +314,13 @@ static int referral_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         "       to_char(r.due_at, 'YYYY-MM-DD HH24:MI') AS due, r.ack_sla_hours,"
         "       array_to_string(r.fields, ', ') AS fields_shared, r.reference, r.reason,"
         "       r.outcome, r.escalation_of, to_char(r.escalated_at, 'YYYY-MM-DD HH24:MI')"
-        "       AS escalated, o.state AS outbox, o.attempts, o.last_error, r.idempotency_key"
+        "       AS escalated, o.state AS outbox, o.attempts, o.last_error, r.idempotency_key,"
+        "       to_char(o.sent_at, 'YYYY-MM-DD HH24:MI:SS') AS sent_at, o.payload_sha256"
+        "       AS sent_sha256,"
+        "       CASE WHEN o.payload_purged_at IS NOT NULL"
+        "            THEN 'purged after ' || o.payload_retention_days || ' days ('"
+        "                 || to_char(o.payload_purged_at, 'YYYY-MM-DD') || ')'"
+        "            WHEN o.state = 'sent' THEN 'kept until its retention ends' END AS sent_bytes"
         "  FROM trafficking.referrals r LEFT JOIN trafficking.outbox o ON o.referral_id = r.id"
         " WHERE r.id = $1";
     static const char history_sql[] =
@@ -316,8 +336,10 @@ static int referral_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     snprintf(what, sizeof(what), "referral %s", id);
     r = PQexecParams(t->api->conn(ctx), show_sql, 1, NULL, params, NULL, NULL, 0);
     found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (found)
+    if (found) {
         t->api->out_result(ctx, "referral", r, 0);
+        trf_actions_referral(t, ctx, r);
+    }
     PQclear(r);
     if (!found) {
         t->api->fail(ctx, "referral %s not found", id);
@@ -433,9 +455,25 @@ static int referral_attention(struct ch_ctx *ctx, const struct ch_value *v, void
         "    OR (r.state = 'sent' AND r.sent_at + make_interval(hours => r.ack_sla_hours) < now())"
         " ORDER BY CASE WHEN r.state = 'delivery_failed' THEN 0 WHEN o.state = 'held' THEN 1"
         "          ELSE 2 END, 7, r.id";
+    PGresult *r;
     (void)v;
-    return trf_show(ud, ctx, "referrals needing attention", attention_sql, 0, NULL, "attention",
-                    TRF_SHOW_ROWS);
+    r = trf_show_result(ud, ctx, "referrals needing attention", attention_sql, 0, NULL, "attention",
+                        TRF_SHOW_ROWS);
+    if (r == NULL)
+        return CH_ERROR;
+    /* Each one a link away; a failed or held delivery also offers its retry. */
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0);
+        char label[64];
+        snprintf(label, sizeof(label), "show referral %s", id);
+        trf_action(ud, ctx, label, "referral", "show", id, NULL);
+        if (!PQgetisnull(r, i, PQfnumber(r, "action"))) {
+            snprintf(label, sizeof(label), "retry the delivery of referral %s", id);
+            trf_action(ud, ctx, label, "referral", "retry", id, NULL);
+        }
+    }
+    PQclear(r);
+    return CH_OK;
 }
 
 enum { RT_REFERRAL, RT_ALL_FAILED, RT_DESTINATION };
@@ -522,11 +560,15 @@ static int referral_report_again(struct ch_ctx *ctx, const struct ch_value *v, v
 /* ------------------------------------------------------------ register --- */
 
 /* A spec without its ud: registering fills in the struct trf. */
-#define SPEC(verb, sub, help, args, run, verb_help)                                                \
+#define SPEC_FLAGS(flags, verb, sub, help, args, run, verb_help)                                   \
     {                                                                                              \
-        sizeof(struct ch_command_spec), verb, sub, help, CH_SPEC_ARGS(args), run, NULL, 0,         \
+        sizeof(struct ch_command_spec), verb, sub, help, CH_SPEC_ARGS(args), run, NULL, flags,     \
             verb_help                                                                              \
     }
+/* A command that writes: a web page runs it only from a posted form. */
+#define SPEC(...) SPEC_FLAGS(0, __VA_ARGS__)
+/* A command that only shows (its one write the audit of the read): a link runs it. */
+#define SHOW(...) SPEC_FLAGS(CH_CMD_VIEW, __VA_ARGS__)
 
 static const struct ch_command_spec specs[] = {
     SPEC("consent", "add", "record a person's time-limited consent to share", consent_add_args,
@@ -538,17 +580,17 @@ static const struct ch_command_spec specs[] = {
          consent_decline_args, consent_decline, NULL),
     SPEC("consent", "undecline", "the person changed their mind: end their declines of recipients",
          consent_decline_args, consent_undecline, NULL),
-    SPEC("consent", "list", "list a person's consents and declines", person_args, consent_list,
+    SHOW("consent", "list", "list a person's consents and declines", person_args, consent_list,
          NULL),
     SPEC("safety", "set", "record how a person may be contacted safely; what is not given stays",
          safety_set_args, safety_set, "record how a person may be contacted safely"),
-    SPEC("safety", "show", "show how a person may be contacted safely", person_args, safety_show,
+    SHOW("safety", "show", "show how a person may be contacted safely", person_args, safety_show,
          NULL),
-    SPEC("referral", "list", "list referrals, of one case or in one state", referral_list_args,
+    SHOW("referral", "list", "list referrals, of one case or in one state", referral_list_args,
          referral_list,
          "follow referrals: acknowledge, accept, reject, close, revoke, retry, attention, overdue, "
          "ledger"),
-    SPEC("referral", "show", "show a referral and its history", referral_args, referral_show, NULL),
+    SHOW("referral", "show", "show a referral and its history", referral_args, referral_show, NULL),
     SPEC("referral", "ack", "record the recipient's acknowledgement", referral_ack_args,
          referral_ack, NULL),
     SPEC("referral", "accept", "record that the recipient accepted it", referral_args,
@@ -558,7 +600,7 @@ static const struct ch_command_spec specs[] = {
     SPEC("referral", "close", "close a referral with its outcome", referral_close_args,
          referral_close, NULL),
     SPEC("referral", "revoke", "withdraw a referral", referral_revoke_args, referral_revoke, NULL),
-    SPEC("referral", "ledger",
+    SHOW("referral", "ledger",
          "what was reported for a case and its person, and what was not made again", ledger_args,
          referral_ledger, NULL),
     SPEC("referral", "report-again",
@@ -570,10 +612,10 @@ static const struct ch_command_spec specs[] = {
     /* no arguments: C has no empty array to take CH_SPEC_ARGS of */
     {sizeof(struct ch_command_spec), "referral", "overdue",
      "list referrals not sent by their due time or not acknowledged in time", NULL, 0,
-     sizeof(struct ch_arg), referral_overdue, NULL, 0, NULL},
+     sizeof(struct ch_arg), referral_overdue, NULL, CH_CMD_VIEW, NULL},
     {sizeof(struct ch_command_spec), "referral", "attention",
      "what needs a person now: failed deliveries, held referrals, overdue ones", NULL, 0,
-     sizeof(struct ch_arg), referral_attention, NULL, 0, NULL},
+     sizeof(struct ch_arg), referral_attention, NULL, CH_CMD_VIEW | CH_CMD_HOME, NULL},
 };
 
 int trf_register_referral_commands(struct trf *t)

@@ -430,22 +430,28 @@ static const struct ch_arg replay_args[] = {
      0, 0},
 };
 
+/*
+ * All four only show (CH_CMD_VIEW): test and what-if read files only, replay
+ * reads in a read-only transaction, explain's one write is the audit of its
+ * read. Their own transaction (or none) keeps them off web pages all the same.
+ */
 int trf_register_routing_commands(struct trf *t)
 {
     const struct ch_command_spec specs[] = {
         {sizeof(specs[0]), "routing", "test",
          "run fixture cases through the routing rules, without the database",
-         CH_SPEC_ARGS(test_args), routing_test_cmd, t, CH_CMD_OWN_TX | CH_CMD_NO_DB,
+         CH_SPEC_ARGS(test_args), routing_test_cmd, t, CH_CMD_OWN_TX | CH_CMD_NO_DB | CH_CMD_VIEW,
          "check the routing rules: fixtures, and a replay of stored decisions"},
         {sizeof(specs[0]), "routing", "replay",
          "what a candidate configuration would change in stored decisions (writes nothing)",
-         CH_SPEC_ARGS(replay_args), routing_replay, t, CH_CMD_OWN_TX, NULL},
+         CH_SPEC_ARGS(replay_args), routing_replay, t, CH_CMD_OWN_TX | CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "route", "what-if", "route a case file, without the database",
-         CH_SPEC_ARGS(what_if_args), route_what_if_cmd, t, CH_CMD_OWN_TX | CH_CMD_NO_DB,
+         CH_SPEC_ARGS(what_if_args), route_what_if_cmd, t,
+         CH_CMD_OWN_TX | CH_CMD_NO_DB | CH_CMD_VIEW,
          "route a case: what-if on a case file; explain a stored decision"},
         {sizeof(specs[0]), "route", "explain",
          "what a stored decision asks of you, and (--trace) why each rule fired",
-         CH_SPEC_ARGS(explain_args), route_explain, t, CH_CMD_OWN_TX, NULL},
+         CH_SPEC_ARGS(explain_args), route_explain, t, CH_CMD_OWN_TX | CH_CMD_VIEW, NULL},
     };
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
         if (t->api->command_typed(t->self, &specs[i]) != 0)

@@ -1,9 +1,9 @@
 /*
- * cmd_screen.c: the caseworker's verbs `screen` and `instrument`. A
- * screening is asked one question at a time on a terminal (skip logic and
- * stop-on-disclosure as it goes) or taken from --answers FILE / item=value
- * arguments; it is stored only when finished, so quitting halfway writes
- * nothing.
+ * cmd_screen.c: the caseworker's verb `screen`. A screening is asked one
+ * question at a time on a terminal (skip logic and stop-on-disclosure as it
+ * goes), as step forms (`screen step`, a web page's way), or taken from
+ * --answers FILE / item=value arguments; it is stored only when finished, so
+ * quitting halfway writes nothing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,11 +13,12 @@
 
 #include "cfg/cfgread.h"
 #include "cfg/lines.h"
+#include "cli/actions.h"
+#include "cli/cmd_instrument.h"
 #include "cli/show.h"
 #include "db/query.h"
 #include "db/route.h"
 #include "db/screening.h"
-#include "screening/evidence.h"
 
 /* Arguments of screen start and step (S_REASON: decline's, handed on by screen_decline_cmd). */
 enum { S_CASE, S_INSTRUMENT, S_SUPERSEDES, S_ANSWERS, S_PAIRS, S_REASON };
@@ -306,11 +307,18 @@ static void guidance(struct trf *t, struct ch_ctx *ctx, const struct instrument 
                             age->pathway);
 }
 
-/* Applies --answers FILE, then the ITEM=ANSWER arguments; 0 or -1 after api->fail. */
+/*
+ * Applies --answers FILE, then the ITEM=ANSWER arguments; 0 or -1 after
+ * api->fail. With dropped (a step), a wrong last answer (the one just given:
+ * a step form appends it) is not a failure: a warning says why, *dropped is
+ * its index (else v[S_PAIRS].given) and its question is asked again.
+ */
 static int given_answers(struct trf *t, struct ch_ctx *ctx, const struct instrument *inst,
-                         const struct ch_value *v, struct answer *answers)
+                         const struct ch_value *v, struct answer *answers, unsigned *dropped)
 {
     char err[1024];
+    if (dropped != NULL)
+        *dropped = v[S_PAIRS].given;
     if (v[S_ANSWERS].given &&
         read_answers_file(inst, answers, v[S_ANSWERS].text, err, sizeof(err)) != 0) {
         t->api->fail(ctx, "%s", err);
@@ -320,16 +328,57 @@ static int given_answers(struct trf *t, struct ch_ctx *ctx, const struct instrum
         const char *pair = v[S_PAIRS].list[i];
         char where[160];
         snprintf(where, sizeof(where), "answer '%.120s'", pair);
-        if (strchr(pair, '=') == NULL) {
-            t->api->fail(ctx, "%s: expected ITEM=ANSWER", where);
-            return -1;
+        if (strchr(pair, '=') == NULL)
+            snprintf(err, sizeof(err), "%s: expected ITEM=ANSWER", where);
+        else if (set_pair(inst, answers, pair, where, err, sizeof(err)) == 0)
+            continue;
+        if (dropped != NULL && i + 1 == v[S_PAIRS].given) {
+            t->api->out_alert(ctx, CH_SEV_WARNING, "%s: answer again", err);
+            *dropped = i;
+            return 0;
         }
-        if (set_pair(inst, answers, pair, where, err, sizeof(err)) != 0) {
-            t->api->fail(ctx, "%s", err);
-            return -1;
-        }
+        t->api->fail(ctx, "%s", err);
+        return -1;
     }
     return 0;
+}
+
+/*
+ * What a screening of case v[S_CASE] starts from: the case's facts (cf,
+ * facts) and the instrument (--instrument, else the case's suggestion),
+ * which must fit the person's age. A closed case is reopened before
+ * screening. CH_OK; CH_USAGE or CH_ERROR after api->fail.
+ */
+static int screen_prepare(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v,
+                          struct casefacts *cf, struct rule_value *facts,
+                          const struct instrument **inst)
+{
+    char err[1024];
+    long long case_id = v[S_CASE].num;
+    int r = casefacts_load(t->api->conn(ctx), case_id, cf, err, sizeof(err));
+    if (r > 0)
+        t->api->fail(ctx, "case %lld not found", case_id);
+    else if (r < 0)
+        t->api->fail(ctx, "%s", err);
+    if (r != 0)
+        return CH_ERROR;
+    if (cf->closed) {
+        t->api->fail(ctx, "case %lld is closed: reopen it before screening", case_id);
+        return CH_ERROR;
+    }
+    casefacts_fill(cf, facts);
+    *inst = pick_instrument(t, ctx, v[S_INSTRUMENT].text, case_id);
+    if (*inst == NULL)
+        return CH_ERROR;
+    if (!scoring_population_fits(*inst, &cf->age)) {
+        t->api->fail(ctx,
+                     "instrument '%s' is for ages %d to %d; the person on case %lld is %d (%s): "
+                     "choose another with --instrument",
+                     (*inst)->id, (*inst)->min_age, (*inst)->max_age, case_id, cf->age.age,
+                     cf->age.known ? "date of birth" : "estimated");
+        return CH_USAGE;
+    }
+    return CH_OK;
 }
 
 static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v, int decline)
@@ -346,29 +395,9 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct ch_value
 
     memset(&s, 0, sizeof(s));
     s.supersedes = v[S_SUPERSEDES].num;
-    r = casefacts_load(t->api->conn(ctx), case_id, &cf, err, sizeof(err));
-    if (r > 0)
-        t->api->fail(ctx, "case %lld not found", (long long)case_id);
-    else if (r < 0)
-        t->api->fail(ctx, "%s", err);
-    if (r != 0)
-        return CH_ERROR;
-    if (cf.closed) {
-        t->api->fail(ctx, "case %lld is closed: reopen it before screening", (long long)case_id);
-        return CH_ERROR;
-    }
-    casefacts_fill(&cf, facts);
-    inst = pick_instrument(t, ctx, v[S_INSTRUMENT].text, case_id);
-    if (inst == NULL)
-        return CH_ERROR;
-    if (!scoring_population_fits(inst, &cf.age)) {
-        t->api->fail(ctx,
-                     "instrument '%s' is for ages %d to %d; the person on case %lld is %d (%s): "
-                     "choose another with --instrument",
-                     inst->id, inst->min_age, inst->max_age, (long long)case_id, cf.age.age,
-                     cf.age.known ? "date of birth" : "estimated");
-        return CH_USAGE;
-    }
+    r = screen_prepare(t, ctx, v, &cf, facts, &inst);
+    if (r != CH_OK)
+        return r;
     answers = calloc(inst->n_items ? inst->n_items : 1, sizeof(*answers));
     if (answers == NULL) {
         t->api->fail(ctx, "out of memory");
@@ -382,7 +411,7 @@ static int screen_start(struct trf *t, struct ch_ctx *ctx, const struct ch_value
         s.decline_reason = v[S_REASON].text;
         goto store;
     }
-    if (given_answers(t, ctx, inst, v, answers) != 0) {
+    if (given_answers(t, ctx, inst, v, answers, NULL) != 0) {
         rc = CH_USAGE;
         goto out;
     }
@@ -475,13 +504,19 @@ static int screen_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         "  LEFT JOIN casehost.plugin_user_v1 u ON u.id = h.actor_id WHERE h.screening_id = $1"
         " ORDER BY h.id";
     struct trf *t = ud;
-    char what[64];
+    char what[64], case_id[24];
     const char *params[1] = {v[0].text};
+    PGresult *head;
     snprintf(what, sizeof(what), "screening %lld", v[0].num);
-    if (trf_show(t, ctx, what, head_sql, 1, params, "screening", TRF_SHOW_MUST_EXIST) != CH_OK ||
-        trf_show(t, ctx, what, answers_sql, 1, params, "answers", TRF_SHOW_ROWS) != CH_OK ||
+    head = trf_show_result(t, ctx, what, head_sql, 1, params, "screening", TRF_SHOW_MUST_EXIST);
+    if (head == NULL)
+        return CH_ERROR;
+    snprintf(case_id, sizeof(case_id), "%s", PQgetvalue(head, 0, PQfnumber(head, "case")));
+    PQclear(head);
+    if (trf_show(t, ctx, what, answers_sql, 1, params, "answers", TRF_SHOW_ROWS) != CH_OK ||
         trf_show(t, ctx, what, history_sql, 1, params, "history", TRF_SHOW_ROWS) != CH_OK)
         return CH_ERROR;
+    trf_action(t, ctx, "show the case", "case", "show", case_id, NULL);
     return CH_OK; /* answers_of_v1 audited the read */
 }
 
@@ -500,7 +535,7 @@ static int screen_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
             t->api->fail(ctx, "%s", err);
         return CH_ERROR;
     }
-    if (trf_render_case(ctx, id, t) != CH_OK)
+    if (screening_render(t, ctx, id, 0) != CH_OK)
         return CH_ERROR;
     return t->api->audit(ctx, "read", "screenings", id, "list") == 0 ? CH_OK : CH_ERROR;
 }
@@ -518,94 +553,30 @@ static int screen_due(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         " ORDER BY s.due_at, s.id";
     char hours[24];
     const char *params[1] = {hours};
+    PGresult *r;
     snprintf(hours, sizeof(hours), "%lld", v[0].given ? v[0].num : 24);
-    return trf_show(ud, ctx, "due screenings", sql, 1, params, "due", TRF_SHOW_ROWS);
-}
-
-static int instrument_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
-{
-    struct trf *t = ud;
-    const struct instrument_set *set = t->cfg->instruments;
-    const struct ch_host_api *api = t->api;
-    (void)v;
-    api->out_array(ctx, "instruments");
-    for (size_t i = 0; i < set->n; i++) {
-        const struct instrument *in = set->v[i];
-        char ages[32];
-        snprintf(ages, sizeof(ages), "%d-%d", in->min_age, in->max_age);
-        api->out_object(ctx, NULL);
-        api->out_str(ctx, "id", in->id);
-        api->out_int(ctx, "version", in->version);
-        api->out_str(ctx, "title", in->title);
-        api->out_str(ctx, "mode", instrument_mode_name(in->mode));
-        api->out_str(ctx, "ages", ages);
-        api->out_int(ctx, "items", (int64_t)in->n_items);
-        api->out_str(ctx, "scoring", instrument_method_name(in->method));
-        api->out_end(ctx);
-    }
-    api->out_end(ctx);
-    return CH_OK;
-}
-
-static int instrument_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
-{
-    struct trf *t = ud;
-    const struct instrument_set *set = t->cfg->instruments;
-    const struct ch_host_api *api = t->api;
-    const struct instrument *in = instrument_set_find(set, v[0].text, (int)v[1].num);
-    if (in == NULL) {
-        api->fail(ctx, "no instrument '%s'%s", v[0].text, v[1].given ? " in that version" : "");
+    r = trf_show_result(ud, ctx, "due screenings", sql, 1, params, "due", TRF_SHOW_ROWS);
+    if (r == NULL)
         return CH_ERROR;
+    /* Each one a link away from its first question, with the instrument that is due. */
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *case_id = PQgetvalue(r, i, 1), *instrument = PQgetvalue(r, i, 3);
+        char label[160];
+        snprintf(label, sizeof(label), "screen case %s now (%.100s)", case_id, instrument);
+        trf_action(ud, ctx, label, "screen", "step", case_id, "--instrument", instrument, NULL);
     }
-    api->out_object(ctx, "instrument");
-    api->out_str(ctx, "id", in->id);
-    api->out_int(ctx, "version", in->version);
-    api->out_str(ctx, "title", in->title);
-    api->out_str(ctx, "purpose", in->purpose);
-    api->out_str(ctx, "source", in->source);
-    api->out_str(ctx, "mode", instrument_mode_name(in->mode));
-    api->out_bool(ctx, "requires_training", in->requires_training);
-    api->out_int(ctx, "min_age", in->min_age);
-    api->out_int(ctx, "max_age", in->max_age);
-    api->out_str(ctx, "scoring", instrument_method_name(in->method));
-    api->out_int(ctx, "min_answered", in->min_answered);
-    api->out_str(ctx, "hash", in->hash);
-    /* Where the classes come from: the definition, or classes/<file> for an earlier version. */
-    const char *from = in->classes_path != NULL ? strstr(in->classes_path, "/classes/") : NULL;
-    api->out_str(ctx, "classes_from",
-                 from != NULL               ? from + 1
-                 : in->classes_path != NULL ? in->classes_path
-                                            : "definition");
-    api->out_end(ctx);
-    api->out_array(ctx, "items");
-    for (size_t i = 0; i < in->n_items; i++) {
-        const struct instrument_item *it = &in->items[i];
-        char classes[200];
-        api->out_object(ctx, NULL);
-        api->out_int(ctx, "n", (int64_t)i + 1);
-        api->out_str(ctx, "id", it->id);
-        api->out_str(ctx, "domain", instrument_domain_name(it->domain));
-        api->out_str(ctx, "kind", instrument_kind_name(it->kind));
-        /* What a yes establishes, and all routing reads from it (rules/facts.h "Evidence"). */
-        api->out_str(ctx, "evidence", evidence_mask_text(it->evidence, classes, sizeof(classes)));
-        api->out_str(ctx, "disclosure_kind", facts_disclosure_kind_name(it->disclosure_kind));
-        api->out_bool(ctx, "key", it->key);
-        api->out_bool(ctx, "disclosure", it->disclosure);
-        api->out_int(ctx, "weight", it->weight);
-        api->out_str(ctx, "show_if", it->show_if ? rule_source(it->show_if) : NULL);
-        api->out_str(ctx, "prompt", it->prompt);
-        api->out_end(ctx);
-    }
-    api->out_end(ctx);
+    PQclear(r);
     return CH_OK;
 }
 
 /*
- * screen step CASE [--instrument ID] [ITEM=ANSWER...]: the next question of
+ * screen step CASE [ITEM=ANSWER...] [--instrument ID]: the next question of
  * a screening, given the answers so far, as a step form (skip logic and
  * stop-on-disclosure applied), so a screening can be asked on any surface
- * one question at a time. Writes nothing; when nothing is left to ask it
- * offers the `screen start` that stores the answers.
+ * one question at a time: a web page posts each answer back here. Writes
+ * nothing; when nothing is left to ask it offers the `screen start` that
+ * stores the answers (on a page: its form, prefilled, where any answer can
+ * be changed before storing).
  */
 static int screen_step(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
@@ -620,27 +591,20 @@ static int screen_step(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     const char **argv = NULL, **choices = NULL;
     char err[1024], case_arg[24];
     size_t n = 0;
-    int rc = CH_ERROR, r;
+    unsigned dropped;
+    int rc;
 
-    r = casefacts_load(api->conn(ctx), v[S_CASE].num, &cf, err, sizeof(err));
-    if (r != 0) {
-        if (r > 0)
-            api->fail(ctx, "case %lld not found", v[S_CASE].num);
-        else
-            api->fail(ctx, "%s", err);
-        return CH_ERROR;
-    }
-    casefacts_fill(&cf, facts);
-    inst = pick_instrument(t, ctx, v[S_INSTRUMENT].text, v[S_CASE].num);
-    if (inst == NULL)
-        return CH_ERROR;
+    rc = screen_prepare(t, ctx, v, &cf, facts, &inst);
+    if (rc != CH_OK)
+        return rc;
+    rc = CH_ERROR;
     answers = calloc(inst->n_items ? inst->n_items : 1, sizeof(*answers));
-    argv = calloc(v[S_PAIRS].given + 6, sizeof(*argv));
+    argv = calloc(v[S_PAIRS].given + 10, sizeof(*argv));
     if (answers == NULL || argv == NULL) {
         api->fail(ctx, "out of memory");
         goto out;
     }
-    if (given_answers(t, ctx, inst, v, answers) != 0) {
+    if (given_answers(t, ctx, inst, v, answers, &dropped) != 0) {
         rc = CH_USAGE;
         goto out;
     }
@@ -648,15 +612,28 @@ static int screen_step(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         api->fail(ctx, "%s", err);
         goto out;
     }
-    /* The command that continues: the same answers, and the next one added. */
+    /*
+     * The command that continues, as step_args/start_args take it: the case
+     * and the answers so far (a step form appends the next one), then the
+     * options, the instrument pinned so a new suggestion cannot change it.
+     */
     snprintf(case_arg, sizeof(case_arg), "%lld", v[S_CASE].num);
     argv[n++] = "screen";
     argv[n++] = o.stopped || o.next < 0 ? "start" : "step";
     argv[n++] = case_arg;
+    for (unsigned i = 0; i < v[S_PAIRS].given; i++)
+        if (i != dropped)
+            argv[n++] = v[S_PAIRS].list[i];
     argv[n++] = "--instrument";
     argv[n++] = inst->id;
-    for (unsigned i = 0; i < v[S_PAIRS].given; i++)
-        argv[n++] = v[S_PAIRS].list[i];
+    if (v[S_SUPERSEDES].given) {
+        argv[n++] = "--supersedes";
+        argv[n++] = v[S_SUPERSEDES].text;
+    }
+    if (v[S_ANSWERS].given) {
+        argv[n++] = "--answers";
+        argv[n++] = v[S_ANSWERS].text;
+    }
     argv[n] = NULL;
     api->out_str(ctx, "instrument", inst->id);
     api->out_int(ctx, "version", inst->version);
@@ -666,7 +643,7 @@ static int screen_step(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
                            "Disclosure at item '%s': stop asking. Make sure the person is safe "
                            "now, and arrange a forensic interview through your protocol.",
                            inst->items[o.stop_item].id);
-        api->out_message(ctx, "No more questions: store the screening.");
+        api->out_message(ctx, "No more questions: check the answers and store the screening.");
         api->out_action(ctx, "store the screening", argv);
         rc = CH_OK;
         goto out;
@@ -758,10 +735,6 @@ static const struct ch_arg case_arg[] = {
 static const struct ch_arg due_args[] = {
     {"--hours", CH_ARG_INT, 0, "due within this many hours (default 24)", NULL, NULL, 0, 24 * 365},
 };
-static const struct ch_arg instrument_show_args[] = {
-    {"id", CH_ARG_TEXT, CH_ARG_REQUIRED, "the instrument", NULL, NULL, 0, 0},
-    {"--version", CH_ARG_INT, 0, "a version (default: the newest)", NULL, NULL, 1, INT_MAX},
-};
 
 int trf_register_commands(struct trf *t)
 {
@@ -771,22 +744,19 @@ int trf_register_commands(struct trf *t)
          CH_SPEC_ARGS(start_args), screen_start_cmd, t, 0, screen_help},
         {sizeof(specs[0]), "screen", "decline", "record that the person declined a screening",
          CH_SPEC_ARGS(decline_args), screen_decline_cmd, t, 0, NULL},
+        /* The rest only show (step writes nothing): a web page runs them from a link. */
         {sizeof(specs[0]), "screen", "step",
          "the next question given the answers so far (writes nothing)", CH_SPEC_ARGS(step_args),
-         screen_step, t, 0, NULL},
+         screen_step, t, CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "screen", "show", "a screening, its answers and history",
-         CH_SPEC_ARGS(screening_arg), screen_show, t, 0, NULL},
+         CH_SPEC_ARGS(screening_arg), screen_show, t, CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "screen", "list", "a case's screenings", CH_SPEC_ARGS(case_arg),
-         screen_list, t, 0, NULL},
+         screen_list, t, CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "screen", "due", "screenings due or overdue across your cases",
-         CH_SPEC_ARGS(due_args), screen_due, t, 0, NULL},
-        {sizeof(specs[0]), "instrument", "list", "the screening instruments", NULL, 0,
-         sizeof(struct ch_arg), instrument_list, t, 0, "list and show screening instruments"},
-        {sizeof(specs[0]), "instrument", "show", "an instrument and its items",
-         CH_SPEC_ARGS(instrument_show_args), instrument_show, t, 0, NULL},
+         CH_SPEC_ARGS(due_args), screen_due, t, CH_CMD_VIEW | CH_CMD_HOME, NULL},
     };
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
         if (t->api->command_typed(t->self, &specs[i]) != 0)
             return -1;
-    return 0;
+    return trf_register_instrument_commands(t);
 }

@@ -21,4 +21,11 @@ enum trf_show_flags {
 int trf_show(struct trf *t, struct ch_ctx *ctx, const char *what, const char *sql, int n,
              const char *const *params, const char *key, unsigned flags);
 
+/*
+ * The same, for a command that offers next steps from what it read: the
+ * result shown (caller PQclear()s it), or NULL after api->fail.
+ */
+PGresult *trf_show_result(struct trf *t, struct ch_ctx *ctx, const char *what, const char *sql,
+                          int n, const char *const *params, const char *key, unsigned flags);
+
 #endif /* TRF_SHOW_H */

@@ -5,6 +5,7 @@
  */
 #include "db/ledger.h"
 
+#include "cli/actions.h"
 #include "db/query.h"
 
 /*
@@ -46,7 +47,10 @@ static const char summary_sql[] =
     "       nullif(x.outcome, '') AS outcome, x.referral, x.\"case\""
     "  FROM (" LEDGER_ROWS ") x ORDER BY x.destination, x.referral DESC";
 
-/* Runs sql on the case and shows its rows under key. CH_OK, or CH_ERROR after fail. */
+/*
+ * Runs sql on the case and shows its rows under key; the reports each offer
+ * their referral's page. CH_OK, or CH_ERROR after fail.
+ */
 static int show_rows(struct trf *t, struct ch_ctx *ctx, const char *sql, const char *case_id,
                      const char *key)
 {
@@ -59,6 +63,8 @@ static int show_rows(struct trf *t, struct ch_ctx *ctx, const char *sql, const c
         return CH_ERROR;
     }
     t->api->out_result(ctx, key, r, 1);
+    if (sql != not_made_sql)
+        trf_actions_per_row(t, ctx, r, "referral", "show referral ", "referral", "show");
     PQclear(r);
     return CH_OK;
 }

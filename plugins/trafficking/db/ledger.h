@@ -21,8 +21,9 @@ enum trf_ledger_view {
 
 /*
  * Shows the ledger of case case_id (decimal text, borrowed) through ctx's
- * output as view says. CH_OK, or CH_ERROR after api->fail (a case the caller
- * may not see reads as not found).
+ * output as view says, each report offering its referral's page ("show
+ * referral N"). CH_OK, or CH_ERROR after api->fail (a case the caller may
+ * not see reads as not found).
  */
 int trf_ledger_out(struct trf *t, struct ch_ctx *ctx, const char *case_id,
                    enum trf_ledger_view view);

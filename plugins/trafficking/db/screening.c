@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "cli/actions.h"
 #include "db/ledger.h"
 #include "db/query.h"
 #include "db/screening.h"
@@ -226,7 +227,35 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
     return CH_OK;
 }
 
-int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
+/*
+ * 1 when a row of r (the screenings of case id) is still to be done and the
+ * case is open (a closed case is reopened before screening), 0 when not, -1
+ * after api->fail.
+ */
+static int screening_open(struct trf *t, struct ch_ctx *ctx, const char *id, const PGresult *r)
+{
+    static const char open_sql[] =
+        "SELECT 1 FROM casehost.plugin_case_v1 WHERE id = $1 AND status <> 'closed'";
+    const char *params[1] = {id};
+    char err[512];
+    int c = PQfnumber(r, "state"), due = 0;
+    PGresult *open;
+    for (int i = 0; c >= 0 && i < PQntuples(r) && !due; i++)
+        due = strcmp(PQgetvalue(r, i, c), "suggested") == 0 ||
+              strcmp(PQgetvalue(r, i, c), "in_progress") == 0;
+    if (!due)
+        return 0;
+    open = trf_query(t->api->conn(ctx), open_sql, 1, params, err, sizeof(err), "case %s", id);
+    if (open == NULL) {
+        t->api->fail(ctx, "%s", err);
+        return -1;
+    }
+    due = PQntuples(open) == 1;
+    PQclear(open);
+    return due;
+}
+
+int screening_render(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int in_case_show)
 {
     static const char sql[] =
         "SELECT s.id, s.instrument_id AS instrument, s.instrument_version AS version, s.state,"
@@ -235,10 +264,10 @@ int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
         "       (s.state IN ('suggested', 'in_progress') AND s.due_at < now()) AS overdue,"
         "       to_char(s.finished_at, 'YYYY-MM-DD HH24:MI') AS finished, s.superseded_by"
         "  FROM trafficking.screenings s WHERE s.case_id = $1 ORDER BY s.id";
-    struct trf *t = ud;
     char id[24], err[1024];
     const char *params[1] = {id};
     PGresult *r;
+    int due;
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
     r = trf_query(t->api->conn(ctx), sql, 1, params, err, sizeof(err),
                   "cannot read screenings of case %s", id);
@@ -247,6 +276,20 @@ int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
         return CH_ERROR;
     }
     t->api->out_result(ctx, "screenings", r, 1);
+    /* What a caseworker does next from here: screen, or record a decline, when one is due. */
+    due = screening_open(t, ctx, id, r);
+    if (due < 0) {
+        PQclear(r);
+        return CH_ERROR;
+    }
+    if (due)
+        trf_actions_screening_due(t, ctx, id);
+    if (in_case_show)
+        trf_action(t, ctx, "screenings of this case", "screen", "list", id, NULL);
+    else
+        trf_action(t, ctx, "show the case", "case", "show", id, NULL);
+    trf_action(t, ctx, "referrals of this case", "referral", "list", "--case", id, NULL);
+    trf_actions_per_row(t, ctx, r, "id", "show screening ", "screen", "show");
     PQclear(r);
     /* What was reported, per destination: the same reading as `referral ledger`. */
     if (trf_ledger_out(t, ctx, id, TRF_LEDGER_SUMMARY) != CH_OK)
@@ -254,4 +297,9 @@ int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
     if (trf_render_determination(ctx, case_id, t) != CH_OK)
         return CH_ERROR;
     return CH_OK;
+}
+
+int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
+{
+    return screening_render(ud, ctx, case_id, 1);
 }

@@ -98,12 +98,30 @@ enum { N_ID, N_REFERRAL, N_KIND, N_PAYLOAD, N_KEY, N_ATTEMPTS, N_CLAIM };
 /* How often the health record is written while busy or idle (at most). */
 #define BEAT_MS 1000L
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, hangup_requested;
 
 static void on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/*
+ * SIGHUP: the host config is read once, when the process starts, and a
+ * plugin cannot have the host read it again; so the cycle under way is
+ * finished (a send is recorded, not released) and the run ends cleanly for
+ * the service manager to start it again on the new host config.
+ */
+static void on_hangup(int sig)
+{
+    (void)sig;
+    hangup_requested = 1;
+}
+
+/* A stop or a hangup was asked for: wait for nothing more. */
+static int ending(void)
+{
+    return stop_requested || hangup_requested;
 }
 
 struct run {
@@ -549,12 +567,12 @@ static void beat(struct run *run, const char *event, const char *error, int forc
     snprintf(run->err, run->errlen, "%s", keep_err);
 }
 
-/* Sleeps ms, returning early on a stop signal. */
+/* Sleeps ms, returning early on a stop or hangup signal. */
 static void nap(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    if (!stop_requested)
-        nanosleep(&ts, NULL); /* EINTR from the stop signal ends it */
+    if (!ending())
+        nanosleep(&ts, NULL); /* EINTR from the signal ends it */
 }
 
 /*
@@ -609,19 +627,22 @@ static void idle(struct run *run)
         nap(ms);
         return;
     }
-    if (PQconsumeInput(run->conn) == 0 || drain_notifies(run) || stop_requested)
+    if (PQconsumeInput(run->conn) == 0 || drain_notifies(run) || ending())
         return;
-    /* EINTR from the stop signal ends it */
+    /* EINTR from a stop or hangup signal ends it */
     if (poll(&pfd, 1, (int)(ms > 3600000L ? 3600000L : ms)) > 0 && PQconsumeInput(run->conn) != 0 &&
         drain_notifies(run))
         run->stats->wakeups++;
 }
 
-/* Reconnects until it works or a stop is asked for (then -1). */
+/*
+ * Reconnects until it works or a stop is asked for (then -1). A hangup ends
+ * the attempts too, with 0: nothing is claimed, and the run ends cleanly.
+ */
 static int reconnect(struct run *run)
 {
     long delay = 100;
-    while (!stop_requested) {
+    while (!ending()) {
         PQreset(run->conn);
         run->prepared = 0; /* a new session has none of them */
         run->listening = 0;
@@ -639,6 +660,8 @@ static int reconnect(struct run *run)
         nap(delay);
         delay = delay < 2500 ? delay * 2 : 5000;
     }
+    if (!stop_requested)
+        return 0;
     snprintf(run->err, run->errlen, "stopped while reconnecting to the database");
     return -1;
 }
@@ -657,7 +680,7 @@ int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
                  const struct dispatch_options *opt, struct dispatch_stats *stats, char *err,
                  size_t errlen)
 {
-    struct sigaction sa, old_term, old_int, old_pipe;
+    struct sigaction sa, old_term, old_int, old_pipe, old_hup;
     struct run run;
     int rc = -1, r;
 
@@ -680,17 +703,27 @@ int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
     /* No SA_RESTART: the signal cuts an idle sleep short. SIGPIPE: a command that
      * does not read its stdin must not end the dispatcher. */
     stop_requested = 0;
+    hangup_requested = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGINT, &sa, &old_int);
+    sa.sa_handler = on_hangup;
+    sigaction(SIGHUP, &sa, &old_hup);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, &old_pipe);
 
     clock_gettime(CLOCK_MONOTONIC, &run.beaten);
     beat(&run, "start", NULL, 1);
     while (!stop_requested) {
+        if (hangup_requested) {
+            stats->hangup = 1;
+            note(&run, DISPATCH_LOG_INFO,
+                 "SIGHUP: the cycle under way is done; stopping (exit 0) so that the service "
+                 "manager starts the dispatcher again on the host config as it is now");
+            break;
+        }
         /* A referral, then a notice: neither queue waits for the other to drain. */
         r = dispatch_one(&run);
         if (r >= 0) {
@@ -738,6 +771,7 @@ out:
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     transport_free(run.tp);
     return rc;
 }

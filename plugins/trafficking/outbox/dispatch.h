@@ -62,6 +62,7 @@ struct dispatch_stats {
     long wakeups;     /* long-running mode: woken by a NOTIFY */
     long reconnects;
     long released; /* leases given back unsent because a stop was asked for */
+    int hangup;    /* the run ended on SIGHUP, after the cycle under way */
     long notices_sent, notices_retried, notices_failed; /* notices to people */
 };
 
@@ -77,11 +78,12 @@ void dispatch_options_init(struct dispatch_options *opt);
  * being queued and runs until SIGTERM or SIGINT, which it handles between rows (the
  * previous handlers are restored on return): a send under way is finished and
  * recorded, a row claimed but not yet sent (or whose send the stop cut short)
- * is released at once for another worker. It reconnects conn with backoff
- * when the server goes away. Notices to people are claimed and sent the same
- * way when opt->notice_target is set. With opt->worker it records its
- * health (start, good cycles, sends, errors, stop) in the database. Counts go to *stats (zeroed
- * first). Returns 0, or -1 with the message in err; the connection is left without a transaction.
+ * is released at once for another worker. SIGHUP (also with opt->once) ends
+ * the run with 0 once the cycle under way is done, its send recorded. It reconnects conn with
+ * backoff when the server goes away. Notices to people are claimed and sent the same way when
+ * opt->notice_target is set. With opt->worker it records its health (start, good cycles, sends,
+ * errors, stop) in the database. Counts go to *stats (zeroed first). Returns 0, or -1 with the
+ * message in err; the connection is left without a transaction.
  */
 int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
                  const struct dispatch_options *opt, struct dispatch_stats *stats, char *err,
