@@ -158,9 +158,12 @@ static int user_add(struct cli *cli, const struct ch_value *v)
     out_int(cli->out, "user", strtoll(PQgetvalue(r, 0, 0), NULL, 10));
     out_str(cli->out, "name", name);
     out_str(cli->out, "db_role", PQgetvalue(r, 0, 1));
+    /* On the web the next step is the password page; in a terminal, `user passwd`. */
     snprintf(msg, sizeof(msg), "user '%s' added; PostgreSQL role '%s'%s", name, PQgetvalue(r, 0, 1),
-             password_file != NULL ? ""
-                                   : " (no password yet: peer login only until 'user passwd')");
+             password_file != NULL
+                 ? ""
+                 : (cli->web ? " (no password yet: an admin sets one under Change my password)"
+                             : " (no password yet: peer login only until 'user passwd')"));
     out_message(cli->out, msg);
     PQclear(r);
     return EXIT_OK;

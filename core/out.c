@@ -1,12 +1,10 @@
 /*
- * out.c: builds the output document with jansson and renders it as JSON,
- * as aligned text or as an HTML fragment (every value through html.h's
- * escapers). Text rendering is generic: scalars as "Label: value",
- * nested objects as titled sections, arrays of objects as tables; alerts
- * come first, then the fields, messages and the actions to take next.
- * Never prints anything before out_flush(), so a failed command shows no
- * half-finished result, and never prints a control character from a value,
- * so a value cannot forge a line or drive the terminal (see escape()).
+ * out.c: builds the output document with jansson and renders it as JSON
+ * or as aligned text (out_html.c renders it as HTML). Text rendering is generic: scalars as "Label:
+ * value", nested objects as titled sections, arrays of objects as tables; alerts come first, then
+ * the fields, messages and the actions to take next. Never prints anything before out_flush(), so a
+ * failed command shows no half-finished result, and never prints a control character from a value,
+ * so a value cannot forge a line or drive the terminal (see out_escape()).
  */
 #include <ctype.h>
 #include <stdalign.h>
@@ -15,38 +13,8 @@
 
 #include <jansson.h>
 
-#include "html.h"
 #include "out.h"
-
-#define OUT_MAX_DEPTH 16
-
-/*
- * Containers that render differently from a plain value of their type:
- * arrays opened with out_array are lists of records (shown as sections,
- * "(none)" when empty), objects made by out_form are forms.
- */
-enum mark_kind { MARK_LIST = 1, MARK_FORM };
-
-struct mark {
-    json_t *node; /* a reference: a marked node's address is never reused while marked */
-    enum mark_kind kind;
-};
-
-struct out {
-    json_t *root;
-    /* Open containers; each entry above the root holds a reference, dropped by out_end. */
-    json_t *stack[OUT_MAX_DEPTH];
-    int depth;
-    int json;
-    /*
-     * The root's "messages", "alerts" and "actions": prose and next steps,
-     * not fields. NULL until first used; each holds its own reference, so a
-     * command's member of the same name cannot free or hide them.
-     */
-    json_t *messages, *alerts, *actions;
-    struct mark *marks;
-    size_t n_marks, cap_marks;
-};
+#include "out_tree.h"
 
 struct out *out_new(int json)
 {
@@ -94,7 +62,7 @@ static void mark(struct out *o, json_t *node, enum mark_kind kind)
     o->marks[o->n_marks++] = (struct mark){json_incref(node), kind};
 }
 
-static int is_marked(const struct out *o, const json_t *v, enum mark_kind kind)
+int out_is_marked(const struct out *o, const json_t *v, enum mark_kind kind)
 {
     for (size_t i = 0; i < o->n_marks; i++)
         if (o->marks[i].node == v)
@@ -172,7 +140,7 @@ static json_t *host_list(struct out *o, json_t **list, const char *name)
     return *list;
 }
 
-static int is_host_list(const struct out *o, const json_t *v)
+int out_is_host_list(const struct out *o, const json_t *v)
 {
     return v != NULL && (v == o->messages || v == o->alerts || v == o->actions);
 }
@@ -279,29 +247,18 @@ static char *command_line(const json_t *argv, const json_t *questions)
     return s;
 }
 
-/*
- * Severity names in JSON, the prefixes that start an alert's text, and in
- * HTML its ARIA role (danger and warning interrupt a screen reader, a note
- * waits) and the word that starts it.
- */
-static const struct {
-    const char *name;
-    const char *prefix;
-    const char *role;
-    const char *word;
-} severities[] = {
+const struct out_severity out_severities[] = {
     [CH_SEV_INFO] = {"info", "note: ", "status", "Note:"},
     [CH_SEV_WARNING] = {"warning", "WARNING: ", "alert", "WARNING:"},
     [CH_SEV_DANGER] = {"danger", "DANGER: ", "alert", "DANGER:"},
 };
-#define N_SEVERITIES (sizeof(severities) / sizeof(severities[0]))
 
 void out_alert(struct out *o, enum ch_severity sev, const char *text)
 {
     json_t *a = json_object();
     /* A severity this host does not know (a newer plugin's) is shown as the gravest. */
     unsigned i = (unsigned)sev < N_SEVERITIES ? (unsigned)sev : CH_SEV_DANGER;
-    json_object_set_new(a, "severity", json_string(severities[i].name));
+    json_object_set_new(a, "severity", json_string(out_severities[i].name));
     json_object_set_new(a, "text", text_or_null(text));
     json_array_append_new(host_list(o, &o->alerts, "alerts"), a);
 }
@@ -448,7 +405,7 @@ static size_t utf8_len(const unsigned char *p)
  * as it is: the text form is for reading, --json is the exact form.
  * Returns the length the whole escaped text needs, as snprintf does.
  */
-static size_t escape(const char *s, int keep_newline, char *buf, size_t n)
+size_t out_escape(const char *s, int keep_newline, char *buf, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t need = 0, used = 0;
@@ -488,9 +445,9 @@ static size_t escape(const char *s, int keep_newline, char *buf, size_t n)
     return need;
 }
 
-static void label(char *buf, size_t n, const char *key)
+void out_label(char *buf, size_t n, const char *key)
 {
-    escape(key, 0, buf, n);
+    out_escape(key, 0, buf, n);
     for (char *p = buf; *p != '\0'; p++)
         if (*p == '_')
             *p = ' ';
@@ -502,7 +459,7 @@ static void scalar_text(const json_t *v, char *buf, size_t n)
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
-        escape(json_string_value(v), 0, buf, n);
+        out_escape(json_string_value(v), 0, buf, n);
         break;
     case JSON_INTEGER:
         snprintf(buf, n, "%lld", (long long)json_integer_value(v));
@@ -543,11 +500,11 @@ static void scalar_text(const json_t *v, char *buf, size_t n)
 }
 
 /* Printed on one "Label: value" line: scalars and arrays of scalars that are not record lists. */
-static int is_scalarish(const struct out *o, const json_t *v)
+int out_is_scalarish(const struct out *o, const json_t *v)
 {
     size_t i;
     json_t *e;
-    if (json_is_object(v) || is_marked(o, v, MARK_LIST))
+    if (json_is_object(v) || out_is_marked(o, v, MARK_LIST))
         return 0;
     if (!json_is_array(v))
         return 1;
@@ -601,7 +558,7 @@ static void render_table(FILE *f, const json_t *arr, int indent)
     c = 0;
     json_object_foreach((json_t *)first, key, v)
     {
-        label(buf, sizeof(buf), key);
+        out_label(buf, sizeof(buf), key);
         width[c++] = text_width(buf);
     }
     json_array_foreach(arr, i, row)
@@ -625,7 +582,7 @@ static void render_table(FILE *f, const json_t *arr, int indent)
         {
             const json_t *cellv = row ? json_object_get(row, key) : NULL;
             if (row == NULL)
-                label(buf, sizeof(buf), key);
+                out_label(buf, sizeof(buf), key);
             else
                 scalar_text(cellv ? cellv : json_null(), buf, sizeof(buf));
             if (c + 1 < ncol) {
@@ -641,17 +598,17 @@ static void render_table(FILE *f, const json_t *arr, int indent)
 }
 
 /*
- * Prints s escaped as escape() does, without a final newline. Continuation
+ * Prints s escaped as out_escape() does, without a final newline. Continuation
  * lines (keep_newline) are indented by hang columns, so a line of an alert
  * cannot start at the margin and pass for another alert. -1 without memory.
  */
 static int print_escaped(FILE *f, const char *s, int keep_newline, int hang)
 {
-    size_t len = escape(s, keep_newline, NULL, 0);
+    size_t len = out_escape(s, keep_newline, NULL, 0);
     char *safe = malloc(len + 1);
     if (safe == NULL)
         return -1;
-    escape(s, keep_newline, safe, len + 1);
+    out_escape(s, keep_newline, safe, len + 1);
     for (const char *p = safe; *p != '\0'; p++) {
         fputc(*p, f);
         if (*p == '\n')
@@ -662,7 +619,7 @@ static int print_escaped(FILE *f, const char *s, int keep_newline, int hang)
 }
 
 /* The string v, or "-" when it is null or missing. */
-static const char *text_of(const json_t *v)
+const char *out_text_of(const json_t *v)
 {
     return json_is_string(v) ? json_string_value(v) : "-";
 }
@@ -684,7 +641,7 @@ static void render_form(FILE *f, const char *key, const json_t *form, int indent
         print_escaped(f, json_string_value(title), 0, 0);
     } else {
         char lab[128];
-        label(lab, sizeof(lab), key);
+        out_label(lab, sizeof(lab), key);
         fputs(lab, f);
     }
     fputc('\n', f);
@@ -694,13 +651,13 @@ static void render_form(FILE *f, const char *key, const json_t *form, int indent
         int hang = fprintf(f, "%*s%zu. ", indent + 2, "", i + 1);
         size_t c;
         json_t *choice;
-        print_escaped(f, text_of(json_object_get(q, "prompt")), 0, 0);
+        print_escaped(f, out_text_of(json_object_get(q, "prompt")), 0, 0);
         if (json_is_array(choices)) {
             fputs(" (", f);
             json_array_foreach(choices, c, choice)
             {
                 fputs(c ? " / " : "", f);
-                print_escaped(f, text_of(choice), 0, 0);
+                print_escaped(f, out_text_of(choice), 0, 0);
             }
             fputs(")\n", f);
         } else {
@@ -723,11 +680,11 @@ static void render_form(FILE *f, const char *key, const json_t *form, int indent
 static void render_value(FILE *f, const struct out *o, const char *key, const json_t *v, int indent)
 {
     char title[128];
-    if (is_marked(o, v, MARK_FORM)) {
+    if (out_is_marked(o, v, MARK_FORM)) {
         render_form(f, key, v, indent);
         return;
     }
-    label(title, sizeof(title), key);
+    out_label(title, sizeof(title), key);
     fprintf(f, "\n%*s%s\n", indent, "", title);
     if (json_is_object(v)) {
         render_object(f, o, v, indent + 2);
@@ -756,17 +713,17 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
     char lab[128], buf[4096];
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (is_scalarish(o, v) && !is_host_list(o, v)) {
-            label(lab, sizeof(lab), key);
+        if (out_is_scalarish(o, v) && !out_is_host_list(o, v)) {
+            out_label(lab, sizeof(lab), key);
             if (text_width(lab) > w)
                 w = text_width(lab);
         }
     }
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (!is_scalarish(o, v) || is_host_list(o, v))
+        if (!out_is_scalarish(o, v) || out_is_host_list(o, v))
             continue;
-        label(lab, sizeof(lab), key);
+        out_label(lab, sizeof(lab), key);
         scalar_text(v, buf, sizeof(buf));
         fprintf(f, "%*s%s:", indent, "", lab);
         pad(f, "", w - text_width(lab) + 2);
@@ -774,7 +731,7 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
     }
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (!is_scalarish(o, v) && !is_host_list(o, v))
+        if (!out_is_scalarish(o, v) && !out_is_host_list(o, v))
             render_value(f, o, key, v, indent);
     }
 }
@@ -782,11 +739,11 @@ static void render_object(FILE *f, const struct out *o, const json_t *obj, int i
 #define DANGER_RULE "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 
 /* The index in severities of alert's; one this host does not know is danger. */
-static size_t severity_of(const json_t *alert)
+size_t out_severity_of(const json_t *alert)
 {
-    const char *sev = text_of(json_object_get(alert, "severity"));
+    const char *sev = out_text_of(json_object_get(alert, "severity"));
     size_t i = 0;
-    while (i < N_SEVERITIES && strcmp(severities[i].name, sev) != 0)
+    while (i < N_SEVERITIES && strcmp(out_severities[i].name, sev) != 0)
         i++;
     return i < N_SEVERITIES ? i : CH_SEV_DANGER;
 }
@@ -798,13 +755,13 @@ static size_t severity_of(const json_t *alert)
  */
 static int render_alert(FILE *f, const json_t *alert)
 {
-    size_t i = severity_of(alert);
+    size_t i = out_severity_of(alert);
     int rc;
     if (i == CH_SEV_DANGER)
         fputs(DANGER_RULE "\n", f);
-    fputs(severities[i].prefix, f);
-    rc = print_escaped(f, text_of(json_object_get(alert, "text")), 1,
-                       (int)strlen(severities[i].prefix));
+    fputs(out_severities[i].prefix, f);
+    rc = print_escaped(f, out_text_of(json_object_get(alert, "text")), 1,
+                       (int)strlen(out_severities[i].prefix));
     fputc('\n', f);
     if (i == CH_SEV_DANGER)
         fputs(DANGER_RULE "\n", f);
@@ -826,7 +783,7 @@ static int render_action(FILE *f, const json_t *action)
     const json_t *cmd = json_object_get(action, "command");
     int rc;
     fputs("  -> ", f);
-    rc = print_escaped(f, text_of(json_object_get(action, "label")), 0, 0);
+    rc = print_escaped(f, out_text_of(json_object_get(action, "label")), 0, 0);
     if (json_is_string(cmd)) {
         fputs(": ", f);
         rc |= print_escaped(f, json_string_value(cmd), 0, 0);
@@ -844,7 +801,7 @@ static int render_body(FILE *f, const struct out *o)
     render_object(f, o, o->root, 0);
     json_array_foreach(o->messages, i, m)
     {
-        rc |= print_escaped(f, text_of(m), 1, 0);
+        rc |= print_escaped(f, out_text_of(m), 1, 0);
         fputc('\n', f);
     }
     return rc;
@@ -900,7 +857,7 @@ int out_is_empty(const struct out *o)
 }
 
 /* Before rendering: the root's "messages", "alerts" and "actions" are the host's. */
-static void attach_lists(struct out *o)
+void out_attach_lists(struct out *o)
 {
     attach(o, "messages", o->messages);
     attach(o, "alerts", o->alerts);
@@ -909,7 +866,7 @@ static void attach_lists(struct out *o)
 
 int out_flush(struct out *o, FILE *f)
 {
-    attach_lists(o);
+    out_attach_lists(o);
     if (o->json) {
         if (json_dumpf(o->root, f, JSON_INDENT(2)) != 0)
             return -1;
@@ -918,374 +875,4 @@ int out_flush(struct out *o, FILE *f)
         return -1;
     }
     return fflush(f) == 0 ? 0 : -1;
-}
-
-/* ---- HTML rendering ---- */
-
-/*
- * One HTML rendering: where it goes, the session's token for its forms, how
- * many step forms so far (their controls' ids are numbered, never made of
- * data), and -1 once memory ran out.
- */
-struct html {
-    FILE *f;
-    const struct out *o;
-    const char *csrf;
-    unsigned forms;
-    int rc;
-};
-
-#define HTML_MAX_HEADING 6
-
-static void html_value(struct html *h, const json_t *v, int level);
-static void html_object(struct html *h, const json_t *obj, int level);
-
-/*
- * Text as the text form shows it (escape(): control characters visible),
- * then through html_text; with keep_newline each line break is a <br>.
- */
-static void html_shown(struct html *h, const char *s, int keep_newline)
-{
-    size_t len = escape(s, keep_newline, NULL, 0);
-    char *safe = malloc(len + 1), *line, *nl;
-    if (safe == NULL) {
-        h->rc = -1;
-        return;
-    }
-    escape(s, keep_newline, safe, len + 1);
-    for (line = safe; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-        *nl = '\0';
-        html_text(h->f, line);
-        fputs("<br>\n", h->f);
-    }
-    html_text(h->f, line);
-    free(safe);
-}
-
-/* A key as a label: "case_id" is "Case id". */
-static void html_label(struct html *h, const char *key)
-{
-    char lab[128];
-    label(lab, sizeof(lab), key);
-    html_text(h->f, lab);
-}
-
-static void html_heading(struct html *h, int level, const char *key, const json_t *title)
-{
-    level = level < HTML_MAX_HEADING ? level : HTML_MAX_HEADING;
-    fprintf(h->f, "<h%d>", level);
-    if (json_is_string(title))
-        html_shown(h, json_string_value(title), 0);
-    else
-        html_label(h, key);
-    fprintf(h->f, "</h%d>\n", level);
-}
-
-static void html_scalar(struct html *h, const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        html_shown(h, json_string_value(v), 1);
-        break;
-    case JSON_INTEGER:
-        fprintf(h->f, "%lld", (long long)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        fprintf(h->f, "%g", json_real_value(v));
-        break;
-    case JSON_TRUE:
-        fputs("yes", h->f);
-        break;
-    case JSON_FALSE:
-        fputs("no", h->f);
-        break;
-    default:
-        fputs("-", h->f);
-        break;
-    }
-}
-
-/* An array of objects: the union of their keys, in the order first seen, is the header. */
-static void html_table(struct html *h, const json_t *arr, int level)
-{
-    const char **keys = NULL, *key;
-    size_t n = 0, cap = 0, i, k;
-    json_t *row, *v;
-    json_array_foreach(arr, i, row)
-    {
-        json_object_foreach(row, key, v)
-        {
-            for (k = 0; k < n && strcmp(keys[k], key) != 0; k++)
-                ;
-            if (k < n)
-                continue;
-            if (n == cap) {
-                const char **grown = realloc(keys, (cap ? cap * 2 : 8) * sizeof(*keys));
-                if (grown == NULL) {
-                    free(keys);
-                    h->rc = -1;
-                    return;
-                }
-                keys = grown;
-                cap = cap ? cap * 2 : 8;
-            }
-            keys[n++] = key; /* borrowed from arr, which outlives the table */
-        }
-    }
-    fputs("<table>\n<thead><tr>", h->f);
-    for (k = 0; k < n; k++) {
-        fputs("<th scope=\"col\">", h->f);
-        html_label(h, keys[k]);
-        fputs("</th>", h->f);
-    }
-    fputs("</tr></thead>\n<tbody>\n", h->f);
-    json_array_foreach(arr, i, row)
-    {
-        fputs("<tr>", h->f);
-        if (!json_is_object(row)) {
-            /* A stray value among the records still shows, across the row. */
-            fprintf(h->f, "<td colspan=\"%zu\">", n ? n : 1);
-            html_value(h, row, level + 1);
-            fputs("</td>", h->f);
-        }
-        for (k = 0; json_is_object(row) && k < n; k++) {
-            const json_t *cell = json_object_get(row, keys[k]);
-            fputs("<td>", h->f);
-            html_value(h, cell != NULL ? cell : json_null(), level + 1);
-            fputs("</td>", h->f);
-        }
-        fputs("</tr>\n", h->f);
-    }
-    fputs("</tbody>\n</table>\n", h->f);
-    free(keys);
-}
-
-/*
- * A step form: the command's argv in hidden fields, a fieldset per
- * question. Each answer is named ":ID", the bare argument "ID=VALUE" that
- * plugin.h appends (webform_argv). Without argv there is no command to post
- * to: the questions show, disabled, outside a form.
- */
-static void html_form(struct html *h, const char *key, const json_t *form, int level)
-{
-    const json_t *argv = json_object_get(form, "argv"), *qs = json_object_get(form, "questions");
-    int live = json_is_array(argv);
-    unsigned n = ++h->forms;
-    size_t i, c;
-    json_t *e, *q, *choice;
-    if (live) {
-        fputs("<form method=\"post\" action=\"/run\" class=\"step\">\n", h->f);
-        fputs("<input type=\"hidden\" name=\"_csrf\" value=\"", h->f);
-        html_attr(h->f, h->csrf);
-        fputs("\">\n", h->f);
-        json_array_foreach(argv, i, e)
-        {
-            fputs("<input type=\"hidden\" name=\"_argv\" value=\"", h->f);
-            html_attr(h->f, json_is_string(e) ? json_string_value(e) : "");
-            fputs("\">\n", h->f);
-        }
-    } else {
-        fputs("<div class=\"step\">\n", h->f);
-    }
-    html_heading(h, level, key, json_object_get(form, "title"));
-    json_array_foreach(qs, i, q)
-    {
-        const json_t *choices = json_object_get(q, "choices"), *help = json_object_get(q, "help");
-        const char *id = text_of(json_object_get(q, "id"));
-        fputs(live ? "<fieldset>\n<legend>" : "<fieldset disabled>\n<legend>", h->f);
-        html_shown(h, text_of(json_object_get(q, "prompt")), 0);
-        fputs("</legend>\n", h->f);
-        json_array_foreach(choices, c, choice)
-        {
-            fprintf(h->f,
-                    "<div class=\"choice\"><input type=\"radio\" id=\"s%u-q%zu-c%zu\" name=\":", n,
-                    i + 1, c + 1);
-            html_attr(h->f, id);
-            fputs("\" value=\"", h->f);
-            html_attr(h->f, text_of(choice));
-            fputc('"', h->f);
-            if (json_is_string(help))
-                fprintf(h->f, " aria-describedby=\"s%u-q%zu-help\"", n, i + 1);
-            fprintf(h->f, "><label for=\"s%u-q%zu-c%zu\">", n, i + 1, c + 1);
-            html_shown(h, text_of(choice), 0);
-            fputs("</label></div>\n", h->f);
-        }
-        if (!json_is_array(choices)) {
-            fprintf(h->f, "<label for=\"s%u-q%zu\">Answer</label>\n", n, i + 1);
-            fprintf(h->f, "<input type=\"text\" id=\"s%u-q%zu\" name=\":", n, i + 1);
-            html_attr(h->f, id);
-            fputc('"', h->f);
-            if (json_is_string(help))
-                fprintf(h->f, " aria-describedby=\"s%u-q%zu-help\"", n, i + 1);
-            fputs(">\n", h->f);
-        }
-        if (json_is_string(help)) {
-            fprintf(h->f, "<p class=\"help\" id=\"s%u-q%zu-help\">", n, i + 1);
-            html_shown(h, json_string_value(help), 0);
-            fputs("</p>\n", h->f);
-        }
-        fputs("</fieldset>\n", h->f);
-    }
-    fputs(live ? "<button type=\"submit\">Save and continue</button>\n</form>\n" : "</div>\n",
-          h->f);
-}
-
-/* Any value where it stands: a cell, a definition, a list item. */
-static void html_value(struct html *h, const json_t *v, int level)
-{
-    size_t i;
-    json_t *e;
-    if (is_marked(h->o, v, MARK_FORM)) {
-        html_form(h, "form", v, level);
-    } else if (json_is_object(v)) {
-        html_object(h, v, level);
-    } else if (!json_is_array(v)) {
-        html_scalar(h, v);
-    } else if (json_array_size(v) == 0) {
-        fputs(is_marked(h->o, v, MARK_LIST) ? "(none)" : "-", h->f);
-    } else if (json_is_object(json_array_get(v, 0))) {
-        html_table(h, v, level);
-    } else {
-        fputs("<ul>\n", h->f);
-        json_array_foreach(v, i, e)
-        {
-            fputs("<li>", h->f);
-            html_value(h, e, level + 1);
-            fputs("</li>\n", h->f);
-        }
-        fputs("</ul>\n", h->f);
-    }
-}
-
-/*
- * As in text: the short values as a definition list, then each container
- * as a section under its label (a form under its own title). The root's
- * messages, alerts and actions are rendered apart.
- */
-static void html_object(struct html *h, const json_t *obj, int level)
-{
-    const char *key;
-    json_t *v;
-    int dl = 0;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (!is_scalarish(h->o, v) || is_host_list(h->o, v))
-            continue;
-        fputs(dl++ ? "<dt>" : "<dl>\n<dt>", h->f);
-        html_label(h, key);
-        fputs("</dt><dd>", h->f);
-        html_value(h, v, level + 1);
-        fputs("</dd>\n", h->f);
-    }
-    if (dl)
-        fputs("</dl>\n", h->f);
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (is_scalarish(h->o, v) || is_host_list(h->o, v))
-            continue;
-        if (is_marked(h->o, v, MARK_FORM)) {
-            html_form(h, key, v, level);
-            continue;
-        }
-        fputs("<section>\n", h->f);
-        html_heading(h, level, key, NULL);
-        html_value(h, v, level + 1);
-        fputs("</section>\n", h->f);
-    }
-}
-
-static void html_alert(struct html *h, const json_t *alert)
-{
-    size_t i = severity_of(alert);
-    fprintf(h->f, "<div class=\"alert %s\" role=\"%s\"><strong>%s</strong> ", severities[i].name,
-            severities[i].role, severities[i].word);
-    html_shown(h, text_of(json_object_get(alert, "text")), 1);
-    fputs("</div>\n", h->f);
-}
-
-/* A link to the command's page; every argument a query component of its own. */
-/*
- * 1 when every word of argv may sit in an address (browser history, server
- * logs): verbs, options, ids and codes. Anything else (an answer, a name, a
- * note) goes in a posted form instead.
- */
-static int argv_addressable(const json_t *argv)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(argv, i, e)
-    {
-        const char *w = json_is_string(e) ? json_string_value(e) : "";
-        if (w[0] == '\0' || strlen(w) > 64 ||
-            strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(w))
-            return 0;
-    }
-    return 1;
-}
-
-/*
- * An action: a link to /run?a=ARGV0&a=ARGV1... when its words may sit in an
- * address, else a button posting them (hidden "_argv" fields and "_open":
- * the server shows the command's form prefilled, or runs one that shows).
- */
-static void html_action(struct html *h, const json_t *action)
-{
-    const json_t *argv = json_object_get(action, "argv");
-    const char *label = text_of(json_object_get(action, "label"));
-    size_t i;
-    json_t *e;
-    fputs("<li>", h->f);
-    if (!json_is_array(argv)) {
-        html_shown(h, label, 0);
-        fputs("</li>\n", h->f);
-        return;
-    }
-    if (argv_addressable(argv)) {
-        fputs("<a href=\"/run", h->f);
-        json_array_foreach(argv, i, e)
-        {
-            fputs(i ? "&amp;a=" : "?a=", h->f);
-            html_url(h->f, json_string_value(e));
-        }
-        fputs("\">", h->f);
-        html_shown(h, label, 0);
-        fputs("</a></li>\n", h->f);
-        return;
-    }
-    fputs("<form method=\"post\" action=\"/run\" class=\"action\">"
-          "<input type=\"hidden\" name=\"_csrf\" value=\"",
-          h->f);
-    html_attr(h->f, h->csrf);
-    fputs("\"><input type=\"hidden\" name=\"_open\" value=\"1\">", h->f);
-    json_array_foreach(argv, i, e)
-    {
-        fputs("<input type=\"hidden\" name=\"_argv\" value=\"", h->f);
-        html_attr(h->f, json_is_string(e) ? json_string_value(e) : "");
-        fputs("\">", h->f);
-    }
-    fputs("<button type=\"submit\">", h->f);
-    html_shown(h, label, 0);
-    fputs("</button></form></li>\n", h->f);
-}
-
-int out_flush_html(struct out *o, FILE *f, const char *csrf)
-{
-    struct html h = {f, o, csrf, 0, 0};
-    size_t i;
-    json_t *e;
-    attach_lists(o);
-    json_array_foreach(o->alerts, i, e) html_alert(&h, e);
-    html_object(&h, o->root, 2);
-    json_array_foreach(o->messages, i, e)
-    {
-        fputs("<p class=\"message\">", f);
-        html_shown(&h, text_of(e), 1);
-        fputs("</p>\n", f);
-    }
-    if (json_array_size(o->actions) > 0) {
-        fputs("<ul class=\"actions\">\n", f);
-        json_array_foreach(o->actions, i, e) html_action(&h, e);
-        fputs("</ul>\n", f);
-    }
-    return h.rc != 0 || ferror(f) || fflush(f) != 0 ? -1 : 0;
 }

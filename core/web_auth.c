@@ -6,6 +6,7 @@
  * and lock as the database counts them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -81,9 +82,12 @@ static int password_ok(const char *conninfo, const char *role, const char *passw
     return rc;
 }
 
-/* The failure counted and audited; msg says what the person sees. */
+/*
+ * The failure counted and audited; msg says what the person sees: wrong,
+ * then whether the name is now locked.
+ */
 static int refuse(PGconn *c, const char *name, const char *address, const struct web_options *opt,
-                  char *msg, size_t msglen)
+                  const char *wrong, char *msg, size_t msglen)
 {
     static const char sql[] = "SELECT casehost.web_login_failed_v1($1, $2, $3::integer, "
                               "make_interval(mins => $4::integer))";
@@ -99,33 +103,26 @@ static int refuse(PGconn *c, const char *name, const char *address, const struct
     }
     if (!PQgetisnull(r, 0, 0))
         snprintf(msg, msglen,
-                 "The user name or password is wrong. Too many failed attempts: this user is "
-                 "locked for %u minutes, or until an admin unlocks them.",
-                 opt->lock_minutes);
+                 "%s Too many failed attempts: this user is locked for %u minutes, or until an "
+                 "admin unlocks them.",
+                 wrong, opt->lock_minutes);
     else
-        snprintf(msg, msglen, "The user name or password is wrong.");
+        snprintf(msg, msglen, "%s", wrong);
     PQclear(r);
     return 1;
 }
 
-int web_login(PGconn *c, const char *login_conninfo, const char *name, const char *password,
-              const char *address, const struct web_options *opt, char token[65], char *msg,
-              size_t msglen)
+int web_password_check(PGconn *c, const char *login_conninfo, const char *name,
+                       const char *password, const char *address, const struct web_options *opt,
+                       const char *wrong, char *msg, size_t msglen)
 {
     static const char begin_sql[] = "SELECT db_role, delay_ms, locked_until IS NOT NULL"
                                     "  FROM casehost.web_login_begin_v1($1, $2)";
-    static const char ok_sql[] =
-        "SELECT casehost.web_login_ok_v1($1, $2, $3::bytea, $4, make_interval(mins => $5::integer),"
-        " make_interval(hours => $6::integer))";
-    char err[512], role[64] = "", hash[68], csrf[65], idle[16], life[16];
-    const char *params[6] = {name, address, hash, csrf, idle, life};
+    const char *params[2] = {name, address};
+    char err[512], role[64] = "";
     PGresult *r;
     int locked, ok;
 
-    if (name[0] == '\0' || password[0] == '\0' || strlen(name) > 200 || strlen(password) > 1000) {
-        snprintf(msg, msglen, "Enter your user name and password.");
-        return 1;
-    }
     r = db_exec(c, begin_sql, 2, params, err, sizeof(err));
     if (r == NULL) {
         snprintf(msg, msglen, "cannot check the login throttle: %s", err);
@@ -138,7 +135,7 @@ int web_login(PGconn *c, const char *login_conninfo, const char *name, const cha
     PQclear(r);
     if (locked) {
         /* Counted and audited like any failure; the lock's end does not move. */
-        if (refuse(c, name, address, opt, msg, msglen) < 0)
+        if (refuse(c, name, address, opt, wrong, msg, msglen) < 0)
             return -1;
         snprintf(msg, msglen,
                  "This user is locked after too many failed attempts: try again in up to %u "
@@ -161,8 +158,29 @@ int web_login(PGconn *c, const char *login_conninfo, const char *name, const cha
                  role);
         return -1;
     }
-    if (ok == 0)
-        return refuse(c, name, address, opt, msg, msglen);
+    return ok == 0 ? refuse(c, name, address, opt, wrong, msg, msglen) : 0;
+}
+
+int web_login(PGconn *c, const char *login_conninfo, const char *name, const char *password,
+              const char *address, const struct web_options *opt, char token[65], char *msg,
+              size_t msglen)
+{
+    static const char ok_sql[] =
+        "SELECT casehost.web_login_ok_v1($1, $2, $3::bytea, $4, make_interval(mins => $5::integer),"
+        " make_interval(hours => $6::integer))";
+    char err[512], hash[68], csrf[65], idle[16], life[16];
+    const char *params[6] = {name, address, hash, csrf, idle, life};
+    int rc;
+
+    if (name[0] == '\0' || password[0] == '\0' || strlen(name) > 200 ||
+        strlen(password) > WEB_PASSWORD_MAX) {
+        snprintf(msg, msglen, "Enter your user name and password.");
+        return 1;
+    }
+    rc = web_password_check(c, login_conninfo, name, password, address, opt,
+                            "The user name or password is wrong.", msg, msglen);
+    if (rc != 0)
+        return rc;
     if (web_token_new(token) != 0 || web_token_new(csrf) != 0) {
         snprintf(msg, msglen, "no random numbers for a session token");
         return -1;
@@ -196,6 +214,7 @@ int web_session_find(PGconn *c, const char *token, struct web_session *s)
         snprintf(s->db_role, sizeof(s->db_role), "%s", PQgetvalue(r, 0, 0));
         snprintf(s->user_name, sizeof(s->user_name), "%s", PQgetvalue(r, 0, 1));
         snprintf(s->csrf, sizeof(s->csrf), "%s", PQgetvalue(r, 0, 2));
+        snprintf(s->token_hash, sizeof(s->token_hash), "%s", hash);
     }
     PQclear(r);
     return found;

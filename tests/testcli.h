@@ -91,4 +91,55 @@ static inline int has_alert(const char *severity, const char *part)
     ck_assert_msg(has_alert(severity, part), "no %s alert with '%s' in:\n%s", (severity), (part),  \
                   r.out)
 
+/* The action of doc labelled label, or NULL. Borrowed from doc. */
+static inline json_t *action(const char *label)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(doc, "actions"), i, a)
+    {
+        if (strcmp(jstr(a, "label"), label) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+/* The labels of doc's actions, joined by " | ", for messages. Static storage. */
+static inline const char *labels(void)
+{
+    static char buf[4096];
+    size_t i, n = 0;
+    json_t *a;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(doc, "actions"), i, a)
+    {
+        n += (size_t)snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0, "%s%s",
+                              i ? " | " : "", jstr(a, "label"));
+        if (n >= sizeof(buf))
+            break;
+    }
+    return buf;
+}
+
+/* Fails unless doc offers label with exactly the argv given (NULL-terminated). */
+#define OFFERS(label, ...) offers((label), (const char *const[]){__VA_ARGS__, NULL})
+static inline void offers(const char *label, const char *const *want)
+{
+    json_t *a = action(label), *argv;
+    size_t n = 0;
+    ck_assert_msg(a != NULL, "no action '%s' (actions: %s)\n%s", label, labels(), r.out);
+    argv = json_object_get(a, "argv");
+    for (; want[n] != NULL; n++) {
+        const char *got = json_string_value(json_array_get(argv, n));
+        ck_assert_msg(got != NULL && strcmp(got, want[n]) == 0,
+                      "action '%s': argument %zu is '%s', want '%s'", label, n,
+                      got != NULL ? got : "(none)", want[n]);
+    }
+    ck_assert_msg(json_array_size(argv) == n, "action '%s' has %zu arguments, want %zu", label,
+                  json_array_size(argv), n);
+}
+
+#define NOT_OFFERED(label)                                                                         \
+    ck_assert_msg(action(label) == NULL, "action '%s' offered (actions: %s)", (label), labels())
+
 #endif

@@ -380,8 +380,8 @@ class Walk:
         self.case_page()
         link = self.action(r"screen now")
         if link is None:
-            self.note("no 'screen now' action: opened screen step by its address")
-        self.open_view(link, ["screen", "step", case], "the screening")
+            self.note("no 'screen now' action: opened screen resume by its address")
+        self.open_view(link, ["screen", "resume", case], "the screening")
         self.no_errors("the first question")
         asked = []
         for _ in range(40):

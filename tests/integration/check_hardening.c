@@ -104,6 +104,8 @@ static const struct {
     {{"screen", "show", ID}, "screening", 1},
     {{"screen", "list", ID}, "case", 1},
     {{"screen", "step", ID}, "case", 1},
+    {{"screen", "resume", ID}, "case", 1},
+    {{"screen", "discard", ID}, "case", 1},
     {{"consent", "add", ID, "--purpose", "referral", "--recipients", "kind:legal_aid", "--regime",
       "vawa_voca", "--expires", "2099-12-31"},
      "person",

@@ -499,9 +499,10 @@ static void seed_value(const char *key, const char *sql)
 
 /*
  * What a caseworker of agency x ('A' or 'B') records, all through the CLI: a
- * 15-year-old with a note, a consent, safe contact and a completed screening
+ * 15-year-old with a note, a consent, safe contact, a completed screening
  * that exchanged sex (mandatory reports to cw_ca and le_ca, with their outbox
- * rows), then the agency's dispatcher runs with config dcfg.
+ * rows) and a screening draft, then the agency's dispatcher runs with config
+ * dcfg.
  */
 static void seed_agency(char x, const char *dcfg)
 {
@@ -527,6 +528,9 @@ static void seed_agency(char x, const char *dcfg)
     SEED(cfg, worker, "screen", "start", cid, "--instrument", "youth_quick",
          "offer_not_as_promised=no", "could_not_leave=no", "id_money_phone_held=no",
          "exchanged_sex=yes");
+    /* a screening again, half asked: its answers so far are the case's draft */
+    SEED(cfg, worker, "screen", "step", cid, "--instrument", "youth_quick",
+         "offer_not_as_promised=no");
     SEED(cfg, worker, "episode", "add", cid, "--from", "2024-01-01", "--kind", "sex", "--note",
          note);
     SEED(cfg, worker, "determination", "set", cid, "--level", "suspected", "--type", "sex",
@@ -687,6 +691,10 @@ static void seed_once(void)
         seed_value("LIVE_HASH", "SELECT coalesce(min(hash), '00000000')"
                                 " FROM casehost.config_generations WHERE live");
 
+    /* B's draft is a month old, so that a purge reaching B would take it. */
+    seed_exec("UPDATE trafficking.screening_drafts SET saved_at = now() - interval '40 days'"
+              " WHERE case_id = %s",
+              value("B_CASE"));
     /* B's sent referral is long overdue, so that a claim would take it... */
     seed_exec("UPDATE trafficking.referrals SET sent_at = now() - interval '30 days'"
               " WHERE id = %s",
@@ -1035,6 +1043,8 @@ static const char *const b_probes[] = {
     "SELECT count(*) FROM trafficking.declines_of_v1({{B_PERSON}})",
     "SELECT count(*) FROM trafficking.episodes_v1({{B_CASE}})",
     "SELECT count(*) FROM trafficking.determinations_v1({{B_CASE}})",
+    "SELECT count(*) FROM trafficking.screening_draft_of_v1({{B_CASE}}, NULL)",
+    "SELECT count(*) FROM trafficking.screening_drafts_v1({{B_CASE}})",
     "SELECT count(*) FROM trafficking.outbox_take_v1()",
     "SELECT count(*) FROM trafficking.outbox_consent_v1({{B_CONSENT}})",
 };

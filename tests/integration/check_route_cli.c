@@ -117,6 +117,32 @@ START_TEST(screen_start_on_a_case_in_imminent_danger_says_call_911_first_and_owe
 }
 END_TEST
 
+/* ------------------------------------------------------------- case show --- */
+
+START_TEST(case_show_of_a_case_in_danger_opens_with_the_instruction_while_it_is_open)
+{
+    char cid[24];
+    long long c = minor_in_danger();
+    snprintf(cid, sizeof(cid), "%lld", c);
+    /* whoever opens the case later reads it first, in text and as the first JSON alert */
+    RUN_OK(TL_AS, "a_worker", "case", "show", cid);
+    ck_assert_msg(strncmp(first_words(r.out), "DANGER: " CALL_911 "\n",
+                          strlen("DANGER: " CALL_911 "\n")) == 0,
+                  "the instruction is not the first line:\n%s", r.out);
+    RUN_JSON("case", "show", cid);
+    {
+        json_t *first = json_array_get(json_object_get(doc, "alerts"), 0);
+        ck_assert_msg(first != NULL, "no alerts in:\n%s", r.out);
+        ck_assert_str_eq(jstr(first, "severity"), "danger");
+        ck_assert_str_eq(jstr(first, "text"), CALL_911);
+    }
+    /* a closed case no longer calls for it */
+    RUN_OK(TL_AS, "a_worker", "case", "close", cid, "--reason", "safe and housed");
+    RUN_OK(TL_AS, "a_worker", "case", "show", cid);
+    ck_assert_msg(strstr(r.out, "CALL 911") == NULL, "a closed case still says:\n%s", r.out);
+}
+END_TEST
+
 /* ------------------------------------------------------------ route explain --- */
 
 START_TEST(route_explain_opens_with_what_to_do_and_the_trace_only_with_trace)
@@ -262,6 +288,8 @@ static Suite *route_cli_suite(void)
         danger,
         screen_start_on_a_case_in_imminent_danger_says_call_911_first_and_owes_every_report);
     tcase_add_test(danger, route_explain_opens_with_what_to_do_and_the_trace_only_with_trace);
+    tcase_add_test(danger,
+                   case_show_of_a_case_in_danger_opens_with_the_instruction_while_it_is_open);
     suite_add_tcase(s, danger);
     tcase_add_checked_fixture(nodb, setup, teardown);
     tcase_set_timeout(nodb, 180);

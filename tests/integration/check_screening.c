@@ -398,7 +398,8 @@ END_TEST
 
 /*
  * `screen step` asks one question at a time as a step form, the skip logic
- * and stop-on-disclosure applied, writes nothing, and at the end offers the
+ * and stop-on-disclosure applied, stores no screening (only the draft of
+ * the answers so far: check_screening_drafts.c), and at the end offers the
  * `screen start` that stores exactly the answers given; run, it does.
  */
 START_TEST(screen_step_walks_a_screening_one_question_at_a_time)

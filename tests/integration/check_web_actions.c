@@ -4,8 +4,9 @@
  * commands only show (CH_CMD_VIEW: a link runs them) and which make up a
  * person's home page (CH_CMD_HOME), read through the host's own loader; and
  * the next steps (out_action) each page offers, read from --json's root
- * "actions": screen now and the step forms from the case page to the review
- * of the answers, the moves a referral's state allows the person looking,
+ * "actions": screen now (`screen resume`, a view) and the step forms (posted:
+ * each saves the answers so far) from the case page to the review of the
+ * answers, the moves a referral's state allows the person looking,
  * consents to revoke, the safe contact to change. Every offered argv fits
  * its command's typed table (positionals first, then options), so the form
  * a link opens parses prefilled.
@@ -61,18 +62,44 @@ static const struct {
     const char *verb, *sub;
     unsigned want;
 } classified[] = {
-    {"screen", "start", 0},      {"screen", "decline", 0},     {"screen", "step", V},
-    {"screen", "show", V},       {"screen", "list", V},        {"screen", "due", V | H},
-    {"instrument", "list", V},   {"instrument", "show", V},    {"consent", "add", 0},
-    {"consent", "revoke", 0},    {"consent", "decline", 0},    {"consent", "undecline", 0},
-    {"consent", "list", V},      {"safety", "set", 0},         {"safety", "show", V},
-    {"referral", "list", V},     {"referral", "show", V},      {"referral", "ack", 0},
-    {"referral", "accept", 0},   {"referral", "reject", 0},    {"referral", "close", 0},
-    {"referral", "revoke", 0},   {"referral", "ledger", V},    {"referral", "report-again", 0},
-    {"referral", "retry", 0},    {"referral", "overdue", V},   {"referral", "attention", V | H},
-    {"episode", "add", 0},       {"episode", "list", V},       {"episode", "remove", 0},
-    {"determination", "set", 0}, {"determination", "show", V}, {"routing", "test", V},
-    {"routing", "replay", V},    {"route", "what-if", V},      {"route", "explain", V},
+    {"screen", "start", 0},
+    {"screen", "decline", 0},
+    {"screen", "step", 0},
+    {"screen", "resume", V},
+    {"screen", "discard", 0},
+    {"screen", "show", V},
+    {"screen", "list", V},
+    {"screen", "due", V | H},
+    {"instrument", "list", V},
+    {"instrument", "show", V},
+    {"consent", "add", 0},
+    {"consent", "revoke", 0},
+    {"consent", "decline", 0},
+    {"consent", "undecline", 0},
+    {"consent", "list", V},
+    {"safety", "set", 0},
+    {"safety", "show", V},
+    {"referral", "list", V},
+    {"referral", "show", V},
+    {"referral", "ack", 0},
+    {"referral", "accept", 0},
+    {"referral", "reject", 0},
+    {"referral", "close", 0},
+    {"referral", "revoke", 0},
+    {"referral", "ledger", V},
+    {"referral", "report-again", 0},
+    {"referral", "retry", 0},
+    {"referral", "overdue", V},
+    {"referral", "attention", V | H},
+    {"episode", "add", 0},
+    {"episode", "list", V},
+    {"episode", "remove", 0},
+    {"determination", "set", 0},
+    {"determination", "show", V},
+    {"routing", "test", V},
+    {"routing", "replay", V},
+    {"route", "what-if", V},
+    {"route", "explain", V},
     {"dispatch", NULL, 0},
 };
 
@@ -120,57 +147,6 @@ START_TEST(every_command_says_whether_it_only_shows_and_the_home_ones_need_no_ar
 END_TEST
 
 /* ----------------------------------------------------------- the actions --- */
-
-/* The action of doc labelled label, or NULL. Borrowed from doc. */
-static json_t *action(const char *label)
-{
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(doc, "actions"), i, a)
-    {
-        if (strcmp(jstr(a, "label"), label) == 0)
-            return a;
-    }
-    return NULL;
-}
-
-/* The labels of doc's actions, joined by " | ", for messages. Static storage. */
-static const char *labels(void)
-{
-    static char buf[4096];
-    size_t i, n = 0;
-    json_t *a;
-    buf[0] = '\0';
-    json_array_foreach(json_object_get(doc, "actions"), i, a)
-    {
-        n += (size_t)snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0, "%s%s",
-                              i ? " | " : "", jstr(a, "label"));
-        if (n >= sizeof(buf))
-            break;
-    }
-    return buf;
-}
-
-/* Fails unless doc offers label with exactly the argv given (NULL-terminated). */
-#define OFFERS(label, ...) offers((label), (const char *const[]){__VA_ARGS__, NULL})
-static void offers(const char *label, const char *const *want)
-{
-    json_t *a = action(label), *argv;
-    size_t n = 0;
-    ck_assert_msg(a != NULL, "no action '%s' (actions: %s)\n%s", label, labels(), r.out);
-    argv = json_object_get(a, "argv");
-    for (; want[n] != NULL; n++) {
-        const char *got = json_string_value(json_array_get(argv, n));
-        ck_assert_msg(got != NULL && strcmp(got, want[n]) == 0,
-                      "action '%s': argument %zu is '%s', want '%s'", label, n,
-                      got != NULL ? got : "(none)", want[n]);
-    }
-    ck_assert_msg(json_array_size(argv) == n, "action '%s' has %zu arguments, want %zu", label,
-                  json_array_size(argv), n);
-}
-
-#define NOT_OFFERED(label)                                                                         \
-    ck_assert_msg(action(label) == NULL, "action '%s' offered (actions: %s)", (label), labels())
 
 /* `help VERB` of the program as JSON, read once per verb (kept for the life of the process). */
 static json_t *help_of(const char *verb)
@@ -291,14 +267,14 @@ START_TEST(case_page_with_a_suggested_screening_offers_screen_now_and_the_declin
     long long c = runaway_case();
     const char *id = tl_id(c);
     RUN_JSON("case", "show", id);
-    OFFERS("screen now", "screen", "step", id);
+    OFFERS("screen now", "screen", "resume", id);
     OFFERS("record that the person declined", "screen", "decline", id);
     OFFERS("screenings of this case", "screen", "list", id);
     OFFERS("referrals of this case", "referral", "list", "--case", id);
     actions_fit_their_tables();
     /* screen list is the same part: it offers the case instead of itself */
     RUN_JSON("screen", "list", id);
-    OFFERS("screen now", "screen", "step", id);
+    OFFERS("screen now", "screen", "resume", id);
     OFFERS("show the case", "case", "show", id);
     NOT_OFFERED("screenings of this case");
     /* a closed case is reopened before screening: nothing to screen now */
@@ -307,6 +283,8 @@ START_TEST(case_page_with_a_suggested_screening_offers_screen_now_and_the_declin
     NOT_OFFERED("screen now");
     NOT_OFFERED("record that the person declined");
     RUN_FAILS(1, "screen", "step", id);
+    HAS(r.err, "is closed: reopen it before screening");
+    RUN_FAILS(1, "screen", "resume", id);
     HAS(r.err, "is closed: reopen it before screening");
 }
 END_TEST
@@ -358,6 +336,9 @@ START_TEST(screen_now_walks_the_step_forms_to_a_review_that_stores_without_askin
                               " AND state NOT IN ('suggested', 'in_progress')",
                               c),
                      0);
+    /* what was answered is kept as the case's draft until it is stored */
+    ck_assert_int_eq(
+        db_value("SELECT count(*) FROM trafficking.screening_drafts WHERE case_id = %lld", c), 1);
     store = action("store the screening");
     ck_assert_msg(store != NULL, "no store action: %s", labels());
     actions_fit_their_tables();
@@ -377,6 +358,8 @@ START_TEST(screen_now_walks_the_step_forms_to_a_review_that_stores_without_askin
                               " AND state = 'stopped'",
                               c),
                      1);
+    ck_assert_int_eq(
+        db_value("SELECT count(*) FROM trafficking.screening_drafts WHERE case_id = %lld", c), 0);
     /* the stored screening's page leads back to the case */
     RUN_JSON("screen", "show", tl_id(jint(doc, "screening")));
     OFFERS("show the case", "case", "show", id);
@@ -507,7 +490,7 @@ START_TEST(due_screenings_offer_their_first_question)
     char label[80];
     RUN_JSON("screen", "due");
     snprintf(label, sizeof(label), "screen case %lld now (youth_quick)", c);
-    OFFERS(label, "screen", "step", tl_id(c), "--instrument", "youth_quick");
+    OFFERS(label, "screen", "resume", tl_id(c), "--instrument", "youth_quick");
 }
 END_TEST
 

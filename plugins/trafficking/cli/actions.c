@@ -27,12 +27,6 @@ void trf_action(struct trf *t, struct ch_ctx *ctx, const char *label, ...)
     t->api->out_action(ctx, label, argv);
 }
 
-void trf_actions_screening_due(struct trf *t, struct ch_ctx *ctx, const char *case_id)
-{
-    trf_action(t, ctx, "screen now", "screen", "step", case_id, NULL);
-    trf_action(t, ctx, "record that the person declined", "screen", "decline", case_id, NULL);
-}
-
 /* The value of column in row of r; NULL when SQL NULL or the column is missing. */
 static const char *cell(const PGresult *r, int row, const char *column)
 {
@@ -40,6 +34,35 @@ static const char *cell(const PGresult *r, int row, const char *column)
     if (c < 0 || row >= PQntuples(r) || PQgetisnull(r, row, c))
         return NULL;
     return PQgetvalue(r, row, c);
+}
+
+void trf_actions_screening(struct trf *t, struct ch_ctx *ctx, const char *case_id, int due,
+                           const PGresult *drafts)
+{
+    int n = drafts != NULL ? PQntuples(drafts) : 0;
+    char label[200];
+    for (int i = 0; i < n; i++) {
+        const char *instrument = cell(drafts, i, "instrument");
+        const char *answered = cell(drafts, i, "answered");
+        int one = answered != NULL && strcmp(answered, "1") == 0;
+        if (instrument == NULL)
+            continue;
+        /* One draft is the one `screen resume CASE` takes up; of more, each names its own. */
+        if (n == 1) {
+            snprintf(label, sizeof(label), "resume the screening (%s answer%s saved)",
+                     answered ? answered : "0", one ? "" : "s");
+            trf_action(t, ctx, label, "screen", "resume", case_id, NULL);
+        } else {
+            snprintf(label, sizeof(label), "resume the %.100s screening (%s answer%s saved)",
+                     instrument, answered ? answered : "0", one ? "" : "s");
+            trf_action(t, ctx, label, "screen", "resume", case_id, "--instrument", instrument,
+                       NULL);
+        }
+    }
+    if (n == 0 && due)
+        trf_action(t, ctx, "screen now", "screen", "resume", case_id, NULL);
+    if (due)
+        trf_action(t, ctx, "record that the person declined", "screen", "decline", case_id, NULL);
 }
 
 void trf_actions_per_row(struct trf *t, struct ch_ctx *ctx, const PGresult *r, const char *column,

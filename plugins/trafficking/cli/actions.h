@@ -20,11 +20,15 @@
 void trf_action(struct trf *t, struct ch_ctx *ctx, const char *label, ...) TRF_SENTINEL;
 
 /*
- * For a case (decimal text) with a suggested screening: "screen now" (the
- * first question, as `screen step` asks it) and "record that the person
+ * For an open case (decimal text): per saved draft (drafts: rows of
+ * screening_drafts_v1 with instrument and answered), "resume the screening
+ * (N answers saved)" (`screen resume`: the next question, the answers
+ * carried); else, when a screening is due, "screen now" (`screen resume`:
+ * the first question). When one is due, also "record that the person
  * declined".
  */
-void trf_actions_screening_due(struct trf *t, struct ch_ctx *ctx, const char *case_id);
+void trf_actions_screening(struct trf *t, struct ch_ctx *ctx, const char *case_id, int due,
+                           const PGresult *drafts);
 
 /*
  * One action per row of r with a value in column: label_head and the value

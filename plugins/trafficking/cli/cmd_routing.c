@@ -451,7 +451,7 @@ int trf_register_routing_commands(struct trf *t)
          "route a case: what-if on a case file; explain a stored decision"},
         {sizeof(specs[0]), "route", "explain",
          "what a stored decision asks of you, and (--trace) why each rule fired",
-         CH_SPEC_ARGS(explain_args), route_explain, t, CH_CMD_OWN_TX | CH_CMD_VIEW, NULL},
+         CH_SPEC_ARGS(explain_args), route_explain, t, CH_CMD_VIEW, NULL},
     };
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
         if (t->api->command_typed(t->self, &specs[i]) != 0)

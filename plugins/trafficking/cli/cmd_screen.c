@@ -3,10 +3,9 @@
  * question at a time on a terminal (skip logic and stop-on-disclosure as it
  * goes), as step forms (`screen step`, a web page's way), or taken from
  * --answers FILE / item=value arguments; it is stored only when finished, so
- * quitting halfway writes nothing.
+ * quitting halfway stores nothing. Step forms keep the answers so far as the
+ * case's draft, which `screen resume` takes up after a new login.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,11 @@
 #include "cfg/cfgread.h"
 #include "cfg/lines.h"
 #include "cli/actions.h"
+#include "cli/answers.h"
 #include "cli/cmd_instrument.h"
 #include "cli/show.h"
+#include "cli/step_form.h"
+#include "db/draft.h"
 #include "db/query.h"
 #include "db/route.h"
 #include "db/screening.h"
@@ -24,147 +26,6 @@
 enum { S_CASE, S_INSTRUMENT, S_SUPERSEDES, S_ANSWERS, S_PAIRS, S_REASON };
 /* Arguments of screen decline. */
 enum { D_CASE, D_INSTRUMENT, D_SUPERSEDES, D_REASON };
-
-/* Decimal digits only (no sign, blank or trailing text), in [lo, hi]; 0 or -1. */
-static int whole(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    long long v;
-    if (s == NULL || !(s[0] >= '0' && s[0] <= '9'))
-        return -1;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno == ERANGE || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/*
- * Reads one answer for item it. Returns 0, or -1 with the reason in err.
- * Choice items take a label or its 1-based number.
- */
-static int parse_answer(const struct instrument_item *it, const char *v, struct answer *out,
-                        char *err, size_t errlen)
-{
-    static const struct {
-        const char *text;
-        enum answer_kind kind;
-    } words[] = {{"yes", ANSWER_YES},
-                 {"y", ANSWER_YES},
-                 {"no", ANSWER_NO},
-                 {"n", ANSWER_NO},
-                 {"unknown", ANSWER_UNKNOWN},
-                 {"?", ANSWER_UNKNOWN},
-                 {"declined", ANSWER_DECLINED},
-                 {"d", ANSWER_DECLINED}};
-    long long n;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (strcmp(v, words[i].text) != 0)
-            continue;
-        if (it->kind != INSTRUMENT_KIND_YES_NO &&
-            (words[i].kind == ANSWER_YES || words[i].kind == ANSWER_NO))
-            break;
-        *out = (struct answer){words[i].kind, 0};
-        return 0;
-    }
-    if (it->kind == INSTRUMENT_KIND_COUNT) {
-        if (whole(v, 0, LLONG_MAX, &n) == 0) {
-            *out = (struct answer){ANSWER_VALUE, n};
-            return 0;
-        }
-        snprintf(err, errlen, "item '%s': '%s' is not a count (a number, ? or d)", it->id, v);
-        return -1;
-    }
-    if (it->kind == INSTRUMENT_KIND_CHOICE) {
-        if (whole(v, 1, (long long)it->n_choices, &n) == 0) {
-            *out = (struct answer){ANSWER_VALUE, n - 1};
-            return 0;
-        }
-        for (size_t c = 0; c < it->n_choices; c++)
-            if (strcmp(it->choices[c], v) == 0) {
-                *out = (struct answer){ANSWER_VALUE, (long long)c};
-                return 0;
-            }
-        snprintf(err, errlen, "item '%s': '%s' is not one of its choices", it->id, v);
-        return -1;
-    }
-    snprintf(err, errlen, "item '%s': '%s' is not an answer (yes, no, unknown or declined)", it->id,
-             v);
-    return -1;
-}
-
-/* Sets one "item=answer" pair; where says where it came from for the message. */
-static int set_pair(const struct instrument *inst, struct answer *answers, const char *pair,
-                    const char *where, char *err, size_t errlen)
-{
-    char item[128], msg[300];
-    const char *eq = strchr(pair, '=');
-    const char *v = eq + 1;
-    size_t n = (size_t)(eq - pair);
-    int idx;
-    while (n > 0 && pair[n - 1] == ' ')
-        n--;
-    while (*v == ' ')
-        v++;
-    snprintf(item, sizeof(item), "%.*s", (int)n, pair);
-    idx = instrument_item_index(inst, item);
-    if (idx < 0) {
-        snprintf(err, errlen, "%s: instrument '%s' has no item '%s'", where, inst->id, item);
-        return -1;
-    }
-    if (answers[idx].kind != ANSWER_NOT_ASKED) {
-        snprintf(err, errlen, "%s: item '%s' is answered twice", where, item);
-        return -1;
-    }
-    if (parse_answer(&inst->items[idx], v, &answers[idx], msg, sizeof(msg)) != 0) {
-        snprintf(err, errlen, "%s: %s", where, msg);
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Reads "item = answer" lines ('#' starts a comment) from path, through the
- * plugin's one line reader: a comment however long stays one comment, and a
- * NUL byte refuses the file (with the same 4 MiB cap as every file it parses).
- */
-static int read_answers_file(const struct instrument *inst, struct answer *answers,
-                             const char *path, char *err, size_t errlen)
-{
-    char where[960], why[1000];
-    struct lines in;
-    int rc = 0, got;
-    if (lines_open(&in, path, CFGREAD_MAX_FILE, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "cannot read answers file '%.600s': %.300s", path, why);
-        lines_release(&in);
-        return -1;
-    }
-    while (rc == 0 && (got = lines_next(&in, why, sizeof(why))) == 1) {
-        char *p = in.line, *end;
-        p[strcspn(p, "#")] = '\0';
-        while (*p == ' ' || *p == '\t')
-            p++;
-        end = p + strlen(p);
-        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
-        if (*p == '\0')
-            continue;
-        snprintf(where, sizeof(where), "%.900s:%lld", path, in.lineno);
-        if (strchr(p, '=') == NULL) {
-            snprintf(err, errlen, "%.900s: expected ITEM = ANSWER", where);
-            rc = -1;
-        } else {
-            rc = set_pair(inst, answers, p, where, err, errlen);
-        }
-    }
-    if (rc == 0 && got < 0) {
-        snprintf(err, errlen, "answers file %.990s", why);
-        rc = -1;
-    }
-    lines_release(&in);
-    return rc;
-}
 
 static void print_choices(const struct instrument_item *it)
 {
@@ -221,7 +82,7 @@ static int ask(const struct instrument *inst, struct answer *answers,
                 rc = 1;
                 goto out;
             }
-            if (parse_answer(it, in.line, &answers[o.next], err, errlen) == 0)
+            if (trf_answer_parse(it, in.line, &answers[o.next], err, errlen) == 0)
                 break;
             printf("%s\n", err);
         }
@@ -320,7 +181,7 @@ static int given_answers(struct trf *t, struct ch_ctx *ctx, const struct instrum
     if (dropped != NULL)
         *dropped = v[S_PAIRS].given;
     if (v[S_ANSWERS].given &&
-        read_answers_file(inst, answers, v[S_ANSWERS].text, err, sizeof(err)) != 0) {
+        trf_answers_read_file(inst, answers, v[S_ANSWERS].text, err, sizeof(err)) != 0) {
         t->api->fail(ctx, "%s", err);
         return -1;
     }
@@ -330,7 +191,7 @@ static int given_answers(struct trf *t, struct ch_ctx *ctx, const struct instrum
         snprintf(where, sizeof(where), "answer '%.120s'", pair);
         if (strchr(pair, '=') == NULL)
             snprintf(err, sizeof(err), "%s: expected ITEM=ANSWER", where);
-        else if (set_pair(inst, answers, pair, where, err, sizeof(err)) == 0)
+        else if (trf_answer_set_pair(inst, answers, pair, where, err, sizeof(err)) == 0)
             continue;
         if (dropped != NULL && i + 1 == v[S_PAIRS].given) {
             t->api->out_alert(ctx, CH_SEV_WARNING, "%s: answer again", err);
@@ -563,7 +424,7 @@ static int screen_due(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         const char *case_id = PQgetvalue(r, i, 1), *instrument = PQgetvalue(r, i, 3);
         char label[160];
         snprintf(label, sizeof(label), "screen case %s now (%.100s)", case_id, instrument);
-        trf_action(ud, ctx, label, "screen", "step", case_id, "--instrument", instrument, NULL);
+        trf_action(ud, ctx, label, "screen", "resume", case_id, "--instrument", instrument, NULL);
     }
     PQclear(r);
     return CH_OK;
@@ -571,113 +432,154 @@ static int screen_due(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 
 /*
  * screen step CASE [ITEM=ANSWER...] [--instrument ID]: the next question of
- * a screening, given the answers so far, as a step form (skip logic and
- * stop-on-disclosure applied), so a screening can be asked on any surface
- * one question at a time: a web page posts each answer back here. Writes
- * nothing; when nothing is left to ask it offers the `screen start` that
- * stores the answers (on a page: its form, prefilled, where any answer can
- * be changed before storing).
+ * a screening, given the answers so far, as a step form (step_form_out), so a
+ * screening can be asked on any surface one question at a time: a web page
+ * posts each answer back here. The answers so far are saved as the case's
+ * draft (they outlast a login: `screen resume`); nothing is stored as a
+ * screening until `screen start`.
  */
 static int screen_step(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
-    static const char *const yes_no[] = {"yes", "no", "unknown", "declined", NULL};
     struct trf *t = ud;
-    const struct ch_host_api *api = t->api;
     const struct instrument *inst;
     struct casefacts cf;
     struct rule_value facts[FACTS__COUNT];
     struct answer *answers;
-    struct scoring_outcome o;
-    const char **argv = NULL, **choices = NULL;
-    char err[1024], case_arg[24];
+    const char **pairs;
     size_t n = 0;
     unsigned dropped;
-    int rc;
-
-    rc = screen_prepare(t, ctx, v, &cf, facts, &inst);
+    int rc = screen_prepare(t, ctx, v, &cf, facts, &inst);
     if (rc != CH_OK)
         return rc;
     rc = CH_ERROR;
     answers = calloc(inst->n_items ? inst->n_items : 1, sizeof(*answers));
-    argv = calloc(v[S_PAIRS].given + 10, sizeof(*argv));
-    if (answers == NULL || argv == NULL) {
-        api->fail(ctx, "out of memory");
+    pairs = calloc(v[S_PAIRS].given + 1, sizeof(*pairs));
+    if (answers == NULL || pairs == NULL) {
+        t->api->fail(ctx, "out of memory");
         goto out;
     }
     if (given_answers(t, ctx, inst, v, answers, &dropped) != 0) {
         rc = CH_USAGE;
         goto out;
     }
-    if (scoring_run(inst, answers, facts, &o, NULL, err, sizeof(err)) != 0) {
-        api->fail(ctx, "%s", err);
-        goto out;
-    }
-    /*
-     * The command that continues, as step_args/start_args take it: the case
-     * and the answers so far (a step form appends the next one), then the
-     * options, the instrument pinned so a new suggestion cannot change it.
-     */
-    snprintf(case_arg, sizeof(case_arg), "%lld", v[S_CASE].num);
-    argv[n++] = "screen";
-    argv[n++] = o.stopped || o.next < 0 ? "start" : "step";
-    argv[n++] = case_arg;
     for (unsigned i = 0; i < v[S_PAIRS].given; i++)
         if (i != dropped)
-            argv[n++] = v[S_PAIRS].list[i];
-    argv[n++] = "--instrument";
-    argv[n++] = inst->id;
-    if (v[S_SUPERSEDES].given) {
-        argv[n++] = "--supersedes";
-        argv[n++] = v[S_SUPERSEDES].text;
-    }
-    if (v[S_ANSWERS].given) {
-        argv[n++] = "--answers";
-        argv[n++] = v[S_ANSWERS].text;
-    }
-    argv[n] = NULL;
-    api->out_str(ctx, "instrument", inst->id);
-    api->out_int(ctx, "version", inst->version);
-    if (o.stopped || o.next < 0) {
-        if (o.stopped)
-            api->out_alert(ctx, CH_SEV_DANGER,
-                           "Disclosure at item '%s': stop asking. Make sure the person is safe "
-                           "now, and arrange a forensic interview through your protocol.",
-                           inst->items[o.stop_item].id);
-        api->out_message(ctx, "No more questions: check the answers and store the screening.");
-        api->out_action(ctx, "store the screening", argv);
-        rc = CH_OK;
+            pairs[n++] = v[S_PAIRS].list[i];
+    if (step_form_save_draft(t, ctx, v[S_CASE].num, inst, answers) != 0)
         goto out;
-    }
-    {
-        const struct instrument_item *it = &inst->items[o.next];
-        struct ch_question q = {sizeof(q), it->id, it->prompt, NULL, NULL};
-        char title[300];
-        if (it->kind == INSTRUMENT_KIND_YES_NO) {
-            q.choices = yes_no;
-        } else if (it->kind == INSTRUMENT_KIND_CHOICE) {
-            choices = calloc(it->n_choices + 3, sizeof(*choices));
-            if (choices == NULL) {
-                api->fail(ctx, "out of memory");
-                goto out;
-            }
-            for (size_t c = 0; c < it->n_choices; c++)
-                choices[c] = it->choices[c];
-            choices[it->n_choices] = "unknown";
-            choices[it->n_choices + 1] = "declined";
-            q.choices = choices;
-        } else {
-            q.help = "a number, unknown or declined";
-        }
-        snprintf(title, sizeof(title), "%s (version %d), question %d of %zu", inst->title,
-                 inst->version, o.next + 1, inst->n_items);
-        api->out_form(ctx, "step", title, &q, 1, argv);
-    }
-    rc = CH_OK;
+    rc = step_form_out(t, ctx, v[S_CASE].num, inst, facts, answers, pairs, n,
+                       v[S_SUPERSEDES].given ? v[S_SUPERSEDES].text : NULL,
+                       v[S_ANSWERS].given ? v[S_ANSWERS].text : NULL);
 out:
-    free(choices);
-    free(argv);
+    free(pairs);
     free(answers);
     return rc;
+}
+
+/* Arguments of screen resume and screen discard. */
+enum { R_CASE, R_INSTRUMENT };
+
+/*
+ * screen resume CASE [--instrument ID]: where a screening of the case
+ * stands, as screen step shows it, from the answers saved last (the draft of
+ * --instrument, else the case's latest, else none: the suggested
+ * screening's first question). A link runs it: it changes nothing (the
+ * draft's read is audited).
+ */
+static int screen_resume(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    struct trf *t = ud;
+    const struct instrument *inst;
+    struct casefacts cf;
+    struct rule_value facts[FACTS__COUNT];
+    struct ch_value sv[S_REASON + 1];
+    struct screening_draft d;
+    struct answer *answers = NULL;
+    char **pairs = NULL, err[1024];
+    long long case_id = v[R_CASE].num;
+    int rc = CH_ERROR, n = 0, found;
+
+    found = screening_draft_load(t->api->conn(ctx), case_id,
+                                 v[R_INSTRUMENT].given ? v[R_INSTRUMENT].text : NULL, &d, err,
+                                 sizeof(err));
+    if (found < 0) {
+        t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    memset(sv, 0, sizeof(sv));
+    sv[S_CASE] = v[R_CASE];
+    sv[S_INSTRUMENT] = v[R_INSTRUMENT];
+    if (found && !v[R_INSTRUMENT].given) {
+        sv[S_INSTRUMENT].text = d.instrument;
+        sv[S_INSTRUMENT].given = 1;
+    }
+    rc = screen_prepare(t, ctx, sv, &cf, facts, &inst);
+    if (rc != CH_OK)
+        goto out;
+    rc = CH_ERROR;
+    answers = calloc(inst->n_items ? inst->n_items : 1, sizeof(*answers));
+    pairs = calloc(inst->n_items + 1, sizeof(*pairs));
+    if (answers == NULL || pairs == NULL) {
+        t->api->fail(ctx, "out of memory");
+        goto out;
+    }
+    if (found) {
+        n = step_form_draft_pairs(t, ctx, &d, inst, answers, pairs);
+        if (n < 0)
+            goto out;
+        t->api->out_message(ctx, "%d answer%s saved by %s at %s", d.answered,
+                            d.answered == 1 ? "" : "s", d.saved_by[0] ? d.saved_by : "(unknown)",
+                            d.saved_at);
+        if (d.version != inst->version)
+            t->api->out_alert(ctx, CH_SEV_WARNING,
+                              "the answers were saved with version %d of '%s'; version %d asks "
+                              "now: check them before storing",
+                              d.version, inst->id, inst->version);
+    }
+    rc = step_form_out(t, ctx, case_id, inst, facts, answers, (const char *const *)pairs, (size_t)n,
+                       NULL, NULL);
+    if (rc == CH_OK && found) {
+        char case_arg[24];
+        snprintf(case_arg, sizeof(case_arg), "%lld", case_id);
+        trf_action(t, ctx, "start again (discard the saved answers)", "screen", "discard", case_arg,
+                   "--instrument", inst->id, NULL);
+    }
+out:
+    for (int i = 0; pairs != NULL && i < n; i++)
+        free(pairs[i]);
+    free(pairs);
+    free(answers);
+    screening_draft_release(&d);
+    return rc;
+}
+
+/* screen discard CASE [--instrument ID]: throws the saved answers away, to start again. */
+static int screen_discard(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    struct trf *t = ud;
+    const char *instrument = v[R_INSTRUMENT].given ? v[R_INSTRUMENT].text : NULL;
+    char err[1024], case_arg[24];
+    int n = screening_draft_discard(t->api->conn(ctx), v[R_CASE].num, instrument, err, sizeof(err));
+    if (n < 0) {
+        t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    snprintf(case_arg, sizeof(case_arg), "%lld", v[R_CASE].num);
+    t->api->out_int(ctx, "case", v[R_CASE].num);
+    t->api->out_int(ctx, "discarded", n);
+    if (n > 0)
+        t->api->out_message(ctx, "the saved answers of case %s%s%s were thrown away", case_arg,
+                            instrument ? " for " : "", instrument ? instrument : "");
+    else
+        t->api->out_message(ctx, "case %s had no saved answers%s%s", case_arg,
+                            instrument ? " for " : "", instrument ? instrument : "");
+    if (instrument != NULL)
+        trf_action(t, ctx, "screen now", "screen", "resume", case_arg, "--instrument", instrument,
+                   NULL);
+    else
+        trf_action(t, ctx, "screen now", "screen", "resume", case_arg, NULL);
+    trf_action(t, ctx, "show the case", "case", "show", case_arg, NULL);
+    return CH_OK;
 }
 
 static int screen_start_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
@@ -732,22 +634,42 @@ static const struct ch_arg screening_arg[] = {
 static const struct ch_arg case_arg[] = {
     {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
 };
+static const struct ch_arg resume_args[] = {
+    [R_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [R_INSTRUMENT] = {"--instrument", CH_ARG_TEXT, 0,
+                      "instrument id (default: the case's latest saved answers, else its "
+                      "suggested screening)",
+                      NULL, "ID", 0, 0},
+};
+static const struct ch_arg discard_args[] = {
+    [R_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
+    [R_INSTRUMENT] = {"--instrument", CH_ARG_TEXT, 0,
+                      "only the answers saved for this instrument (default: all of the case's)",
+                      NULL, "ID", 0, 0},
+};
 static const struct ch_arg due_args[] = {
     {"--hours", CH_ARG_INT, 0, "due within this many hours (default 24)", NULL, NULL, 0, 24 * 365},
 };
 
 int trf_register_commands(struct trf *t)
 {
-    const char *screen_help = "start, decline, show and list screenings; see what is due";
+    const char *screen_help = "start, resume, decline, show and list screenings; see what is due";
     const struct ch_command_spec specs[] = {
         {sizeof(specs[0]), "screen", "start", "screen a case: ask the questions or take answers",
          CH_SPEC_ARGS(start_args), screen_start_cmd, t, 0, screen_help},
         {sizeof(specs[0]), "screen", "decline", "record that the person declined a screening",
          CH_SPEC_ARGS(decline_args), screen_decline_cmd, t, 0, NULL},
-        /* The rest only show (step writes nothing): a web page runs them from a link. */
+        /* Step saves the answers so far (a draft): a page posts it, never runs it from a link. */
         {sizeof(specs[0]), "screen", "step",
-         "the next question given the answers so far (writes nothing)", CH_SPEC_ARGS(step_args),
-         screen_step, t, CH_CMD_VIEW, NULL},
+         "the next question given the answers so far, which are saved to resume later",
+         CH_SPEC_ARGS(step_args), screen_step, t, 0, NULL},
+        {sizeof(specs[0]), "screen", "discard",
+         "throw away the answers saved so far, to start a screening again",
+         CH_SPEC_ARGS(discard_args), screen_discard, t, 0, NULL},
+        /* The rest only show: a web page runs them from a link. */
+        {sizeof(specs[0]), "screen", "resume",
+         "the next question of a screening, from the answers saved last", CH_SPEC_ARGS(resume_args),
+         screen_resume, t, CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "screen", "show", "a screening, its answers and history",
          CH_SPEC_ARGS(screening_arg), screen_show, t, CH_CMD_VIEW, NULL},
         {sizeof(specs[0]), "screen", "list", "a case's screenings", CH_SPEC_ARGS(case_arg),

@@ -4,7 +4,8 @@
  * decides how long personal data stays, not a deployed generation), and the
  * tick purges what is older through trafficking.outbox_purge_sent_v1, which
  * keeps the hash and the sent time. It never touches a row that may still
- * leave: the SQL function decides which rows qualify.
+ * leave: the SQL function decides which rows qualify. The same tick purges
+ * screening drafts untouched for 30 days (the database's rule).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,28 +46,46 @@ int trf_retention_load(struct trf *t)
 
 /* The number of rows whose bytes were purged; see 015_retention.sql. */
 static const char purge_sql[] = "SELECT trafficking.outbox_purge_sent_v1($1::integer)";
+/* The number of screening drafts purged; see 016_screening_drafts.sql. */
+static const char drafts_sql[] = "SELECT trafficking.screening_drafts_purge_v1()";
+
+/* What purge sql (n params) returns: how many went, or -1 after fail (what: the head). */
+static long long purge(struct trf *t, struct ch_ctx *ctx, const char *sql, int n,
+                       const char *const *params, const char *what)
+{
+    char err[1024];
+    PGresult *r = trf_query(t->api->conn(ctx), sql, n, params, err, sizeof(err), "%s", what);
+    long long count;
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
+        return -1;
+    }
+    count = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return count;
+}
 
 int trf_retention_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
 {
     struct trf *t = ud;
-    char days[24], err[1024];
+    char days[24], what[128];
     const char *params[1] = {days};
-    PGresult *r;
     long long n;
     (void)ev;
     snprintf(days, sizeof(days), "%d", t->sent_retention_days);
-    r = trf_query(t->api->conn(ctx), purge_sql, 1, params, err, sizeof(err),
-                  "cannot purge the bytes of referrals sent %s days ago", days);
-    if (r == NULL) {
-        t->api->fail(ctx, "%s", err);
+    snprintf(what, sizeof(what), "cannot purge the bytes of referrals sent %s days ago", days);
+    n = purge(t, ctx, purge_sql, 1, params, what);
+    if (n < 0)
         return CH_ERROR;
-    }
-    n = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-    PQclear(r);
     if (n > 0)
         t->api->out_message(ctx,
                             "purged the bytes of %lld referral(s) sent %s or more days ago "
                             "(sent_retention_days); their sha-256 and sent time are kept",
                             n, days);
+    n = purge(t, ctx, drafts_sql, 0, NULL, "cannot purge old screening drafts");
+    if (n < 0)
+        return CH_ERROR;
+    if (n > 0)
+        t->api->out_message(ctx, "purged %lld screening draft(s) untouched for 30 days", n);
     return CH_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * retention.h: how long the bytes a referral was sent with are kept (the
- * plugin setting sent_retention_days) and the tick's purge of them. The
- * sha-256 and the time of a send are kept for good; the bytes are personal
- * data and go once the retention ends.
+ * plugin setting sent_retention_days) and the tick's purge of them, and of
+ * screening drafts left for 30 days. The sha-256 and the time of a send are
+ * kept for good; the bytes are personal data and go once the retention ends.
  */
 #ifndef TRF_RETENTION_H
 #define TRF_RETENTION_H
@@ -24,7 +24,8 @@ int trf_retention_load(struct trf *t);
 
 /*
  * CH_EV_TICK hook (ud: the struct trf): purges the bytes of the caller's
- * agency's referrals sent more than t->sent_retention_days days ago, in the
+ * agency's referrals sent more than t->sent_retention_days days ago, and its
+ * screening drafts untouched for 30 days (016_screening_drafts.sql), in the
  * tick's transaction, and says how many. CH_OK, or CH_ERROR after fail.
  */
 int trf_retention_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);

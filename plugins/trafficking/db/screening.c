@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli/actions.h"
+#include "db/draft.h"
 #include "db/ledger.h"
 #include "db/query.h"
 #include "db/screening.h"
@@ -227,32 +228,60 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
     return CH_OK;
 }
 
+/* 1 when a row of r (the screenings of a case) is still to be done, else 0. */
+static int screening_due_in(const PGresult *r)
+{
+    int c = PQfnumber(r, "state");
+    for (int i = 0; c >= 0 && i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, c), "suggested") == 0 ||
+            strcmp(PQgetvalue(r, i, c), "in_progress") == 0)
+            return 1;
+    return 0;
+}
+
 /*
- * 1 when a row of r (the screenings of case id) is still to be done and the
- * case is open (a closed case is reopened before screening), 0 when not, -1
- * after api->fail.
+ * 1 when case id is open (a closed case is reopened before screening), 0
+ * when closed, -1 after api->fail.
  */
-static int screening_open(struct trf *t, struct ch_ctx *ctx, const char *id, const PGresult *r)
+static int case_open(struct trf *t, struct ch_ctx *ctx, const char *id)
 {
     static const char open_sql[] =
         "SELECT 1 FROM casehost.plugin_case_v1 WHERE id = $1 AND status <> 'closed'";
     const char *params[1] = {id};
     char err[512];
-    int c = PQfnumber(r, "state"), due = 0;
     PGresult *open;
-    for (int i = 0; c >= 0 && i < PQntuples(r) && !due; i++)
-        due = strcmp(PQgetvalue(r, i, c), "suggested") == 0 ||
-              strcmp(PQgetvalue(r, i, c), "in_progress") == 0;
-    if (!due)
-        return 0;
+    int yes;
     open = trf_query(t->api->conn(ctx), open_sql, 1, params, err, sizeof(err), "case %s", id);
     if (open == NULL) {
         t->api->fail(ctx, "%s", err);
         return -1;
     }
-    due = PQntuples(open) == 1;
+    yes = PQntuples(open) == 1;
     PQclear(open);
-    return due;
+    return yes;
+}
+
+/*
+ * The next steps of screening on case id, given r (its screenings): resume a
+ * saved draft, screen now or record a decline, on an open case only.
+ * CH_OK, or CH_ERROR after api->fail.
+ */
+static int screening_next_steps(struct trf *t, struct ch_ctx *ctx, const char *id,
+                                const PGresult *r)
+{
+    char err[1024];
+    int due = screening_due_in(r), open = 0;
+    PGresult *drafts = screening_drafts_of(t->api->conn(ctx), id, err, sizeof(err));
+    if (drafts == NULL) {
+        t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    if (due || PQntuples(drafts) > 0)
+        open = case_open(t, ctx, id);
+    if (open > 0)
+        trf_actions_screening(t, ctx, id, due, drafts);
+    PQclear(drafts);
+    return open < 0 ? CH_ERROR : CH_OK;
 }
 
 int screening_render(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int in_case_show)
@@ -267,7 +296,6 @@ int screening_render(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int in_
     char id[24], err[1024];
     const char *params[1] = {id};
     PGresult *r;
-    int due;
     snprintf(id, sizeof(id), "%lld", (long long)case_id);
     r = trf_query(t->api->conn(ctx), sql, 1, params, err, sizeof(err),
                   "cannot read screenings of case %s", id);
@@ -276,14 +304,11 @@ int screening_render(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int in_
         return CH_ERROR;
     }
     t->api->out_result(ctx, "screenings", r, 1);
-    /* What a caseworker does next from here: screen, or record a decline, when one is due. */
-    due = screening_open(t, ctx, id, r);
-    if (due < 0) {
+    /* What a caseworker does next from here: resume, screen, or record a decline. */
+    if (screening_next_steps(t, ctx, id, r) != CH_OK) {
         PQclear(r);
         return CH_ERROR;
     }
-    if (due)
-        trf_actions_screening_due(t, ctx, id);
     if (in_case_show)
         trf_action(t, ctx, "screenings of this case", "screen", "list", id, NULL);
     else
@@ -299,7 +324,56 @@ int screening_render(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int in_
     return CH_OK;
 }
 
+/*
+ * The danger instruction of the case's latest routing decision ("CALL 911
+ * NOW ..."), as an alert at the top of the case while the case is open:
+ * whoever opens the case sees it before anything else.
+ */
+static int render_danger(struct trf *t, struct ch_ctx *ctx, int64_t case_id)
+{
+    static const char sql[] =
+        "SELECT i FROM trafficking.decisions d,"
+        "      jsonb_array_elements_text(coalesce(d.outcome->'instructions', '[]')) i"
+        " WHERE d.id = (SELECT max(x.id) FROM trafficking.decisions x WHERE x.case_id = $1)"
+        "   AND EXISTS (SELECT 1 FROM casehost.plugin_case_v1 c"
+        "                WHERE c.id = $1 AND c.status <> 'closed')";
+    char id[24], err[1024];
+    const char *params[1] = {id};
+    PGresult *r;
+    snprintf(id, sizeof(id), "%lld", (long long)case_id);
+    r = trf_query(t->api->conn(ctx), sql, 1, params, err, sizeof(err),
+                  "cannot read the routing decisions of case %s", id);
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        t->api->out_alert(ctx, CH_SEV_DANGER, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    /* The next places a caseworker goes from the case: the decision, the person's consents. */
+    r = trf_query(t->api->conn(ctx),
+                  "SELECT EXISTS (SELECT 1 FROM trafficking.decisions WHERE case_id = $1),"
+                  "       (SELECT c.subject_id FROM casehost.plugin_case_v1 c WHERE c.id = $1)",
+                  1, params, err, sizeof(err), "cannot read the routing decisions of case %s", id);
+    if (r == NULL) {
+        t->api->fail(ctx, "%s", err);
+        return CH_ERROR;
+    }
+    if (PQgetvalue(r, 0, 0)[0] == 't')
+        trf_action(t, ctx, "why these referrals (route explain)", "route", "explain", id, NULL);
+    if (!PQgetisnull(r, 0, 1)) {
+        trf_action(t, ctx, "the person's consents and declines", "consent", "list",
+                   PQgetvalue(r, 0, 1), NULL);
+        trf_action(t, ctx, "how to contact the person safely", "safety", "show",
+                   PQgetvalue(r, 0, 1), NULL);
+    }
+    PQclear(r);
+    return CH_OK;
+}
+
 int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud)
 {
+    if (render_danger(ud, ctx, case_id) != CH_OK)
+        return CH_ERROR;
     return screening_render(ud, ctx, case_id, 1);
 }

@@ -49,9 +49,10 @@ const char *screening_final_state(const struct scoring_outcome *o);
 
 /*
  * The case's part of `case show` (trf_render_case) and of `screen list`: its
- * screenings, reports and determination, and the next steps (screen now or
- * record a decline when one is due; each screening's page; from case show
- * the case's screenings, else the case). CH_OK, or CH_ERROR after api->fail.
+ * screenings, reports and determination, and the next steps (resume the
+ * answers saved so far; screen now or record a decline when one is due;
+ * each screening's page; from case show the case's screenings, else the
+ * case). CH_OK, or CH_ERROR after api->fail.
  */
 int screening_render(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int in_case_show);
 
