@@ -384,6 +384,7 @@ class Walk:
         self.open_view(link, ["screen", "resume", case], "the screening")
         self.no_errors("the first question")
         asked = []
+        resumed = False
         for _ in range(40):
             forms = self.driver.find_elements(By.CSS_SELECTOR, "form.step")
             if not forms:
@@ -398,6 +399,9 @@ class Walk:
                 raise StepFailed("a step form has no 'Save and continue' button")
             self.click(buttons[0], f"answering {item}")
             self.no_errors(f"answering {item}")
+            if len(asked) == 2 and not resumed:
+                self.interrupt_and_resume(len(asked))
+                resumed = True
         else:
             raise StepFailed("more than 40 questions: the step forms never end")
         if not asked:
@@ -411,7 +415,37 @@ class Walk:
                              f"(danger alerts: {danger})")
         if self.action(r"store the screening") is None:
             raise StepFailed("no 'store the screening' action after the last question")
-        return f"{len(asked)} question(s): {', '.join(asked)}; stopped with a danger alert"
+        return (f"{len(asked)} question(s): {', '.join(asked)}; logged out after 2 and resumed"
+                f" after a new login; stopped with a danger alert")
+
+    def interrupt_and_resume(self, saved):
+        """
+        The interview is interrupted (the caseworker logs out, or the session
+        ends) after saved answers; logged in again, the case offers to resume
+        the screening with those answers and it goes on at the next question.
+        """
+        buttons = self.driver.find_elements(By.CSS_SELECTOR, "header form[action='/logout'] button")
+        if not buttons:
+            raise StepFailed("no Log out button in the header mid-screening")
+        self.click(buttons[0], "Log out mid-screening")
+        if not self.path_is("/login"):
+            raise StepFailed(f"logging out mid-screening led to {self.driver.current_url}")
+        self.driver.find_element(By.NAME, "user").send_keys(self.user)
+        self.driver.find_element(By.NAME, "password").send_keys(self.password)
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "form[action='/login']"), "log in")
+        self.no_errors("logging in again")
+        self.case_page()
+        link = self.action(rf"resume the screening \({saved} answers? saved\)")
+        if link is None:
+            raise StepFailed(f"after a new login the case offers no 'resume the screening "
+                             f"({saved} answers saved)'")
+        self.click(link, "resume the screening")
+        self.no_errors("resuming the screening")
+        if f"{saved} answer" not in self.driver.find_element(By.TAG_NAME, "main").text:
+            self.problem("the resumed screening does not say how many answers were saved")
+        if not self.driver.find_elements(By.CSS_SELECTOR, "form.step"):
+            raise StepFailed("the resumed screening shows no next question")
+        self.shot("screening-resumed")
 
     def answer(self, form, yes):
         """Answers the step form's question: yes for the items in yes, else no."""

@@ -3,7 +3,8 @@
  * with a runaway youth's case, `casehost serve` on a free loopback port as
  * casehost_authenticator, and tests/browser/walkthrough.py driving headless
  * Chromium through a caseworker's day (log in, find the person, screen them
- * through the step forms, referrals, revoke a consent, log out). The
+ * through the step forms, log out mid-screening and resume it after a new
+ * login, referrals, revoke a consent, log out). The
  * browser, driver and selenium are Debian packages `make deps` installs:
  * when one is missing this suite fails saying so, it never skips.
  */
@@ -157,9 +158,12 @@ START_TEST(a_caseworker_screens_a_runaway_youth_in_the_browser_then_logs_out)
                                   consent),
                      1);
     ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM casehost.web_sessions"), 0);
+    /* two logins and two logouts: the walkthrough logs out mid-screening and resumes */
     ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM casehost.audit_log"
                                       " WHERE action IN ('login', 'logout')"),
-                     2);
+                     4);
+    /* the draft it resumed is gone with the stored screening */
+    ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM trafficking.screening_drafts"), 0);
     free(out);
     free(err);
     free(log);
