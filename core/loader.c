@@ -339,6 +339,14 @@ static void api_out_form(struct ch_ctx *ctx, const char *key, const char *title,
     out_form(ctx->out, key, title, questions, n_questions, argv);
 }
 
+/* Charts are drawn only by renderers that draw them (the web page, --svg). */
+static void api_out_chart(struct ch_ctx *ctx, const char *key, const struct ch_chart *chart)
+{
+    (void)ctx;
+    (void)key;
+    (void)chart;
+}
+
 const struct ch_host_api loader_api = {
     .size = sizeof(struct ch_host_api),
     .abi_major = CH_ABI_MAJOR,
@@ -370,6 +378,7 @@ const struct ch_host_api loader_api = {
     .out_alert = api_out_alert,
     .out_action = api_out_action,
     .out_form = api_out_form,
+    .out_chart = api_out_chart,
 };
 
 /* ------------------------------------------------------------- loading --- */

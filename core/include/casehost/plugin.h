@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define CH_ABI_MAJOR 1
-#define CH_ABI_MINOR 1
+#define CH_ABI_MINOR 2
 
 /* The single symbol a plugin exports. */
 #define CH_PLUGIN_ENTRY casehost_plugin_entry
@@ -174,6 +174,35 @@ enum ch_command_flags {
      * as them, such as the screenings due or the referrals that need them.
      */
     CH_CMD_HOME = 1u << 3,
+    /*
+     * (since 1.2; a host before it ignores it) With CH_CMD_VIEW: a report.
+     * Its queries only read aggregates, so the host may run it on the
+     * reports connection (a streaming replica, the host config's `reports`
+     * group) in a read-only transaction as the same person; api->audit
+     * still writes to the primary. The host says what time the data is
+     * as of. A report must not write anything but its audit record.
+     */
+    CH_CMD_REPORT = 1u << 4,
+};
+
+/* (since 1.2) How a chart draws an array of objects the command emitted. */
+enum ch_chart_kind {
+    CH_CHART_BARS = 0,           /* one bar per row, its series stacked */
+    CH_CHART_SMALL_MULTIPLES = 1 /* one small bar panel per value of facet */
+};
+
+/*
+ * (since 1.2) A chart of the array the command emitted under key (at the
+ * root). Every member is borrowed for the call. The table stays beside the
+ * chart on a page (a chart is never the only form of a figure).
+ */
+struct ch_chart {
+    size_t size;               /* sizeof(struct ch_chart) */
+    enum ch_chart_kind kind;
+    const char *title;         /* one sentence: the chart's title and description */
+    const char *x;             /* the member naming each bar (a period, a destination) */
+    const char *const *series; /* NULL-terminated integer members, stacked in order */
+    const char *facet;         /* CH_CHART_SMALL_MULTIPLES: the member splitting panels */
 };
 
 /* An ABI 1.0 command. It has no size member and can never grow: see ch_command_spec. */
@@ -378,6 +407,14 @@ struct ch_host_api {
     void (*out_form)(struct ch_ctx *ctx, const char *key, const char *title,
                      const struct ch_question *questions, size_t n_questions,
                      const char *const *argv);
+
+    /* --- since 1.2 --- */
+    /*
+     * Asks for a chart of the array already emitted under key at the root:
+     * drawn as SVG on a web page (beside its table) and by `--svg FILE` in a
+     * terminal; text and JSON output are unchanged by it.
+     */
+    void (*out_chart)(struct ch_ctx *ctx, const char *key, const struct ch_chart *chart);
 };
 
 /* Non-zero when the host's api table has member (members after 1.0 need the check). */

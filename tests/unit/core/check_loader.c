@@ -61,8 +61,8 @@ static const struct {
     const char *so;
     const char *expect[3]; /* substrings the message must hold */
 } refused[] = {
-    {"testplug_major.so", {"built for plugin ABI 99.1", "this host provides 1.1", "major"}},
-    {"testplug_minor.so", {"built for plugin ABI 1.2", "newer than this host's 1.1", "upgrade"}},
+    {"testplug_major.so", {"built for plugin ABI 99.2", "this host provides 1.2", "major"}},
+    {"testplug_minor.so", {"built for plugin ABI 1.3", "newer than this host's 1.2", "upgrade"}},
     {"testplug_nosym.so", {"not a casehost plugin", "casehost_plugin_entry", "testplug_nosym.so"}},
     {"not_a_plugin.so", {"cannot load", "not_a_plugin.so", "testplug"}},
     {"missing.so", {"no file", "missing.so", "testplug"}},
