@@ -75,7 +75,9 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 HOST_PKG_CFLAGS   := $(call pkg_cflags,$(PKGS))
 HOST_PKG_LIBS     := $(call pkg_libs,$(PKGS))
 PLUGIN_PKG_CFLAGS := $(call pkg_cflags,$(PLUGIN_PKGS))
-PLUGIN_PKG_LIBS   := $(call pkg_libs,$(PLUGIN_PKGS))
+# libcurl's headers only: the plugin opens libcurl when it first sends a
+# webhook (outbox/transport.c), so loading the plugin does not map its tree.
+PLUGIN_PKG_LIBS   := $(call pkg_libs,$(filter-out libcurl,$(PLUGIN_PKGS))) -ldl
 TP_PKG_CFLAGS     := $(call pkg_cflags,libpq libconfig)
 TP_PKG_LIBS       := $(call pkg_libs,libpq libconfig)
 TEST_PKG_CFLAGS   := $(call pkg_cflags,$(PKGS) check libcrypto libcurl)

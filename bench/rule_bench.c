@@ -3,7 +3,9 @@
  * evaluates and compiles. A standalone program for tuning; never linked into the
  * plugin, and it must print a checksum so the measured work cannot be optimised away.
  *
- *   rule_bench [N]             evaluate a routing rule N times (default 1000000)
+ *   rule_bench [N]             evaluate a routing rule N times (default 1000000),
+ *                              without a trace (the flat form) and with one (the tree walk)
+ *   rule_bench --plain [N]     only without a trace; --traced [N] only with one
  *   rule_bench --compile [N]   compile N distinct rules (default 10000)
  */
 #include <errno.h>
@@ -129,7 +131,8 @@ static void fill_people(struct rule_value facts[4][N_FIXED + CALL_SLOTS])
     set_call(facts[2], "indicator", "exchanged_sex", b(1));
 }
 
-static int bench_eval(long n)
+/* which: 0 both, 1 without a trace only, 2 with a trace only */
+static int bench_eval(long n, int which)
 {
     static struct rule_value facts[4][N_FIXED + CALL_SLOTS];
     struct rule_schema schema = {.resolve = bench_resolve, .ud = NULL};
@@ -150,6 +153,8 @@ static int bench_eval(long n)
     fill_people(facts);
     for (int with_trace = 0; with_trace < 2; with_trace++) {
         long checksum = 0;
+        if (which != 0 && which != 1 + with_trace)
+            continue;
         double t0 = now_seconds();
         for (long i = 0; i < n; i++)
             checksum += rule_eval(prog, facts[i & 3], with_trace ? trace : NULL) * (1 + (i & 3));
@@ -212,12 +217,17 @@ out:
 
 int main(int argc, char **argv)
 {
-    int compile = argc > 1 && strcmp(argv[1], "--compile") == 0;
-    const char *count = argc > 1 + compile ? argv[1 + compile] : NULL;
-    long n = count == NULL ? (compile ? 10000 : 1000000) : parse_count(count);
-    if (n < 0 || argc > 2 + compile) {
-        fprintf(stderr, "usage: rule_bench [N] | rule_bench --compile [N]\n");
+    static const char *const modes[] = {"--compile", "--plain", "--traced"};
+    int mode = -1; /* index in modes, or -1: evaluate with and without a trace */
+    for (int m = 0; m < 3 && argc > 1; m++)
+        if (strcmp(argv[1], modes[m]) == 0)
+            mode = m;
+    int shift = mode >= 0;
+    const char *count = argc > 1 + shift ? argv[1 + shift] : NULL;
+    long n = count == NULL ? (mode == 0 ? 10000 : 1000000) : parse_count(count);
+    if (n < 0 || argc > 2 + shift) {
+        fprintf(stderr, "usage: rule_bench [--plain | --traced] [N] | rule_bench --compile [N]\n");
         return 2;
     }
-    return compile ? bench_compile(n) : bench_eval(n);
+    return mode == 0 ? bench_compile(n) : bench_eval(n, mode < 0 ? 0 : mode);
 }

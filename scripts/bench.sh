@@ -134,11 +134,14 @@ echo "== rule language"
 "$build/bench/rule_bench" --compile 10000
 if command -v valgrind >/dev/null; then
     evals=100000
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" --toggle-collect=rule_eval \
-        "$build/bench/rule_bench" "$evals" >/dev/null 2>"$tmp/cg.log"
-    ir=$(sed -nE 's/^summary: ([0-9]+).*/\1/p' "$tmp/cg.out")
-    # rule_bench runs the evaluations twice: without and with a trace.
-    echo "callgrind: $ir instructions in rule_eval for 2 x $evals evaluations (plain, traced):" \
-         "$((ir / (2 * evals))) instructions per evaluation of the 16-node routing rule"
+    # Without a trace (skip logic, triggers) the flat program runs; with one
+    # (a routing decision, which keeps why each rule fired) the tree is walked.
+    for mode in plain traced; do
+        valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$mode" --toggle-collect=rule_eval \
+            "$build/bench/rule_bench" --$mode "$evals" >/dev/null 2>"$tmp/cg.log"
+        ir=$(sed -nE 's/^summary: ([0-9]+).*/\1/p' "$tmp/cg.$mode")
+        echo "callgrind: rule_eval $mode: $((ir / evals)) instructions per evaluation of the" \
+             "16-node routing rule ($ir for $evals)"
+    done
 fi
 exit 0

@@ -1,15 +1,18 @@
 /*
- * transport.c: delivery of one payload by webhook (libcurl, https except to
- * loopback, HMAC over timestamp.key.body, optional client certificate),
+ * transport.c: delivery of one payload by webhook (libcurl, opened on the
+ * first webhook send; https except to loopback, HMAC over timestamp.key.body,
+ * optional client certificate),
  * command (/bin/sh -c, JSON on stdin, bounded in time) or spool (a temp file
  * made O_EXCL|O_NOFOLLOW in a directory only this user may write, fsync,
  * rename). It must never report success for a delivery the target did not
  * confirm, and never leave a half-written spool file under its final name.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,50 @@
 
 extern char **environ;
 
+/*
+ * libcurl is opened with dlopen on the first webhook send, not linked into
+ * the plugin: its dependencies (TLS, LDAP, SSH, HTTP/2, IDN libraries) cost
+ * about 2.6 ms to map and relocate at every plugin load, and every command
+ * loads the plugin while only a dispatcher sending webhooks needs them. The
+ * library is named by its soname, so the version the headers describe
+ * (libcurl 4.x ABI) is the one opened.
+ */
+#define CURL_SONAME "libcurl.so.4"
+
+struct curl_fns {
+    CURLcode (*global_init)(long flags);
+    void (*global_cleanup)(void);
+    CURL *(*easy_init)(void);
+    void (*easy_reset)(CURL *curl);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode code);
+    void (*easy_cleanup)(CURL *curl);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *line);
+    void (*slist_free_all)(struct curl_slist *list);
+};
+
+static const struct {
+    const char *name;
+    size_t off;
+} curl_syms[] = {
+    {"curl_global_init", offsetof(struct curl_fns, global_init)},
+    {"curl_global_cleanup", offsetof(struct curl_fns, global_cleanup)},
+    {"curl_easy_init", offsetof(struct curl_fns, easy_init)},
+    {"curl_easy_reset", offsetof(struct curl_fns, easy_reset)},
+    {"curl_easy_setopt", offsetof(struct curl_fns, easy_setopt)},
+    {"curl_easy_perform", offsetof(struct curl_fns, easy_perform)},
+    {"curl_easy_getinfo", offsetof(struct curl_fns, easy_getinfo)},
+    {"curl_easy_strerror", offsetof(struct curl_fns, easy_strerror)},
+    {"curl_easy_cleanup", offsetof(struct curl_fns, easy_cleanup)},
+    {"curl_slist_append", offsetof(struct curl_fns, slist_append)},
+    {"curl_slist_free_all", offsetof(struct curl_fns, slist_free_all)},
+};
+
 struct transport {
+    void *curl_lib; /* dlopen handle, on the first webhook send */
+    struct curl_fns fn;
     CURL *curl; /* created on the first webhook send, reused to keep connections */
     int curl_global;
 };
@@ -55,10 +101,45 @@ void transport_free(struct transport *tp)
     if (tp == NULL)
         return;
     if (tp->curl != NULL)
-        curl_easy_cleanup(tp->curl);
+        tp->fn.easy_cleanup(tp->curl);
     if (tp->curl_global)
-        curl_global_cleanup();
+        tp->fn.global_cleanup();
+    if (tp->curl_lib != NULL)
+        dlclose(tp->curl_lib);
     free(tp);
+}
+
+/* Opens libcurl and initialises it once per transport. 0, or -1 with err. */
+static int curl_open(struct transport *tp, char *err, size_t errlen)
+{
+    if (tp->curl_global)
+        return 0;
+    if (tp->curl_lib == NULL) {
+        void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (lib == NULL) {
+            snprintf(err, errlen, "webhook delivery needs %s (Debian: libcurl4): %s", CURL_SONAME,
+                     dlerror());
+            return -1;
+        }
+        for (size_t i = 0; i < sizeof(curl_syms) / sizeof(curl_syms[0]); i++) {
+            void *sym = dlsym(lib, curl_syms[i].name);
+            if (sym == NULL) {
+                snprintf(err, errlen, "%s has no %s: not the libcurl this plugin was built for",
+                         CURL_SONAME, curl_syms[i].name);
+                dlclose(lib);
+                return -1;
+            }
+            /* POSIX: a function's address from dlsym fits a function pointer */
+            memcpy((char *)&tp->fn + curl_syms[i].off, &sym, sizeof(sym));
+        }
+        tp->curl_lib = lib;
+    }
+    if (tp->fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        return -1;
+    }
+    tp->curl_global = 1;
+    return 0;
 }
 
 int transport_key_ok(const char *key)
@@ -172,14 +253,9 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
         snprintf(err, errlen, "cannot compute the HMAC-SHA256 signature");
         return -1;
     }
-    if (!tp->curl_global) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            snprintf(err, errlen, "cannot initialise libcurl");
-            return -1;
-        }
-        tp->curl_global = 1;
-    }
-    if (tp->curl == NULL && (tp->curl = curl_easy_init()) == NULL) {
+    if (curl_open(tp, err, errlen) != 0)
+        return -1;
+    if (tp->curl == NULL && (tp->curl = tp->fn.easy_init()) == NULL) {
         snprintf(err, errlen, "cannot create a libcurl handle");
         return -1;
     }
@@ -189,40 +265,41 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
     /* "Expect:" stops curl from waiting for a 100-continue on larger bodies. */
     const char *lines[] = {"Content-Type: application/json", hdr_key, hdr_ts, hdr_sig, "Expect:"};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        if ((h = curl_slist_append(headers, lines[i])) == NULL) {
+        if ((h = tp->fn.slist_append(headers, lines[i])) == NULL) {
             snprintf(err, errlen, "out of memory");
             goto out;
         }
         headers = h;
     }
-    curl_easy_reset(tp->curl); /* keeps the connection cache, drops the previous options */
-    curl_easy_setopt(tp->curl, CURLOPT_URL, tg->url);
+    tp->fn.easy_reset(tp->curl); /* keeps the connection cache, drops the previous options */
+    tp->fn.easy_setopt(tp->curl, CURLOPT_URL, tg->url);
     /* Plain http only where the url check allowed it: to this machine. */
-    curl_easy_setopt(tp->curl, CURLOPT_PROTOCOLS_STR,
-                     routing_url_is_loopback(tg->url) ? "http,https" : "https");
+    tp->fn.easy_setopt(tp->curl, CURLOPT_PROTOCOLS_STR,
+                       routing_url_is_loopback(tg->url) ? "http,https" : "https");
     if (tg->client_cert != NULL) {
-        curl_easy_setopt(tp->curl, CURLOPT_SSLCERT, tg->client_cert);
-        curl_easy_setopt(tp->curl, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(tp->curl, CURLOPT_SSLKEY, tg->client_key);
-        curl_easy_setopt(tp->curl, CURLOPT_SSLKEYTYPE, "PEM");
+        tp->fn.easy_setopt(tp->curl, CURLOPT_SSLCERT, tg->client_cert);
+        tp->fn.easy_setopt(tp->curl, CURLOPT_SSLCERTTYPE, "PEM");
+        tp->fn.easy_setopt(tp->curl, CURLOPT_SSLKEY, tg->client_key);
+        tp->fn.easy_setopt(tp->curl, CURLOPT_SSLKEYTYPE, "PEM");
     }
-    curl_easy_setopt(tp->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(tp->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(tp->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(tp->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(tp->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(tp->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(tp->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
-    curl_easy_setopt(tp->curl, CURLOPT_WRITEFUNCTION, keep_reply);
-    curl_easy_setopt(tp->curl, CURLOPT_WRITEDATA, &reply);
-    curl_easy_setopt(tp->curl, CURLOPT_ERRORBUFFER, curl_err);
-    curl_easy_setopt(tp->curl, CURLOPT_USERAGENT, "casehost-dispatch");
-    cc = curl_easy_perform(tp->curl);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_NOSIGNAL, 1L);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_POST, 1L);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_POSTFIELDS, body);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_HTTPHEADER, headers);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                       timeout_ms < 10000 ? timeout_ms : 10000L);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_WRITEFUNCTION, keep_reply);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_WRITEDATA, &reply);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_ERRORBUFFER, curl_err);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_USERAGENT, "casehost-dispatch");
+    cc = tp->fn.easy_perform(tp->curl);
     if (cc != CURLE_OK) {
-        snprintf(err, errlen, "webhook: %s", curl_err[0] ? curl_err : curl_easy_strerror(cc));
+        snprintf(err, errlen, "webhook: %s", curl_err[0] ? curl_err : tp->fn.easy_strerror(cc));
         goto out;
     }
-    curl_easy_getinfo(tp->curl, CURLINFO_RESPONSE_CODE, &status);
+    tp->fn.easy_getinfo(tp->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
         quote_reply(reply.text, reply.len, quoted, sizeof(quoted));
         snprintf(err, errlen, "webhook: HTTP %ld%s%s", status, quoted[0] ? ": " : "", quoted);
@@ -231,10 +308,10 @@ static int send_webhook(struct transport *tp, const struct dispatch_target *tg, 
     rc = 0;
 out:
     /* The handle must not keep pointers into this frame. */
-    curl_easy_setopt(tp->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(tp->curl, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(tp->curl, CURLOPT_WRITEDATA, NULL);
-    curl_slist_free_all(headers);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_HTTPHEADER, NULL);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_ERRORBUFFER, NULL);
+    tp->fn.easy_setopt(tp->curl, CURLOPT_WRITEDATA, NULL);
+    tp->fn.slist_free_all(headers);
     return rc;
 }
 

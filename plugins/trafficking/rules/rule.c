@@ -743,6 +743,11 @@ struct rule_prog *rule_compile(const char *src, const struct rule_schema *schema
         if (fit != NULL)
             prog->nodes = fit;
     }
+    if (rc == 0 && rule__flatten(prog) < 0) {
+        p.err->col = 1;
+        snprintf(p.err->msg, sizeof p.err->msg, "out of memory");
+        rc = -1;
+    }
 out:
     free(p.scratch);
     if (rc < 0) {
@@ -756,6 +761,7 @@ void rule_free(struct rule_prog *prog)
 {
     if (prog == NULL)
         return;
+    free(prog->code);
     free(prog->nodes);
     free(prog->items);
     free(prog);

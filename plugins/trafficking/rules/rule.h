@@ -2,9 +2,11 @@
  * rule.h: the one small expression language of the trafficking plugin, used by
  * skip logic (show_if), screening triggers and routing rules.
  *
- * Source is compiled once per configuration load into a flat node array;
- * evaluation reads a caller-filled fact vector, allocates nothing and can
- * record the value of every sub-expression (the trace) for explanations.
+ * Source is compiled once per configuration load into a flat node array
+ * (the tree, walked when a trace is asked for) and a jump program (run when
+ * not: rule_flat.c); evaluation reads a caller-filled fact vector, allocates
+ * nothing and can record the value of every sub-expression (the trace) for
+ * explanations.
  * Never does I/O; never touches the database.
  *
  * Grammar (lowest precedence first):

@@ -183,11 +183,19 @@ static struct rule_value eval_node(const struct rule_prog *prog, int i,
     return v;
 }
 
+int rule__eval_subtree(const struct rule_prog *prog, int i, const struct rule_value *facts)
+{
+    return truthy(eval_node(prog, i, facts, NULL));
+}
+
+/* Without a trace, the flat form (rule_flat.c); with one, the walk that records every node. */
 int rule_eval(const struct rule_prog *prog, const struct rule_value *facts,
               struct rule_value *trace)
 {
     assert(prog != NULL && prog->n_nodes > 0);
     assert(facts != NULL || prog->slot_count == 0);
+    if (trace == NULL)
+        return rule__run(prog, facts);
     return truthy(eval_node(prog, 0, facts, trace));
 }
 

@@ -53,7 +53,46 @@ struct rule__node {
     } u;
 };
 
+/*
+ * The flat form rule_eval runs when no trace is asked for: one op per leaf of
+ * the and/or/not tree (a fact, a comparison of a fact with a literal, a fact
+ * `in` a list, or any other subtree as one op), and no op at all for and, or,
+ * not: each op jumps straight to where its value decides the next step (t
+ * when true, f when false). Jumps only go forward; RULE__END_TRUE and
+ * RULE__END_FALSE past the last op end the run. Built once by rule_compile
+ * (rule_flat.c); evaluation is a loop with no recursion and no call, except
+ * RULE__OP_TREE, which walks its subtree as the traced evaluation does.
+ */
+enum rule__op_code {
+    RULE__OP_CONST,   /* k.u.b */
+    RULE__OP_TRUTHY,  /* a bool fact that is true */
+    RULE__OP_IS_NULL, /* fact == null: the fact is unknown */
+    RULE__OP_EQ_BOOL, /* known fact == k (bool, number, string) */
+    RULE__OP_EQ_NUM,
+    RULE__OP_EQ_STR,
+    RULE__OP_LT, /* known number fact < k ... */
+    RULE__OP_LE,
+    RULE__OP_GT,
+    RULE__OP_GE,
+    RULE__OP_IN,  /* known fact in items[first .. first + count) */
+    RULE__OP_TREE /* truthy value of the subtree at node */
+};
+
+#define RULE__END_TRUE(prog) ((prog)->n_code)
+#define RULE__END_FALSE(prog) ((prog)->n_code + 1)
+
+struct rule__op {
+    enum rule__op_code code;
+    enum rule_type type; /* the fact's type (its slot's) */
+    int slot;            /* the fact; the node for RULE__OP_TREE */
+    int t, f;            /* next op when the value is true, false */
+    int first, count;    /* RULE__OP_IN: the list */
+    struct rule_value k; /* the literal compared with */
+};
+
 struct rule_prog {
+    struct rule__op *code;
+    int n_code;
     struct rule__node *nodes;
     int n_nodes;
     struct rule_value *items; /* list literals of every `in`, one run per list */
@@ -68,6 +107,15 @@ static inline struct rule_value rule__null(void)
 {
     return (struct rule_value){.type = RULE_NULL, .u.b = 0};
 }
+
+/* Builds prog->code from prog->nodes; 0, or -1 when out of memory (rule_flat.c). */
+int rule__flatten(struct rule_prog *prog);
+
+/* Runs prog->code: 1 for true, 0 for false or null (rule_flat.c). */
+int rule__run(const struct rule_prog *prog, const struct rule_value *facts);
+
+/* The truthy value of node i's subtree, walked without a trace (rule_eval.c). */
+int rule__eval_subtree(const struct rule_prog *prog, int i, const struct rule_value *facts);
 
 static inline int rule__is_space(char c)
 {

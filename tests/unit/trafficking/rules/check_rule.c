@@ -390,6 +390,49 @@ START_TEST(test_eval)
 }
 END_TEST
 
+/*
+ * rule_eval runs a flat program without a trace and walks the tree with one
+ * (rule_flat.c): the two must agree for every rule above and below, and for
+ * every person, not only the one each case names.
+ */
+static const char *const flat_shapes[] = {
+    "18 > age",
+    "14 < age",
+    "4 >= score",
+    "2 <= domain_score(\"sex_trafficking\")",
+    "15 == age",
+    "\"CA\" != state",
+    "true == minor",
+    "minor != true",
+    "null != score",
+    "(minor and age_known) == false",
+    "age == score",
+    "minor == age_known or band == state",
+    "not (minor or not age_known) and state != null",
+    "false or minor and (true and not runaway_return)",
+    "band in [\"high\", \"a\\\"b\"] or score not in [0, 4]",
+    "runaway_return not in [false] and not (age >= 18 or age == null)",
+    "not (not (not minor))",
+};
+
+START_TEST(test_flat_agrees_with_tree)
+{
+    size_t n_cases = sizeof eval_cases / sizeof eval_cases[0];
+    const char *src = (size_t)_i < n_cases ? eval_cases[_i].src : flat_shapes[(size_t)_i - n_cases];
+    struct test_schema ts;
+    struct rule_value facts[MAX_SLOTS], trace[128];
+    struct rule_prog *prog = compile_ok(src, &ts);
+    ck_assert_uint_le(rule_node_count(prog), 128);
+    for (int who = 0; who < N_PERSONS; who++) {
+        fill_facts(&ts, (enum person_id)who, rule_slot_count(prog), facts);
+        int flat = rule_eval(prog, facts, NULL), walked = rule_eval(prog, facts, trace);
+        ck_assert_msg(flat == walked, "'%s' for person %d: flat %d, tree %d", src, who, flat,
+                      walked);
+    }
+    rule_free(prog);
+}
+END_TEST
+
 /* ---- compile errors ---- */
 
 static const struct error_case {
@@ -792,6 +835,9 @@ static Suite *rule_suite(void)
     TCase *tc = tcase_create("eval");
     tcase_add_loop_test(tc, test_eval, 0, (int)(sizeof eval_cases / sizeof eval_cases[0]));
     tcase_add_test(tc, test_eval_allocates_nothing);
+    tcase_add_loop_test(tc, test_flat_agrees_with_tree, 0,
+                        (int)(sizeof eval_cases / sizeof eval_cases[0] +
+                              sizeof flat_shapes / sizeof flat_shapes[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
