@@ -190,6 +190,9 @@ static int person_show(struct cli *cli, const struct ch_value *v)
     PQclear(r);
     if (db_run(cli->ctx.conn, audit_sql, 1, params, cli->ctx.err, sizeof(cli->ctx.err)) != 0)
         return cli_db_fail(cli, "cannot audit the read");
+    /* Every plugin's sections (consents, contact safety): the person's whole page. */
+    if (loader_render_person(&cli->loader, &cli->ctx, id) != 0)
+        return cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
     r = db_exec(cli->ctx.conn,
                 "SELECT c.id, c.title FROM casehost.cases c WHERE c.subject_id = $1 ORDER BY c.id"
                 " LIMIT 25",

@@ -49,10 +49,12 @@ struct command_entry {
     struct ch_plugin *plugin;
 };
 
+/* A section of a case's page (fn) or of a person's page (person_fn): one is set. */
 struct render_entry {
     int priority;
     unsigned seq;
     ch_render_fn fn;
+    ch_person_render_fn person_fn;
     void *ud;
     struct ch_plugin *plugin;
 };

@@ -181,18 +181,29 @@ static int api_command_typed(struct ch_plugin *self, const struct ch_command_spe
     return add_command(self, &e);
 }
 
-static int api_render(struct ch_plugin *self, int priority, ch_render_fn fn, void *ud)
+static int add_render(struct ch_plugin *self, int priority, ch_render_fn fn,
+                      ch_person_render_fn person_fn, void *ud)
 {
     struct loader *l = self->loader;
     struct render_entry *r;
-    if (!self->in_init || fn == NULL)
+    if (!self->in_init || (fn == NULL && person_fn == NULL))
         return -1;
     r = grow(l->renders, &l->cap_renders, l->n_renders + 1, sizeof(*r));
     if (r == NULL)
         return -1;
     l->renders = r;
-    l->renders[l->n_renders++] = (struct render_entry){priority, l->seq++, fn, ud, self};
+    l->renders[l->n_renders++] = (struct render_entry){priority, l->seq++, fn, person_fn, ud, self};
     return 0;
+}
+
+static int api_render(struct ch_plugin *self, int priority, ch_render_fn fn, void *ud)
+{
+    return add_render(self, priority, fn, NULL, ud);
+}
+
+static int api_render_person(struct ch_plugin *self, int priority, ch_person_render_fn fn, void *ud)
+{
+    return add_render(self, priority, NULL, fn, ud);
 }
 
 static PGconn *api_conn(struct ch_ctx *ctx)
@@ -379,6 +390,7 @@ const struct ch_host_api loader_api = {
     .out_action = api_out_action,
     .out_form = api_out_form,
     .out_chart = api_out_chart,
+    .render_person = api_render_person,
 };
 
 /* ------------------------------------------------------------- loading --- */
@@ -656,20 +668,33 @@ int loader_fire(struct loader *l, struct ch_ctx *ctx, const struct ch_event_data
     return 0;
 }
 
-int loader_render(struct loader *l, struct ch_ctx *ctx, int64_t case_id)
+/* Runs the case sections (person 0) or the person sections (person 1) for id. */
+static int render_all(struct loader *l, struct ch_ctx *ctx, int64_t id, int person)
 {
     qsort(l->renders, l->n_renders, sizeof(*l->renders), render_by_priority);
     for (size_t i = 0; i < l->n_renders; i++) {
         const struct render_entry *r = &l->renders[i];
         int rc;
+        if (person ? r->person_fn == NULL : r->fn == NULL)
+            continue;
         ctx->plugin = r->plugin;
         ctx->err[0] = '\0';
-        rc = r->fn(ctx, case_id, r->ud);
+        rc = person ? r->person_fn(ctx, id, r->ud) : r->fn(ctx, id, r->ud);
         ctx->plugin = NULL;
         if (callback_failed(ctx, r->plugin, rc) != 0)
             return -1;
     }
     return 0;
+}
+
+int loader_render(struct loader *l, struct ch_ctx *ctx, int64_t case_id)
+{
+    return render_all(l, ctx, case_id, 0);
+}
+
+int loader_render_person(struct loader *l, struct ch_ctx *ctx, int64_t person_id)
+{
+    return render_all(l, ctx, person_id, 1);
 }
 
 const struct command_entry *loader_command(const struct loader *l, const char *verb)

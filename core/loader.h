@@ -35,6 +35,8 @@ int loader_fire(struct loader *l, struct ch_ctx *ctx, const struct ch_event_data
 
 /* Calls every render section for case_id; -1 as loader_fire. */
 int loader_render(struct loader *l, struct ch_ctx *ctx, int64_t case_id);
+/* Calls every person section for person_id; -1 as loader_fire. */
+int loader_render_person(struct loader *l, struct ch_ctx *ctx, int64_t person_id);
 
 const struct command_entry *loader_command(const struct loader *l, const char *verb);
 

@@ -378,6 +378,8 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
         return CH_ERROR;
     if (CH_API_HAS(api, deploy_check) && api->deploy_check(self, trf_deploy_check, t) != 0)
         return CH_ERROR;
+    if (CH_API_HAS(api, render_person) && api->render_person(self, 100, trf_render_person, t) != 0)
+        return CH_ERROR;
     if (api->render(self, 100, trf_render_case, t) != 0 || trf_register_commands(t) != 0 ||
         trf_register_referral_commands(t) != 0 || trf_register_determination_commands(t) != 0 ||
         trf_register_routing_commands(t) != 0 ||

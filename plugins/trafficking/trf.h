@@ -52,4 +52,7 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
 /* `case show` section: the case's screenings (screening.c) and reports (db/ledger.c). */
 int trf_render_case(struct ch_ctx *ctx, int64_t case_id, void *ud);
 
+/* `person show` section: contact safety, consents and declines (cmd_referral.c). */
+int trf_render_person(struct ch_ctx *ctx, int64_t person_id, void *ud);
+
 #endif

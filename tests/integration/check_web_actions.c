@@ -521,6 +521,75 @@ START_TEST(consents_offer_their_revocation_and_safety_its_change)
 }
 END_TEST
 
+/* The alert of severity sev whose text holds part, or NULL. */
+static const json_t *alert_with(const char *sev, const char *part)
+{
+    const json_t *alerts = json_object_get(doc, "alerts"), *a;
+    size_t i;
+    json_array_foreach(alerts, i, a)
+    {
+        if (strcmp(jstr(a, "severity"), sev) == 0 && strstr(jstr(a, "text"), part) != NULL)
+            return a;
+    }
+    return NULL;
+}
+
+/*
+ * The person's page carries the plugin's section (ABI 1.2 render_person):
+ * the contact-safety warnings first, consents with their revocation, the
+ * way to the full safe contact; never the phone number or code word, which
+ * stay on `safety show`. Each read is audited.
+ */
+START_TEST(person_page_warns_about_contact_safety_and_lists_consents)
+{
+    long long person = tl_person_add(&cli, "--age-estimate", "16");
+    long long bare = tl_person_add(&cli, "--age-estimate", "17");
+    long long k = tl_consent_add(&cli, person, "nhth");
+    char pid[24], bid[24], kid[24], label[64], *text;
+    snprintf(pid, sizeof(pid), "%lld", person);
+    snprintf(bid, sizeof(bid), "%lld", bare);
+    snprintf(kid, sizeof(kid), "%lld", k);
+    RUN_JSON("safety", "set", pid, "--safe-channels", "in_person", "--phone", "555-0100",
+             "--code-word", "bluebird", "--trafficker-controls-phone");
+    long long audits = db_value("SELECT count(*) FROM casehost.audit_log"
+                                " WHERE object_type = 'safe_contact' AND object_id = %s",
+                                pid);
+
+    RUN_JSON("person", "show", pid);
+    ck_assert_ptr_nonnull(alert_with("warning", "may control their phone"));
+    ck_assert_ptr_null(alert_with("warning", "Do not contact"));
+    ck_assert_int_eq(json_is_true(json_object_get(json_object_get(doc, "contact_safety"),
+                                                  "trafficker_controls_phone")),
+                     1);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "consents")), 1);
+    text = json_dumps(doc, JSON_COMPACT);
+    ck_assert_ptr_null(strstr(text, "bluebird"));
+    ck_assert_ptr_null(strstr(text, "555-0100"));
+    free(text);
+    snprintf(label, sizeof(label), "revoke consent %s", kid);
+    OFFERS(label, "consent", "revoke", kid);
+    OFFERS("how to contact them safely", "safety", "show", pid);
+    OFFERS("record a decline", "consent", "decline", pid);
+    actions_fit_their_tables();
+    ck_assert_int_gt(db_value("SELECT count(*) FROM casehost.audit_log"
+                              " WHERE object_type = 'safe_contact' AND object_id = %s",
+                              pid),
+                     audits);
+
+    RUN_JSON("safety", "set", pid, "--do-not-contact");
+    RUN_JSON("person", "show", pid);
+    ck_assert_ptr_nonnull(alert_with("warning", "Do not contact this person"));
+
+    /* nobody recorded anything: no warning, no consent, still the way to record them */
+    RUN_JSON("person", "show", bid);
+    ck_assert_ptr_null(json_object_get(doc, "alerts"));
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "consents")), 0);
+    OFFERS("record a consent", "consent", "add", bid);
+    /* another agency's caseworker gets no page at all */
+    ck_assert_int_ne(tl_run(&r, db, cfg, TL_AS, "b_worker", "person", "show", pid, NULL), 0);
+}
+END_TEST
+
 static Suite *web_actions_suite(void)
 {
     Suite *s = suite_create("web_actions");
@@ -535,6 +604,7 @@ static Suite *web_actions_suite(void)
     tcase_add_test(tc, failed_delivery_offers_its_retry_on_its_page_and_in_attention);
     tcase_add_test(tc, due_screenings_offer_their_first_question);
     tcase_add_test(tc, consents_offer_their_revocation_and_safety_its_change);
+    tcase_add_test(tc, person_page_warns_about_contact_safety_and_lists_consents);
     suite_add_tcase(s, tc);
     return s;
 }

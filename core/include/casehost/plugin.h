@@ -126,6 +126,8 @@ typedef int (*ch_hook_fn)(struct ch_ctx *ctx, const struct ch_event_data *ev, vo
 typedef int (*ch_command_fn)(struct ch_ctx *ctx, int argc, char **argv, void *ud);
 /* Adds a section to `case show` through the ctx output functions. */
 typedef int (*ch_render_fn)(struct ch_ctx *ctx, int64_t case_id, void *ud);
+/* (since 1.2) Adds a section to `person show` through the ctx output functions. */
+typedef int (*ch_person_render_fn)(struct ch_ctx *ctx, int64_t person_id, void *ud);
 /*
  * A plugin's deploy check (since 1.1), run by `config check` and `config
  * deploy` on the candidate configuration the plugin was just started with.
@@ -415,6 +417,13 @@ struct ch_host_api {
      * terminal; text and JSON output are unchanged by it.
      */
     void (*out_chart)(struct ch_ctx *ctx, const char *key, const struct ch_chart *chart);
+    /*
+     * Registers a section of a person's page (during init only), as render
+     * does for a case: fn runs in `person show` (and so on the person's web
+     * page) after the host's own fields, in the same transaction, sections
+     * in priority order. A failing section fails the command.
+     */
+    int (*render_person)(struct ch_plugin *self, int priority, ch_person_render_fn fn, void *ud);
 };
 
 /* Non-zero when the host's api table has member (members after 1.0 need the check). */

@@ -277,6 +277,53 @@ static int safety_show(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     return CH_OK;
 }
 
+/*
+ * The person's page (`person show`): how they may be contacted safely, with
+ * its warnings first, and their consents and declines with what can be done
+ * next. The phone number, address and code word stay on `safety show`: the
+ * page shows what everyone who opens it must know, not more. Each read is
+ * audited by its function.
+ */
+int trf_render_person(struct ch_ctx *ctx, int64_t person_id, void *ud)
+{
+    static const char safety_sql[] =
+        "SELECT safe_channels, safe_times, do_not_contact, trafficker_controls_phone, updated"
+        "  FROM trafficking.safe_contact_of_v1($1)";
+    static const char consents_sql[] = "SELECT * FROM trafficking.consents_of_v1($1)";
+    static const char declines_sql[] = "SELECT * FROM trafficking.declines_of_v1($1)";
+    struct trf *t = ud;
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *safety, *consents = NULL, *declines = NULL;
+    int rc = CH_ERROR;
+
+    snprintf(id, sizeof(id), "%lld", (long long)person_id);
+    safety = trf_show_result(t, ctx, "safe contact", safety_sql, 1, params, "contact_safety", 0);
+    if (safety == NULL)
+        return CH_ERROR;
+    if (PQntuples(safety) == 1 && strcmp(PQgetvalue(safety, 0, 2), "t") == 0)
+        t->api->out_alert(ctx, CH_SEV_WARNING,
+                          "Do not contact this person: no call, text, mail or visit, by anyone.");
+    if (PQntuples(safety) == 1 && strcmp(PQgetvalue(safety, 0, 3), "t") == 0)
+        t->api->out_alert(ctx, CH_SEV_WARNING,
+                          "The person who exploits them may control their phone: never call or "
+                          "text it; use only the safe channels recorded.");
+    consents =
+        trf_show_result(t, ctx, "consents", consents_sql, 1, params, "consents", TRF_SHOW_ROWS);
+    if (consents != NULL)
+        declines =
+            trf_show_result(t, ctx, "declines", declines_sql, 1, params, "declines", TRF_SHOW_ROWS);
+    if (declines != NULL) {
+        trf_action(t, ctx, "how to contact them safely", "safety", "show", id, NULL);
+        trf_actions_consents(t, ctx, id, consents, declines);
+        rc = CH_OK;
+    }
+    PQclear(safety);
+    PQclear(consents);
+    PQclear(declines);
+    return rc;
+}
+
 /* ------------------------------------------------------------ referral --- */
 
 enum { RL_CASE, RL_STATE };
