@@ -144,4 +144,10 @@ if command -v valgrind >/dev/null; then
              "16-node routing rule ($ir for $evals)"
     done
 fi
+
+echo
+echo "== cost growth (agency 'Bench' grown by SQL; whole commands as a caseworker would run them)"
+as ch_bench core user add growth --agency Bench --role caseworker --password-file "$tmp/pw"
+BENCH_INSTRUMENTS="$tmp/instruments" "$root/scripts/bench-growth.sh" "$build" \
+    "$tmp/trafficking.cfg" ch_growth
 exit 0
