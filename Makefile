@@ -3,6 +3,7 @@
 #   make deps     install the Debian packages the build needs (as root)
 #   make demo     the caseworker walk-through on a private PostgreSQL under ./var
 #   make check    every test, built with ASan + UBSan, on a throwaway PostgreSQL
+#                 (installs the test-only packages first: make test-deps, as root)
 #   make bench    performance figures (ratios against a baseline in the same run)
 #   make valgrind loader and configuration code under valgrind
 #   make install  PREFIX=/usr/local DESTDIR= (BINDIR LIBDIR SYSCONFDIR DATADIR ...)
@@ -97,6 +98,9 @@ DEB_PACKAGES := gcc make pkg-config libpq-dev libconfig-dev check libjansson-dev
                 libcurl4-openssl-dev libmicrohttpd-dev \
                 postgresql postgresql-contrib chromium chromium-driver python3-selenium
 BENCH_PACKAGES := valgrind
+# Test-only packages (make test-deps; make check runs it), never installed by
+# `make deps` on an agency's server: Request Tracker 5 for the bridge suite.
+RT_TEST_PACKAGES := request-tracker5 rt5-db-postgresql rt5-standalone
 
 CORE_SRC  := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -227,7 +231,7 @@ test-build: $(BUILD)/casehost $(PLUGIN_SO) $(TP_SO) $(TEST_BIN)
 
 # The layer checks and the packaging checks (scripts/check-*.sh) take seconds;
 # they run before the tests.
-check: deps
+check: deps test-deps
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 DEVELOPER=1 test-build
 	CC='$(CC)' scripts/check-layers.sh
 	CC='$(CC)' scripts/check-build.sh build/asan SAN=1 DEVELOPER=1
@@ -273,6 +277,27 @@ deps:
 	fi; \
 	echo "installing:$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
+# RT's packages for check_bridge_rt, with RT's database setup preseeded off
+# (scripts/rt.sh makes a throwaway one per run). dma is the mail transport RT
+# needs, without a daemon; it is skipped where /usr/sbin/sendmail exists,
+# since installing it would replace the machine's own MTA.
+.PHONY: test-deps
+test-deps:
+	@missing=""; for p in $(RT_TEST_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	[ -e /usr/sbin/sendmail ] || missing="$$missing dma"; \
+	if [ "$$(id -u)" != 0 ]; then \
+	    echo "missing test-only Debian packages:$$missing"; \
+	    echo "run as root: make test-deps"; exit 1; \
+	fi; \
+	echo "installing the test-only packages:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	printf '%s\n' 'request-tracker5 request-tracker5/dbconfig-install boolean false' \
+	    'rt5-db-postgresql rt5-db-postgresql/dbconfig-install boolean false' | debconf-set-selections; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null
 
 # ------------------------------------------------------------- install ---

@@ -20,6 +20,8 @@ struct cli {
     struct out *out;
     const char *config_path;
     int json;
+    int csv;              /* --csv: the output's table as CSV (out_flush_csv) */
+    const char *svg_path; /* --svg FILE: the output's chart written there (out_flush_svg) */
     int in_tx;
     char *live_dir;        /* private copy of the live generations; NULL when none */
     char live_hashes[512]; /* "plugin=hash;..." of what runs, to notice a deploy */
@@ -35,11 +37,23 @@ struct cli {
      * cli_fail go to errf (NULL: stderr); each session's transaction acts as
      * the role act_as in its agency's time zone (db_start_as); web refuses what a web
      * page may not run (host verbs without CLI_WEB, ABI 1.0 commands,
-     * own-transaction and database-less commands, file arguments).
+     * own-transaction commands and database-less ones that are no view,
+     * file arguments but the uploads in upload_dir).
      */
     FILE *errf;
     const char *act_as;
     int web;
+    /*
+     * The private folder the server wrote this request's uploaded files to
+     * (NULL: none): a file argument on the web is accepted only from there.
+     */
+    const char *upload_dir;
+    /*
+     * The connection to the reports server (the host config's `reports`),
+     * opened the first time a report runs and kept (a web worker reuses
+     * it); owned, closed by whoever releases the cli. NULL when none.
+     */
+    PGconn *reports;
 };
 
 /*
@@ -58,8 +72,9 @@ const struct ch_command_spec *cli_spec(const struct cli *cli, int argc, char **a
 
 /*
  * With cli->web set: 0 when a web page may run spec with vals, else -1
- * with why in msg (a file argument reads the server's disk; an
- * own-transaction or database-less command is a service's).
+ * with why in msg (a file argument reads the server's disk, unless the
+ * server wrote it from an upload to cli->upload_dir; an own-transaction
+ * command is a service's, and a database-less one may only show).
  */
 int cli_web_refusal(const struct cli *cli, const struct ch_command_spec *spec,
                     const struct ch_value *vals, char *msg, size_t len);
@@ -91,6 +106,20 @@ const char *cli_conninfo(const struct cli *cli);
  */
 int cli_check_input(struct cli *cli, const char *sql, int n, const char *const *params,
                     const char *refusal, const char *what);
+
+/*
+ * Before a command flagged CH_CMD_REPORT runs, in the open session on the
+ * primary: opens a read-only transaction as the same person on the reports
+ * server (cli->reports, connected lazily) for api->conn, or, without a
+ * `reports` group or (with fallback_to_primary) when that server cannot
+ * serve, leaves the report on the primary and says so. Adds "data_as_of"
+ * to the output. 0, or an exit code after saying why (the reports server
+ * named).
+ */
+int cli_report_begin(struct cli *cli);
+
+/* After the report ran: ends its transaction on the reports server, if any. */
+void cli_report_end(struct cli *cli);
 
 /* Commits the open transaction; 0 or EXIT_RUNTIME after printing why. */
 int cli_commit(struct cli *cli);
@@ -164,6 +193,7 @@ extern const struct cli_verb cli_verb_user, cli_verb_agency; /* cmd_users.c */
 extern const struct cli_verb cli_verb_config;                /* cmd_config.c */
 extern const struct cli_verb cli_verb_tick;                  /* cmd_tick.c */
 extern const struct cli_verb cli_verb_serve;                 /* cmd_serve.c */
+extern const struct cli_verb cli_verb_bridge;                /* cmd_bridge_rt.c */
 
 /*
  * Connects (the connection stays in cli->ctx for the command) and points every

@@ -15,33 +15,11 @@
 
 #include <jansson.h>
 
+#include "candidate.h"
 #include "cli.h"
 #include "generation.h"
 
 /* ------------------------------------------------------ live generations --- */
-
-/* A private directory for this process's copies of live generations; caller frees. */
-static char *private_dir(char *err, size_t errlen)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir;
-    size_t n;
-    if (tmp == NULL || tmp[0] == '\0')
-        tmp = "/tmp";
-    n = strlen(tmp) + 32;
-    dir = malloc(n);
-    if (dir == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    snprintf(dir, n, "%s/casehost-live-XXXXXX", tmp);
-    if (mkdtemp(dir) == NULL) {
-        snprintf(err, errlen, "cannot make a private directory in %s: %s", tmp, strerror(errno));
-        free(dir);
-        return NULL;
-    }
-    return dir;
-}
 
 static struct plugin_conf *plugin_named(struct hostcfg *hc, const char *name)
 {
@@ -104,7 +82,7 @@ int live_prepare(struct cli *cli)
         snprintf(cli->live_hashes + n, sizeof(cli->live_hashes) - n, "%s=%s;", PQgetvalue(r, i, 0),
                  PQgetvalue(r, i, 1));
         if (cli->live_dir == NULL &&
-            (cli->live_dir = private_dir(ctx->err, sizeof(ctx->err))) == NULL) {
+            (cli->live_dir = candidate_private_dir("live", ctx->err, sizeof(ctx->err))) == NULL) {
             rc = cli_fail(cli, EXIT_RUNTIME, "%s", ctx->err);
             break;
         }
@@ -161,103 +139,178 @@ void live_release(struct cli *cli)
     }
 }
 
-/* ------------------------------------------------------------ candidate --- */
+/* --------------------------------------------------------------- folder --- */
 
-struct candidate {
+/*
+ * A folder being checked, deployed or rolled back to: each plugin's
+ * generation read from it, and the plugins started on it in a loader of
+ * its own, so that a web worker's plugins go on running the live
+ * generation meanwhile. Configuration messages are collected and said
+ * naming the folder as a person knows it (a stored candidate's files as
+ * "trafficking/routing.cfg", never the server's private copy).
+ */
+struct folder {
+    const char *dir;     /* borrowed */
+    const char *private; /* the private copy's path to leave out of messages; NULL: none */
     struct generation gens[16];
     size_t n;
+    struct loader loader;
+    int loaded;
+    struct diag diag;
+    FILE *mem;
+    char *msgs;
+    size_t msgs_len, said;
+    char *roots[16]; /* each plugin's root before, put back by folder_release */
+    size_t n_roots;
 };
 
-static void candidate_release(struct candidate *c)
+/* Says the messages collected since the last time, where the command's errors go. */
+static void folder_say(struct cli *cli, struct folder *f)
 {
-    for (size_t i = 0; i < c->n; i++)
-        generation_release(&c->gens[i]);
-    c->n = 0;
+    FILE *to = cli->errf != NULL ? cli->errf : stderr;
+    if (f->mem == NULL || fflush(f->mem) != 0 || f->msgs == NULL || f->said >= f->msgs_len)
+        return;
+    if (f->private != NULL)
+        candidate_unprivate(f->msgs + f->said, f->private, to);
+    else
+        fputs(f->msgs + f->said, to);
+    f->said = f->msgs_len;
+}
+
+static void folder_release(struct cli *cli, struct folder *f)
+{
+    folder_say(cli, f);
+    if (f->loaded)
+        loader_release(&f->loader);
+    f->loaded = 0;
+    for (size_t i = 0; i < f->n_roots; i++) {
+        free(cli->hc.plugins[i].config_root);
+        cli->hc.plugins[i].config_root = f->roots[i];
+    }
+    f->n_roots = 0;
+    for (size_t i = 0; i < f->n; i++)
+        generation_release(&f->gens[i]);
+    f->n = 0;
+    if (f->mem != NULL)
+        fclose(f->mem);
+    f->mem = NULL;
+    free(f->msgs);
+    f->msgs = NULL;
 }
 
 /*
- * Reads each plugin's folder under dir, points every plugin at dir and loads
- * them all (validating every file). 0, or an exit code after the verdict.
+ * Reads each plugin's folder under dir, points those plugins at dir (every
+ * plugin, for a folder on disk; only those it has a folder for, for a
+ * stored copy) and starts them all, validating every file. 0, or an exit
+ * code after the verdict. Release f in every case.
  */
-static int candidate_load(struct cli *cli, const char *dir, struct candidate *c)
+static int folder_load(struct cli *cli, struct folder *f, const char *dir, const char *private)
 {
     char err[1024];
-    c->n = 0;
+    memset(f, 0, sizeof(*f));
+    f->dir = dir;
+    f->private = private;
+    f->mem = open_memstream(&f->msgs, &f->msgs_len);
+    if (f->mem == NULL)
+        return cli_fail(cli, EXIT_RUNTIME, "out of memory");
+    diag_init(&f->diag, f->mem);
+    if (cli->hc.n_plugins > sizeof(f->roots) / sizeof(f->roots[0]))
+        return cli_fail(cli, EXIT_USAGE, "more than %zu plugins to deploy",
+                        sizeof(f->roots) / sizeof(f->roots[0]));
     for (size_t i = 0; i < cli->hc.n_plugins; i++) {
         struct plugin_conf *pc = &cli->hc.plugins[i];
-        int r;
-        if (c->n == sizeof(c->gens) / sizeof(c->gens[0]))
-            return cli_fail(cli, EXIT_USAGE, "more than %zu plugins to deploy", c->n);
-        r = generation_read(&c->gens[c->n], dir, pc->name, err, sizeof(err));
+        int r = generation_read(&f->gens[f->n], dir, pc->name, err, sizeof(err));
         if (r < 0) {
-            generation_release(&c->gens[c->n]);
-            diag_error(&cli->diag, NULL, 0, 0, "%s", err);
+            generation_release(&f->gens[f->n]);
+            diag_error(&f->diag, NULL, 0, 0, "%s", err);
         } else if (r == 1) {
-            generation_release(&c->gens[c->n]);
+            generation_release(&f->gens[f->n]);
         } else {
-            c->n++;
+            f->n++;
         }
-        if (set_root(pc, dir) != 0)
+        f->roots[i] = pc->config_root;
+        pc->config_root = NULL;
+        f->n_roots = i + 1;
+        if (set_root(pc, private != NULL && r == 1 ? f->roots[i] : dir) != 0)
             return cli_fail(cli, EXIT_RUNTIME, "out of memory");
     }
-    if (loader_load_all(&cli->loader, &cli->hc, &cli->diag) == -2 || cli->diag.errors > 0 ||
-        cli->loader.n_plugins < cli->hc.n_plugins)
+    f->loaded = 1;
+    if (loader_load_all(&f->loader, &cli->hc, &f->diag) == -2 || f->diag.errors > 0 ||
+        f->loader.n_plugins < cli->hc.n_plugins)
         return EXIT_USAGE;
     return 0;
 }
 
-static void verdict(struct cli *cli, const char *dir)
+static void verdict(struct cli *cli, const struct folder *f, const char *shown)
 {
-    out_str(cli->out, "config", cli->hc.path);
-    out_str(cli->out, "candidate", dir);
-    out_int(cli->out, "plugins_loaded", (int64_t)cli->loader.n_plugins);
-    out_int(cli->out, "errors", cli->diag.errors);
-    out_int(cli->out, "warnings", cli->diag.warnings);
+    if (!cli->web) /* a page never shows the server's paths */
+        out_str(cli->out, "config", cli->hc.path);
+    out_str(cli->out, "candidate", shown);
+    out_int(cli->out, "plugins_loaded", (int64_t)f->loader.n_plugins);
+    out_int(cli->out, "errors", f->diag.errors);
+    out_int(cli->out, "warnings", f->diag.warnings);
 }
 
-static int config_check(struct cli *cli, const char *dir)
+/* A refused check or deploy: its verdict still reaches a terminal (a page shows the messages). */
+static int refused(struct cli *cli, struct folder *f)
 {
-    struct candidate c;
-    int rc = candidate_load(cli, dir, &c);
-    verdict(cli, dir);
-    if (rc == 0 && loader_deploy_check(&cli->loader, &cli->ctx, NULL, "") != 0) {
-        fprintf(stderr, "casehost: %s\n", cli->ctx.err);
+    folder_say(cli, f);
+    if (cli->errf == NULL)
+        out_flush(cli->out, stdout);
+    return EXIT_USAGE;
+}
+
+static int config_check(struct cli *cli, const char *dir, const char *private, const char *shown)
+{
+    struct folder f;
+    int rc = folder_load(cli, &f, dir, private);
+    verdict(cli, &f, shown);
+    if (rc == 0 && loader_deploy_check(&f.loader, &cli->ctx, NULL, "") != 0) {
+        folder_say(cli, &f);
+        fprintf(cli->errf != NULL ? cli->errf : stderr, "%s%s\n",
+                cli->errf ? "" : "casehost: ", cli->ctx.err);
         rc = EXIT_USAGE;
     }
-    candidate_release(&c);
-    if (rc != 0) {
-        out_flush(cli->out, stdout);
-        return EXIT_USAGE;
-    }
-    out_message(cli->out, "configuration is valid and its fixtures pass");
-    return EXIT_OK;
+    if (rc != 0)
+        rc = refused(cli, &f);
+    else
+        out_message(cli->out, "configuration is valid and its fixtures pass");
+    folder_release(cli, &f);
+    return rc;
 }
 
-static int config_deploy(struct cli *cli, const char *dir, const char *note)
+/*
+ * Stores each plugin's generation of the folder and makes it live, and
+ * (candidate not NULL) marks the stored candidate deployed, all in one
+ * transaction with every plugin's deploy checks.
+ */
+static int config_deploy(struct cli *cli, const char *dir, const char *private, const char *shown,
+                         const char *note, const char *candidate)
 {
     static const char sql[] =
         "SELECT hash, previous, files, unchanged FROM casehost.config_deploy_v1($1, $2::jsonb, $3)";
-    struct candidate c;
-    int rc = candidate_load(cli, dir, &c);
-    verdict(cli, dir);
+    static const char mark_sql[] = "SELECT casehost.config_candidate_deployed_v1($1, $2::jsonb)";
+    struct folder f;
+    json_t *deployed = json_object();
+    int rc = folder_load(cli, &f, dir, private);
+    verdict(cli, &f, shown);
     if (rc != 0) {
-        out_flush(cli->out, stdout);
-        candidate_release(&c);
-        return EXIT_USAGE;
+        rc = refused(cli, &f);
+        goto out;
     }
-    if (c.n == 0) {
-        candidate_release(&c);
-        return cli_fail(cli, EXIT_USAGE,
-                        "nothing to deploy: no plugin has a configuration folder in %s", dir);
+    if (f.n == 0) {
+        rc = cli_fail(cli, EXIT_USAGE,
+                      "nothing to deploy: no plugin has a configuration folder in %s", shown);
+        goto out;
     }
     if ((rc = cli_session(cli, 0)) != 0)
         goto out;
     out_array(cli->out, "deployed");
-    for (size_t i = 0; i < c.n; i++) {
+    for (size_t i = 0; i < f.n; i++) {
         char err[512];
-        json_t *files = generation_to_json(&c.gens[i], err, sizeof(err));
+        json_t *files = generation_to_json(&f.gens[i], err, sizeof(err));
         char *text = files ? json_dumps(files, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        const char *params[3] = {c.gens[i].plugin, text, note};
+        const char *params[3] = {f.gens[i].plugin, text, note};
         PGresult *r;
         json_decref(files);
         if (text == NULL) {
@@ -270,14 +323,15 @@ static int config_deploy(struct cli *cli, const char *dir, const char *note)
             rc = cli_db_fail(cli, "deploy refused, nothing changed");
             goto out;
         }
-        if (loader_deploy_check(&cli->loader, &cli->ctx, c.gens[i].plugin, PQgetvalue(r, 0, 0)) !=
-            0) {
+        if (loader_deploy_check(&f.loader, &cli->ctx, f.gens[i].plugin, PQgetvalue(r, 0, 0)) != 0) {
             PQclear(r);
+            folder_say(cli, &f);
             rc = cli_fail(cli, EXIT_USAGE, "deploy refused, nothing changed: %s", cli->ctx.err);
             goto out;
         }
+        json_object_set_new(deployed, f.gens[i].plugin, json_string(PQgetvalue(r, 0, 0)));
         out_object(cli->out, NULL);
-        out_str(cli->out, "plugin", c.gens[i].plugin);
+        out_str(cli->out, "plugin", f.gens[i].plugin);
         out_str(cli->out, "hash", PQgetvalue(r, 0, 0));
         out_str(cli->out, "previous", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
         out_int(cli->out, "files", strtoll(PQgetvalue(r, 0, 2), NULL, 10));
@@ -286,11 +340,25 @@ static int config_deploy(struct cli *cli, const char *dir, const char *note)
         PQclear(r);
     }
     out_end(cli->out);
+    if (candidate != NULL) {
+        char *text = json_dumps(deployed, JSON_COMPACT | JSON_SORT_KEYS);
+        const char *params[2] = {candidate, text};
+        PGresult *r = text != NULL ? db_exec(cli->ctx.conn, mark_sql, 2, params, cli->ctx.err,
+                                             sizeof(cli->ctx.err))
+                                   : NULL;
+        free(text);
+        if (r == NULL) {
+            rc = cli_db_fail(cli, "deploy refused, nothing changed");
+            goto out;
+        }
+        PQclear(r);
+    }
     if ((rc = cli_commit(cli)) != 0)
         goto out;
     out_message(cli->out, "the candidate is live; every host runs it from now on");
 out:
-    candidate_release(&c);
+    json_decref(deployed);
+    folder_release(cli, &f);
     return rc;
 }
 
@@ -311,6 +379,17 @@ static int config_history(struct cli *cli, const struct ch_value *v)
     if (r == NULL)
         return cli_db_fail(cli, "cannot read the configuration history");
     out_result(cli->out, "generations", r, 1);
+    /* Each earlier generation can be put back: a button on a page, the command in a terminal. */
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *argv[] = {"config",   "rollback",          PQgetvalue(r, i, 1),
+                              "--plugin", PQgetvalue(r, i, 0), NULL};
+        char label[160];
+        if (PQgetvalue(r, i, 2)[0] == 't')
+            continue;
+        snprintf(label, sizeof(label), "roll %s back to %.12s (%s)", PQgetvalue(r, i, 0),
+                 PQgetvalue(r, i, 1), PQgetvalue(r, i, 4));
+        out_action(cli->out, label, argv);
+    }
     PQclear(r);
     return cli_commit(cli);
 }
@@ -328,7 +407,11 @@ static int config_rollback(struct cli *cli, const char *hash, const char *plugin
     const char *params[2] = {hash, plugin};
     char *dir = NULL;
     PGresult *g = NULL, *r = NULL;
+    struct folder f;
+    struct generation gen;
     int rc;
+    memset(&f, 0, sizeof(f));
+    memset(&gen, 0, sizeof(gen));
     if ((rc = cli_session(cli, 0)) != 0)
         return rc;
     g = db_exec(cli->ctx.conn, find_sql, 2, params, cli->ctx.err, sizeof(cli->ctx.err));
@@ -342,13 +425,15 @@ static int config_rollback(struct cli *cli, const char *hash, const char *plugin
                                    : "casehost config history lists them");
         goto out;
     }
-    if ((dir = private_dir(cli->ctx.err, sizeof(cli->ctx.err))) == NULL ||
-        materialize(&cli->hc, PQgetvalue(g, 0, 0), PQgetvalue(g, 0, 2), dir, cli->ctx.err,
-                    sizeof(cli->ctx.err)) != 0) {
+    if ((dir = candidate_private_dir("live", cli->ctx.err, sizeof(cli->ctx.err))) == NULL ||
+        generation_from_json(&gen, PQgetvalue(g, 0, 0), PQgetvalue(g, 0, 2), cli->ctx.err,
+                             sizeof(cli->ctx.err)) != 0 ||
+        generation_write(&gen, dir, cli->ctx.err, sizeof(cli->ctx.err)) != 0) {
         rc = cli_fail(cli, EXIT_RUNTIME, "%s", cli->ctx.err);
         goto out;
     }
-    if (loader_load_all(&cli->loader, &cli->hc, &cli->diag) == -2 || cli->diag.errors > 0) {
+    if (folder_load(cli, &f, dir, dir) != 0) {
+        folder_say(cli, &f);
         rc = cli_fail(cli, EXIT_USAGE, "generation %.12s no longer loads; nothing changed",
                       PQgetvalue(g, 0, 1));
         goto out;
@@ -360,8 +445,8 @@ static int config_rollback(struct cli *cli, const char *hash, const char *plugin
         rc = cli_db_fail(cli, "rollback refused, nothing changed");
         goto out;
     }
-    if (loader_deploy_check(&cli->loader, &cli->ctx, PQgetvalue(g, 0, 0), PQgetvalue(g, 0, 1)) !=
-        0) {
+    if (loader_deploy_check(&f.loader, &cli->ctx, PQgetvalue(g, 0, 0), PQgetvalue(g, 0, 1)) != 0) {
+        folder_say(cli, &f);
         rc = cli_fail(cli, EXIT_USAGE, "rollback refused, nothing changed: %s", cli->ctx.err);
         goto out;
     }
@@ -372,6 +457,8 @@ static int config_rollback(struct cli *cli, const char *hash, const char *plugin
     out_str(cli->out, "previous", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
     out_message(cli->out, "the earlier generation is live again");
 out:
+    folder_release(cli, &f);
+    generation_release(&gen);
     PQclear(g);
     PQclear(r);
     if (dir != NULL) {
@@ -381,15 +468,54 @@ out:
     return rc;
 }
 
-/* config check [DIR]: the default candidate is the host config's folder. */
+/* Arguments of config check and config deploy (same indexes). */
+enum { C_DIR, C_CANDIDATE, C_NOTE };
+
+/*
+ * Runs check (note unused) or deploy on the folder the arguments name: DIR,
+ * a stored candidate (--candidate, copied to a private folder first), or the
+ * host config's folder. A web page names a stored candidate: the server's
+ * own folders are for its administrator's terminal.
+ */
+static int config_on_folder(struct cli *cli, const struct ch_value *v, int deploy)
+{
+    const char *id = v[C_CANDIDATE].text;
+    char *dir = NULL, shown[64];
+    int rc;
+    if (id != NULL && v[C_DIR].text != NULL)
+        return cli_fail(cli, EXIT_USAGE, "config %s: give a folder or --candidate, not both",
+                        deploy ? "deploy" : "check");
+    if (id == NULL && cli->web)
+        return cli_fail(cli, EXIT_USAGE,
+                        "config %s: on the web pages, name a stored candidate (--candidate ID; "
+                        "candidate list shows them)",
+                        deploy ? "deploy" : "check");
+    if (id == NULL) {
+        const char *folder = v[C_DIR].text != NULL ? v[C_DIR].text : cli->hc.dir;
+        return deploy ? config_deploy(cli, folder, NULL, folder, v[C_NOTE].text, NULL)
+                      : config_check(cli, folder, NULL, folder);
+    }
+    /* Read as the person running the command: only config admins read candidates. */
+    if ((rc = cli_session(cli, 1)) != 0 || (rc = candidate_materialize(cli, id, &dir)) != 0)
+        return rc;
+    if ((rc = cli_commit(cli)) == 0) {
+        snprintf(shown, sizeof(shown), "candidate %s", id);
+        rc = deploy ? config_deploy(cli, dir, dir, shown, v[C_NOTE].text, id)
+                    : config_check(cli, dir, dir, shown);
+    }
+    dir_remove_tree(dir);
+    free(dir);
+    return rc;
+}
+
 static int config_check_cmd(struct cli *cli, const struct ch_value *v)
 {
-    return config_check(cli, v[0].text != NULL ? v[0].text : cli->hc.dir);
+    return config_on_folder(cli, v, 0);
 }
 
 static int config_deploy_cmd(struct cli *cli, const struct ch_value *v)
 {
-    return config_deploy(cli, v[0].text != NULL ? v[0].text : cli->hc.dir, v[1].text);
+    return config_on_folder(cli, v, 1);
 }
 
 static int config_rollback_cmd(struct cli *cli, const struct ch_value *v)
@@ -403,15 +529,23 @@ static int config_rollback_cmd(struct cli *cli, const struct ch_value *v)
     return config_rollback(cli, hash, v[1].text);
 }
 
-static const struct ch_arg check_args[] = {
-    {"dir", CH_ARG_FILE, 0, "the candidate folder (default: the host config's folder)", NULL, NULL,
-     0, 0},
-};
+#define FOLDER_ARGS                                                                                \
+    [C_DIR] = {"dir", CH_ARG_FILE, 0, "the candidate folder (default: the host config's folder)",  \
+               NULL,  NULL,        0, 0},                                                          \
+    [C_CANDIDATE] = {"--candidate",                                                                \
+                     CH_ARG_ID,                                                                    \
+                     0,                                                                            \
+                     "a candidate stored in the database instead (candidate list)",                \
+                     NULL,                                                                         \
+                     "ID",                                                                         \
+                     0,                                                                            \
+                     0}
+
+static const struct ch_arg check_args[] = {FOLDER_ARGS};
 
 static const struct ch_arg deploy_args[] = {
-    {"dir", CH_ARG_FILE, 0, "the candidate folder (default: the host config's folder)", NULL, NULL,
-     0, 0},
-    {"--note", CH_ARG_TEXT, 0, "why, kept with the generation", NULL, NULL, 0, 0},
+    FOLDER_ARGS,
+    [C_NOTE] = {"--note", CH_ARG_TEXT, 0, "why, kept with the generation", NULL, NULL, 0, 0},
 };
 
 static const struct ch_arg rollback_args[] = {
@@ -427,13 +561,17 @@ static const struct cli_command config_commands[] = {
     {CLI_SPEC("config", "deploy", "validate, run fixtures, make it live (config admins)",
               deploy_args),
      config_deploy_cmd},
-    {CLI_SPEC_NO_ARGS("config", "history", "every generation deployed, newest first"),
+    {CLI_VIEW_NO_ARGS("config", "history", "every generation deployed, newest first"),
      config_history},
     {CLI_SPEC("config", "rollback", "make an earlier generation live again", rollback_args),
      config_rollback_cmd},
 };
 
-/* Neither live generations nor plugins: config loads its candidate itself. */
+/*
+ * Neither live generations nor plugins: config starts the plugins on its
+ * candidate itself, in a loader of its own. On the web pages with stored
+ * candidates only.
+ */
 const struct cli_verb cli_verb_config = {
     "config", "check, deploy, list and roll back configuration generations", config_commands,
-    CLI_N(config_commands), 0};
+    CLI_N(config_commands), CLI_WEB};

@@ -367,7 +367,8 @@ const struct cli_verb cli_verb_user = {"user",
 
 static const char agency_cols[] =
     "id, name, kind, state, county, time_zone, case_visibility, notification_channel,"
-    " assessment_destination";
+    " assessment_destination, CASE WHEN taskforce_share THEN 'on' ELSE 'off' END AS"
+    " taskforce_share, taskforce_share_by, taskforce_share_at";
 
 static const struct ch_arg agency_add_args[] = {
     {"name", CH_ARG_TEXT, CH_ARG_REQUIRED, "the agency's name", NULL, NULL, 0, 0},
@@ -415,6 +416,9 @@ static const struct ch_arg agency_set_args[] = {
      0, 0},
     {"--notification-channel", CH_ARG_TEXT, 0, "where notifications go", NULL, NULL, 0, 0},
     {"--assessment-destination", CH_ARG_TEXT, 0, "where assessments are sent", NULL, "ID", 0, 0},
+    {"--taskforce-share", CH_ARG_ENUM, 0,
+     "on: the agency's figures count in the task force's suppressed totals; off: from now on not",
+     on_off, NULL, 0, 0},
 };
 
 /*
@@ -423,7 +427,7 @@ static const struct ch_arg agency_set_args[] = {
  */
 static int agency_settings(struct cli *cli, const char *settings)
 {
-    char sql[400];
+    char sql[640];
     const char *params[1] = {settings};
     PGresult *r;
     int rc;
@@ -460,7 +464,7 @@ static int agency_set(struct cli *cli, const struct ch_value *v)
 {
     /* The member of casehost.agency_settings_set_v1's object each option sets. */
     static const char *const keys[] = {"time_zone", "case_visibility", "notification_channel",
-                                       "assessment_destination"};
+                                       "assessment_destination", "taskforce_share"};
     json_t *p = json_object();
     char *text;
     int rc;

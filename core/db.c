@@ -36,6 +36,28 @@ static void quiet_notices(void *arg, const char *message)
         fputs(message, stderr);
 }
 
+PGconn *db_connect_as_user_of(const char *conninfo, PGconn *like, char *err, size_t errlen)
+{
+    /* Later keywords win over what dbname expands to: the user is like's. */
+    const char *const keys[] = {"dbname", "user", NULL};
+    const char *const vals[] = {conninfo, PQuser(like), NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\n")] = '\0';
+        snprintf(err, errlen, "cannot connect as '%s': %s", PQuser(like), msg);
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, quiet_notices, NULL);
+    return c;
+}
+
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
     PGconn *c = PQconnectdb(conninfo != NULL ? conninfo : "");
@@ -85,16 +107,21 @@ int db_run(PGconn *c, const char *sql, int nparams, const char *const *params, c
  * whole set-up. Who the session is comes from the role it connected as (or
  * was SET ROLE to), never from anything the client says.
  */
-int db_start_as(PGconn *c, const char *role, struct db_user *u, char *err, size_t errlen)
+static int start(PGconn *c, const char *begin, const char *role, struct db_user *u, char *err,
+                 size_t errlen)
 {
     static const char whoami_sql[] =
         "SELECT user_id, user_name, role, agency_id, agency_name, db_role"
         "  FROM casehost.whoami_v1()";
-    /* SET LOCAL ROLE (the value a parameter), then the agency's time zone as that role. */
+    /*
+     * SET LOCAL ROLE (the value a parameter) when acting as someone, then
+     * the agency's time zone as the person the session is (UTC for one who
+     * is nobody's, such as the database owner): dates typed and times shown
+     * are the agency's on the command line as on the web.
+     */
     static const char role_sql[] = "SELECT pg_catalog.set_config('role', $1, true)";
     static const char zone_sql[] =
-        "SELECT pg_catalog.set_config('TimeZone', a.time_zone, true)"
-        "  FROM casehost.agencies a WHERE a.id = casehost.current_agency()";
+        "SELECT pg_catalog.set_config('TimeZone', casehost.agency_time_zone_v1(), true)";
     const char *act[1] = {role};
     int rc = -1;
     PGresult *r;
@@ -104,9 +131,9 @@ int db_start_as(PGconn *c, const char *role, struct db_user *u, char *err, size_
         db_error(c, NULL, err, errlen);
         return -1;
     }
-    if (PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-        (role != NULL && (PQsendQueryParams(c, role_sql, 1, NULL, act, NULL, NULL, 0) != 1 ||
-                          PQsendQueryParams(c, zone_sql, 0, NULL, NULL, NULL, NULL, 0) != 1)) ||
+    if (PQsendQueryParams(c, begin, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+        (role != NULL && PQsendQueryParams(c, role_sql, 1, NULL, act, NULL, NULL, 0) != 1) ||
+        PQsendQueryParams(c, zone_sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
         PQsendQueryParams(c, whoami_sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
         PQpipelineSync(c) != 1) {
         db_error(c, NULL, err, errlen);
@@ -152,7 +179,39 @@ drain:
     return rc;
 }
 
+int db_start_as(PGconn *c, const char *role, struct db_user *u, char *err, size_t errlen)
+{
+    return start(c, "BEGIN", role, u, err, errlen);
+}
+
 int db_start(PGconn *c, struct db_user *u, char *err, size_t errlen)
 {
-    return db_start_as(c, NULL, u, err, errlen);
+    return start(c, "BEGIN", NULL, u, err, errlen);
+}
+
+/* One snapshot for every query of the report; a hot standby allows REPEATABLE READ. */
+int db_start_read_only(PGconn *c, const char *role, struct db_user *u, char *err, size_t errlen)
+{
+    return start(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", role, u, err, errlen);
+}
+
+/*
+ * On a server in recovery (a replica) the commit time of the last
+ * transaction it replayed; on any other, now. NULL (an empty answer) when a
+ * replica has replayed nothing since it started.
+ */
+int db_data_as_of(PGconn *c, char *out, size_t outlen, char *err, size_t errlen)
+{
+    static const char sql[] =
+        "SELECT pg_catalog.to_char(t.at AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI:SS') || ' ' || z.tz"
+        "  FROM (SELECT CASE WHEN pg_catalog.pg_is_in_recovery()"
+        "                    THEN pg_catalog.pg_last_xact_replay_timestamp()"
+        "                    ELSE pg_catalog.now() END) t(at),"
+        "       (SELECT casehost.agency_time_zone_v1()) z(tz)";
+    PGresult *r = db_exec(c, sql, 0, NULL, err, errlen);
+    if (r == NULL)
+        return -1;
+    snprintf(out, outlen, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return 0;
 }

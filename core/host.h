@@ -83,6 +83,12 @@ struct loader {
 
 struct ch_ctx {
     PGconn *conn; /* borrowed; NULL when the command needs no database */
+    /*
+     * While a report runs on the reports server (CH_CMD_REPORT): its
+     * read-only connection, which api->conn returns; conn stays the
+     * primary's (the audit is written there). Borrowed; NULL otherwise.
+     */
+    PGconn *report_conn;
     struct ch_user user;
     struct db_user dbuser;    /* storage behind user */
     struct out *out;          /* borrowed */

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "hostcfg.h"
 
 /* The Makefile passes the SYSCONFDIR the program is built (and installed) for. */
@@ -90,8 +92,8 @@ static const char *opt_string(const config_setting_t *group, const char *name, c
     return config_setting_get_string(s);
 }
 
-static int opt_bool(const config_setting_t *group, const char *name, int dflt, const char *file,
-                    struct diag *d)
+int hostcfg_opt_bool(const config_setting_t *group, const char *name, int dflt, const char *file,
+                     struct diag *d)
 {
     const config_setting_t *s = config_setting_get_member(group, name);
     if (s == NULL)
@@ -104,8 +106,8 @@ static int opt_bool(const config_setting_t *group, const char *name, int dflt, c
 }
 
 /* Refuses members the host does not know, so a typo is not silently ignored. */
-static void check_members(const config_setting_t *group, const char *const *known, const char *what,
-                          const char *file, struct diag *d)
+void hostcfg_check_members(const config_setting_t *group, const char *const *known,
+                           const char *what, const char *file, struct diag *d)
 {
     int n = config_setting_length(group);
     for (int i = 0; i < n; i++) {
@@ -155,7 +157,7 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
             diag_at(d, e, hc->path, "plugin entry %d must be a group { name = \"...\"; }", i + 1);
             continue;
         }
-        check_members(e, known, "a plugin entry", hc->path, d);
+        hostcfg_check_members(e, known, "a plugin entry", hc->path, d);
         name = opt_string(e, "name", hc->path, d);
         if (name == NULL) {
             if (config_setting_get_member(e, "name") == NULL)
@@ -177,7 +179,7 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
         pc->name = name;
         pc->file = config_setting_source_file(e) ? config_setting_source_file(e) : hc->path;
         pc->line = (int)config_setting_source_line(e);
-        pc->required = opt_bool(e, "required", 0, hc->path, d);
+        pc->required = hostcfg_opt_bool(e, "required", 0, hc->path, d);
         file = opt_string(e, "file", hc->path, d);
         if (file == NULL) {
             snprintf(buf, sizeof(buf), "%s.so", name);
@@ -199,6 +201,57 @@ static void load_plugins(struct hostcfg *hc, struct diag *d)
 }
 
 /*
+ * reports = { conninfo = "..."; fallback_to_primary = false; }: the conninfo
+ * must parse, and must not choose the user: a report runs as the person
+ * logged in on the primary, so the host gives the reports connection the
+ * primary's user.
+ */
+static void load_reports(struct hostcfg *hc, struct diag *d)
+{
+    static const char *const known[] = {"conninfo", "fallback_to_primary", NULL};
+    const config_setting_t *g = config_lookup(&hc->cfg, "reports");
+    const config_setting_t *ci;
+    PQconninfoOption *opts;
+    char *perr = NULL;
+    const char *s;
+    if (g == NULL)
+        return;
+    if (!config_setting_is_group(g)) {
+        diag_at(d, g, hc->path, "'reports' must be a group: reports = { conninfo = \"...\"; };");
+        return;
+    }
+    hostcfg_check_members(g, known, "'reports'", hc->path, d);
+    hc->reports_fallback = hostcfg_opt_bool(g, "fallback_to_primary", 0, hc->path, d);
+    ci = config_setting_get_member(g, "conninfo");
+    if (ci == NULL) {
+        diag_at(d, g, hc->path, "'reports' has no 'conninfo' (the replica reports read from)");
+        return;
+    }
+    if ((s = opt_string(g, "conninfo", hc->path, d)) == NULL)
+        return;
+    opts = PQconninfoParse(s, &perr);
+    if (opts == NULL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", perr != NULL ? perr : "out of memory");
+        msg[strcspn(msg, "\n")] = '\0';
+        diag_at(d, ci, hc->path, "'reports.conninfo' is not a libpq conninfo: %s", msg);
+        PQfreemem(perr);
+        return;
+    }
+    for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "user") == 0 && o->val != NULL) {
+            diag_at(d, ci, hc->path,
+                    "'reports.conninfo' names user '%s': a report runs as the person logged in "
+                    "on the primary; remove user=",
+                    o->val);
+            PQconninfoFree(opts);
+            return;
+        }
+    PQconninfoFree(opts);
+    hc->reports_conninfo = s;
+}
+
+/*
  * The host config is a small hand-written file: one over 4 MiB is refused
  * before libconfig reads it, so a wrong or hostile file cannot take the
  * memory and time of every command. (libconfig 1.5 reads @include files
@@ -215,7 +268,7 @@ static int too_large(const char *path)
 
 int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
 {
-    static const char *const top[] = {"database", "paths", "plugins", NULL};
+    static const char *const top[] = {"database", "paths", "plugins", "reports", NULL};
     static const char *const db_known[] = {"conninfo", "role", NULL};
     static const char *const paths_known[] = {"plugin_dir", "sql_dir", NULL};
     const config_setting_t *db, *paths;
@@ -245,7 +298,7 @@ int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
                    config_error_text(&hc->cfg));
         return -1;
     }
-    check_members(config_root_setting(&hc->cfg), top, "the host config", path, d);
+    hostcfg_check_members(config_root_setting(&hc->cfg), top, "the host config", path, d);
 
     hc->conninfo = "";
     db = config_lookup(&hc->cfg, "database");
@@ -254,7 +307,7 @@ int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
         db = NULL;
     }
     if (db != NULL) {
-        check_members(db, db_known, "'database'", path, d);
+        hostcfg_check_members(db, db_known, "'database'", path, d);
         if ((s = opt_string(db, "conninfo", path, d)) != NULL)
             hc->conninfo = s;
         /* Identity is the connecting role; a shared role would erase it. */
@@ -270,12 +323,13 @@ int hostcfg_load(struct hostcfg *hc, const char *path, struct diag *d)
         paths = NULL;
     }
     if (paths != NULL)
-        check_members(paths, paths_known, "'paths'", path, d);
+        hostcfg_check_members(paths, paths_known, "'paths'", path, d);
     s = paths ? opt_string(paths, "plugin_dir", path, d) : NULL;
     hc->plugin_dir = path_join(hc->dir, s ? s : "plugins");
     s = paths ? opt_string(paths, "sql_dir", path, d) : NULL;
     hc->sql_dir = path_join(hc->dir, s ? s : "sql");
 
+    load_reports(hc, d);
     load_plugins(hc, d);
     return d->errors == errors_before ? 0 : -1;
 }

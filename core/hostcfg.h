@@ -25,9 +25,18 @@ struct plugin_conf {
 
 struct hostcfg {
     config_t cfg;
-    char *path;                  /* the config file as given; owned */
-    char *dir;                   /* its directory; owned */
-    const char *conninfo;        /* borrowed from cfg; "" when unset */
+    char *path;           /* the config file as given; owned */
+    char *dir;            /* its directory; owned */
+    const char *conninfo; /* borrowed from cfg; "" when unset */
+    /*
+     * The `reports` group: where commands flagged CH_CMD_REPORT read (a
+     * streaming replica). reports_conninfo is borrowed from cfg, NULL when
+     * there is no group; it names no user (a report runs as the person
+     * logged in on the primary). reports_fallback: run on the primary when
+     * the reports server cannot be reached.
+     */
+    const char *reports_conninfo;
+    int reports_fallback;
     char *plugin_dir;            /* owned */
     char *sql_dir;               /* owned */
     struct plugin_conf *plugins; /* owned array */
@@ -49,5 +58,16 @@ const char *hostcfg_default_path(const char *explicit_path);
 
 /* dir/rel unless rel is absolute; caller frees. */
 char *path_join(const char *dir, const char *rel);
+
+/*
+ * For the host's other configuration files (conf/bridge/rt.cfg): reports,
+ * as file:line to d, each member of group not named in known (NULL-ended)
+ * as "unknown setting 'x' in WHAT"; and reads an optional boolean member
+ * (dflt when absent, or after reporting another type).
+ */
+void hostcfg_check_members(const config_setting_t *group, const char *const *known,
+                           const char *what, const char *file, struct diag *d);
+int hostcfg_opt_bool(const config_setting_t *group, const char *name, int dflt, const char *file,
+                     struct diag *d);
 
 #endif

@@ -208,7 +208,7 @@ static int api_render_person(struct ch_plugin *self, int priority, ch_person_ren
 
 static PGconn *api_conn(struct ch_ctx *ctx)
 {
-    return ctx->conn;
+    return ctx->report_conn != NULL ? ctx->report_conn : ctx->conn;
 }
 static const struct ch_user *api_user(struct ch_ctx *ctx)
 {
@@ -226,6 +226,7 @@ static void api_fail(struct ch_ctx *ctx, const char *fmt, ...)
 static int api_audit(struct ch_ctx *ctx, const char *action, const char *object_type,
                      int64_t object_id, const char *detail)
 {
+    /* Always the primary's transaction, even while a report reads the replica. */
     static const char sql[] = "SELECT casehost.audit($1, $2, $3, $4)";
     char id[24], err[512];
     const char *params[4] = {action, object_type, id, detail};
@@ -350,12 +351,10 @@ static void api_out_form(struct ch_ctx *ctx, const char *key, const char *title,
     out_form(ctx->out, key, title, questions, n_questions, argv);
 }
 
-/* Charts are drawn only by renderers that draw them (the web page, --svg). */
+/* A hint on the document: only the web page and --svg draw it (out_chart copies it). */
 static void api_out_chart(struct ch_ctx *ctx, const char *key, const struct ch_chart *chart)
 {
-    (void)ctx;
-    (void)key;
-    (void)chart;
+    out_chart(ctx->out, key, chart);
 }
 
 const struct ch_host_api loader_api = {

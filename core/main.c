@@ -4,6 +4,7 @@
  * table (core/args.c, the one parser) and runs it as the acting user inside
  * one transaction. The only place that decides exit codes and calls exit.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "candidate.h"
+#include "generation.h"
 #include "cli.h"
 #include "migrate.h"
 #include "typed.h"
@@ -55,9 +58,9 @@ static const struct cli_verb help_verb = {"help", "show commands, or the usage o
 
 /* Every host verb, in the order `help` lists them. */
 static const struct cli_verb *const verbs[] = {
-    &cli_verb_case,   &cli_verb_note,  &cli_verb_person, &cli_verb_user,
-    &cli_verb_agency, &plugin_verb,    &cli_verb_config, &db_verb,
-    &cli_verb_tick,   &cli_verb_serve, &help_verb,
+    &cli_verb_case,  &cli_verb_note,   &cli_verb_person,    &cli_verb_user, &cli_verb_agency,
+    &plugin_verb,    &cli_verb_config, &cli_verb_candidate, &db_verb,       &cli_verb_tick,
+    &cli_verb_serve, &cli_verb_bridge, &help_verb,
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -254,7 +257,7 @@ static void help_list(struct cli *cli)
         return;
     }
     printf("casehost %s: case management with plugins\n\n"
-           "usage: casehost [-c CONFIG] [--json] VERB ...\n\ncommands:\n",
+           "usage: casehost [-c CONFIG] [--json|--csv] [--svg FILE] VERB ...\n\ncommands:\n",
            CASEHOST_VERSION);
     for (size_t i = 0; i < N_VERBS; i++)
         printf("  %-12s %s\n", verbs[i]->name, verbs[i]->help);
@@ -378,6 +381,7 @@ static int plugin_command_done(struct cli *cli, const struct command_entry *ce, 
 {
     int own_tx = (ce->cmd.flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) != 0;
     int done = rc == CH_ATTENTION ? EXIT_ATTENTION : EXIT_OK; /* once all is committed */
+    cli_report_end(cli);
     if (rc == CH_ATTENTION)
         rc = CH_OK;
     if (rc == CH_USAGE)
@@ -401,13 +405,18 @@ static int plugin_command_done(struct cli *cli, const struct command_entry *ce, 
 
 /*
  * Logs in; an own-transaction command keeps the login but not the
- * transaction, and a command without a database gets neither.
+ * transaction, and a command without a database gets neither. A report (a
+ * view flagged CH_CMD_REPORT) may read the reports server.
  */
 static int plugin_command_session(struct cli *cli, const struct command_entry *ce)
 {
+    const unsigned report = CH_CMD_VIEW | CH_CMD_REPORT;
     int rc = (ce->cmd.flags & CH_CMD_NO_DB) ? 0 : cli_session(cli, 1);
     if (rc == 0 && (ce->cmd.flags & CH_CMD_OWN_TX) && cli->in_tx)
         rc = cli_commit(cli);
+    if (rc == 0 && (ce->cmd.flags & report) == report &&
+        !(ce->cmd.flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)))
+        rc = cli_report_begin(cli);
     cli->ctx.plugin = ce->plugin;
     cli->ctx.err[0] = '\0';
     return rc;
@@ -468,20 +477,119 @@ static int run_plugin_command(struct cli *cli, const struct command_entry *ce, i
     return plugin_command_done(cli, ce, rc, ce->cmd.usage);
 }
 
+/* The index of the argument of spec named name, or -1. */
+static int arg_named(const struct ch_command_spec *spec, const char *name)
+{
+    for (size_t i = 0; i < spec->n_args; i++)
+        if (strcmp(args_at(spec, i)->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/*
+ * A plugin command given --candidate ID (a typed command that declares it
+ * next to --config DIR): the host reads the stored candidate as the person
+ * running the command (only config admins may), writes it to a private
+ * folder and hands the plugin that folder as --config, so the plugin reads
+ * a candidate as it reads a folder on disk and needs no code of its own
+ * for it, on the command line and on the web pages alike. 0 with *dir and
+ * *copy (the values with --config filled; caller frees both, removing
+ * *dir), or an exit code after saying why.
+ */
+static int plugin_candidate(struct cli *cli, const struct command_entry *ce,
+                            const struct ch_command_spec *spec, const struct ch_value *vals,
+                            char **dir, struct ch_value **copy, char **folder)
+{
+    int cand = arg_named(spec, "--candidate"), conf = arg_named(spec, "--config"), rc;
+    size_t n;
+    *dir = *folder = NULL;
+    *copy = NULL;
+    if (conf < 0 || args_at(spec, (size_t)conf)->type != CH_ARG_FILE)
+        return cli_fail(cli, EXIT_RUNTIME,
+                        "%s %s declares --candidate without --config DIR: a fault of plugin '%s'",
+                        spec->verb, spec->sub ? spec->sub : "", ce->plugin->conf->name);
+    for (size_t i = 0; i < spec->n_args; i++)
+        if (args_at(spec, i)->type == CH_ARG_FILE && vals[i].given &&
+            strncmp(args_at(spec, i)->name, "--config", 8) == 0)
+            return cli_fail(cli, EXIT_USAGE, "%s: give a folder or --candidate, not both",
+                            args_at(spec, i)->name);
+    if ((rc = cli_session(cli, 1)) != 0 ||
+        (rc = candidate_materialize(cli, vals[cand].text, dir)) != 0 || (rc = cli_commit(cli)) != 0)
+        return rc;
+    n = strlen(*dir) + strlen(ce->plugin->conf->name) + 2;
+    *folder = malloc(n);
+    *copy = calloc(spec->n_args + 1, sizeof(**copy));
+    if (*folder == NULL || *copy == NULL)
+        return cli_fail(cli, EXIT_RUNTIME, "out of memory");
+    snprintf(*folder, n, "%s/%s", *dir, ce->plugin->conf->name);
+    memcpy(*copy, vals, spec->n_args * sizeof(**copy));
+    (*copy)[conf].given = 1;
+    (*copy)[conf].text = *folder;
+    return 0;
+}
+
+/*
+ * Runs a plugin's handler on the private copy dir of a candidate: what the
+ * plugin says about its files (through the host's configuration messages
+ * and its failure) names them as the candidate does,
+ * "trafficking/routing.cfg:12", never the private path.
+ */
+static int run_on_candidate(struct cli *cli, const struct ch_command_spec *spec,
+                            const struct ch_value *vals, const char *dir)
+{
+    struct diag *d = cli->loader.diag;
+    FILE *saved = d != NULL ? d->out : NULL, *mem = NULL;
+    char *msgs = NULL, *err = NULL;
+    size_t len = 0, errlen = 0;
+    int rc;
+    if (d != NULL && (mem = open_memstream(&msgs, &len)) != NULL)
+        d->out = mem;
+    rc = spec->run(&cli->ctx, vals, spec->ud);
+    if (mem != NULL) {
+        d->out = saved;
+        if (fclose(mem) == 0 && msgs != NULL)
+            candidate_unprivate(msgs, dir, cli->errf != NULL ? cli->errf : stderr);
+        free(msgs);
+    }
+    if ((mem = open_memstream(&err, &errlen)) != NULL) {
+        candidate_unprivate(cli->ctx.err, dir, mem);
+        if (fclose(mem) == 0 && err != NULL)
+            snprintf(cli->ctx.err, sizeof(cli->ctx.err), "%s", err);
+        free(err);
+    }
+    return rc;
+}
+
 /* A plugin's typed command: logged in as a plugin command is, then its handler. */
 static int run_plugin_typed(struct cli *cli, const struct ch_command_spec *spec,
                             const struct ch_value *vals, const char *usage)
 {
     const struct command_entry *ce = NULL;
-    int rc;
+    int cand = arg_named(spec, "--candidate"), rc = 0;
+    char *dir = NULL, *folder = NULL;
+    struct ch_value *copy = NULL;
     for (size_t i = 0; i < cli->loader.n_commands && ce == NULL; i++)
         if (&cli->loader.commands[i].spec == spec)
             ce = &cli->loader.commands[i];
+    if (cand >= 0 && vals[cand].given &&
+        (rc = plugin_candidate(cli, ce, spec, vals, &dir, &copy, &folder)) != 0)
+        goto out;
     if ((rc = plugin_command_session(cli, ce)) != 0)
-        return rc;
-    rc = spec->run(&cli->ctx, vals, spec->ud);
+        goto out;
+    if (dir != NULL)
+        rc = run_on_candidate(cli, spec, copy, dir);
+    else
+        rc = spec->run(&cli->ctx, vals, spec->ud);
     cli->ctx.plugin = NULL;
-    return plugin_command_done(cli, ce, rc, usage);
+    rc = plugin_command_done(cli, ce, rc, usage);
+out:
+    if (dir != NULL) {
+        dir_remove_tree(dir);
+        free(dir);
+    }
+    free(folder);
+    free(copy);
+    return rc;
 }
 
 /* A host command: its handler decides what session it needs. */
@@ -551,15 +659,24 @@ const struct ch_command_spec *cli_spec(const struct cli *cli, int argc, char **a
 int cli_web_refusal(const struct cli *cli, const struct ch_command_spec *spec,
                     const struct ch_value *vals, char *msg, size_t len)
 {
+    size_t up = cli->upload_dir != NULL ? strlen(cli->upload_dir) : 0;
     if (!cli->web)
         return 0;
-    if (spec->flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) {
+    /*
+     * A view that needs no database reads only the configuration the server
+     * runs (or a stored candidate the host copies for it): it may run.
+     */
+    if ((spec->flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) &&
+        (spec->flags & (CH_CMD_NO_DB | CH_CMD_VIEW)) != (CH_CMD_NO_DB | CH_CMD_VIEW)) {
         snprintf(msg, len, "'%s%s%s' runs from the command line only", spec->verb,
                  spec->sub ? " " : "", spec->sub ? spec->sub : "");
         return -1;
     }
+    /* A file the browser uploaded: the server wrote it to this request's private folder. */
     for (size_t i = 0; i < spec->n_args; i++)
-        if (args_at(spec, i)->type == CH_ARG_FILE && vals[i].given) {
+        if (args_at(spec, i)->type == CH_ARG_FILE && vals[i].given &&
+            !(up > 0 && strncmp(vals[i].text, cli->upload_dir, up) == 0 &&
+              vals[i].text[up] == '/' && strstr(vals[i].text + up, "/..") == NULL)) {
             snprintf(msg, len, "%s: files are given on the command line only",
                      args_at(spec, i)->name);
             return -1;
@@ -575,7 +692,8 @@ static const char as_gone[] =
     "service file, or peer authentication (INSTALL)";
 
 /*
- * Takes --json out of argv wherever it is, and -c/--config before the verb
+ * Takes --json, --csv and --svg FILE out of argv wherever they are (so
+ * `report screenings --csv` works), and -c/--config before the verb
  * (after it, --config belongs to the command, as in routing replay --config
  * DIR). A leftover --as is a usage error. Returns the new argc or -1.
  */
@@ -596,6 +714,14 @@ static int global_options(struct cli *cli, int argc, char **argv)
             cli->config_path = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             cli->json = 1;
+        } else if (strcmp(argv[i], "--csv") == 0) {
+            cli->csv = 1;
+        } else if (strcmp(argv[i], "--svg") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "casehost: option '--svg' needs a file name\n");
+                return -1;
+            }
+            cli->svg_path = argv[++i];
         } else if (strcmp(argv[i], "--version") == 0 && before_verb) {
             /* The second line tells an admin which file an installed program reads. */
             printf("casehost %s (plugin ABI %d.%d)\nconfig: %s\n", CASEHOST_VERSION, CH_ABI_MAJOR,
@@ -608,11 +734,84 @@ static int global_options(struct cli *cli, int argc, char **argv)
         }
     }
     argv[n] = NULL;
+    if (cli->csv && cli->json) {
+        fprintf(stderr, "casehost: --csv and --json are two output formats; choose one\n");
+        return -1;
+    }
     if (getenv("CASEHOST_USER") != NULL) {
         fprintf(stderr, "casehost: CASEHOST_USER is no longer read; %s\n", as_gone);
         return -1;
     }
     return n;
+}
+
+/*
+ * Writes path whole or not at all: into a temporary file beside it, then
+ * renamed over it. 0 or EXIT_RUNTIME after saying why.
+ */
+static int write_svg_file(struct out *out, const char *path)
+{
+    char *tmp = NULL, err[256] = "";
+    size_t n = strlen(path) + sizeof(".XXXXXX");
+    int fd = -1, rc = EXIT_RUNTIME;
+    FILE *f = NULL;
+    if ((tmp = malloc(n)) == NULL)
+        goto out;
+    snprintf(tmp, n, "%s.XXXXXX", path);
+    /* mkstemp makes it 0600, and so it stays: it holds an agency's figures */
+    if ((fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+        fprintf(stderr, "casehost: --svg: cannot create a file beside '%s': %s\n", path,
+                strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (out_flush_svg(out, f, err, sizeof(err)) != 0 || fsync(fileno(f)) != 0) {
+        fprintf(stderr, "casehost: --svg '%s': %s\n", path, err[0] ? err : strerror(errno));
+        goto out;
+    }
+    if (fclose(f) != 0 || (f = NULL, rename(tmp, path) != 0)) {
+        f = NULL;
+        fprintf(stderr, "casehost: --svg: cannot write '%s': %s\n", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/*
+ * The output of a command that succeeded (rc): its chart to --svg's file,
+ * then the document as CSV, JSON or text. A command without a chart (for
+ * --svg) or a table (for --csv) is refused before anything is written.
+ */
+static int flush_output(struct cli *cli, const char *verb, int rc)
+{
+    char err[256];
+    if (cli->svg_path != NULL && !out_has_chart(cli->out)) {
+        fprintf(stderr,
+                "casehost: --svg: '%s' draws no chart; only a command that draws one (a "
+                "report) can write --svg\n",
+                verb);
+        return EXIT_USAGE;
+    }
+    if (cli->csv && !out_has_table(cli->out, err, sizeof(err))) {
+        fprintf(stderr, "casehost: --csv: '%s': %s; --csv writes a command's one table\n", verb,
+                err);
+        return EXIT_USAGE;
+    }
+    if (cli->svg_path != NULL && write_svg_file(cli->out, cli->svg_path) != 0)
+        return EXIT_RUNTIME;
+    if (cli->csv ? out_flush_csv(cli->out, stdout, err, sizeof(err)) != 0
+                 : out_flush(cli->out, stdout) != 0)
+        return EXIT_RUNTIME;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -632,14 +831,14 @@ int main(int argc, char **argv)
     if (argc < 0)
         return EXIT_USAGE;
     if (argc < 2) {
-        fprintf(stderr, "usage: casehost [-c CONFIG] [--json] VERB ...\n"
+        fprintf(stderr, "usage: casehost [-c CONFIG] [--json|--csv] [--svg FILE] VERB ...\n"
                         "'casehost help' lists the commands\n");
         return EXIT_USAGE;
     }
     cli.out = out_new(cli.json);
     cli.ctx.out = cli.out;
     cli.ctx.json = cli.json;
-    cli.ctx.interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cli.json;
+    cli.ctx.interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cli.json && !cli.csv;
     if (cli.out == NULL)
         return EXIT_RUNTIME;
 
@@ -679,9 +878,11 @@ int main(int argc, char **argv)
     /* EXIT_ATTENTION: done and committed, with something a person must see: output too. */
     if (rc != EXIT_OK && rc != EXIT_ATTENTION && cli.out != NULL)
         out_flush_alerts(cli.out, stderr); /* a failed command's alerts still reach a person */
-    if ((rc == EXIT_OK || rc == EXIT_ATTENTION) && out_flush(cli.out, stdout) != 0)
-        rc = EXIT_RUNTIME;
+    if (rc == EXIT_OK || rc == EXIT_ATTENTION)
+        rc = flush_output(&cli, argv[1], rc);
 out:
+    if (cli.reports != NULL)
+        PQfinish(cli.reports);
     if (cli.ctx.conn != NULL)
         PQfinish(cli.ctx.conn);
     loader_release(&cli.loader);

@@ -27,6 +27,24 @@ struct out *out_new(int json)
     return o;
 }
 
+/* Forgets the chart hint, freeing the strings it owns. */
+static void chart_free(struct out *o)
+{
+    struct ch_chart *c = o->chart;
+    if (c != NULL) {
+        free((char *)c->title);
+        free((char *)c->x);
+        free((char *)c->facet);
+        for (size_t i = 0; c->series != NULL && c->series[i] != NULL; i++)
+            free((char *)c->series[i]);
+        free((char **)c->series);
+        free(c);
+    }
+    free(o->chart_key);
+    o->chart = NULL;
+    o->chart_key = NULL;
+}
+
 void out_free(struct out *o)
 {
     if (o == NULL)
@@ -40,6 +58,7 @@ void out_free(struct out *o)
     for (size_t i = 0; i < o->n_marks; i++)
         json_decref(o->marks[i].node);
     free(o->marks);
+    chart_free(o);
     free(o);
 }
 
@@ -320,6 +339,117 @@ void out_form(struct out *o, const char *key, const char *title, const struct ch
     json_object_set_new(form, "argv", argv_json(argv));
     mark(o, form, MARK_FORM);
     put(o, key, form);
+}
+
+/* Non-zero when a struct ch_chart of size bytes has member (CH_API_HAS's rule). */
+#define CHART_HAS(size, member)                                                                    \
+    ((size) >= offsetof(struct ch_chart, member) + sizeof(((struct ch_chart *)0)->member))
+
+/* A copy of s (NULL stays NULL) that is UTF-8: text_or_null's rule. *ok 0 without memory. */
+static char *text_copy(const char *s, int *ok)
+{
+    json_t *j;
+    char *copy;
+    if (s == NULL)
+        return NULL;
+    j = text_or_null(s);
+    copy = json_is_string(j) ? strdup(json_string_value(j)) : NULL;
+    json_decref(j);
+    if (copy == NULL)
+        *ok = 0;
+    return copy;
+}
+
+void out_chart(struct out *o, const char *key, const struct ch_chart *chart)
+{
+    struct ch_chart *c;
+    size_t size = chart != NULL ? chart->size : 0, n = 0;
+    const char *const *series;
+    int ok = 1;
+    chart_free(o);
+    /* Without what to draw from (the array's key, the member naming each bar) there is no chart. */
+    if (key == NULL || !CHART_HAS(size, x) || chart->x == NULL ||
+        (c = calloc(1, sizeof(*c))) == NULL)
+        return;
+    o->chart = c;
+    c->size = sizeof(*c);
+    c->kind = CHART_HAS(size, kind) ? chart->kind : CH_CHART_BARS;
+    c->title = CHART_HAS(size, title) ? text_copy(chart->title, &ok) : NULL;
+    c->x = text_copy(chart->x, &ok);
+    c->facet = CHART_HAS(size, facet) ? text_copy(chart->facet, &ok) : NULL;
+    series = CHART_HAS(size, series) ? chart->series : NULL;
+    while (series != NULL && series[n] != NULL)
+        n++;
+    if (series != NULL && (c->series = calloc(n + 1, sizeof(char *))) == NULL)
+        ok = 0;
+    for (size_t i = 0; c->series != NULL && i < n; i++)
+        ((const char **)c->series)[i] = text_copy(series[i], &ok);
+    o->chart_key = text_copy(key, &ok);
+    if (!ok || (c->kind == CH_CHART_SMALL_MULTIPLES && c->facet == NULL))
+        chart_free(o); /* half a chart would draw something else than asked */
+}
+
+int out_has_chart(const struct out *o)
+{
+    return o->chart != NULL;
+}
+
+long out_table_keys(const json_t *arr, const char ***keys)
+{
+    const char **k = NULL, *key;
+    size_t n = 0, cap = 0, i, j;
+    json_t *row, *v;
+    json_array_foreach(arr, i, row){json_object_foreach((json_t *)row, key, v){
+        for (j = 0; j < n && strcmp(k[j], key) != 0; j++);
+    if (j < n)
+        continue;
+    if (n == cap) {
+        const char **grown = realloc(k, (cap ? cap * 2 : 8) * sizeof(*k));
+        if (grown == NULL) {
+            free(k);
+            *keys = NULL;
+            return -1;
+        }
+        k = grown;
+        cap = cap ? cap * 2 : 8;
+    }
+    k[n++] = key;
+}
+}
+*keys = k;
+return (long)n;
+}
+
+/* 1 when v is a table: an array of objects (the host's own lists are none). */
+static int is_table(const struct out *o, const json_t *v)
+{
+    return json_is_array(v) && !out_is_host_list(o, v) && json_is_object(json_array_get(v, 0));
+}
+
+const json_t *out_table(const struct out *o, char *err, size_t errlen)
+{
+    const json_t *found = NULL, *v;
+    const char *key, *first = NULL;
+    /* An empty array is a table only when the chart names it: otherwise it may be a list of words.
+     */
+    v = o->chart_key != NULL ? json_object_get(o->root, o->chart_key) : NULL;
+    if (json_is_array(v) && (json_array_size(v) == 0 || is_table(o, v)))
+        return v;
+    json_object_foreach(o->root, key, v)
+    {
+        if (!is_table(o, v))
+            continue;
+        if (found != NULL) {
+            snprintf(err, errlen, "the output has more than one table ('%s', '%s', ...)", first,
+                     key);
+            return NULL;
+        }
+        found = v;
+        first = key;
+    }
+    if (found == NULL)
+        snprintf(err, errlen, "the output has no table");
+    return found;
 }
 
 /* PostgreSQL type oids of the values we keep typed. */

@@ -55,6 +55,17 @@ void out_action(struct out *o, const char *label, const char *const *argv);
  */
 void out_form(struct out *o, const char *key, const char *title, const struct ch_question *q,
               size_t n, const char *const *argv);
+/*
+ * Asks for a chart of the array emitted under key at the root (plugin.h,
+ * struct ch_chart; members are read within chart->size and copied). One
+ * chart per document: a later call replaces it. A hint without key or x,
+ * or small multiples without facet, records no chart; a kind this host does
+ * not know (a newer plugin's) is drawn as bars. Text and JSON are
+ * unchanged by it; the HTML page and out_flush_svg draw it.
+ */
+void out_chart(struct out *o, const char *key, const struct ch_chart *chart);
+/* 1 when o holds a chart hint. */
+int out_has_chart(const struct out *o);
 void out_result(struct out *o, const char *key, const PGresult *res, int as_array);
 /* Stores one row of res as members of the current object. */
 void out_row(struct out *o, const PGresult *res, int row);
@@ -76,6 +87,38 @@ int out_flush(struct out *o, FILE *f);
  * 0 or -1 on a write error.
  */
 int out_flush_html(struct out *o, FILE *f, const char *csrf);
+
+/*
+ * As out_flush_html; with csv_argv (the command that made o, verb first,
+ * NULL-terminated) a figure holding a chart also links to its CSV
+ * (/run?a=ARGV...&format=csv) when every word may sit in an address.
+ */
+int out_flush_html_page(struct out *o, FILE *f, const char *csrf, const char *const *csv_argv);
+
+/*
+ * The document's table as CSV (RFC 4180: a header row of the member names,
+ * CRLF line ends, a field quoted when it holds a comma, a quote, CR or LF,
+ * quotes doubled; UTF-8 as it is, no byte-order mark). The table is the
+ * array the chart names (empty: the header of the columns the chart names),
+ * else the one root array of objects (an empty array without a chart is
+ * no table: it may as well be a list of words). A text cell
+ * starting with '=', '+', '-', '@', a tab or CR is written with a single
+ * quote before it, so a spreadsheet shows it as text and never runs it as
+ * a formula; numbers are written as numbers. null is an empty field,
+ * booleans "yes"/"no", a nested value its compact JSON. Writes nothing and
+ * returns -1 with why in err when there is no table (or several and no
+ * chart); -1 on a write error too. 0 when written.
+ */
+int out_flush_csv(struct out *o, FILE *f, char *err, size_t errlen);
+/* 1 when o holds the table out_flush_csv writes, else 0 with why in err. */
+int out_has_table(const struct out *o, char *err, size_t errlen);
+
+/*
+ * The chart as a standalone SVG document (svg.h). Writes nothing and
+ * returns -1 with why in err when o holds no chart or its array is
+ * missing; -1 on a write error. 0 when written.
+ */
+int out_flush_svg(struct out *o, FILE *f, char *err, size_t errlen);
 
 /*
  * Prints only the alerts, as text, to f: a command that fails after raising

@@ -11,6 +11,7 @@
 #include "html.h"
 #include "out.h"
 #include "out_tree.h"
+#include "svg.h"
 
 /*
  * One HTML rendering: where it goes, the session's token for its forms, how
@@ -21,6 +22,7 @@ struct html {
     FILE *f;
     const struct out *o;
     const char *csrf;
+    const json_t *csv_argv; /* the command, for the chart's CSV link; NULL: no link */
     unsigned forms;
     int rc;
 };
@@ -29,6 +31,8 @@ struct html {
 
 static void html_value(struct html *h, const json_t *v, int level);
 static void html_object(struct html *h, const json_t *obj, int level);
+static int argv_addressable(const json_t *argv);
+static void html_chart(struct html *h, const json_t *rows);
 
 /*
  * Text as the text form shows it (out_escape(): control characters visible),
@@ -98,29 +102,13 @@ static void html_scalar(struct html *h, const json_t *v)
 /* An array of objects: the union of their keys, in the order first seen, is the header. */
 static void html_table(struct html *h, const json_t *arr, int level)
 {
-    const char **keys = NULL, *key;
-    size_t n = 0, cap = 0, i, k;
-    json_t *row, *v;
-    json_array_foreach(arr, i, row)
-    {
-        json_object_foreach(row, key, v)
-        {
-            for (k = 0; k < n && strcmp(keys[k], key) != 0; k++)
-                ;
-            if (k < n)
-                continue;
-            if (n == cap) {
-                const char **grown = realloc(keys, (cap ? cap * 2 : 8) * sizeof(*keys));
-                if (grown == NULL) {
-                    free(keys);
-                    h->rc = -1;
-                    return;
-                }
-                keys = grown;
-                cap = cap ? cap * 2 : 8;
-            }
-            keys[n++] = key; /* borrowed from arr, which outlives the table */
-        }
+    const char **keys = NULL;
+    long got = out_table_keys(arr, &keys);
+    size_t n = got > 0 ? (size_t)got : 0, i, k;
+    json_t *row;
+    if (got < 0) {
+        h->rc = -1;
+        return;
     }
     fputs("<table>\n<thead><tr>", h->f);
     for (k = 0; k < n; k++) {
@@ -279,6 +267,9 @@ static void html_object(struct html *h, const json_t *obj, int level)
         }
         fputs("<section>\n", h->f);
         html_heading(h, level, key, NULL);
+        if (obj == h->o->root && h->o->chart != NULL && strcmp(key, h->o->chart_key) == 0 &&
+            json_is_array(v))
+            html_chart(h, v);
         html_value(h, v, level + 1);
         fputs("</section>\n", h->f);
     }
@@ -358,11 +349,51 @@ static void html_action(struct html *h, const json_t *action)
     fputs("</button></form></li>\n", h->f);
 }
 
-int out_flush_html(struct out *o, FILE *f, const char *csrf)
+/*
+ * The chart of rows, drawn inline above its table in a <figure>, with a
+ * link to the table as CSV when the command's words may sit in an address.
+ * Presentation attributes only (no style): the page's policy allows no
+ * inline style.
+ */
+static void html_chart(struct html *h, const json_t *rows)
 {
-    struct html h = {f, o, csrf, 0, 0};
+    const json_t *argv = h->csv_argv;
     size_t i;
     json_t *e;
+    fputs("<figure class=\"chart\">\n", h->f);
+    if (svg_render(h->f, rows, h->o->chart, "chart", 0) != 0)
+        h->rc = -1;
+    fputs("<figcaption>", h->f);
+    html_shown(h, h->o->chart->title != NULL ? h->o->chart->title : "Chart", 0);
+    fputs(" (the table below holds every figure)", h->f);
+    if (json_is_array(argv) && json_array_size(argv) > 0 && argv_addressable(argv)) {
+        fputs(" <a class=\"csv\" href=\"/run", h->f);
+        json_array_foreach(argv, i, e)
+        {
+            fputs(i ? "&amp;a=" : "?a=", h->f);
+            html_url(h->f, json_string_value(e));
+        }
+        fputs("&amp;format=csv\" download>Download CSV</a>", h->f);
+    }
+    fputs("</figcaption>\n</figure>\n", h->f);
+}
+
+int out_flush_html(struct out *o, FILE *f, const char *csrf)
+{
+    return out_flush_html_page(o, f, csrf, NULL);
+}
+
+int out_flush_html_page(struct out *o, FILE *f, const char *csrf, const char *const *csv_argv)
+{
+    struct html h = {f, o, csrf, NULL, 0, 0};
+    size_t i;
+    json_t *e;
+    json_t *argv = csv_argv != NULL ? json_array() : NULL;
+    int rc, whole = 1;
+    for (i = 0; argv != NULL && csv_argv[i] != NULL; i++)
+        if (json_array_append_new(argv, json_string(csv_argv[i])) != 0)
+            whole = 0; /* a word that is not UTF-8: no link rather than one to another command */
+    h.csv_argv = whole ? argv : NULL;
     out_attach_lists(o);
     json_array_foreach(o->alerts, i, e) html_alert(&h, e);
     html_object(&h, o->root, 2);
@@ -377,5 +408,7 @@ int out_flush_html(struct out *o, FILE *f, const char *csrf)
         json_array_foreach(o->actions, i, e) html_action(&h, e);
         fputs("</ul>\n", f);
     }
-    return h.rc != 0 || ferror(f) || fflush(f) != 0 ? -1 : 0;
+    rc = h.rc != 0 || ferror(f) || fflush(f) != 0 ? -1 : 0;
+    json_decref(argv);
+    return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * out_tree.h: the output document's inside, shared by its renderers
- * (out.c: JSON and text; out_html.c: HTML). Nothing outside core/out*.c
- * includes it.
+ * (out.c: JSON and text; out_html.c: HTML; out_csv.c: CSV; svg.c: the
+ * chart). Nothing outside core/out*.c and core/svg.c includes it.
  */
 #ifndef CASEHOST_OUT_TREE_H
 #define CASEHOST_OUT_TREE_H
@@ -40,6 +40,12 @@ struct out {
     json_t *messages, *alerts, *actions;
     struct mark *marks;
     size_t n_marks, cap_marks;
+    /*
+     * The chart asked for with out_chart (NULL: none), every string owned
+     * (series NULL-terminated), and the root key of the array it draws.
+     */
+    struct ch_chart *chart;
+    char *chart_key;
 };
 
 /*
@@ -76,5 +82,18 @@ const char *out_text_of(const json_t *v);
 size_t out_severity_of(const json_t *alert);
 /* Puts the root's messages, alerts and actions in place before rendering. */
 void out_attach_lists(struct out *o);
+
+/*
+ * The columns of a table (an array of objects): the union of its rows'
+ * keys, in the order first seen, into *keys (borrowed from arr; caller
+ * frees the array with free()). Returns how many, or -1 without memory.
+ */
+long out_table_keys(const json_t *arr, const char ***keys);
+/*
+ * The document's table: the array the chart names (even empty), else the
+ * one root array of objects. NULL, with why in err, when there is none or
+ * more than one and no chart to choose.
+ */
+const json_t *out_table(const struct out *o, char *err, size_t errlen);
 
 #endif /* CASEHOST_OUT_TREE_H */

@@ -36,6 +36,7 @@ struct request {
     struct web_fields fields; /* posted fields */
     size_t posted;
     int too_big;
+    int has_nul; /* a field or uploaded file held a NUL byte: never text */
     struct timespec start;
 };
 
@@ -47,6 +48,8 @@ static void worker_release(struct worker *w)
         return;
     if (w->cli.ctx.conn != NULL)
         PQfinish(w->cli.ctx.conn);
+    if (w->cli.reports != NULL) /* opened by the first report the worker ran */
+        PQfinish(w->cli.reports);
     loader_release(&w->cli.loader);
     live_release(&w->cli);
     hostcfg_release(&w->cli.hc);
@@ -114,6 +117,9 @@ static struct worker *worker_get(struct server *s)
 static void worker_put(struct server *s, struct worker *w)
 {
     PGconn *c = w->cli.ctx.conn;
+    if (c != NULL && PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+    c = w->cli.reports;
     if (c != NULL && PQtransactionStatus(c) != PQTRANS_IDLE)
         PQclear(PQexec(c, "ROLLBACK"));
     pthread_mutex_lock(&s->mu);
@@ -203,6 +209,11 @@ static enum MHD_Result post_field(void *cls, enum MHD_ValueKind kind, const char
         rq->too_big = 1;
         return MHD_NO;
     }
+    /* Fields are C strings: a NUL would cut a value (a configuration file) short unseen. */
+    if (size > 0 && data != NULL && memchr(data, '\0', size) != NULL) {
+        rq->has_nul = 1;
+        return MHD_NO;
+    }
     if (off > 0 && rq->fields.n > 0 && strcmp(rq->fields.v[rq->fields.n - 1].name, key) == 0) {
         /* the rest of the last field's value */
         struct web_field *f = &rq->fields.v[rq->fields.n - 1];
@@ -275,6 +286,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct page *p)
         MHD_add_response_header(resp, "Set-Cookie", p->cookie);
     if (p->location != NULL)
         MHD_add_response_header(resp, "Location", p->location);
+    if (p->disposition[0] != '\0')
+        MHD_add_response_header(resp, "Content-Disposition", p->disposition);
     rc = MHD_queue_response(c, p->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -310,7 +323,17 @@ static void handle(struct server *sv, struct MHD_Connection *c, const char *url,
         return;
     }
     if (rq->too_big) {
-        page_message(p, MHD_HTTP_CONTENT_TOO_LARGE, "Too large", "The form is too large.", NULL);
+        page_message(p, MHD_HTTP_CONTENT_TOO_LARGE, "Too large",
+                     "The form is too large: a form with its uploaded files may hold 1 MiB. "
+                     "Nothing was changed.",
+                     NULL);
+        return;
+    }
+    if (rq->has_nul) {
+        page_message(p, MHD_HTTP_BAD_REQUEST, "Not text",
+                     "A field or an uploaded file holds a NUL byte: only text (UTF-8) is "
+                     "accepted. Nothing was changed.",
+                     NULL);
         return;
     }
     client_address(c, addr, sizeof(addr));
@@ -386,7 +409,11 @@ static void handle(struct server *sv, struct MHD_Connection *c, const char *url,
             if (strcmp(q.v[i].name, "a") == 0)
                 argv[argc++] = q.v[i].value;
         argv[argc] = NULL;
-        page_run_get(p, w, &s, argc, argv);
+        if (web_fields_get(&q, "format") != NULL &&
+            strcmp(web_fields_get(&q, "format"), "csv") == 0)
+            page_run_csv(p, w, &s, argc, argv);
+        else
+            page_run_get(p, w, &s, argc, argv);
         web_fields_release(&q);
     } else if (strcmp(url, "/run") == 0) {
         page_run_post(p, w, &s, &rq->fields);

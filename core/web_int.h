@@ -49,6 +49,7 @@ struct page {
     const char *location;     /* a redirect */
     const char *content_type; /* NULL: HTML */
     int cacheable;            /* the style sheet; everything else is no-store */
+    char disposition[128];    /* Content-Disposition ("attachment; ..."); empty: none */
 };
 
 #define web_log(level, ...) diag_log("serve", level, __VA_ARGS__)
@@ -74,6 +75,13 @@ void page_home(struct page *p, struct worker *w, const struct web_session *s);
 void page_commands(struct page *p, struct worker *w, const struct web_session *s);
 /* GET /run?a=VERB&a=...: a view runs; any other command shows its form prefilled. */
 void page_run_get(struct page *p, struct worker *w, const struct web_session *s, int argc,
+                  char **argv);
+/*
+ * GET /run?a=VERB&a=...&format=csv: a view runs as for its page and its
+ * table comes back as text/csv, an attachment (out_flush_csv): exactly the
+ * rows the page shows. Anything else is an HTML page saying why.
+ */
+void page_run_csv(struct page *p, struct worker *w, const struct web_session *s, int argc,
                   char **argv);
 /* POST /run: a posted form (or action) becomes argv and runs, or shows its form again. */
 void page_run_post(struct page *p, struct worker *w, const struct web_session *s,

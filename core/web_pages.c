@@ -12,6 +12,9 @@
 #include <microhttpd.h>
 
 #include "args.h"
+#include "candidate.h"
+#include "db.h"
+#include "generation.h"
 #include "html.h"
 #include "web.h"
 #include "web_int.h"
@@ -47,7 +50,9 @@ const char web_css[] =
     ".actions li{margin:.3rem 0}\n"
     "form.action{display:inline;margin:0}form.action button{margin:0;padding:.1rem .5rem}\n"
     "section{margin-bottom:2rem}\n"
-    "@media print{header{display:none}}\n";
+    "figure.chart{margin:0 0 1rem}figure.chart svg{max-width:100%;height:auto}\n"
+    "figcaption{font-size:.9rem;color:#333}\n"
+    "@media print{header{display:none}figure.chart{break-inside:avoid}a.csv{display:none}}\n";
 
 void page_init(struct page *p)
 {
@@ -193,13 +198,14 @@ static unsigned run_status(const struct run *r)
     return MHD_HTTP_UNPROCESSABLE_CONTENT;
 }
 
-/* A run's output (or error) into the page. */
-static void run_render(struct page *p, const struct run *r, const struct web_session *s)
+/* A run's output (or error) into the page; a chart links to its CSV (argv: the command run). */
+static void run_render(struct page *p, const struct run *r, const struct web_session *s,
+                       char **argv)
 {
     if (!run_ok(r))
         page_error(p, r->err != NULL && r->err[0] != '\0' ? r->err : "the command failed");
     if (r->out != NULL)
-        out_flush_html(r->out, p->f, s->csrf);
+        out_flush_html_page(r->out, p->f, s->csrf, (const char *const *)argv);
 }
 
 /* "verb sub" of a spec, for titles. */
@@ -262,10 +268,111 @@ void page_run_get(struct page *p, struct worker *w, const struct web_session *s,
             p->status = run_status(&r);
         if (spec->n_args > 0 && (!run_ok(&r) || !has_required(spec)))
             render_form(p, w, spec, argc, argv, s); /* a filter or search: ask again */
-        run_render(p, &r, s);
+        run_render(p, &r, s, argv);
     }
     page_foot(p);
     run_release(&r);
+}
+
+/* "attachment; filename=VERB-SUB.csv", every byte of the name a safe one. */
+static void csv_disposition(struct page *p, const struct ch_command_spec *spec)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "%s%s%s", spec->verb, spec->sub ? "-" : "",
+             spec->sub ? spec->sub : "");
+    for (char *c = name; *c != '\0'; c++)
+        if (strchr("abcdefghijklmnopqrstuvwxyz0123456789-_", *c) == NULL)
+            *c = '_';
+    snprintf(p->disposition, sizeof(p->disposition), "attachment; filename=\"%s.csv\"", name);
+}
+
+void page_run_csv(struct page *p, struct worker *w, const struct web_session *s, int argc,
+                  char **argv)
+{
+    const struct ch_command_spec *spec = argc > 0 ? cli_spec(&w->cli, argc, argv) : NULL;
+    char title[128], err[256], why[400];
+    struct run r;
+    if (spec == NULL) {
+        page_message(p, MHD_HTTP_NOT_FOUND, "Not found", "There is no such page.", s);
+        return;
+    }
+    spec_title(spec, title, sizeof(title));
+    if (!(spec->flags & CH_CMD_VIEW)) {
+        page_message(p, MHD_HTTP_BAD_REQUEST, title,
+                     "Only a command that shows something can be downloaded as CSV.", s);
+        return;
+    }
+    run_command(w, s, argc, argv, &r);
+    if (!run_ok(&r)) {
+        page_message(p, run_status(&r), title,
+                     r.err != NULL && r.err[0] != '\0' ? r.err : "the command failed", s);
+    } else if (!out_has_table(r.out, err, sizeof(err))) {
+        snprintf(why, sizeof(why), "There is nothing to download as CSV: %s.", err);
+        page_message(p, MHD_HTTP_BAD_REQUEST, title, why, s);
+    } else if (out_flush_csv(r.out, p->f, err, sizeof(err)) != 0) {
+        page_message(p, MHD_HTTP_INTERNAL_SERVER_ERROR, title, err, s);
+    } else {
+        p->content_type = "text/csv; charset=utf-8";
+        csv_disposition(p, spec);
+    }
+    run_release(&r);
+}
+
+/* The file argument of spec named name, or NULL. */
+static const struct ch_arg *file_arg(const struct ch_command_spec *spec, const char *name)
+{
+    for (size_t i = 0; i < spec->n_args; i++)
+        if (args_at(spec, i)->type == CH_ARG_FILE && strcmp(args_at(spec, i)->name, name) == 0)
+            return args_at(spec, i);
+    return NULL;
+}
+
+/* Writes text to a new file path (mode 0600 under the umask set); 0 or -1. */
+static int write_upload(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wx");
+    size_t n = strlen(text);
+    int rc;
+    if (f == NULL)
+        return -1;
+    rc = fwrite(text, 1, n, f) == n ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
+/*
+ * The posted fields with each uploaded file ("_upload:NAME" of a file
+ * argument of spec) written to a private folder of this request and given
+ * as NAME, the path. A field the browser named NAME itself is dropped: a
+ * browser never names a server path. *dir is the folder (NULL when nothing
+ * was uploaded; caller removes it and frees). 0, or -1 (out of memory or
+ * the disk refused).
+ */
+static int spill_uploads(const struct ch_command_spec *spec, const struct web_fields *in,
+                         struct web_fields *out, char **dir)
+{
+    char err[256];
+    size_t n = 0;
+    *dir = NULL;
+    for (size_t i = 0; i < in->n; i++) {
+        const struct web_field *f = &in->v[i];
+        const char *name = f->name + strlen(WEBFORM_UPLOAD);
+        char path[4200];
+        if (file_arg(spec, f->name) != NULL)
+            continue;
+        if (strncmp(f->name, WEBFORM_UPLOAD, strlen(WEBFORM_UPLOAD)) != 0) {
+            if (web_fields_add(out, f->name, f->value) != 0)
+                return -1;
+            continue;
+        }
+        if (file_arg(spec, name) == NULL || f->value[0] == '\0')
+            continue; /* not a file of this command, or no file chosen */
+        if (*dir == NULL && (*dir = candidate_private_dir("upload", err, sizeof(err))) == NULL)
+            return -1;
+        snprintf(path, sizeof(path), "%s/upload-%zu", *dir, ++n);
+        if (write_upload(path, f->value) != 0 || web_fields_add(out, name, path) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* POST /run: the posted form becomes argv and runs; a refusal shows the form again. */
@@ -273,7 +380,8 @@ void page_run_post(struct page *p, struct worker *w, const struct web_session *s
                    const struct web_fields *fields)
 {
     const char *verb = web_fields_get(fields, "_verb"), *sub = web_fields_get(fields, "_sub");
-    char *head[3] = {NULL, NULL, NULL}, **argv = NULL, title[128];
+    char *head[3] = {NULL, NULL, NULL}, **argv = NULL, title[128], *upload_dir = NULL;
+    struct web_fields posted = {NULL, 0, 0};
     const struct ch_command_spec *spec;
     struct run r;
     int argc;
@@ -304,22 +412,96 @@ void page_run_post(struct page *p, struct worker *w, const struct web_session *s
         page_message(p, MHD_HTTP_NOT_FOUND, "Not found", "There is no such command.", s);
         return;
     }
-    argc = webform_argv(spec, spec->verb, fields, &argv);
-    if (argc < 0) {
-        page_message(p, MHD_HTTP_INTERNAL_SERVER_ERROR, "Error", "out of memory", s);
-        return;
+    if (spill_uploads(spec, fields, &posted, &upload_dir) != 0 ||
+        (argc = webform_argv(spec, spec->verb, &posted, &argv)) < 0) {
+        web_log("error", "a posted form could not be taken: out of memory or disk");
+        page_message(p, MHD_HTTP_INTERNAL_SERVER_ERROR, "Error",
+                     "The form could not be taken (out of memory or disk).", s);
+        goto out;
     }
     spec_title(spec, title, sizeof(title));
+    w->cli.upload_dir = upload_dir;
     run_command(w, s, argc, argv, &r);
+    w->cli.upload_dir = NULL;
     if (!run_ok(&r))
         p->status = run_status(&r);
     page_head(p, title, s);
-    run_render(p, &r, s);
+    run_render(p, &r, s, (spec->flags & CH_CMD_VIEW) ? argv : NULL);
     if (!run_ok(&r) && !(spec->flags & CH_CMD_VIEW))
         render_form(p, w, spec, argc, argv, s);
     page_foot(p);
     run_release(&r);
+out:
     webform_argv_free(argv);
+    web_fields_release(&posted);
+    if (upload_dir != NULL) {
+        dir_remove_tree(upload_dir);
+        free(upload_dir);
+    }
+}
+
+/* 1 when spec is a report: a view flagged CH_CMD_REPORT. */
+static int is_report(const struct ch_command_spec *spec)
+{
+    return (spec->flags & (CH_CMD_VIEW | CH_CMD_REPORT)) == (CH_CMD_VIEW | CH_CMD_REPORT);
+}
+
+/* A plugin's typed command a page may run (not its own transaction's, nor database-less). */
+static const struct ch_command_spec *page_spec(const struct command_entry *ce)
+{
+    return ce->typed && !(ce->spec.flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)) ? &ce->spec : NULL;
+}
+
+/* "<li><a href=/run?a=VERB&a=SUB>VERB SUB</a>: HELP</li>" */
+static void command_link(struct page *p, const struct ch_command_spec *spec)
+{
+    fputs("<li><a href=\"/run?a=", p->f);
+    html_url(p->f, spec->verb);
+    if (spec->sub != NULL) {
+        fputs("&amp;a=", p->f);
+        html_url(p->f, spec->sub);
+    }
+    fputs("\">", p->f);
+    html_text(p->f, spec->verb);
+    fputs(" ", p->f);
+    html_text(p->f, spec->sub);
+    fputs("</a>: ", p->f);
+    html_text(p->f, spec->help);
+    fputs("</li>\n", p->f);
+}
+
+/* A "Reports" section linking every report the plugins declare; nothing when there is none. */
+static void reports_section(struct page *p, const struct loader *l)
+{
+    int any = 0;
+    for (size_t i = 0; i < l->n_commands; i++) {
+        const struct ch_command_spec *spec = page_spec(&l->commands[i]);
+        if (spec == NULL || !is_report(spec))
+            continue;
+        if (!any++)
+            fputs("<section><h2>Reports</h2>\n<ul class=\"reports\">\n", p->f);
+        command_link(p, spec);
+    }
+    if (any)
+        fputs("</ul>\n</section>\n", p->f);
+}
+
+/*
+ * The session's person's role kind (caseworker, supervisor, admin,
+ * taskforce) into kind, "" when it cannot be read. It only decides what a
+ * home page offers: leads (supervisors and admins) get the reports, a task
+ * force member only them (they may read no case, so no list of cases).
+ */
+static void session_kind(struct worker *w, const struct web_session *s, char *kind, size_t n)
+{
+    struct db_user u;
+    char err[256];
+    PGconn *c = worker_conn(w);
+    kind[0] = '\0';
+    if (db_start_as(c, s->db_role, &u, err, sizeof(err)) == 0)
+        snprintf(kind, n, "%s", u.role);
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
 }
 
 /* The home page: my cases, then every command that declares itself part of a person's work. */
@@ -327,8 +509,10 @@ void page_home(struct page *p, struct worker *w, const struct web_session *s)
 {
     static char *mine[] = {"case", "list", "--mine", NULL};
     const struct loader *l = &w->cli.loader;
+    char kind[32];
+    session_kind(w, s, kind, sizeof(kind));
     page_head(p, "My work", s);
-    for (size_t i = 0; i <= l->n_commands; i++) {
+    for (size_t i = 0; i <= l->n_commands && strcmp(kind, "taskforce") != 0; i++) {
         char *plugin_argv[3] = {NULL, NULL, NULL}, **argv = mine;
         const struct ch_command_spec *spec;
         struct run r;
@@ -349,50 +533,57 @@ void page_home(struct page *p, struct worker *w, const struct web_session *s)
         html_text(p->f, i == 0 ? "My cases" : spec->help);
         fputs("</h2>\n", p->f);
         run_command(w, s, argc, argv, &r);
-        run_render(p, &r, s);
+        run_render(p, &r, s, argv);
         run_release(&r);
         fputs("</section>\n", p->f);
     }
+    if (strcmp(kind, "supervisor") == 0 || strcmp(kind, "admin") == 0 ||
+        strcmp(kind, "taskforce") == 0)
+        reports_section(p, l);
     page_foot(p);
 }
 
-/* Every command a web page may run, with a link to its form (or its view). */
+/* Every command a web page may run, with a link to its form (or its view); reports apart. */
+/*
+ * 1 when the session's person holds the config_admin grant: only they are
+ * offered the configuration pages (the database refuses anyone else anyway).
+ */
+static int config_admin(struct worker *w, const struct web_session *s)
+{
+    static const char sql[] = "SELECT pg_has_role($1, 'casehost_config_admin', 'MEMBER')";
+    const char *params[1] = {s->db_role};
+    char err[256];
+    PGresult *r = db_exec(worker_conn(w), sql, 1, params, err, sizeof(err));
+    int yes = r != NULL && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return yes;
+}
+
 void page_commands(struct page *p, struct worker *w, const struct web_session *s)
 {
     static const char *const host[] = {"case", "note", "person", "user", "agency"};
+    const struct loader *l = &w->cli.loader;
     page_head(p, "All commands", s);
     fputs("<ul>\n", p->f);
-    for (size_t i = 0; i < sizeof(host) / sizeof(host[0]) + w->cli.loader.n_commands; i++) {
-        const struct ch_command_spec *spec = NULL;
-        if (i >= sizeof(host) / sizeof(host[0])) {
-            const struct command_entry *ce =
-                &w->cli.loader.commands[i - sizeof(host) / sizeof(host[0])];
-            if (ce->typed && !(ce->spec.flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB)))
-                spec = &ce->spec;
-            if (spec != NULL) {
-                fputs("<li><a href=\"/run?a=", p->f);
-                html_url(p->f, spec->verb);
-                if (spec->sub != NULL) {
-                    fputs("&amp;a=", p->f);
-                    html_url(p->f, spec->sub);
-                }
-                fputs("\">", p->f);
-                html_text(p->f, spec->verb);
-                fputs(" ", p->f);
-                html_text(p->f, spec->sub);
-                fputs("</a>: ", p->f);
-                html_text(p->f, spec->help);
-                fputs("</li>\n", p->f);
-            }
-            continue;
-        }
+    for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
         fputs("<li><a href=\"/run?a=", p->f);
         html_url(p->f, host[i]);
         fputs("\">", p->f);
         html_text(p->f, host[i]);
         fputs("</a></li>\n", p->f);
     }
+    for (size_t i = 0; i < l->n_commands; i++) {
+        const struct ch_command_spec *spec = page_spec(&l->commands[i]);
+        if (spec != NULL && !is_report(spec))
+            command_link(p, spec);
+    }
     fputs("</ul>\n", p->f);
+    reports_section(p, l);
+    if (config_admin(w, s))
+        fputs("<section><h2>Configuration</h2>\n<p><a href=\"/run?a=candidate&amp;a=list\">"
+              "Candidates: upload files, check, run fixtures, replay, what-if, deploy</a> &middot; "
+              "<a href=\"/run?a=config&amp;a=history\">History and rollback</a></p>\n</section>\n",
+              p->f);
     page_foot(p);
 }
 

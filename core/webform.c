@@ -112,12 +112,16 @@ static void hidden(FILE *f, const char *name, const char *value)
     fputs("\">\n", f);
 }
 
-/* The attributes every control of a shares: id, name, required, the help it is described by. */
-static void control_attrs(FILE *f, const struct ch_arg *a, size_t k)
+/*
+ * The attributes every control of a shares: id, name (after prefix: an
+ * upload's is WEBFORM_UPLOAD), required, the help it is described by.
+ */
+static void control_attrs(FILE *f, const struct ch_arg *a, size_t k, const char *prefix)
 {
     fputs(" id=\"", f);
     control_id(f, a, k);
     fputs("\" name=\"", f);
+    fputs(prefix, f);
     html_attr(f, a->name);
     fputc('"', f);
     if (k == 0 && (a->flags & CH_ARG_REQUIRED))
@@ -150,7 +154,7 @@ static void control(FILE *f, const struct ch_arg *a, size_t k, const char *value
         static const char *const yes_no[] = {"yes", "no", NULL};
         const char *const *words = a->type == CH_ARG_BOOL ? yes_no : a->values;
         fputs("<select", f);
-        control_attrs(f, a, k);
+        control_attrs(f, a, k, "");
         fputs(">\n", f);
         /* Not given is a choice of its own, unless an enum must be given. */
         if (a->type == CH_ARG_BOOL || !(a->flags & CH_ARG_REQUIRED))
@@ -175,11 +179,16 @@ static void control(FILE *f, const struct ch_arg *a, size_t k, const char *value
         fputs("<input type=\"text\" placeholder=\"YYYY-MM-DD HH:MM or now\"", f);
         break;
     case CH_ARG_TEXT:
-    case CH_ARG_FILE: /* never offered: see field() */
         fputs("<input type=\"text\"", f);
         break;
+    case CH_ARG_FILE:
+        /* An upload, never a path: the server writes it to a private folder (webform.h). */
+        fputs("<input type=\"file\"", f);
+        control_attrs(f, a, k, WEBFORM_UPLOAD);
+        fputs(">\n", f);
+        return;
     }
-    control_attrs(f, a, k);
+    control_attrs(f, a, k, "");
     if (value != NULL) {
         fputs(" value=\"", f);
         html_attr(f, value);
@@ -203,35 +212,27 @@ static const char *initial(const struct ch_arg *a, const struct ch_value *v, siz
 /*
  * One argument: a label and a control per value, then its help line. A
  * repeated argument shows each prefilled value and one empty control more.
- * A file cannot come from a browser: a note sends the person to the
- * command line instead.
+ * A file is an upload, shown empty: a browser never sees a server's path.
  */
 static void field(FILE *f, const struct ch_arg *a, const struct ch_value *v)
 {
     size_t n = 1;
     fputs("<div class=\"field\">\n", f);
-    if (a->type == CH_ARG_FILE) {
-        fputs("<p class=\"note\">", f);
+    if (a->type == CH_ARG_FILE)
+        v = NULL;
+    else if ((a->flags & CH_ARG_REPEAT) && v != NULL && v->list != NULL)
+        n = v->given + 1;
+    for (size_t k = 0; k < n; k++) {
+        fputs("<label for=\"", f);
+        control_id(f, a, k);
+        fputs("\">", f);
         arg_label(f, a);
-        fputs(a->flags & CH_ARG_REQUIRED ? " (required)" : "", f);
-        fputs(": a file, given on the command line only (", f);
-        html_text(f, a->name);
-        fputs(").</p>\n", f);
-    } else {
-        if ((a->flags & CH_ARG_REPEAT) && v != NULL && v->list != NULL)
-            n = v->given + 1;
-        for (size_t k = 0; k < n; k++) {
-            fputs("<label for=\"", f);
-            control_id(f, a, k);
-            fputs("\">", f);
-            arg_label(f, a);
-            if (k > 0)
-                fprintf(f, " (%zu)", k + 1);
-            else if (a->flags & CH_ARG_REQUIRED)
-                fputs(" <span class=\"required\">(required)</span>", f);
-            fputs("</label>\n", f);
-            control(f, a, k, initial(a, v, k));
-        }
+        if (k > 0)
+            fprintf(f, " (%zu)", k + 1);
+        else if (a->flags & CH_ARG_REQUIRED)
+            fputs(" <span class=\"required\">(required)</span>", f);
+        fputs("</label>\n", f);
+        control(f, a, k, initial(a, v, k));
     }
     if (a->help != NULL) {
         fputs("<p class=\"help\" id=\"", f);
@@ -246,7 +247,11 @@ static void field(FILE *f, const struct ch_arg *a, const struct ch_value *v)
 void webform_render(FILE *f, const struct ch_command_spec *spec, const char *verb,
                     const struct ch_value *prefill, const char *csrf)
 {
-    fputs("<form method=\"post\" action=\"/run\" class=\"command\">\n", f);
+    int upload = 0;
+    for (size_t i = 0; i < spec->n_args; i++)
+        upload |= args_at(spec, i)->type == CH_ARG_FILE;
+    fprintf(f, "<form method=\"post\" action=\"/run\" class=\"command\"%s>\n",
+            upload ? " enctype=\"multipart/form-data\"" : "");
     hidden(f, "_csrf", csrf);
     hidden(f, "_verb", verb != NULL ? verb : spec->verb);
     if (spec->sub != NULL)

@@ -11,6 +11,10 @@
  * posts one field per question named ":ID", which becomes the bare argument
  * "ID=VALUE" (plugin.h: each answer is appended as one more argument).
  * Fields whose name starts with '_' belong to the server (_csrf, _verb, _sub).
+ * A file argument is an upload field named "_upload:NAME" ("_upload:file"):
+ * the server writes its content to a private folder of the request and
+ * passes that path as NAME (web_pages.c); a field the browser names NAME
+ * itself is never passed on, so a browser never names a server path.
  */
 #ifndef CASEHOST_WEBFORM_H
 #define CASEHOST_WEBFORM_H
@@ -19,6 +23,9 @@
 #include <stdio.h>
 
 #include <casehost/plugin.h>
+
+/* The name prefix of an upload field: "_upload:" and a file argument's name. */
+#define WEBFORM_UPLOAD "_upload:"
 
 /* One posted (or query) field; both strings owned by the form. */
 struct web_field {
@@ -43,8 +50,8 @@ void web_fields_release(struct web_fields *f);
  * _csrf, _verb and _sub, one labelled control per argument (ID and INT:
  * number input; TEXT: text input; DATE: date input; TIMESTAMP: text input
  * taking what the terminal takes; ENUM: select of its words; BOOL: select
- * of "", yes, no; FILE: not offered, a note says the command line takes
- * it), a help line under each, required ones marked, and one submit button
+ * of "", yes, no; FILE: a file upload, and the form is then sent as
+ * multipart/form-data), a help line under each, required ones marked, and one submit button
  * labelled with the spec's help. prefill (NULL: none) holds one value per
  * argument as args_parse fills them; each given value is the control's
  * initial value. Every text goes through the html_* escapers.

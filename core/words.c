@@ -7,5 +7,6 @@
 #include "cli.h"
 
 const char *const host_case_statuses[] = {HOST_CASE_STATUSES, NULL};
-const char *const host_user_roles[] = {"caseworker", "supervisor", "admin", "service", NULL};
+const char *const host_user_roles[] = {"caseworker", "supervisor", "admin",
+                                       "service",    "taskforce",  NULL};
 const char *const host_case_visibilities[] = {"agency", "assigned", NULL};

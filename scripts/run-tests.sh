@@ -14,6 +14,8 @@ build=$(cd "$build" && pwd)
 tmp=$(mktemp -d /tmp/casehost-test.XXXXXX)
 chmod 755 "$tmp"
 cleanup() {
+    # A suite that started RT (check_bridge_rt) stops it itself; this covers its crash.
+    [ -d "$tmp/rt" ] && "$root/scripts/rt.sh" stop "$tmp/rt" >/dev/null 2>&1
     "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1
     rm -rf "$tmp"
 }

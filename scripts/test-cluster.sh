@@ -17,12 +17,13 @@ server=$("$root/scripts/pg.sh" conninfo "$dir/pg" postgres)
 sock="host=$dir/pg user=casehost"
 psql "$server" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE casehost_tmpl" || exit 1
 
-# The template holds every component's migrations, test plugin included.
+# The template holds every component's migrations, test plugin included
+# (sql/bridge holds SQL for a help desk's database, not casehost's).
 cat > "$dir/migrate.cfg" <<CFG
 paths = { plugin_dir = "$build/plugins"; sql_dir = "$root/sql"; };
 plugins = (
   { name = "testplug"; sql = "$root/tests/sql/testplug"; }
-$(for d in "$root"/sql/*/; do n=$(basename "$d"); [ "$n" = core ] && continue; echo "  , { name = \"$n\"; }"; done)
+$(for d in "$root"/sql/*/; do n=$(basename "$d"); case "$n" in core|bridge) continue ;; esac; echo "  , { name = \"$n\"; }"; done)
 );
 CFG
 CASEHOST_DB="$sock dbname=casehost_tmpl" "$build/casehost" -c "$dir/migrate.cfg" db migrate >"$dir/migrate.log" 2>&1 \

@@ -651,3 +651,35 @@ void tl_dispatch_once(const struct tl_cli *c)
     ck_assert_msg(tl_run(c->r, c->db, c->cfg, TL_AS, "a_svc", "dispatch", "--once", NULL) == 0,
                   "dispatch: exit %d\nstdout: %s\nstderr: %s", c->r->status, c->r->out, c->r->err);
 }
+
+int tl_cluster_script(const char *dir, const char *tag, const char *args)
+{
+    char cmd[3000];
+    int st;
+    snprintf(cmd, sizeof(cmd), "cd '%s' && %s >>'%s/%s.log' 2>&1", tl_env("CASEHOST_TEST_ROOT"),
+             args, dir, tag);
+    st = system(cmd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tl_cluster_own(const char *tag, char *dir, size_t dirlen, char *err, size_t errlen)
+{
+    char cmd[2400], env[1200];
+    snprintf(dir, dirlen, "%s/%s_%ld", tl_env("CASEHOST_TEST_TMP"), tag, (long)getpid());
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    chmod(dir, 0755); /* the server runs as another user when we are root */
+    snprintf(cmd, sizeof(cmd), "scripts/test-cluster.sh '%s' '%s'", dir,
+             tl_env("CASEHOST_TEST_BUILD"));
+    if (tl_cluster_script(dir, tag, cmd) != 0) {
+        snprintf(err, errlen, "scripts/test-cluster.sh failed: see %s/%s.log", dir, tag);
+        return -1;
+    }
+    snprintf(env, sizeof(env), "host=%s/pg user=casehost dbname=postgres", dir);
+    setenv("CASEHOST_TEST_SERVER", env, 1);
+    snprintf(env, sizeof(env), "host=%s/pg user=casehost", dir);
+    setenv("CASEHOST_TEST_SOCKET_INFO", env, 1);
+    return 0;
+}

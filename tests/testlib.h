@@ -242,4 +242,15 @@ void tl_screen(const struct tl_cli *c, long long case_id, const char *instrument
 /* The dispatcher sends what is ready, once, as the agency's service a_svc. */
 void tl_dispatch_once(const struct tl_cli *c);
 
+/*
+ * A cluster of the suite's own, CASEHOST_TEST_TMP/TAG_PID (its path into
+ * dir), migrated and deployed as the shared one (scripts/test-cluster.sh),
+ * with the test environment pointed at it: tl_db_new() and the roles live
+ * there. For suites that stop and start their server. 0, or -1 with why in
+ * err (kept by the caller for its tests: an unchecked fixture cannot fail).
+ */
+int tl_cluster_own(const char *tag, char *dir, size_t dirlen, char *err, size_t errlen);
+/* Runs a shell command from the source root, output appended to DIR/TAG.log; its exit status. */
+int tl_cluster_script(const char *dir, const char *tag, const char *args);
+
 #endif

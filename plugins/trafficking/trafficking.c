@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cli/cmd_dispatch.h"
+#include "cli/cmd_report.h"
+#include "cli/cmd_report_taskforce.h"
 #include "cli/cmd_routing.h"
 #include "db/deploy.h"
 #include "db/retention.h"
@@ -382,9 +384,16 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
         return CH_ERROR;
     if (api->render(self, 100, trf_render_case, t) != 0 || trf_register_commands(t) != 0 ||
         trf_register_referral_commands(t) != 0 || trf_register_determination_commands(t) != 0 ||
-        trf_register_routing_commands(t) != 0 ||
+        trf_register_routing_commands(t) != 0 || trf_register_report_commands(t) != 0 ||
         trf_register_dispatch(t, destination_lookup, t) != 0)
         return CH_ERROR;
+    {
+        /* The task force's view, a sub of the same verb as the agency reports. */
+        struct ch_command_spec taskforce = trf_report_taskforce_spec;
+        taskforce.ud = t;
+        if (api->command_typed(self, &taskforce) != 0)
+            return CH_ERROR;
+    }
     return CH_OK;
 }
 

@@ -19,7 +19,9 @@ The password is read from the environment variable named by --password-env
 yes (item ids answered yes, the rest no: include a disclosure item);
 disclosure (the item whose yes stops the screening); referrals (destination
 ids that must be listed after the screening); expect_911 (true: a "911"
-danger alert must come first on the stored screening).
+danger alert must come first on the stored screening). With --lead USER (a
+supervisor), a last step opens `report screenings` from USER's home page: its
+chart and table render, and its CSV link downloads the table's rows.
 
 Prints one line per step ("ok   NN name: detail" or "FAIL NN name: why");
 for a failure also the current URL and the page's visible text (2000
@@ -29,10 +31,13 @@ from a page it can reach by itself), so one run reports everything broken.
 """
 
 import argparse
+import csv
+import io
 import json
 import os
 import re
 import urllib.parse
+import urllib.request
 import sys
 import time
 import traceback
@@ -66,6 +71,7 @@ class Walk:
     def __init__(self, args, ids):
         self.base = args.url if args.url.endswith("/") else args.url + "/"
         self.user = args.user
+        self.lead = args.lead
         self.password = os.environ.get(args.password_env, "")
         self.out = args.out
         self.ids = ids
@@ -658,6 +664,66 @@ class Walk:
         self.shot("login-again")
         return "/ and the case page redirect to /login"
 
+    def s_report(self):
+        """A lead (--lead) logs in, opens a report from the Reports section of their home
+        page, sees its chart (inline SVG) beside its table, and downloads the CSV the
+        figure links to: the same rows as the table. Then logs out."""
+        lead = self.lead
+        self.get(self.url("/login"))
+        self.driver.find_element(By.NAME, "user").send_keys(lead)
+        self.driver.find_element(By.NAME, "password").send_keys(self.password)
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "form[action='/login']"),
+                    f"log in as {lead}")
+        self.no_errors(f"logging in as {lead}")
+        heads = [h.text.strip() for h in self.driver.find_elements(By.CSS_SELECTOR, "main h2")]
+        if "Reports" not in heads:
+            raise StepFailed(f"{lead}'s home page has no Reports section (sections: {heads})")
+        link = self.link_to("report", "screenings")
+        if link is None:
+            raise StepFailed("the Reports section has no link to report screenings")
+        self.click(link, "report screenings")
+        self.no_errors("report screenings")
+        svg = self.driver.find_elements(By.CSS_SELECTOR, "main figure.chart svg[role='img']")
+        if not svg or not svg[0].is_displayed() or svg[0].size["height"] < 50:
+            raise StepFailed("the report page draws no chart (figure.chart svg[role=img])")
+        title = svg[0].find_elements(By.CSS_SELECTOR, ":scope > title")
+        if not title or not title[0].get_attribute("textContent").strip():
+            self.problem("the chart has no <title> for a screen reader")
+        bars = svg[0].find_elements(By.CSS_SELECTOR, "g > title")
+        # the table the figure stands beside, cell by cell as text (an overflowing cell too)
+        table = self.driver.execute_script(
+            "return Array.from(document.querySelectorAll('main figure.chart ~ table tbody tr'))"
+            ".map(tr => Array.from(tr.cells).map(td => td.textContent.trim()));")
+        if not table:
+            raise StepFailed("the report page shows no table beside its chart")
+        if len(bars) != len(table):
+            self.problem(f"the chart has {len(bars)} bars for {len(table)} rows of the table")
+        self.shot("report-screenings")
+        csv_link = self.driver.find_elements(By.CSS_SELECTOR, "main figure.chart a.csv")
+        if not csv_link:
+            raise StepFailed("the chart has no Download CSV link")
+        href = csv_link[0].get_attribute("href")
+        cookie = self.driver.get_cookie("casehost_session")
+        req = urllib.request.Request(href, headers={"Cookie": f"casehost_session={cookie['value']}"})
+        with urllib.request.urlopen(req, timeout=WAIT) as resp:
+            kind = resp.headers.get("Content-Type", "")
+            disposition = resp.headers.get("Content-Disposition", "")
+            text = resp.read().decode("utf-8")
+        if not kind.startswith("text/csv") or not disposition.startswith("attachment"):
+            self.problem(f"the CSV link answers {kind!r}, {disposition!r}")
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+        body = lines[1:]
+        shown = table
+        got = [["-" if c == "" else c for c in row] for row in body]
+        if got != shown:
+            raise StepFailed(f"the CSV ({len(body)} rows) differs from the table ({len(shown)} "
+                             f"rows): first CSV row {got[:1]}, first table row {shown[:1]}")
+        buttons = self.driver.find_elements(By.CSS_SELECTOR, "header form[action='/logout'] button")
+        if buttons:
+            self.click(buttons[0], "Log out")
+        return (f"as {lead}: a chart of {len(bars)} bars beside a table of {len(table)} rows; "
+                f"the CSV has the same {len(body)} rows")
+
     def run(self):
         self.step("login page", self.s_login_page)
         if not self.step("log in", self.s_log_in):
@@ -671,6 +737,8 @@ class Walk:
         self.step("consents", self.s_consents)
         self.step("revoke a consent", self.s_revoke_consent)
         self.step("log out", self.s_log_out)
+        if self.lead:
+            self.step("a report, its chart and its CSV", self.s_report)
         return all(ok for _, _, ok in self.results)
 
 
@@ -678,6 +746,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", required=True, help="the server's base URL")
     p.add_argument("--user", required=True)
+    p.add_argument("--lead", help="a supervisor or admin: also opens a report as them")
     p.add_argument("--password-env", default="CASEHOST_TEST_PASSWORD",
                    help="the environment variable holding the password")
     p.add_argument("--ids", required=True, help="JSON: person, case, consent, ...")

@@ -101,6 +101,7 @@ START_TEST(a_caseworker_screens_a_runaway_youth_in_the_browser_then_logs_out)
                     (const char *const[]){"--runaway-start", tl_hours_ago(50), "--runaway-return",
                                           tl_hours_ago(3), "--flags", "imminent_danger", NULL});
     consent = tl_consent_add(&cli, person, "legal_aid_west");
+    tl_add_user(db, "a_admin", "a_lead", "supervisor", "A"); /* opens a report at the end */
     ck_assert_int_eq(tl_db_valuef(db,
                                   "SELECT count(*) FROM trafficking.screenings WHERE case_id = %lld"
                                   " AND state = 'suggested' AND instrument_id = 'youth_quick'",
@@ -122,8 +123,8 @@ START_TEST(a_caseworker_screens_a_runaway_youth_in_the_browser_then_logs_out)
              " \"expect_911\": true}",
              person, kase, consent);
     {
-        const char *argv[] = {PYTHON,  script, "--url", url,   "--user", "a_worker",
-                              "--ids", ids,    "--out", shots, NULL};
+        const char *argv[] = {PYTHON,   script,  "--url", url,     "--user", "a_worker", "--lead",
+                              "a_lead", "--ids", ids,     "--out", shots,    NULL};
         tl_spawn_program(&walk, "walkthrough", 120, argv, NULL);
         walked = tl_reap(&walk);
     }
@@ -158,10 +159,17 @@ START_TEST(a_caseworker_screens_a_runaway_youth_in_the_browser_then_logs_out)
                                   consent),
                      1);
     ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM casehost.web_sessions"), 0);
-    /* two logins and two logouts: the walkthrough logs out mid-screening and resumes */
+    /*
+     * three logins and three logouts: the walkthrough logs out mid-screening
+     * and resumes, then the lead logs in for a report
+     */
     ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM casehost.audit_log"
                                       " WHERE action IN ('login', 'logout')"),
-                     4);
+                     6);
+    /* the lead's report ran twice: its page and its CSV, each audited */
+    ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM casehost.audit_log"
+                                      " WHERE action = 'report'"),
+                     2);
     /* the draft it resumed is gone with the stored screening */
     ck_assert_int_eq(tl_db_valuef(db, "SELECT count(*) FROM trafficking.screening_drafts"), 0);
     free(out);

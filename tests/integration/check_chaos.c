@@ -93,12 +93,7 @@ static void sleep_ms(long ms)
 /* Runs a script of the tree quietly, its output appended to the cluster's log; its exit status. */
 static int script(const char *args)
 {
-    char cmd[3000];
-    int st;
-    snprintf(cmd, sizeof(cmd), "cd '%s' && %s >>'%s/chaos.log' 2>&1", tl_env("CASEHOST_TEST_ROOT"),
-             args, cluster);
-    st = system(cmd);
-    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_cluster_script(cluster, "chaos", args);
 }
 
 /*
@@ -108,24 +103,7 @@ static int script(const char *args)
  */
 static void cluster_up(void)
 {
-    char cmd[2400], env[1200];
-    snprintf(cluster, sizeof(cluster), "%s/chaos_%ld", tl_env("CASEHOST_TEST_TMP"), (long)getpid());
-    if (mkdir(cluster, 0755) != 0 && errno != EEXIST) {
-        snprintf(cluster_error, sizeof(cluster_error), "mkdir %s: %s", cluster, strerror(errno));
-        return;
-    }
-    chmod(cluster, 0755); /* the server runs as another user when we are root */
-    snprintf(cmd, sizeof(cmd), "scripts/test-cluster.sh '%s' '%s'", cluster,
-             tl_env("CASEHOST_TEST_BUILD"));
-    if (script(cmd) != 0) {
-        snprintf(cluster_error, sizeof(cluster_error), "scripts/test-cluster.sh failed: see %s",
-                 cluster);
-        return;
-    }
-    snprintf(env, sizeof(env), "host=%s/pg user=casehost dbname=postgres", cluster);
-    setenv("CASEHOST_TEST_SERVER", env, 1);
-    snprintf(env, sizeof(env), "host=%s/pg user=casehost", cluster);
-    setenv("CASEHOST_TEST_SOCKET_INFO", env, 1);
+    tl_cluster_own("chaos", cluster, sizeof(cluster), cluster_error, sizeof(cluster_error));
 }
 
 static void cluster_down(void)

@@ -477,6 +477,181 @@ START_TEST(a_screening_must_use_a_live_instrument_and_its_items)
 }
 END_TEST
 
+/* ------------------------------------------------- stored candidates --- */
+
+/* The shipped routing.cfg with from replaced by to (the first one); caller frees. */
+static char *routing_with(const char *from, const char *to)
+{
+    char path[1200], *text, *at, *out;
+    snprintf(path, sizeof(path), "%s/trafficking/routing.cfg", dir);
+    text = tl_read_file(path);
+    at = strstr(text, from);
+    ck_assert_msg(at != NULL, "'%s' not in routing.cfg", from);
+    out = calloc(1, strlen(text) + strlen(to) + 1);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, text, (size_t)(at - text));
+    strcat(out, to);
+    strcat(out, at + strlen(from));
+    free(text);
+    return out;
+}
+
+/* Writes text to a file of the test folder (outside the candidate) and returns its path. */
+static const char *upload_file(const char *name, const char *text)
+{
+    static char path[1200];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+#define RULE_24 "due_hours = 24;\n    stop = false;\n    note = \"child sex"
+#define RULE_12 "due_hours = 12;\n    stop = false;\n    note = \"child sex"
+
+/*
+ * A config admin prepares a change in the database: a copy of live, one file
+ * replaced, checked (a broken file named as the candidate names it, with
+ * its line), its own fixtures run, replayed over stored decisions, deployed
+ * through the deploy path; a caseworker and an admin without the grant
+ * read and change nothing; every change is audited.
+ */
+START_TEST(a_stored_candidate_is_changed_checked_replayed_and_deployed)
+{
+    char *broken = routing_with("rules = (", "rules = ( oops");
+    char *slower = routing_with(RULE_24, RULE_12);
+    char *good = routing_with("rules = (", "rules = ( # reviewed by the task force\n"), before[80];
+    snprintf(before, sizeof(before), "%s", db_text(LIVE));
+    minor_reported(); /* a stored decision to replay */
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "candidate", "new", NULL), 1);
+    HAS(r.err, "needs an admin with the config_admin grant");
+    RUN_OK("user", "config-admin", "a_admin", "on");
+    RUN_OK(TL_AS, "a_admin", "--json", "candidate", "new", "--note", "slower reports");
+    HAS(r.out, "\"candidate\": \"1\"");
+    RUN_OK(TL_AS, "a_admin", "--json", "candidate", "show", "1");
+    HAS(r.out, "\"path\": \"trafficking/routing.cfg\"");
+    HAS(r.out, "\"differ_from_live\": 0");
+    /* a caseworker neither reads nor changes it, nor runs a plugin command on it */
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "candidate", "show", "1", NULL), 1);
+    HAS(r.err, "needs an admin with the config_admin grant");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_worker", "candidate", "put", "1",
+                            "trafficking/routing.cfg", upload_file("w.cfg", good), NULL),
+                     1);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_worker", "routing", "test", "--candidate", "1", NULL), 1);
+    HAS(r.err, "needs an admin with the config_admin grant");
+
+    /* a broken file: check names it as the candidate does, with its line */
+    RUN_OK(TL_AS, "a_admin", "candidate", "put", "1", "trafficking/routing.cfg",
+           upload_file("broken.cfg", broken));
+    RUN_OK(TL_AS, "a_admin", "--json", "candidate", "show", "1");
+    HAS(r.out, "\"against_live\": \"changed\"");
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "check", "--candidate", "1", NULL), 2);
+    HAS(r.err, "trafficking/routing.cfg:");
+    ck_assert_msg(strstr(r.err, "casehost-candidate-") == NULL, "a private path shown:\n%s", r.err);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "deploy", "--candidate", "1", NULL), 2);
+    ck_assert_str_eq(db_text(LIVE), before);
+
+    /* slower reports: its own fixtures fail, and replay shows the decision that would change */
+    RUN_OK(TL_AS, "a_admin", "candidate", "put", "1", "trafficking/routing.cfg",
+           upload_file("slower.cfg", slower));
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_admin", "routing", "test", "--candidate", "1", NULL), 1);
+    HAS(r.err, "routing fixtures do not match");
+    HAS(r.err, "fixture '");
+    HAS(r.err, "(routing-tests.cfg:");
+    HAS(r.out, "due 12h");
+    ck_assert_msg(strstr(r.err, "casehost-candidate-") == NULL &&
+                      strstr(r.out, "casehost-candidate-") == NULL,
+                  "a private path shown:\n%s\n%s", r.out, r.err);
+    RUN_OK(TL_AS, "a_admin", "routing", "replay", "--candidate", "1");
+    HAS(r.out, "1 of 1 stored decisions would change");
+    HAS(r.out, "cw_ca: due 24h -> 12h");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "routing", "replay", "--candidate", "1",
+                            "--config", dir, NULL),
+                     2);
+    HAS(r.err, "not both");
+
+    /* names outside a plugin's folder of .cfg files are refused */
+    {
+        static const char *const bad[] = {"../trafficking/routing.cfg", "/etc/x.cfg",
+                                          "trafficking/../../x.cfg",    "trafficking/notes.txt",
+                                          "nosuchplugin/x.cfg",         "trafficking/.hidden.cfg"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "candidate", "put", "1", bad[i],
+                                    upload_file("x.cfg", "x = 1;\n"), NULL),
+                             1);
+            ck_assert_msg(strstr(r.err, "a candidate file is named") != NULL ||
+                              strstr(r.err, "is not under the folder of a plugin") != NULL,
+                          "%s: %s", bad[i], r.err);
+        }
+    }
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.config_candidates c,"
+                              " jsonb_object_keys(c.files) k WHERE k NOT LIKE 'trafficking/%'"),
+                     0);
+
+    /* a good change deploys through the deploy path, and the candidate is done */
+    RUN_OK(TL_AS, "a_admin", "candidate", "put", "1", "trafficking/routing.cfg",
+           upload_file("good.cfg", good));
+    RUN_OK(TL_AS, "a_admin", "config", "check", "--candidate", "1");
+    HAS(r.out, "configuration is valid and its fixtures pass");
+    RUN_OK(TL_AS, "a_admin", "routing", "test", "--candidate", "1");
+    HAS(r.out, "routing fixtures match");
+    RUN_OK(TL_AS, "a_admin", "config", "deploy", "--candidate", "1", "--note", "whitespace");
+    ck_assert_str_ne(db_text(LIVE), before);
+    ck_assert_str_eq(db_text("SELECT state || ' ' || (deployed->>'trafficking' = (" LIVE "))"
+                             " FROM casehost.config_candidates WHERE id = 1"),
+                     "deployed true");
+    ck_assert_str_eq(db_text("SELECT files->>'trafficking/routing.cfg' = (SELECT"
+                             " files->>'trafficking/routing.cfg' FROM casehost.config_generations"
+                             " WHERE live) FROM casehost.config_candidates WHERE id = 1"),
+                     "t");
+    RUN_OK(TL_AS, "a_admin", "config", "history");
+    HAS(r.out, "whitespace");
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_admin", "candidate", "put", "1",
+                         "trafficking/routing.cfg", upload_file("good.cfg", good), NULL) == 1,
+                  "exit %d: %s", r.status, r.err);
+    HAS(r.err, "configuration candidate 1 is deployed: it cannot change");
+    ck_assert_int_eq(db_value("SELECT count(*) FROM casehost.audit_log a JOIN casehost.users u"
+                              " ON u.id = a.actor_id WHERE a.object_type = 'config_candidate'"
+                              " AND a.object_id = 1 AND u.name = 'a_admin'"),
+                     5); /* create, three puts, deploy */
+    free(broken);
+    free(slower);
+    free(good);
+}
+END_TEST
+
+/* rm, discard and a candidate that is not there. */
+START_TEST(a_candidate_file_is_removed_and_a_candidate_discarded)
+{
+    RUN_OK("user", "config-admin", "a_admin", "on");
+    RUN_OK(TL_AS, "a_admin", "candidate", "new");
+    RUN_OK(TL_AS, "a_admin", "candidate", "rm", "1", "trafficking/routing-tests.cfg");
+    RUN_OK(TL_AS, "a_admin", "--json", "candidate", "show", "1");
+    HAS(r.out, "\"against_live\": \"removed\"");
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "candidate", "rm", "1",
+                            "trafficking/routing-tests.cfg", NULL),
+                     1);
+    HAS(r.err, "configuration candidate 1 has no file \"trafficking/routing-tests.cfg\"");
+    RUN_OK(TL_AS, "a_admin", "candidate", "discard", "1");
+    RUN_OK(TL_AS, "a_admin", "--json", "candidate", "list");
+    HAS(r.out, "\"state\": \"discarded\"");
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "deploy", "--candidate", "1", NULL), 1);
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_admin", "candidate", "show", "7", NULL), 1);
+    HAS(r.err, "no configuration candidate 7");
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_admin", "config", "check", dir, "--candidate", "1", NULL), 2);
+    HAS(r.err, "give a folder or --candidate, not both");
+}
+END_TEST
+
 static Suite *deploy_suite(void)
 {
     Suite *s = suite_create("config_deploy");
@@ -496,6 +671,8 @@ static Suite *deploy_suite(void)
     tcase_add_loop_test(tc, write_functions_hold_a_caller_to_the_live_configuration, 0,
                         (int)(sizeof(by_hand) / sizeof(by_hand[0])));
     tcase_add_test(tc, a_screening_must_use_a_live_instrument_and_its_items);
+    tcase_add_test(tc, a_stored_candidate_is_changed_checked_replayed_and_deployed);
+    tcase_add_test(tc, a_candidate_file_is_removed_and_a_candidate_discarded);
     suite_add_tcase(s, tc);
     return s;
 }

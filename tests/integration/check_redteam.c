@@ -822,8 +822,8 @@ static const struct {
      " WHERE n.nspname IN " SCHEMAS " AND p.prosecdef"
      " AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)"
      " ORDER BY 1"},
-    {"every object of the schemas has the one owner of casehost.cases (role_admin_v1 and "
-     "screening_version_counts their own)",
+    {"every object of the schemas has the one owner of casehost.cases (role_admin_v1, "
+     "screening_version_counts and taskforce_cells their own)",
      "SELECT c.oid::regclass::text || ' ' || c.relowner::regrole::text FROM pg_class c"
      " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN " SCHEMAS
      " AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
@@ -831,7 +831,8 @@ static const struct {
      " UNION ALL SELECT p.oid::regprocedure::text || ' ' || p.proowner::regrole::text"
      " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN " SCHEMAS
      " AND p.proname <> 'role_admin_v1'"
-     " AND p.oid::regprocedure::text <> 'trafficking.screening_version_counts()'"
+     " AND p.oid::regprocedure::text NOT IN ('trafficking.screening_version_counts()',"
+     " 'trafficking.taskforce_cells(date,date,text,text)')"
      " AND p.proowner <> (SELECT relowner FROM pg_class WHERE oid = 'casehost.cases'::regclass)"
      " ORDER BY 1"},
     {"the owners are NOLOGIN, neither superuser nor BYPASSRLS, and only role_admin_v1's "
@@ -840,7 +841,9 @@ static const struct {
      " WHERE oid = 'casehost.cases'::regclass), (SELECT proowner FROM pg_proc"
      " WHERE oid = 'casehost.role_admin_v1(text,name,text,text)'::regprocedure),"
      " (SELECT proowner FROM pg_proc"
-     " WHERE oid = to_regprocedure('trafficking.screening_version_counts()')))"
+     " WHERE oid = to_regprocedure('trafficking.screening_version_counts()')),"
+     " (SELECT proowner FROM pg_proc"
+     " WHERE oid = to_regprocedure('trafficking.taskforce_cells(date,date,text,text)')))"
      " AND (o.rolcanlogin OR o.rolsuper OR o.rolbypassrls OR (o.rolcreaterole"
      " AND o.oid <> (SELECT proowner FROM pg_proc"
      " WHERE oid = 'casehost.role_admin_v1(text,name,text,text)'::regprocedure)))"},

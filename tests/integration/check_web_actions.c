@@ -101,6 +101,12 @@ static const struct {
     {"route", "what-if", V},
     {"route", "explain", V},
     {"dispatch", NULL, 0},
+    {"report", "screenings", V},
+    {"report", "referrals", V},
+    {"report", "deadlines", V},
+    {"report", "equity", V},
+    {"report", "consent", V},
+    {"report", "taskforce", V},
 };
 
 START_TEST(every_command_says_whether_it_only_shows_and_the_home_ones_need_no_argument)

@@ -151,6 +151,84 @@ static int cmd_typed(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 }
 #endif
 
+#if CH_ABI_MINOR >= 2
+/*
+ * tp-report: a report (CH_CMD_REPORT) counting the cases the person may
+ * see, and saying whether it read a server in recovery (a replica); its
+ * run is audited, as a report's is.
+ */
+static int cmd_report(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    struct tp_state *st = ud;
+    const struct ch_host_api *api = st->api;
+    PGresult *r;
+    (void)v;
+    r = PQexec(api->conn(ctx), "SELECT count(*), count(*) FILTER (WHERE status <> 'closed'),"
+                               " pg_catalog.pg_is_in_recovery() FROM casehost.plugin_case_v1");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        api->fail(ctx, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return CH_ERROR;
+    }
+    api->out_int(ctx, "cases", strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    api->out_int(ctx, "open_cases", strtoll(PQgetvalue(r, 0, 1), NULL, 10));
+    api->out_bool(ctx, "read_a_replica", PQgetvalue(r, 0, 2)[0] == 't');
+    PQclear(r);
+    return api->audit(ctx, "report", "testplug", 0, "tp-report") == 0 ? CH_OK : CH_ERROR;
+}
+#endif
+
+#if CH_ABI_MINOR >= 2
+/*
+ * tp-chart [--panels] [--empty] [--from DATE]: a report of fixed figures
+ * (hostile labels and cells among them) with a chart hint, so the host's
+ * chart, page and CSV are proven without the trafficking plugin.
+ */
+enum { TP_PANELS, TP_EMPTY, TP_FROM };
+static const struct ch_arg tp_chart_args[] = {
+    [TP_PANELS] = {"--panels", CH_ARG_BOOL, 0, "one panel per group", NULL, NULL, 0, 0},
+    [TP_EMPTY] = {"--empty", CH_ARG_BOOL, 0, "no rows at all", NULL, NULL, 0, 0},
+    [TP_FROM] = {"--from", CH_ARG_DATE, 0, "from this date", NULL, NULL, 0, 0},
+};
+
+static int cmd_chart(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
+{
+    static const struct {
+        const char *week, *group;
+        int64_t positive, negative;
+        const char *note;
+    } rows[] = {
+        {"2026-W01", "girls", 3, 5, "=HYPERLINK(\"http://example.invalid\")"},
+        {"2026-W02", "boys", 0, 7, "<script>alert(1)</script>, \"quoted\""},
+        {"2026-W03", "girls", 12, 1, "Zo\xC3\xAB"},
+        {"2026-W04", "boys", 3, 5, "-1"},
+    };
+    static const char *const series[] = {"positive", "negative", NULL};
+    const struct ch_host_api *api = ((struct tp_state *)ud)->api;
+    struct ch_chart chart = {sizeof(chart), CH_CHART_BARS, "Screenings <by> week",
+                             "week",        series,        NULL};
+    if (v[TP_PANELS].num) {
+        chart.kind = CH_CHART_SMALL_MULTIPLES;
+        chart.facet = "group";
+    }
+    api->out_str(ctx, "from", v[TP_FROM].text);
+    api->out_array(ctx, "weeks");
+    for (size_t i = 0; !v[TP_EMPTY].num && i < sizeof(rows) / sizeof(rows[0]); i++) {
+        api->out_object(ctx, NULL);
+        api->out_str(ctx, "week", rows[i].week);
+        api->out_str(ctx, "group", rows[i].group);
+        api->out_int(ctx, "positive", rows[i].positive);
+        api->out_int(ctx, "negative", rows[i].negative);
+        api->out_str(ctx, "note", rows[i].note);
+        api->out_end(ctx);
+    }
+    api->out_end(ctx);
+    if (CH_API_HAS(api, out_chart))
+        api->out_chart(ctx, "weeks", &chart);
+    return CH_OK;
+}
+#endif
+
 static int render(struct ch_ctx *ctx, int64_t case_id, void *ud)
 {
     struct tp_state *st = ud;
@@ -248,6 +326,36 @@ static int tp_init(struct ch_plugin *self, const struct ch_host_api *api, void *
                                               0,
                                               NULL};
         if (api->command_typed(self, &typed) != 0)
+            return CH_ERROR;
+    }
+#endif
+#if CH_ABI_MINOR >= 2
+    if (CH_API_HAS(api, command_typed)) {
+        const struct ch_command_spec report = {sizeof(report),
+                                               "tp-report",
+                                               NULL,
+                                               "count the cases one may see (a report)",
+                                               NULL,
+                                               0,
+                                               sizeof(struct ch_arg),
+                                               cmd_report,
+                                               st,
+                                               CH_CMD_VIEW | CH_CMD_REPORT,
+                                               NULL};
+        if (api->command_typed(self, &report) != 0)
+            return CH_ERROR;
+    }
+    if (CH_API_HAS(api, command_typed)) {
+        const struct ch_command_spec chart = {sizeof(chart),
+                                              "tp-chart",
+                                              NULL,
+                                              "screenings by week, as a chart (a report)",
+                                              CH_SPEC_ARGS(tp_chart_args),
+                                              cmd_chart,
+                                              st,
+                                              CH_CMD_VIEW | CH_CMD_REPORT,
+                                              NULL};
+        if (api->command_typed(self, &chart) != 0)
             return CH_ERROR;
     }
 #endif

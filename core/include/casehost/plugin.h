@@ -183,6 +183,8 @@ enum ch_command_flags {
      * group) in a read-only transaction as the same person; api->audit
      * still writes to the primary. The host says what time the data is
      * as of. A report must not write anything but its audit record.
+     * Without a reports group (or when the host falls back to the primary
+     * as configured) api->conn is the primary's, as for any view.
      */
     CH_CMD_REPORT = 1u << 4,
 };
@@ -199,7 +201,7 @@ enum ch_chart_kind {
  * chart on a page (a chart is never the only form of a figure).
  */
 struct ch_chart {
-    size_t size;               /* sizeof(struct ch_chart) */
+    size_t size; /* sizeof(struct ch_chart) */
     enum ch_chart_kind kind;
     const char *title;         /* one sentence: the chart's title and description */
     const char *x;             /* the member naming each bar (a period, a destination) */

@@ -157,7 +157,8 @@ out:
 /*
  * Re-decides every stored decision (the latest per case, since a date) under
  * a candidate configuration from the same stored input, and prints what would
- * change. Reads only; the one write is the audit record of the read.
+ * change. Reads only, in the command's transaction as the person running it
+ * (row-level security decides which decisions), so a web page may run it.
  */
 int routing_replay(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
@@ -173,11 +174,13 @@ int routing_replay(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     PGresult *r = NULL;
     int changed = 0, rc = CH_ERROR;
 
+    if (dir == NULL) {
+        t->api->fail(ctx, "routing replay: name the candidate: --config DIR or --candidate ID");
+        return CH_USAGE;
+    }
     cand = trf_routing_config_open(t, ctx, dir);
     if (cand == NULL)
         return CH_USAGE;
-    if (PQtransactionStatus(t->api->conn(ctx)) == PQTRANS_IDLE)
-        PQclear(PQexec(t->api->conn(ctx), "BEGIN READ ONLY"));
     params[0] = since;
     r = PQexecParams(t->api->conn(ctx), sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -228,8 +231,6 @@ int routing_replay(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     rc = CH_OK;
 out:
     PQclear(r);
-    if (PQtransactionStatus(t->api->conn(ctx)) != PQTRANS_IDLE)
-        PQclear(PQexec(t->api->conn(ctx), rc == CH_OK ? "COMMIT" : "ROLLBACK"));
     routing_config_free(cand);
     return rc;
 }

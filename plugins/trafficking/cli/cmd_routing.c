@@ -20,9 +20,30 @@
 #include "routing/routing_test.h"
 
 /* Arguments of the routing verbs (one table each, same indexes). */
-enum { R_FILE, R_CONFIG, R_CONFIG_DIR, R_TRACE, R_INPUT = R_FILE };
+enum {
+    R_FILE,
+    R_CONFIG,
+    R_CONFIG_DIR,
+    R_CANDIDATE,
+    R_TRACE,
+    /* route what-if's case facts, typed instead of a case file */
+    R_AGE,
+    R_AGE_HIGH,
+    R_AGE_KNOWN,
+    R_STATE,
+    R_COUNTY,
+    R_FLAG,
+    R_INDICATOR,
+    R_RESULT,
+    R_INSTRUMENT,
+    R_INPUT = R_FILE
+};
 
-/* The candidate folder: --config DIR or --config-dir DIR (the same); NULL: the live one. */
+/*
+ * The candidate folder: --config DIR or --config-dir DIR (the same); NULL:
+ * the live one. A stored candidate (--candidate ID) arrives as --config: the
+ * host copies it to a private folder first.
+ */
 static const char *config_dir_of(const struct ch_value *v)
 {
     return v[R_CONFIG].given ? v[R_CONFIG].text : v[R_CONFIG_DIR].text;
@@ -248,24 +269,107 @@ int trf_out_decision(struct trf *t, struct ch_ctx *ctx, const struct routing_dec
 
 /* --------------------------------------------------------- routing test --- */
 
+/*
+ * The fixtures to run: FILE, else the candidate folder's own
+ * routing-tests.cfg, else those of the configuration in force. NULL after
+ * saying why; caller frees.
+ */
+static char *fixtures_of(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v)
+{
+    const char *dir = config_dir_of(v);
+    char *path = NULL;
+    if (v[R_FILE].text != NULL)
+        path = strdup(v[R_FILE].text);
+    else if (dir != NULL)
+        path = join_path(dir, "routing-tests.cfg");
+    else if (t->cfg != NULL && t->cfg->fixtures_path != NULL)
+        path = strdup(t->cfg->fixtures_path);
+    else {
+        t->api->fail(ctx, "routing test: no fixtures: give FILE, or a configuration that has "
+                          "routing-tests.cfg");
+        return NULL;
+    }
+    if (path == NULL)
+        t->api->fail(ctx, "out of memory");
+    return path;
+}
+
+/* Writes text with each occurrence of path shown as file. */
+static void put_shown(const char *text, const char *path, const char *file, FILE *to)
+{
+    size_t n = strlen(path);
+    for (const char *at; (at = strstr(text, path)) != NULL; text = at + n) {
+        fwrite(text, 1, (size_t)(at - text), to);
+        fputs(file, to);
+    }
+    fputs(text, to);
+}
+
+/*
+ * The heading line of each fixture that differs ("fixture 'x' (file:8): 1
+ * difference"), each on a line of its own after a newline, path shown as
+ * file; "" when there is none.
+ */
+static void failing_fixtures(const char *text, const char *path, const char *file, char *buf,
+                             size_t len)
+{
+    size_t n = 0, plen = strlen(path);
+    buf[0] = '\0';
+    for (const char *line = text; line != NULL && *line != '\0' && n + 1 < len;) {
+        const char *nl = strchr(line, '\n'), *at;
+        size_t k = nl != NULL ? (size_t)(nl - line) : strlen(line);
+        if (strncmp(line, "fixture ", 8) == 0) {
+            n += (size_t)snprintf(buf + n, len - n, "\n");
+            at = strstr(line, path);
+            if (at != NULL && at < line + k) {
+                n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%.*s%s", (int)(at - line),
+                                      line, file);
+                k -= (size_t)(at - line) + plen;
+                line = at + plen;
+            }
+            if (n < len)
+                n += (size_t)snprintf(buf + n, len - n, "%.*s", (int)k, line);
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
 static int routing_test_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     struct trf *t = ud;
-    const char *file = v[R_FILE].text;
     struct routing_test_result res;
     struct report_ctx rep = {.t = t};
     struct routing_config *cfg;
+    char *path = fixtures_of(t, ctx, v), *text = NULL;
+    size_t len = 0;
+    FILE *diffs;
+    /* Messages name the fixtures as given, or as the folder names them. */
+    const char *file = v[R_FILE].text != NULL                     ? v[R_FILE].text
+                       : path != NULL && config_dir_of(v) != NULL ? "routing-tests.cfg"
+                                                                  : path;
     int rc;
-    if ((cfg = trf_routing_config_open(t, ctx, config_dir_of(v))) == NULL)
+    if (path == NULL)
         return CH_ERROR;
+    if ((cfg = trf_routing_config_open(t, ctx, config_dir_of(v))) == NULL) {
+        free(path);
+        return CH_ERROR;
+    }
     /* A failing run shows no host output, only the error: the differences go out now. */
-    rc = routing_test_run(cfg, file, t->api->json(ctx) ? stderr : stdout, report, &rep, &res);
-    if (rc < 0) {
+    diffs = open_memstream(&text, &len);
+    rc = diffs != NULL ? routing_test_run(cfg, path, diffs, report, &rep, &res) : -1;
+    if (diffs != NULL && fclose(diffs) == 0 && text != NULL)
+        put_shown(text, path, file, t->api->json(ctx) ? stderr : stdout);
+    if (diffs == NULL) {
+        t->api->fail(ctx, "out of memory");
+    } else if (rc < 0) {
         t->api->fail(ctx, "fixture file '%s' has %d error%s (listed above); nothing was run", file,
                      rep.n, rep.n == 1 ? "" : "s");
     } else if (rc > 0) {
-        t->api->fail(ctx, "%d of %d routing fixture%s do not match (configuration %.12s)",
-                     res.failed, res.fixtures, res.fixtures == 1 ? "" : "s", cfg->hash);
+        /* Which fixtures, in the message too: a web page shows the message alone. */
+        char which[1200];
+        failing_fixtures(text, path, file, which, sizeof(which));
+        t->api->fail(ctx, "%d of %d routing fixture%s do not match (configuration %.12s)%s",
+                     res.failed, res.fixtures, res.fixtures == 1 ? "" : "s", cfg->hash, which);
     } else {
         t->api->out_str(ctx, "fixtures_file", file);
         t->api->out_str(ctx, "config_hash", cfg->hash);
@@ -274,6 +378,8 @@ static int routing_test_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *
         t->api->out_message(ctx, "all %d routing fixtures match", res.fixtures);
     }
     routing_config_free(cfg);
+    free(path);
+    free(text);
     return rc == 0 ? CH_OK : CH_ERROR;
 }
 
@@ -336,6 +442,73 @@ static int read_case_file(struct trf *t, struct ch_ctx *ctx, const char *path,
     return rc;
 }
 
+/* The case flags a what-if takes (routing_input.c reads them under "flags"). */
+static const char *const what_if_flags[] = {
+    "foreign_national", "imminent_danger", "recruitment", "control",
+    "runaway_return",   "cw_history",      "jj_history",  NULL};
+static const char *const what_if_results[] = {"negative", "possible", "positive", NULL};
+
+/* 1 when any case fact is given as an option. */
+static int facts_given(const struct ch_value *v)
+{
+    for (int i = R_AGE; i <= R_INSTRUMENT; i++)
+        if (v[i].given)
+            return 1;
+    return 0;
+}
+
+/*
+ * The case facts given as options, in the shape a stored decision keeps its
+ * input, read by the one reader of case files (routing_input_from_json), so
+ * a form and a file say the same thing. 0, or -1 after saying why.
+ */
+static int read_case_facts(struct trf *t, struct ch_ctx *ctx, const struct ch_value *v,
+                           struct routing_input *in)
+{
+    json_t *j = json_object(), *flags = json_object(), *ind = json_array();
+    char err[300];
+    int rc = -1;
+    if (v[R_RESULT].given != (v[R_INSTRUMENT].given != 0)) {
+        t->api->fail(ctx, "route what-if: a screening result needs its instrument "
+                          "(--result with --instrument)");
+        goto out;
+    }
+    json_object_set_new(j, "case_id", json_integer(0));
+    /* An age is an estimate unless a date of birth gives it (--age-known). */
+    if (v[R_AGE].given) {
+        json_object_set_new(j, "age", json_integer(v[R_AGE].num));
+        json_object_set_new(j, "age_known", json_boolean(v[R_AGE_KNOWN].num != 0));
+        json_object_set_new(j, "age_estimated", json_boolean(v[R_AGE_KNOWN].num == 0));
+    }
+    if (v[R_AGE_HIGH].given)
+        json_object_set_new(j, "age_high", json_integer(v[R_AGE_HIGH].num));
+    if (v[R_STATE].given)
+        json_object_set_new(j, "state", json_string(v[R_STATE].text));
+    if (v[R_COUNTY].given)
+        json_object_set_new(j, "county", json_string(v[R_COUNTY].text));
+    for (unsigned i = 0; i < v[R_FLAG].given; i++)
+        json_object_set_new(flags, v[R_FLAG].list[i], json_true());
+    json_object_set(j, "flags", flags);
+    for (unsigned i = 0; i < v[R_INDICATOR].given; i++)
+        json_array_append_new(ind, json_string(v[R_INDICATOR].list[i]));
+    json_object_set(j, "indicators", ind);
+    if (v[R_RESULT].given)
+        json_object_set_new(j, "screening",
+                            json_pack("{s:i, s:s, s:i, s:s, s:s, s:i, s:b}", "id", 1, "instrument",
+                                      v[R_INSTRUMENT].text, "version", 1, "result",
+                                      v[R_RESULT].text, "band", v[R_RESULT].text, "score",
+                                      strcmp(v[R_RESULT].text, "negative") != 0, "stopped", 0));
+    if (routing_input_from_json(j, in, err, sizeof(err)) != 0)
+        t->api->fail(ctx, "route what-if: %s", err);
+    else
+        rc = 0;
+out:
+    json_decref(flags);
+    json_decref(ind);
+    json_decref(j);
+    return rc;
+}
+
 static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     struct trf *t = ud;
@@ -349,7 +522,16 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
     routing_input_init(&in);
     routing_decision_init(&d);
     routing_ledger_init(&ledger);
-    if (read_case_file(t, ctx, v[R_INPUT].text, &in) != 0 ||
+    if ((v[R_INPUT].given != 0) == facts_given(v)) {
+        t->api->fail(ctx, "route what-if: give %s",
+                     v[R_INPUT].given
+                         ? "a case file or its facts, not both"
+                         : "a case file (--input) or its facts (--age, --state, --flag, "
+                           "--indicator, ...)");
+        return CH_USAGE;
+    }
+    if ((v[R_INPUT].given ? read_case_file(t, ctx, v[R_INPUT].text, &in)
+                          : read_case_facts(t, ctx, v, &in)) != 0 ||
         (cfg = trf_routing_config_open(t, ctx, config_dir_of(v))) == NULL)
         goto out;
     /*
@@ -371,10 +553,14 @@ static int route_what_if_cmd(struct ch_ctx *ctx, const struct ch_value *v, void 
         trf_out_json(t, ctx, "input", ji);
         trf_out_json(t, ctx, "decision", jd);
     }
-    snprintf(heading, sizeof(heading),
-             "What-if for case %lld (configuration %.12s): nothing was "
-             "stored or sent.",
-             (long long)d.case_id, cfg->hash);
+    if (v[R_INPUT].given)
+        snprintf(heading, sizeof(heading),
+                 "What-if for case %lld (configuration %.12s): nothing was stored or sent.",
+                 (long long)d.case_id, cfg->hash);
+    else
+        snprintf(heading, sizeof(heading),
+                 "What-if for the facts given (configuration %.12s): nothing was stored or sent.",
+                 cfg->hash);
     if (trf_out_decision(t, ctx, &d, cfg, NULL, 0, jl, heading,
                          "(--trace shows every rule and its conditions)",
                          v[R_TRACE].num != 0) != 0) {
@@ -397,11 +583,21 @@ out:
 
 #define CONFIG_ARGS(what)                                                                          \
     [R_CONFIG] = {"--config", CH_ARG_FILE, 0, what, NULL, "DIR", 0, 0},                            \
-    [R_CONFIG_DIR] = {"--config-dir", CH_ARG_FILE, 0, "the same as --config", NULL, "DIR", 0, 0}
+    [R_CONFIG_DIR] = {"--config-dir", CH_ARG_FILE, 0, "the same as --config", NULL, "DIR", 0, 0},  \
+    [R_CANDIDATE] = {"--candidate",                                                                \
+                     CH_ARG_ID,                                                                    \
+                     0,                                                                            \
+                     "a candidate stored in the database (candidate list; config admins)",         \
+                     NULL,                                                                         \
+                     "ID",                                                                         \
+                     0,                                                                            \
+                     0}
 
 static const struct ch_arg test_args[] = {
-    [R_FILE] = {"file", CH_ARG_FILE, CH_ARG_REQUIRED,
-                "the fixture cases and their expected decisions", NULL, NULL, 0, 0},
+    [R_FILE] = {"file", CH_ARG_FILE, 0,
+                "the fixture cases and their expected decisions (default: the configuration's "
+                "routing-tests.cfg)",
+                NULL, NULL, 0, 0},
     CONFIG_ARGS("a candidate configuration folder (default: the one on disk)"),
 };
 #define TRACE_ARG                                                                                  \
@@ -411,11 +607,28 @@ static const struct ch_arg test_args[] = {
     }
 
 static const struct ch_arg what_if_args[] = {
-    [R_INPUT] = {"--input", CH_ARG_FILE, CH_ARG_REQUIRED,
-                 "a case file (.json as a decision stores it, or libconfig with a case group)",
+    [R_INPUT] = {"--input", CH_ARG_FILE, 0,
+                 "a case file (.json as a decision stores it, or libconfig with a case group); "
+                 "or the facts below",
                  NULL, "CASEFILE", 0, 0},
     CONFIG_ARGS("a candidate configuration folder (default: the one on disk)"),
     [R_TRACE] = TRACE_ARG,
+    [R_AGE] = {"--age", CH_ARG_INT, 0, "age in whole years (an estimate's low end; none: unknown)",
+               NULL, "N", 0, 130},
+    [R_AGE_HIGH] = {"--age-high", CH_ARG_INT, 0, "an estimate's high end", NULL, "N", 0, 130},
+    [R_AGE_KNOWN] = {"--age-known", CH_ARG_BOOL, 0, "the age comes from a date of birth", NULL,
+                     NULL, 0, 0},
+    [R_STATE] = {"--state", CH_ARG_TEXT, 0, "the case's state (CA)", NULL, "XX", 0, 0},
+    [R_COUNTY] = {"--county", CH_ARG_TEXT, 0, "the case's county", NULL, NULL, 0, 0},
+    [R_FLAG] = {"--flag", CH_ARG_ENUM, CH_ARG_REPEAT, "a case flag (repeat for more)",
+                what_if_flags, NULL, 0, 0},
+    [R_INDICATOR] = {"--indicator", CH_ARG_TEXT, CH_ARG_REPEAT,
+                     "an item answered with a concern (exchanged_sex; repeat for more)", NULL, "ID",
+                     0, 0},
+    [R_RESULT] = {"--result", CH_ARG_ENUM, 0, "the latest screening's result", what_if_results,
+                  NULL, 0, 0},
+    [R_INSTRUMENT] = {"--instrument", CH_ARG_TEXT, 0, "the latest screening's instrument", NULL,
+                      "ID", 0, 0},
 };
 static const struct ch_arg explain_args[] = {
     [TRF_X_CASE] = {"case", CH_ARG_ID, CH_ARG_REQUIRED, "the case", NULL, NULL, 0, 0},
@@ -424,16 +637,19 @@ static const struct ch_arg explain_args[] = {
     [TRF_X_TRACE] = TRACE_ARG,
 };
 static const struct ch_arg replay_args[] = {
-    {"--config", CH_ARG_FILE, CH_ARG_REQUIRED, "the candidate configuration folder", NULL, "DIR", 0,
-     0},
+    {"--config", CH_ARG_FILE, 0, "the candidate configuration folder", NULL, "DIR", 0, 0},
     {"--since", CH_ARG_DATE, 0, "decisions made on or after this date (default: all)", NULL, NULL,
      0, 0},
+    {"--candidate", CH_ARG_ID, 0, "a candidate stored in the database instead (config admins)",
+     NULL, "ID", 0, 0},
 };
 
 /*
- * All four only show (CH_CMD_VIEW): test and what-if read files only, replay
- * reads in a read-only transaction, explain's one write is the audit of its
- * read. Their own transaction (or none) keeps them off web pages all the same.
+ * All four only show (CH_CMD_VIEW): test and what-if read files only (no
+ * database: a web page may run them on the configuration the server runs,
+ * or on a stored candidate, which the host copies to a folder and hands in
+ * as --config), replay reads in the command's transaction, explain's one
+ * write is the audit of its read.
  */
 int trf_register_routing_commands(struct trf *t)
 {
@@ -444,10 +660,10 @@ int trf_register_routing_commands(struct trf *t)
          "check the routing rules: fixtures, and a replay of stored decisions"},
         {sizeof(specs[0]), "routing", "replay",
          "what a candidate configuration would change in stored decisions (writes nothing)",
-         CH_SPEC_ARGS(replay_args), routing_replay, t, CH_CMD_OWN_TX | CH_CMD_VIEW, NULL},
-        {sizeof(specs[0]), "route", "what-if", "route a case file, without the database",
-         CH_SPEC_ARGS(what_if_args), route_what_if_cmd, t,
-         CH_CMD_OWN_TX | CH_CMD_NO_DB | CH_CMD_VIEW,
+         CH_SPEC_ARGS(replay_args), routing_replay, t, CH_CMD_VIEW, NULL},
+        {sizeof(specs[0]), "route", "what-if",
+         "route a case file or typed case facts, without the database", CH_SPEC_ARGS(what_if_args),
+         route_what_if_cmd, t, CH_CMD_OWN_TX | CH_CMD_NO_DB | CH_CMD_VIEW,
          "route a case: what-if on a case file; explain a stored decision"},
         {sizeof(specs[0]), "route", "explain",
          "what a stored decision asks of you, and (--trace) why each rule fired",

@@ -99,6 +99,21 @@ static const struct {
     {"include_unknown_member.cfg",
      "included/unknown_member_part.cfg:4: unknown setting 'sqldir' in 'paths'\n"},
     {"include_missing.cfg", "include_missing.cfg:3: cannot open include file\n"},
+    {"reports_not_group.cfg",
+     "reports_not_group.cfg:2: 'reports' must be a group: reports = { conninfo = \"...\"; };\n"},
+    {"reports_unknown_member.cfg",
+     "reports_unknown_member.cfg:4: unknown setting 'fallback' in 'reports'\n"},
+    {"reports_fallback_not_bool.cfg",
+     "reports_fallback_not_bool.cfg:3: 'fallback_to_primary' must be true or false\n"},
+    {"reports_names_user.cfg",
+     "reports_names_user.cfg:3: 'reports.conninfo' names user 'reporter': a report runs as the "
+     "person logged in on the primary; remove user=\n"},
+    {"reports_bad_conninfo.cfg",
+     "reports_bad_conninfo.cfg:2: 'reports.conninfo' is not a libpq conninfo: invalid connection "
+     "option \"colour\"\n"},
+    {"reports_without_conninfo.cfg",
+     "reports_without_conninfo.cfg:1: 'reports' has no 'conninfo' (the replica reports read "
+     "from)\n"},
     {"several_errors.cfg",
      "several_errors.cfg:2: unknown setting 'colour' in the host config\n"
      "several_errors.cfg:4: unknown setting 'rol' in 'database'\n"
@@ -228,6 +243,24 @@ START_TEST(earlier_errors_in_the_diag_do_not_fail_a_good_config)
 }
 END_TEST
 
+/* The reports group: absent, no replica; present, its conninfo and fallback as written. */
+START_TEST(reports_group_names_the_replica_and_the_fallback)
+{
+    struct hostcfg hc;
+    const char *text;
+    int errors;
+    enter_corpus();
+    ck_assert_int_eq(load(&hc, "good/defaults.cfg", &text, &errors), 0);
+    ck_assert_ptr_null(hc.reports_conninfo);
+    ck_assert_int_eq(hc.reports_fallback, 0);
+    hostcfg_release(&hc);
+    ck_assert_msg(load(&hc, "good/reports.cfg", &text, &errors) == 0, "%s", text);
+    ck_assert_str_eq(hc.reports_conninfo, "host=replica.example.org dbname=casehost");
+    ck_assert_int_eq(hc.reports_fallback, 1);
+    hostcfg_release(&hc);
+}
+END_TEST
+
 static const struct {
     const char *dir, *rel, *want;
 } joins[] = {
@@ -279,6 +312,7 @@ static Suite *hostcfg_suite(void)
                         (int)(sizeof(good) / sizeof(good[0])));
     tcase_add_test(tg, absolute_config_path_gives_absolute_defaults);
     tcase_add_test(tg, earlier_errors_in_the_diag_do_not_fail_a_good_config);
+    tcase_add_test(tg, reports_group_names_the_replica_and_the_fallback);
     tcase_add_loop_test(tg, path_join_keeps_absolute_paths, 0,
                         (int)(sizeof(joins) / sizeof(joins[0])));
     tcase_add_test(tg, default_path_prefers_explicit_then_environment);

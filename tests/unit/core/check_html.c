@@ -277,10 +277,11 @@ START_TEST(the_table_is_a_form_of_labelled_controls)
     /* BOOL: not given, yes, no; without help no describedby */
     ck_has(html, "<select id=\"o-loud\" name=\"--loud\">\n<option value=\"\"></option>\n"
                  "<option value=\"yes\">yes</option>\n<option value=\"no\">no</option>\n</select>");
-    /* FILE: not offered */
+    /* FILE: an upload, never a path the browser names; the form is sent as multipart */
     ck_lacks(html, "name=\"--answers\"");
-    ck_has(html,
-           "<p class=\"note\">Answers: a file, given on the command line only (--answers).</p>");
+    ck_has(html, "<input type=\"file\" id=\"o-answers\" name=\"_upload:--answers\" "
+                 "aria-describedby=\"help-o-answers\">");
+    ck_has(html, "enctype=\"multipart/form-data\"");
     ck_has(html, "<button type=\"submit\">Update the case</button>\n</form>\n");
     ck_assert_uint_eq(count(html, "(required)"), 2);
     ck_assert_uint_eq(count(html, " required"), 2);

@@ -94,7 +94,10 @@ START_TEST(exports_one_symbol_and_registers_its_verbs)
     ck_assert_msg(d.errors == 0, "%s", msgs);
     ck_assert_ptr_nonnull(loader_command(&l, "screen"));
     ck_assert_ptr_nonnull(loader_command(&l, "instrument"));
-    ck_assert_uint_eq(l.n_renders, 1);
+    /* one section of the case page, one of the person page (ABI 1.2) */
+    ck_assert_uint_eq(l.n_renders, 2);
+    ck_assert_uint_eq((l.renders[0].fn != NULL) + (l.renders[1].fn != NULL), 1);
+    ck_assert_uint_eq((l.renders[0].person_fn != NULL) + (l.renders[1].person_fn != NULL), 1);
     loader_release(&l);
     hostcfg_release(&hc);
 }

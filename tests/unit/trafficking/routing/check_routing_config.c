@@ -752,7 +752,9 @@ static const struct {
      0,
      CH_ERROR,
      "fixture file '" B "fixtures_errors.cfg' has 9 errors (listed above); nothing was run"},
-    {{"routing", "test", NULL}, 0, CH_USAGE, "missing file"},
+    /* without FILE: the folder's own fixtures, else those in force */
+    {{"routing", "test", "--config-dir", SHIP, NULL}, 1, CH_OK, "\"failed\": 0"},
+    {{"routing", "test", NULL}, 0, CH_ERROR, "routing test: no fixtures: give FILE"},
     /* people first: one line per referral, the trace only when asked for */
     {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", NULL},
      0,
@@ -795,7 +797,20 @@ static const struct {
      0,
      CH_OK,
      "[20] minor_commercial_sex: no match"},
-    {{"route", "what-if", NULL}, 0, CH_USAGE, "missing --input"},
+    {{"route", "what-if", NULL}, 0, CH_USAGE, "a case file (--input) or its facts"},
+    /* the facts typed instead of a file (a web form), read by the same reader */
+    {{"route", "what-if", "--age", "15", "--flag", "imminent_danger", NULL},
+     0,
+     CH_OK,
+     "\"text\": \"CALL 911 NOW"},
+    {{"route", "what-if", "--input", "tests/data/routing/case_adult.cfg", "--age", "15", NULL},
+     0,
+     CH_USAGE,
+     "a case file or its facts, not both"},
+    {{"route", "what-if", "--age", "15", "--result", "positive", NULL},
+     0,
+     CH_ERROR,
+     "a screening result needs its instrument"},
     {{"route", "what-if", "--input", "tests/data/routing/nope.json", NULL},
      0,
      CH_ERROR,
@@ -811,7 +826,7 @@ static const struct {
 START_TEST(verb_runs_without_a_database)
 {
     const struct ch_command_spec *spec;
-    struct ch_value vals[8];
+    struct ch_value vals[16];
     struct ch_ctx ctx;
     char *argv[8];
     int argc = 0, rc;
@@ -827,7 +842,7 @@ START_TEST(verb_runs_without_a_database)
     spec = verb(argv[0], argv[1]);
     /* Files only: no connection (and, from a host without the flag, no transaction). */
     ck_assert_uint_eq(spec->flags & (CH_CMD_OWN_TX | CH_CMD_NO_DB), CH_CMD_OWN_TX | CH_CMD_NO_DB);
-    ck_assert_uint_le(spec->n_args, 8);
+    ck_assert_uint_le(spec->n_args, 16);
     if (args_parse(spec, argc, argv, 2, vals, ctx.err, sizeof(ctx.err)) != 0) {
         rc = CH_USAGE;
     } else {
@@ -859,10 +874,15 @@ START_TEST(verbs_register_with_usage_from_their_tables)
     static const struct {
         const char *verb, *sub, *usage;
     } want[] = {
-        {"routing", "test", "routing test FILE [--config DIR] [--config-dir DIR]"},
-        {"routing", "replay", "routing replay --config DIR [--since DATE]"},
+        {"routing", "test",
+         "routing test [FILE] [--config DIR] [--config-dir DIR] [--candidate ID]"},
+        {"routing", "replay", "routing replay [--config DIR] [--since DATE] [--candidate ID]"},
         {"route", "what-if",
-         "route what-if --input CASEFILE [--config DIR] [--config-dir DIR] [--trace]"},
+         "route what-if [--input CASEFILE] [--config DIR] [--config-dir DIR] [--candidate ID] "
+         "[--trace] [--age N] [--age-high N] [--age-known] [--state XX] [--county TEXT] "
+         "[--flag foreign_national|imminent_danger|recruitment|control|runaway_return|cw_history|"
+         "jj_history]... [--indicator ID]... [--result negative|possible|positive] "
+         "[--instrument ID]"},
         {"route", "explain", "route explain CASE [--decision ID] [--trace]"},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
