@@ -392,15 +392,12 @@ class Walk:
         asked = []
         resumed = False
         for _ in range(40):
-            forms = self.driver.find_elements(By.CSS_SELECTOR, "form.step")
-            if not forms:
+            step = self.current_step(yes)
+            if step is None:
                 break
-            form = forms[0]
-            item, answer = self.answer(form, yes)
+            form, item, answer, buttons = step
             asked.append(f"{item}={answer}")
             self.shot(f"step-{len(asked)}")
-            buttons = [b for b in form.find_elements(By.CSS_SELECTOR, "button[type=submit]")
-                       if b.text.strip() == "Save and continue"]
             if not buttons:
                 raise StepFailed("a step form has no 'Save and continue' button")
             self.click(buttons[0], f"answering {item}")
@@ -423,6 +420,32 @@ class Walk:
             raise StepFailed("no 'store the screening' action after the last question")
         return (f"{len(asked)} question(s): {', '.join(asked)}; logged out after 2 and resumed"
                 f" after a new login; stopped with a danger alert")
+
+    def current_step(self, yes):
+        """
+        The page's step form answered (yes for the items in yes): the form, the
+        item, the answer and its 'Save and continue' buttons; None when there
+        is no step form. Chromium may hand back an element of the document
+        the last navigation replaced ("does not belong to the document"):
+        then the form is looked up again in the loaded page, at most twice.
+        """
+        for attempt in range(3):
+            try:
+                forms = self.driver.find_elements(By.CSS_SELECTOR, "form.step")
+                if not forms:
+                    return None
+                item, answer = self.answer(forms[0], yes)
+                buttons = [b for b in forms[0].find_elements(By.CSS_SELECTOR,
+                                                             "button[type=submit]")
+                           if b.text.strip() == "Save and continue"]
+                return forms[0], item, answer, buttons
+            except WebDriverException as e:
+                stale = ("does not belong to the document" in str(e)
+                         or "stale element" in str(e))
+                if not stale or attempt == 2:
+                    raise
+                self._loaded()
+        return None
 
     def interrupt_and_resume(self, saved):
         """
