@@ -149,6 +149,27 @@ static void dispatcher_start(int i)
     s->generation++;
 }
 
+/*
+ * 1 once process pid catches SIGTERM (/proc/PID/status, SigCgt): a
+ * dispatcher started a moment ago may not have set its handler yet, and a
+ * SIGTERM then ends it as the default action does (143), which is not what
+ * the test means to check.
+ */
+static int catches_sigterm(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned long long mask = 0;
+    int found = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = sscanf(line, "SigCgt: %llx", &mask) == 1;
+    fclose(f);
+    return found && (mask & (1ULL << (SIGTERM - 1))) != 0;
+}
+
 /* SIGKILL, as an OOM killer or a power cut would, then a new process in its place. */
 static void dispatcher_kill(int i)
 {
@@ -435,6 +456,13 @@ START_TEST(chaos_1000_referrals_5_receivers_2_killed_dispatchers_1_restart_none_
     settled = now_ms() - t0;
     for (int i = 0; i < 2; i++) {
         int st;
+        long since = now_ms();
+        while (!catches_sigterm(slots[i].p.pid)) {
+            ck_assert_msg(now_ms() - since < 30000,
+                          "dispatcher %d never set its SIGTERM handler: %s", i,
+                          tail_of(slots[i].p.err));
+            sleep_ms(10);
+        }
         kill(slots[i].p.pid, SIGTERM);
         st = tl_reap(&slots[i].p);
         /* 3: something failed for good in this run, which the chaos makes likely */
