@@ -31,7 +31,7 @@ char *candidate_private_dir(const char *what, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    snprintf(dir, n, "%s/casehost-%s-XXXXXX", tmp, what);
+    snprintf(dir, n, "%s/casehost-%s-XXXXXX", tmp, what); /* mkdtemp's template */
     if (mkdtemp(dir) == NULL) {
         snprintf(err, errlen, "cannot make a private directory in %s: %s", tmp, strerror(errno));
         free(dir);

@@ -755,9 +755,11 @@ static int write_svg_file(struct out *out, const char *path)
     size_t n = strlen(path) + sizeof(".XXXXXX");
     int fd = -1, rc = EXIT_RUNTIME;
     FILE *f = NULL;
-    if ((tmp = malloc(n)) == NULL)
+    if ((tmp = malloc(n)) == NULL) {
+        fprintf(stderr, "casehost: --svg '%s': out of memory\n", path);
         goto out;
-    snprintf(tmp, n, "%s.XXXXXX", path);
+    }
+    snprintf(tmp, n, "%s.XXXXXX", path); /* mkstemp's template */
     /* mkstemp makes it 0600, and so it stays: it holds an agency's figures */
     if ((fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "w")) == NULL) {
         fprintf(stderr, "casehost: --svg: cannot create a file beside '%s': %s\n", path,
