@@ -15,6 +15,8 @@
 #include "bridge_rt_cfg.h"
 #include "cli.h"
 
+struct brt_writer;
+
 /* One bridge process: borrowed configuration and sessions, and its counts. */
 struct brt_run {
     const struct brt_cfg *cfg; /* borrowed */
@@ -23,6 +25,9 @@ struct brt_run {
     char actor_role[128];      /* the role of cfg->act_as, which case writes run as */
     int dry_run;               /* roll every scan back after reporting it */
     long long created, linked, updated, closed, merged, ignored, failed, scans;
+    struct brt_writer *writer; /* casehost -> RT (bridge_rt_write.h); NULL: writeback off */
+    long long rt_uid;          /* the writeback user's id in RT */
+    long long written, write_failed;
 };
 
 /*

@@ -219,10 +219,41 @@ static void load_statuses(struct brt_cfg *c, const config_setting_t *root, struc
     }
 }
 
+static void load_writeback(struct brt_cfg *c, const config_setting_t *root, struct diag *d)
+{
+    static const char *const known[] = {"rt_user",    "status_cf",           "link_cf", "web_url",
+                                        "per_minute", "per_ticket_per_hour", NULL};
+    const config_setting_t *g = config_setting_get_member(root, "writeback");
+    struct brt_writeback *w = &c->wb;
+    if (g == NULL)
+        return;
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        diag_at(d, g, c->path, "'writeback' must be a group { rt_user = ...; ... }");
+        return;
+    }
+    hostcfg_check_members(g, known, "writeback", c->path, d);
+    w->rt_user = need_string(g, "rt_user", "writeback", c->path, d);
+    w->status_cf = need_string(g, "status_cf", "writeback", c->path, d);
+    w->link_cf = need_string(g, "link_cf", "writeback", c->path, d);
+    w->web_url = need_string(g, "web_url", "writeback", c->path, d);
+    w->per_minute = opt_int(g, "per_minute", 60, 1, 6000, c->path, d);
+    w->per_ticket_hour = opt_int(g, "per_ticket_per_hour", 6, 1, 600, c->path, d);
+    if (w->web_url != NULL && strncmp(w->web_url, "http://", 7) != 0 &&
+        strncmp(w->web_url, "https://", 8) != 0)
+        diag_at(d, config_setting_get_member(g, "web_url"), c->path,
+                "writeback.web_url must start with http:// or https://");
+    if (w->status_cf != NULL && w->link_cf != NULL && strcmp(w->status_cf, w->link_cf) == 0)
+        diag_at(d, config_setting_get_member(g, "link_cf"), c->path,
+                "writeback.link_cf and status_cf must be two custom fields, not both '%s'",
+                w->link_cf);
+    w->on = w->rt_user != NULL && w->status_cf != NULL && w->link_cf != NULL && w->web_url != NULL;
+}
+
 int brt_cfg_load(struct brt_cfg *c, const char *path, struct diag *d)
 {
     static const char *const top[] = {"name",   "rt",    "poll_seconds", "batch",    "act_as",
-                                      "queues", "users", "fields",       "statuses", NULL};
+                                      "queues", "users", "fields",       "statuses", "writeback",
+                                      NULL};
     static const char *const rt_known[] = {"conninfo", "url", "token_file", "listen", NULL};
     const config_setting_t *root, *rt;
     int errors0 = d->errors;
@@ -290,6 +321,7 @@ int brt_cfg_load(struct brt_cfg *c, const char *path, struct diag *d)
     load_users(c, root, d);
     load_fields(c, root, d);
     load_statuses(c, root, d);
+    load_writeback(c, root, d);
     free(dir);
     return d->errors == errors0 ? 0 : -1;
 }

@@ -40,6 +40,20 @@ struct brt_status {
     const char *casehost; /* one of HOST_CASE_STATUSES; borrowed */
 };
 
+/*
+ * casehost -> RT (the `writeback` group; absent: the bridge only reads and
+ * the writes cases owe their tickets wait in the outbox). All borrowed.
+ */
+struct brt_writeback {
+    int on;
+    const char *rt_user;   /* the RT user whose token token_file holds */
+    const char *status_cf; /* the custom field that gets the neutral words */
+    const char *link_cf;   /* the custom field that gets the case page's URL */
+    const char *web_url;   /* casehost's web server, as caseworkers reach it */
+    int per_minute;        /* writes to RT in any minute, at most */
+    int per_ticket_hour;   /* writes to one ticket in any hour, at most */
+};
+
 struct brt_cfg {
     config_t cfg;
     char *path;              /* owned */
@@ -59,6 +73,7 @@ struct brt_cfg {
     size_t n_fields;
     struct brt_status *statuses;
     size_t n_statuses;
+    struct brt_writeback wb;
 };
 
 /* The channel the optional trigger (sql/bridge/rt_notify.sql) notifies. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bridge_rt.h"
+#include "bridge_rt_write.h"
 #include "hostcfg.h"
 
 static int cmd_bridge_rt(struct cli *cli, const struct ch_value *v);
@@ -39,6 +40,9 @@ const struct cli_verb cli_verb_bridge = {"bridge", "attach to a help desk: bridg
                                          CLI_PLUGINS | CLI_LIVE};
 
 #define brt_log(level, ...) diag_log("bridge rt", level, __VA_ARGS__)
+
+/* How often the service looks for a newly deployed configuration generation. */
+#define LIVE_CHECK_SECONDS 10
 
 static volatile sig_atomic_t stop_requested;
 
@@ -127,6 +131,29 @@ static int reconnect(struct brt_run *r)
     return 0;
 }
 
+/* Writes owed to RT and not yet taken: said, with the last error, so a stuck one is seen. */
+static void pending_writes(struct brt_run *r)
+{
+    struct ch_ctx *ctx = &r->cli->ctx;
+    const char *p[1] = {r->cfg->name};
+    PGresult *res;
+    if (db_start(ctx->conn, &ctx->dbuser, ctx->err, sizeof(ctx->err)) != 0)
+        return;
+    res = db_exec(ctx->conn, "SELECT * FROM casehost.bridge_rt_pending_v1($1)", 1, p, ctx->err,
+                  sizeof(ctx->err));
+    PQclear(PQexec(ctx->conn, "COMMIT"));
+    if (res == NULL)
+        return;
+    out_int(r->cli->out, "writes_pending", strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    if (!PQgetisnull(res, 0, 2))
+        brt_log("warning", "%s write(s) to RT wait, the oldest for %s s; last error: %s",
+                PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+    else if (r->writer == NULL && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+        brt_log("info", "%s write(s) to RT wait: writeback is off in %s", PQgetvalue(res, 0, 0),
+                r->cfg->path);
+    PQclear(res);
+}
+
 static void summary(struct brt_run *r)
 {
     struct out *o = r->cli->out;
@@ -138,24 +165,29 @@ static void summary(struct brt_run *r)
     out_int(o, "tickets_merged", r->merged);
     out_int(o, "tickets_ignored", r->ignored);
     out_int(o, "tickets_failed", r->failed);
+    out_int(o, "writes_sent", r->written);
+    out_int(o, "writes_failed", r->write_failed);
+    if (!r->dry_run)
+        pending_writes(r);
     if (r->dry_run)
         out_message(o, "dry run: nothing was written");
 }
 
-/* Scans until RT has nothing more above the watermark. */
+/* Scans until RT has nothing more above the watermark, then writes what is owed to RT. */
 static int catch_up(struct brt_run *r)
 {
     int more = 1;
     while (more && !stop_requested)
         if (brt_scan(r, &more) != 0)
             return -1;
-    return 0;
+    return r->writer != NULL && !stop_requested ? brt_deliver(r) : 0;
 }
 
 static int run_service(struct brt_run *r)
 {
     struct sigaction sa;
     PGconn *listener = r->cfg->listen ? rt_listener(r->cfg) : NULL;
+    time_t live_checked = time(NULL);
     int delay = 1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -170,6 +202,12 @@ static int run_service(struct brt_run *r)
         if (out == NULL)
             return cli_fail(r->cli, EXIT_RUNTIME, "out of memory");
         r->cli->ctx.out = out; /* each cycle's messages of its own, so months do not pile up */
+        /* Cases are made through the plugins: on the configuration live now, like every command. */
+        if (time(NULL) - live_checked >= LIVE_CHECK_SECONDS) {
+            live_checked = time(NULL);
+            if (live_refresh(r->cli) == 1)
+                brt_log("info", "a new configuration generation is live: plugins reloaded");
+        }
         rc = catch_up(r);
         r->cli->ctx.out = keep;
         if (rc == 0 && !out_is_empty(out))
@@ -231,17 +269,25 @@ static int cmd_bridge_rt(struct cli *cli, const struct ch_value *v)
     }
     if ((rc = brt_check_casehost(&r)) != 0)
         goto out;
+    if (cfg.wb.on) {
+        if (brt_check_rt_rights(&r, err, sizeof(err)) != 0 ||
+            brt_writer_open(&r, err, sizeof(err)) != 0) {
+            rc = cli_fail(cli, EXIT_USAGE, "refusing to start: %s", err);
+            goto out;
+        }
+    }
     if (v[A_ONCE].given && v[A_ONCE].num) {
         if (catch_up(&r) != 0) {
             rc = cli_fail(cli, EXIT_RUNTIME, "bridge rt: %s", cli->ctx.err);
             goto out;
         }
         summary(&r);
-        rc = r.failed > 0 ? EXIT_ATTENTION : EXIT_OK;
+        rc = r.failed > 0 || r.write_failed > 0 ? EXIT_ATTENTION : EXIT_OK;
     } else {
         rc = run_service(&r);
     }
 out:
+    brt_writer_close(&r);
     PQfinish(r.rt);
     brt_cfg_release(&cfg);
     free(path);

@@ -9,19 +9,20 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
 #include "check_main.h"
+#include "loopback.h"
 #include "testlib.h"
 
 static struct tl_result r;
@@ -32,6 +33,7 @@ static const struct tl_cli cli = {db, cfg, &r, &doc};
 /* Set once in main, inherited by every forked test. */
 static char rt_dir[1100], rt_url[128], rt_root_pw[128], rt_conninfo[1400];
 static char rt_super[1400]; /* RT's database as the cluster's superuser */
+static char rt_token[256];  /* a REST2 token of RT user casehost-bridge */
 static int rt_port;
 
 #define HAS(text, part)                                                                            \
@@ -45,28 +47,16 @@ static const char initdata[] =
     "    MaxValues => 1, Queue => 0 },\n"
     "  { Name => 'Runaway returned', Type => 'DateTime', LookupType => 'RT::Queue-RT::Ticket',\n"
     "    MaxValues => 1, Queue => 0 },\n"
+    "  { Name => 'Assessment', Type => 'Freeform', LookupType => 'RT::Queue-RT::Ticket',\n"
+    "    MaxValues => 1, Queue => 0 },\n"
+    "  { Name => 'casehost case', Type => 'Freeform', LookupType => 'RT::Queue-RT::Ticket',\n"
+    "    MaxValues => 1, Queue => 0, LinkValueTo => '__CustomField__' },\n"
     ");\n"
+    "@Users = ( { Name => 'casehost-bridge', Privileged => 1,\n"
+    "             EmailAddress => 'casehost-bridge@example.org' } );\n"
     "1;\n";
 
 /* ---------------------------------------------------------------- REST2 --- */
-
-struct body {
-    char *text;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    struct body *b = ud;
-    char *t = realloc(b->text, b->len + size * n + 1);
-    if (t == NULL)
-        return 0;
-    memcpy(t + b->len, p, size * n);
-    b->text = t;
-    b->len += size * n;
-    t[b->len] = '\0';
-    return size * n;
-}
 
 /*
  * One REST2 call as RT's root (basic auth), JSON in and out. Fails the test
@@ -95,7 +85,7 @@ static json_t *rt_api(const char *method, const char *path, const char *json)
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     if (json != NULL)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -166,7 +156,7 @@ static void setup(void)
              (long)getpid());
     FILE *f = fopen(token_path, "w");
     ck_assert(f != NULL);
-    fputs("test-token\n", f);
+    fprintf(f, "%s\n", rt_token);
     fclose(f);
     ck_assert(chmod(token_path, 0600) == 0);
 }
@@ -177,8 +167,16 @@ static void teardown(void)
     doc = NULL;
 }
 
-/* The bridge configuration for queue, RT's database as role (NULL: the reader). */
-static const char *bridge_cfg(const char *queue, const char *role)
+/* What the bridge writes back to RT, as INSTALL sets it up. */
+#define WRITEBACK                                                                                  \
+    "writeback = { rt_user = \"casehost-bridge\"; status_cf = \"Assessment\";\n"                   \
+    "  link_cf = \"casehost case\"; web_url = \"https://casehost.example.org/\"; };\n"
+
+/*
+ * The bridge configuration for queue, RT's database as role (NULL: the
+ * reader), with more settings after the others (NULL: none).
+ */
+static const char *bridge_cfg_with(const char *queue, const char *role, const char *more)
 {
     static char text[4096];
     char name[64];
@@ -193,10 +191,16 @@ static const char *bridge_cfg(const char *queue, const char *role)
              "statuses = ( { rt = \"new\"; casehost = \"open\"; },\n"
              "             { rt = \"open\"; casehost = \"in_progress\"; },\n"
              "             { rt = \"stalled\"; casehost = \"waiting\"; },\n"
-             "             { rt = \"resolved\"; casehost = \"closed\"; } );\n",
-             rt_conninfo, role != NULL ? role : "casehost_rt_reader", rt_url, token_path, queue);
+             "             { rt = \"resolved\"; casehost = \"closed\"; } );\n%s",
+             rt_conninfo, role != NULL ? role : "casehost_rt_reader", rt_url, token_path, queue,
+             more != NULL ? more : "");
     snprintf(name, sizeof(name), "bridge-rt-%ld.cfg", (long)getpid());
     return tl_write_file(name, text);
+}
+
+static const char *bridge_cfg(const char *queue, const char *role)
+{
+    return bridge_cfg_with(queue, role, NULL);
 }
 
 static int bridge_once(const char *config)
@@ -471,6 +475,18 @@ static const struct {
     {"name = \"rt\";\nrt = { conninfo = \"x\"; url = \"http://x\"; token_file = \"t\"; };\n"
      "act_as = \"a\";\nqueues = ( );\nstatuses = ( { rt = \"new\"; casehost = \"open\"; } );\n",
      4, "'queues' is empty"},
+    {"name = \"rt\";\nrt = { conninfo = \"x\"; url = \"http://x\"; token_file = \"t\"; };\n"
+     "act_as = \"a\";\nqueues = ( { queue = \"Q\"; agency = \"A\"; } );\n"
+     "statuses = ( { rt = \"new\"; casehost = \"open\"; } );\n"
+     "writeback = { rt_user = \"b\"; status_cf = \"S\"; link_cf = \"L\";\n"
+     "  web_url = \"casehost.example.org\"; };\n",
+     7, "writeback.web_url must start with http:// or https://"},
+    {"name = \"rt\";\nrt = { conninfo = \"x\"; url = \"http://x\"; token_file = \"t\"; };\n"
+     "act_as = \"a\";\nqueues = ( { queue = \"Q\"; agency = \"A\"; } );\n"
+     "statuses = ( { rt = \"new\"; casehost = \"open\"; } );\n"
+     "writeback = { rt_user = \"b\"; status_cf = \"S\"; link_cf = \"S\";\n"
+     "  web_url = \"https://x\"; per_minute = 0; };\n",
+     7, "'per_minute' must be between 1 and 6000, not 0"},
 };
 
 START_TEST(test_config_errors_name_file_and_line)
@@ -487,24 +503,271 @@ START_TEST(test_config_errors_name_file_and_line)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ RT --- */
+/* ---------------------------------------------------------- writeback --- */
 
-/* A loopback port nobody listens on now. */
-static int free_port(void)
+static int run(const char *const *argv);
+
+/* scripts/rt.sh with its arguments after the command and RT's folder. */
+static int rt_script(const char *cmd, const char *const *args)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
+    char script[1200];
+    const char *argv[16] = {script, cmd, rt_dir};
+    size_t n = 3;
+    snprintf(script, sizeof(script), "%s/scripts/rt.sh", tl_env("CASEHOST_TEST_ROOT"));
+    for (; args != NULL && *args != NULL && n < 15; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    return run(argv);
 }
+
+/* The rights INSTALL gives the bridge's RT user, in queue; all of them unless one is skipped. */
+static void grant_bridge(const char *queue, const char *skip)
+{
+    const char *args[12] = {"casehost-bridge", queue};
+    const char *const rights[] = {"SeeQueue",           "ShowTicket",     "CommentOnTicket",
+                                  "ShowTicketComments", "SeeCustomField", "ModifyCustomField"};
+    size_t n = 2;
+    for (size_t i = 0; i < sizeof(rights) / sizeof(rights[0]); i++)
+        if (skip == NULL || strcmp(skip, rights[i]) != 0)
+            args[n++] = rights[i];
+    args[n] = NULL;
+    ck_assert_int_eq(rt_script("grant", args), 0);
+}
+
+/* One value read from RT's database (read only; "" for none). Static storage. */
+static const char *rt_read(const char *fmt, ...) TL_PRINTF(1, 2);
+static const char *rt_read(const char *fmt, ...)
+{
+    static char value[4096];
+    char sql[1024];
+    va_list ap;
+    PGconn *c = PQconnectdb(rt_super);
+    PGresult *res;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    snprintf(value, sizeof(value), "%s",
+             PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    PQfinish(c);
+    return value;
+}
+
+/* The value of ticket's custom field cf in RT ("" when none). */
+static const char *cf_of(long long ticket, const char *cf)
+{
+    return rt_read("SELECT v.content FROM objectcustomfieldvalues v JOIN customfields f"
+                   " ON f.id = v.customfield WHERE v.objecttype = 'RT::Ticket'"
+                   " AND v.objectid = %lld AND f.name = '%s' AND v.disabled = 0",
+                   ticket, cf);
+}
+
+/* The comments on ticket in RT: how many, and their text joined by '|'. */
+static long long comments_on(long long ticket)
+{
+    return strtoll(rt_read("SELECT count(*) FROM transactions WHERE objecttype = 'RT::Ticket'"
+                           " AND objectid = %lld AND type = 'Comment'",
+                           ticket),
+                   NULL, 10);
+}
+
+static const char *comment_text(long long ticket)
+{
+    return rt_read("SELECT string_agg(a.content, '|' ORDER BY t.id) FROM transactions t"
+                   " JOIN attachments a ON a.transactionid = t.id"
+                   " WHERE t.objecttype = 'RT::Ticket' AND t.objectid = %lld"
+                   " AND t.type = 'Comment'",
+                   ticket);
+}
+
+/* The youth quick screen with an exchange of sex for something needed (two mandatory reports). */
+static const char *const exchanged_sex[] = {"offer_not_as_promised=no", "could_not_leave=no",
+                                            "id_money_phone_held=no", "exchanged_sex=yes", NULL};
+
+/*
+ * The whole way back: the ticket links to the case's page; a runaway return
+ * recorded in RT suggests a screening, whose neutral status and one pointer
+ * comment reach the ticket; a restart sends nothing twice; with RT down, the
+ * completed screening's status waits in the outbox and arrives once RT is
+ * back. Nothing RT holds names the person, an answer or the subject.
+ */
+START_TEST(test_writeback_status_link_comment_and_rt_down)
+{
+    const char *queue = queue_new("write");
+    const char *config;
+    long long t, case_id, person;
+    char url[128], want[128];
+    const char *status, *text;
+
+    grant_bridge(queue, NULL);
+    config = bridge_cfg_with(queue, NULL, WRITEBACK);
+    t = ticket_new(queue, "Youth at the shelter door");
+    ck_assert_msg(bridge_once(config) == 0, "exit %d: %s %s", r.status, r.out, r.err);
+    case_id = case_of(t);
+    ck_assert(case_id > 0);
+    snprintf(url, sizeof(url), "https://casehost.example.org/run?a=case&a=show&a=%lld", case_id);
+    ck_assert_str_eq(cf_of(t, "casehost case"), url);
+    ck_assert_str_eq(cf_of(t, "Assessment"), "");
+    ck_assert_int_eq(comments_on(t), 0);
+
+    /* The caseworker adds the young person in casehost; RT records the runaway episode. */
+    person = tl_person_add(&cli, "--age-estimate", "15");
+    tl_cli_json(&cli, "a_worker",
+                (const char *[]){"case", "update", tl_id(case_id), "--person", tl_id(person),
+                                 "--state", "CA", NULL});
+    ticket_set(t, "{\"CustomFields\": {\"Runaway left\": \"2026-11-20 08:00:00\","
+                  " \"Runaway returned\": \"2026-11-25 18:00:00\"}}");
+    /* A dry run says what it would write, and writes nothing. */
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_rtbridge", "bridge", "rt", "--once", "--dry-run",
+                            "--config", config, NULL),
+                     0);
+    ck_assert_int_eq(comments_on(t), 0);
+    ck_assert_msg(bridge_once(config) == 0, "exit %d: %s %s", r.status, r.out, r.err);
+    status = cf_of(t, "Assessment");
+    ck_assert_msg(strncmp(status, "Assessment: action needed by 20", 31) == 0, "status '%s'",
+                  status);
+    ck_assert_int_eq(comments_on(t), 1);
+    text = comment_text(t);
+    snprintf(want, sizeof(want), ": open casehost case %lld (casehost write ", case_id);
+    HAS(text, "action needed by 20");
+    HAS(text, want);
+    for (const char *const *w = (const char *const[]){"Jo", "raffick", "outh", "unaway", "sex",
+                                                      "xploit", "creening", NULL};
+         *w != NULL; w++)
+        ck_assert_msg(strstr(text, *w) == NULL, "comment says '%s': %s", *w, text);
+    TL_DB_EQ(db, 0, "SELECT count(*) FROM casehost.bridge_rt_outbox WHERE state = 'pending'");
+
+    /* A restart: no second case, no second comment. */
+    ck_assert_msg(bridge_once(config) == 0, "exit %d: %s", r.status, r.err);
+    TL_DB_EQ(db, 1, "SELECT count(*) FROM casehost.cases");
+    ck_assert_int_eq(comments_on(t), 1);
+
+    /* RT goes down; the screening is done in casehost meanwhile, with two reports. */
+    ck_assert_int_eq(rt_script("stop", NULL), 0);
+    tl_screen(&cli, case_id, "youth_quick", exchanged_sex);
+    ck_assert_int_eq(bridge_once(config), 3);
+    HAS(r.err, "RT unreachable");
+    TL_DB_EQ(db, 1,
+             "SELECT count(*) FROM casehost.bridge_rt_outbox WHERE state = 'pending'"
+             " AND last_error LIKE 'RT unreachable%%'");
+    ck_assert_str_eq(cf_of(t, "Assessment"), status);
+    ck_assert_int_eq(rt_script("serve", NULL), 0);
+    for (int i = 0; i < 40 && strcmp(cf_of(t, "Assessment"), status) == 0; i++) {
+        nanosleep(&(struct timespec){0, 250000000}, NULL);
+        ck_assert_msg(bridge_once(config) == 0 || r.status == 3, "exit %d: %s", r.status, r.err);
+    }
+    ck_assert_str_eq(cf_of(t, "Assessment"), "Assessment: done; Follow-up: 2 open");
+    ck_assert_int_eq(comments_on(t), 1); /* nothing needs the caseworker now */
+    TL_DB_EQ(db, 0, "SELECT count(*) FROM casehost.bridge_rt_outbox WHERE state = 'pending'");
+    ck_assert(tl_db_valuef(db, "SELECT count(*) FROM casehost.audit_log"
+                               " WHERE action = 'bridge_write_failed'") >= 1);
+    ck_assert(tl_db_valuef(db, "SELECT count(*) FROM casehost.audit_log"
+                               " WHERE action = 'bridge_write'") >= 3);
+}
+END_TEST
+
+/*
+ * The database keeps what a help desk may be told to short, neutral words
+ * (a plugin's slip, a result, a name or the word for what is screened, is
+ * refused, whoever writes the row); and a case without an external
+ * reference is never described at all, however its screening goes.
+ */
+START_TEST(test_words_for_a_help_desk_are_refused_unless_neutral)
+{
+    static const char *const bad[] = {"Trafficking screen: positive", "Assessment: Jo <b>",
+                                      "Sexual exploitation indicated", NULL};
+    long long plain = tl_case_new(&cli, tl_person_add(&cli, "--age-estimate", "15"), "Plain", NULL);
+    PGconn *c = tl_connect(db);
+    for (const char *const *w = bad; *w != NULL; w++) {
+        char sql[320];
+        PGresult *res;
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO casehost.case_external_status (case_id, agency_id, source, status)"
+                 " SELECT id, agency_id, 'x', '%s' FROM casehost.cases WHERE id = %lld",
+                 *w, plain);
+        res = PQexec(c, sql);
+        ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "'%s' was taken", *w);
+        HAS(PQresultErrorMessage(res), "case_external_status_status_check");
+        PQclear(res);
+    }
+    TL_DB_EQ(db, 1,
+             "SELECT count(*) FROM (VALUES (casehost.neutral_words('Assessment: action"
+             " needed by 2026-12-02 14:00 MST; Follow-up: 2 open'))) v(ok) WHERE ok");
+    tl_screen(&cli, plain, "youth_quick", exchanged_sex);
+    TL_DB_EQ(db, 0, "SELECT count(*) FROM casehost.case_external_status");
+    TL_DB_EQ(db, 0, "SELECT count(*) FROM casehost.bridge_rt_outbox");
+    PQfinish(c);
+}
+END_TEST
+
+/*
+ * The rate limit holds writes back without dropping them: with one write
+ * per ticket an hour, the link goes out, and the status the case owes next
+ * waits in the outbox (no error, no attempt) while the bridge reports it.
+ */
+START_TEST(test_writeback_rate_limit_holds_writes_back)
+{
+    const char *queue = queue_new("limit");
+    const char *config;
+    long long t, case_id;
+
+    grant_bridge(queue, NULL);
+    config = bridge_cfg_with(queue, NULL,
+                             "writeback = { rt_user = \"casehost-bridge\"; status_cf = "
+                             "\"Assessment\"; link_cf = \"casehost case\";\n"
+                             "  web_url = \"https://casehost.example.org\"; "
+                             "per_ticket_per_hour = 1; };\n");
+    t = ticket_new(queue, "Limited");
+    ck_assert_msg(bridge_once(config) == 0, "exit %d: %s %s", r.status, r.out, r.err);
+    case_id = case_of(t);
+    HAS(cf_of(t, "casehost case"), "https://casehost.example.org/run?a=case&a=show&a=");
+    tl_cli_json(&cli, "a_worker",
+                (const char *[]){"case", "update", tl_id(case_id), "--person",
+                                 tl_id(tl_person_add(&cli, "--age-estimate", "16")), "--state",
+                                 "CA", "--runaway-start", "2026-11-20T08:00:00Z",
+                                 "--runaway-return", "2026-11-25T18:00:00Z", NULL});
+    TL_DB_EQ(db, 1, "SELECT count(*) FROM trafficking.screenings WHERE case_id = %lld", case_id);
+    ck_assert_msg(bridge_once(config) == 0, "exit %d: %s %s", r.status, r.out, r.err);
+    ck_assert_str_eq(cf_of(t, "Assessment"), "");
+    ck_assert_int_eq(comments_on(t), 0);
+    TL_DB_EQ(db, 1,
+             "SELECT count(*) FROM casehost.bridge_rt_outbox WHERE state = 'pending'"
+             " AND attempts = 0 AND last_error IS NULL");
+    HAS(r.out, "Writes pending:   1");
+}
+END_TEST
+
+/* Rights in RT that would let a requestor read what the bridge writes, or too few to write. */
+static const struct {
+    const char *who, *right; /* granted in the test's queue too (who NULL: nothing more) */
+    const char *skip;        /* a right the bridge's user is not given */
+    const char *says;
+} bad_rights[] = {
+    {"Everyone", "SeeCustomField", NULL, "Everyone may SeeCustomField in queue"},
+    {"Requestor", "ShowTicketComments", NULL, "Requestor may ShowTicketComments in queue"},
+    {"Unprivileged", "ShowTicketComments", NULL, "Unprivileged may ShowTicketComments in queue"},
+    {NULL, NULL, "ModifyCustomField", "lacks ModifyCustomField in queue"},
+};
+
+START_TEST(test_writeback_refused_when_rt_rights_are_wrong)
+{
+    const char *queue = queue_new("rights");
+    grant_bridge(queue, bad_rights[_i].skip);
+    if (bad_rights[_i].who != NULL) {
+        const char *args[] = {bad_rights[_i].who, queue, bad_rights[_i].right, NULL};
+        ck_assert_int_eq(rt_script("grant", args), 0);
+    }
+    ticket_new(queue, "Rights check");
+    ck_assert_int_eq(bridge_once(bridge_cfg_with(queue, NULL, WRITEBACK)), 2);
+    HAS(r.err, "refusing to start");
+    HAS(r.err, bad_rights[_i].says);
+    TL_DB_EQ(db, 0, "SELECT count(*) FROM casehost.cases");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ RT --- */
 
 static int run(const char *const *argv)
 {
@@ -536,7 +799,7 @@ static int rt_start(void)
     snprintf(pgdir, sizeof(pgdir), "%s/pg", tmp);
     snprintf(script, sizeof(script), "%s/scripts/rt.sh", root);
     snprintf(data, sizeof(data), "%s/rt-initdata.pl", tmp);
-    rt_port = free_port();
+    rt_port = loopback_free_port();
     snprintf(port, sizeof(port), "%d", rt_port);
     if ((f = fopen(data, "w")) == NULL)
         return -1;
@@ -567,6 +830,18 @@ static int rt_start(void)
     }
     PQclear(res);
     PQfinish(c);
+    /* The bridge's REST2 token, made with RT's own API. */
+    {
+        char cmd[2600];
+        FILE *p;
+        snprintf(cmd, sizeof(cmd), "'%s' token '%s' casehost-bridge", script, rt_dir);
+        if ((p = popen(cmd, "r")) == NULL || fgets(rt_token, sizeof(rt_token), p) == NULL ||
+            pclose(p) != 0) {
+            fprintf(stderr, "cannot make the bridge's RT token\n");
+            return -1;
+        }
+        rt_token[strcspn(rt_token, "\n")] = '\0';
+    }
     return 0;
 }
 
@@ -595,6 +870,11 @@ static Suite *bridge_rt_suite(void)
     tcase_add_test(tc, test_token_file_readable_by_others_is_refused);
     tcase_add_loop_test(tc, test_config_errors_name_file_and_line, 0,
                         (int)(sizeof(bad_configs) / sizeof(bad_configs[0])));
+    tcase_add_test(tc, test_writeback_status_link_comment_and_rt_down);
+    tcase_add_test(tc, test_words_for_a_help_desk_are_refused_unless_neutral);
+    tcase_add_test(tc, test_writeback_rate_limit_holds_writes_back);
+    tcase_add_loop_test(tc, test_writeback_refused_when_rt_rights_are_wrong, 0,
+                        (int)(sizeof(bad_rights) / sizeof(bad_rights[0])));
     suite_add_tcase(s, tc);
     return s;
 }

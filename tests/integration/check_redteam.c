@@ -691,6 +691,13 @@ static void seed_once(void)
         seed_value("LIVE_HASH", "SELECT coalesce(min(hash), '00000000')"
                                 " FROM casehost.config_generations WHERE live");
 
+    /* B's case is linked to an RT ticket, so it owes the ticket a write. */
+    if (relation_present_named("casehost.bridge_rt_outbox")) {
+        seed_exec("INSERT INTO casehost.bridge_rt_tickets (agency_id, instance, ticket_id, case_id)"
+                  " VALUES (%s, 'rt', 4242, %s)",
+                  value("B_AGENCY"), value("B_CASE"));
+        seed_value("B_RT_WRITE", "SELECT max(id) FROM casehost.bridge_rt_outbox");
+    }
     /* B's draft is a month old, so that a purge reaching B would take it. */
     seed_exec("UPDATE trafficking.screening_drafts SET saved_at = now() - interval '40 days'"
               " WHERE case_id = %s",

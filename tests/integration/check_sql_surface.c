@@ -153,10 +153,10 @@ static int on_surface(const struct text *t, size_t at, const char *name, size_t 
 {
     char fk[80];
     size_t q = name_end, b;
-    if (listed(CH_SQL_SURFACE_V2, name))
+    if (listed(CH_SQL_SURFACE_V3, name))
         return 1;
     snprintf(fk, sizeof(fk), "%s(id)", name);
-    if (!listed(CH_SQL_SURFACE_V2, fk))
+    if (!listed(CH_SQL_SURFACE_V3, fk))
         return 0;
     while (t->s[q] == ' ')
         q++;
@@ -348,7 +348,7 @@ START_TEST(plugin_c_strings_name_only_the_sql_surface)
     walk(tl_env("CASEHOST_TEST_ROOT"), "plugins", scan_c, &sc);
     ck_assert_msg(sc.files > 10, "only %d plugin files found", sc.files);
     ck_assert_msg(sc.bad == 0,
-                  "%d uses of schema casehost off the plugin SQL surface (CH_SQL_SURFACE_V2 in "
+                  "%d uses of schema casehost off the plugin SQL surface (CH_SQL_SURFACE_V3 in "
                   "plugin.h; use its views and functions):%.8000s",
                   sc.bad, sc.found);
 }
@@ -360,7 +360,7 @@ START_TEST(new_plugin_migrations_name_only_the_sql_surface)
     walk(tl_env("CASEHOST_TEST_ROOT"), "sql", scan_migration, &sc);
     ck_assert_msg(sc.files > 0, "no plugin migration after the surface: expected at least one");
     ck_assert_msg(sc.bad == 0,
-                  "%d uses of schema casehost off the plugin SQL surface (CH_SQL_SURFACE_V2 in "
+                  "%d uses of schema casehost off the plugin SQL surface (CH_SQL_SURFACE_V3 in "
                   "plugin.h) in plugin migrations:%.8000s",
                   sc.bad, sc.found);
 }
@@ -396,7 +396,7 @@ static const char *text_of(PGconn *c, const char *sql, const char *arg)
 START_TEST(every_surface_name_exists_and_every_view_runs_as_its_caller)
 {
     PGconn *c = tl_connect(db);
-    char list[] = CH_SQL_SURFACE_V2;
+    char list[] = CH_SQL_SURFACE_V3;
     int views = 0;
     for (char *w = strtok(list, " "); w != NULL; w = strtok(NULL, " ")) {
         char *paren = strchr(w, '(');

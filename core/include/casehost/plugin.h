@@ -505,6 +505,19 @@ struct ch_host_api {
  */
 #define CH_SQL_SURFACE_V2 CH_SQL_SURFACE_V1 " plugin_person_v2 plugin_agency_v1 person_age_on_v1"
 
+/*
+ * Surface v3 (core migration sql/core/016_bridge_rt_writeback.sql): v2 and,
+ * for a help desk linked to a case (the RT bridge), from the plugin's own
+ * SECURITY DEFINER code only (granted to no role):
+ *   case_is_external_v1(case)   true when the case has an external reference
+ *   case_external_status_v1(case, source, status, attention)   publishes
+ *                     neutral words about the case ("Assessment: done"; an
+ *                     attention line, "action needed by DATE", also owes a
+ *                     pointer comment). Kept, and owed to the case's tickets,
+ *                     only when they change; refused unless short plain words.
+ */
+#define CH_SQL_SURFACE_V3 CH_SQL_SURFACE_V2 " case_is_external_v1 case_external_status_v1"
+
 /* What CH_PLUGIN_ENTRY returns; static storage in the plugin. */
 struct ch_plugin_desc {
     size_t size; /* sizeof(struct ch_plugin_desc) */
