@@ -644,6 +644,21 @@ START_TEST(test_writeback_status_link_comment_and_rt_down)
     TL_DB_EQ(db, 1, "SELECT count(*) FROM casehost.cases");
     ck_assert_int_eq(comments_on(t), 1);
 
+    /*
+     * A crash after RT took the comment and before casehost recorded it
+     * leaves the write pending, claimed once already: the next run finds
+     * the comment in RT and records it sent instead of posting it again.
+     */
+    tl_db_execf(db, "UPDATE casehost.bridge_rt_outbox SET state = 'pending', sent_at = NULL,"
+                    " next_attempt_at = now() WHERE comment IS NOT NULL"); /* its lease ran out */
+    ck_assert_msg(bridge_once(config) == 0, "exit %d: %s", r.status, r.err);
+    HAS(r.err, "had arrived before; not sent again");
+    ck_assert_int_eq(comments_on(t), 1);
+    TL_DB_EQ(db, 0, "SELECT count(*) FROM casehost.bridge_rt_outbox WHERE state = 'pending'");
+    TL_DB_EQ(db, 1,
+             "SELECT count(*) FROM casehost.audit_log WHERE action = 'bridge_write'"
+             " AND detail LIKE '%%and a comment (write %%, attempt 2)'");
+
     /* RT goes down; the screening is done in casehost meanwhile, with two reports. */
     ck_assert_int_eq(rt_script("stop", NULL), 0);
     tl_screen(&cli, case_id, "youth_quick", exchanged_sex);

@@ -255,6 +255,14 @@ START_TEST(overdue_screening_is_listed_first_and_closed_cases_are_not_listed)
     RUN_JSON("screen", "due", "--hours", "1");
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "due")), 1);
     ck_assert_int_eq(jint(json_array_get(json_object_get(doc, "due"), 0), "case"), 2);
+    /* --limit keeps the soonest due and says that more are due */
+    RUN_JSON("screen", "due", "--limit", "1");
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "due")), 1);
+    ck_assert_int_eq(jint(json_array_get(json_object_get(doc, "due"), 0), "case"), 2);
+    RUN_OK(TL_AS, "a_worker", "screen", "due", "--limit", "1");
+    HAS(r.out, "More screenings are due than the 1 shown (the soonest first)");
+    RUN_OK(TL_AS, "a_worker", "screen", "due", "--limit", "2");
+    ck_assert_ptr_null(strstr(r.out, "More screenings are due"));
     /* the case section shows the overdue flag too */
     RUN_JSON("case", "show", "2");
     ck_assert(json_is_true(

@@ -401,24 +401,46 @@ static int screen_list(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     return t->api->audit(ctx, "read", "screenings", id, "list") == 0 ? CH_OK : CH_ERROR;
 }
 
+/* Open screenings due within $1 hours on open cases, as the caller may see them. */
+#define DUE_FROM                                                                                   \
+    "  FROM trafficking.screenings s JOIN casehost.plugin_case_v1 c ON c.id = s.case_id"           \
+    " WHERE s.state IN ('suggested', 'in_progress') AND c.status <> 'closed'"                      \
+    "   AND s.due_at < now() + make_interval(hours => $1::integer)"
+
+/*
+ * The soonest due first, --limit of them (default 100): the list a person
+ * works through stays one page however many cases the agency keeps (the
+ * partial index on open screenings by due time is read in order and left
+ * after the last row shown), and says when more are due.
+ */
 static int screen_due(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
     static const char sql[] =
         "SELECT s.id AS screening, s.case_id AS case, c.title, s.instrument_id AS instrument,"
         "       s.trigger, to_char(s.due_at, 'YYYY-MM-DD HH24:MI') AS due,"
-        "       s.due_at < now() AS overdue, u.name AS assignee"
-        "  FROM trafficking.screenings s JOIN casehost.plugin_case_v1 c ON c.id = s.case_id"
-        "  LEFT JOIN casehost.plugin_user_v1 u ON u.id = c.assignee_id"
-        " WHERE s.state IN ('suggested', 'in_progress') AND c.status <> 'closed'"
-        "   AND s.due_at < now() + make_interval(hours => $1::integer)"
-        " ORDER BY s.due_at, s.id";
-    char hours[24];
-    const char *params[1] = {hours};
+        "       s.due_at < now() AS overdue,"
+        "       (SELECT u.name FROM casehost.plugin_user_v1 u WHERE u.id = c.assignee_id)"
+        "       AS assignee" DUE_FROM " ORDER BY s.due_at, s.id LIMIT $2::integer";
+    static const char more_sql[] =
+        "SELECT EXISTS (SELECT 1" DUE_FROM " ORDER BY s.due_at, s.id OFFSET $2::integer)";
+    struct trf *t = ud;
+    char hours[24], limit[24];
+    const char *params[2] = {hours, limit};
     PGresult *r;
     snprintf(hours, sizeof(hours), "%lld", v[0].given ? v[0].num : 24);
-    r = trf_show_result(ud, ctx, "due screenings", sql, 1, params, "due", TRF_SHOW_ROWS);
+    snprintf(limit, sizeof(limit), "%lld", v[1].given ? v[1].num : 100);
+    r = trf_show_result(ud, ctx, "due screenings", sql, 2, params, "due", TRF_SHOW_ROWS);
     if (r == NULL)
         return CH_ERROR;
+    if (PQntuples(r) == atoi(limit)) {
+        PGresult *more = PQexecParams(t->api->conn(ctx), more_sql, 2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(more) == PGRES_TUPLES_OK && strcmp(PQgetvalue(more, 0, 0), "t") == 0)
+            t->api->out_message(ctx,
+                                "More screenings are due than the %s shown (the soonest first): "
+                                "raise --limit or narrow --hours.",
+                                limit);
+        PQclear(more);
+    }
     /* Each one a link away from its first question, with the instrument that is due. */
     for (int i = 0; i < PQntuples(r); i++) {
         const char *case_id = PQgetvalue(r, i, 1), *instrument = PQgetvalue(r, i, 3);
@@ -649,6 +671,8 @@ static const struct ch_arg discard_args[] = {
 };
 static const struct ch_arg due_args[] = {
     {"--hours", CH_ARG_INT, 0, "due within this many hours (default 24)", NULL, NULL, 0, 24 * 365},
+    {"--limit", CH_ARG_INT, 0, "show this many, the soonest due first (default 100)", NULL, NULL, 1,
+     10000},
 };
 
 int trf_register_commands(struct trf *t)
