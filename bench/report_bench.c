@@ -7,7 +7,8 @@
  * report runs once as USER, as the command runs it, in a transaction in the
  * agency's time zone.
  *   report_bench ROLE N...      (ROLE: the user's PostgreSQL role; N ascending)
- * Prints one line per report and N; asserts no speed.
+ * Prints one line per report and N, and per N the FIGURE lines (figure.h)
+ * of the slowest report and of all of them together; asserts no speed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "bench_db.h"
 #include "db/report.h"
+#include "figure.h"
 
 static double now_ms(void)
 {
@@ -166,11 +168,31 @@ static double time_report(PGconn *c, const struct report_def *d, const char *by)
     return t0;
 }
 
+/* The reports run at one size: their total and the slowest of them. */
+struct slowest {
+    const char *name, *by; /* borrowed from the report table */
+    double ms, total_ms;
+    int runs;
+};
+
+/* Prints the human line of one report run and keeps it in s. */
+static void note_report(struct slowest *s, const char *name, const char *by, const char *n,
+                        double ms)
+{
+    printf("%-11s %-10s %10s %10.1f\n", name, by, n, ms);
+    if (s->runs++ == 0 || ms > s->ms) {
+        s->name = name;
+        s->by = by;
+        s->ms = ms;
+    }
+    s->total_ms += ms;
+}
+
 int main(int argc, char **argv)
 {
     PGconn *owner, *user;
     PGresult *r;
-    char agency[32], have[32] = "0";
+    char agency[32], have[32] = "0", name[128];
     if (argc < 3) {
         fprintf(stderr, "usage: report_bench ROLE N...\n");
         return 2;
@@ -199,15 +221,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "report_bench: %s screenings generated in %.0f s\n", argv[i],
                 (now_ms() - t0) / 1e3);
         snprintf(have, sizeof(have), "%s", argv[i]);
+        struct slowest slow = {0};
         for (size_t k = 0; k < report_n_defs; k++) {
             const struct report_def *d = &report_defs[k];
-            printf("%-11s %-10s %10s %10.1f\n", d->name, d->by[0], argv[i],
-                   time_report(user, d, NULL));
+            note_report(&slow, d->name, d->by[0], argv[i], time_report(user, d, NULL));
             if (strcmp(d->by[0], "month") != 0 && strcmp(d->name, "equity") != 0)
-                printf("%-11s %-10s %10s %10.1f\n", d->name, "month", argv[i],
-                       time_report(user, d, "month"));
+                note_report(&slow, d->name, "month", argv[i], time_report(user, d, "month"));
         }
-        fflush(stdout);
+        snprintf(name, sizeof(name), "agency reports, slowest, %s screenings", argv[i]);
+        bench_figure(name, "-", "%.1f ms (%s by %s)", slow.ms, slow.name, slow.by);
+        snprintf(name, sizeof(name), "agency reports, all %d runs, %s screenings", slow.runs,
+                 argv[i]);
+        bench_figure(name, "-", "%.1f ms", slow.total_ms);
     }
     PQfinish(user);
     PQfinish(owner);

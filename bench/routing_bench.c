@@ -1,7 +1,8 @@
 /*
  * routing_bench.c: how fast routing compiles its rules and decides a case
  * (plugins/trafficking/routing*.c). A standalone program for tuning; never
- * linked into the plugin. It prints a checksum so the work cannot be optimised away.
+ * linked into the plugin. It prints a checksum so the work cannot be optimised away,
+ * and a FIGURE line (figure.h) per figure.
  *
  *   routing_bench [N [CONFDIR]]     N decisions over sample cases with CONFDIR's
  *                                   destinations.cfg, routing.cfg and instruments/
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "figure.h"
 #include "routing/routing.h"
 
 static double now_ms(void)
@@ -70,6 +72,8 @@ static int bench_compile(size_t n)
     double ms = now_ms() - t0;
     printf("routing compile: %zu rules in %.1f ms (%.2f us/rule; %zu nodes, %zu fact slots)\n", n,
            ms, ms * 1000.0 / (double)n, nodes, facts_resolver_slot_count(&res));
+    bench_figure("routing compile, generated rule", "-", "%.2f us per rule",
+                 ms * 1000.0 / (double)n);
     for (size_t i = 0; i < n; i++)
         rule_free(progs[i]);
     free(progs);
@@ -129,6 +133,7 @@ static int bench_load(void)
     printf("routing load: %zu rules (%ld bytes) parsed, checked and compiled in %.1f ms "
            "(%.2f us/rule)\n",
            n, size, ms, ms * 1000.0 / (double)n);
+    bench_figure("routing load, largest routing.cfg (1 MiB)", "-", "%.1f ms (%zu rules)", ms, n);
     routing_config_free(cfg);
     return 0;
 }
@@ -203,6 +208,9 @@ static int bench_decide(long n, const char *dir)
                "(%.2f us each)\n",
                pass ? " + to_json" : "", n, cfg->n_rules, ms, (double)n / (ms / 1000.0),
                ms * 1000.0 / (double)n);
+        bench_figure(pass ? "routing decide + to_json, shipped rules"
+                          : "routing decide, shipped rules",
+                     "-", "%.2f us per decision", ms * 1000.0 / (double)n);
     }
     printf("checksum %lu\n", checksum);
     for (size_t i = 0; i < N_CASES; i++)

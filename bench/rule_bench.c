@@ -2,6 +2,7 @@
  * rule_bench.c: measures how fast the rule language (plugins/trafficking/rule.c)
  * evaluates and compiles. A standalone program for tuning; never linked into the
  * plugin, and it must print a checksum so the measured work cannot be optimised away.
+ * Each figure also prints a FIGURE line (figure.h).
  *
  *   rule_bench [N]             evaluate a routing rule N times (default 1000000),
  *                              without a trace (the flat form) and with one (the tree walk)
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "figure.h"
 #include "rules/rule.h"
 
 #define N_FIXED 4
@@ -153,6 +155,7 @@ static int bench_eval(long n, int which)
     fill_people(facts);
     for (int with_trace = 0; with_trace < 2; with_trace++) {
         long checksum = 0;
+        char name[96];
         if (which != 0 && which != 1 + with_trace)
             continue;
         double t0 = now_seconds();
@@ -162,6 +165,9 @@ static int bench_eval(long n, int which)
         printf("eval%-7s %ld evaluations of %zu nodes in %.3f s: %.0f per second (checksum %ld)\n",
                with_trace ? "+trace" : "", n, rule_node_count(prog), dt, dt > 0 ? n / dt : 0.0,
                checksum);
+        snprintf(name, sizeof(name), "rule evaluation, %zu-node routing rule, %s (wall)",
+                 rule_node_count(prog), with_trace ? "traced" : "plain");
+        bench_figure(name, "-", "%.1f ns per evaluation", dt * 1e9 / (double)n);
     }
     rc = EXIT_SUCCESS;
 out:
@@ -207,6 +213,8 @@ static int bench_compile(long n)
     }
     printf("compile: %ld rules in %.1f ms: %.2f us per rule (checksum %ld)\n", n, total * 1e3,
            total * 1e6 / (double)n, checksum);
+    bench_figure("rule compile, routing-shaped rule", "-", "%.2f us per rule",
+                 total * 1e6 / (double)n);
     rc = EXIT_SUCCESS;
 out:
     for (long i = 0; progs != NULL && i < n; i++)

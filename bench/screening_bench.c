@@ -4,10 +4,12 @@
  * transaction, against a bare single-row INSERT transaction on the same
  * server.
  *   screening_bench INSTRUMENT_DIR N CLIENTS USER FIRST_CASE DESTINATIONS ROUTING
- * Cases FIRST_CASE .. FIRST_CASE + 4N - 1 must exist (each run screens fresh
- * cases, so every routed screening makes its referrals and outbox rows).
- * (CASEHOST_DB names the database.) Also counts the round trips of one
- * submit from libpq's protocol trace. Prints figures; asserts no speed.
+ * Runs at 1 client and, when CLIENTS > 1, at CLIENTS processes. Cases
+ * FIRST_CASE .. FIRST_CASE + 4N must exist (2N + 1 with CLIENTS 1; each run
+ * screens fresh cases, so every routed screening makes its referrals and
+ * outbox rows). (CASEHOST_DB names the database.) Also counts the round trips
+ * of one submit from libpq's protocol trace. Prints figures (and their FIGURE
+ * lines, figure.h); asserts no speed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "db/casefacts.h"
 #include "bench_db.h"
 #include "db.h"
+#include "figure.h"
 #include "db/route.h"
 #include "db/screening.h"
 
@@ -89,18 +92,6 @@ fail:
     return -1;
 }
 
-static int baseline_one(PGconn *c)
-{
-    static const char sql[] = "INSERT INTO bench.baseline (agency_id, title) VALUES ($1, $2)";
-    const char *params[2] = {"1", "baseline row"};
-    char err[512];
-    if (db_run(c, sql, 2, params, err, sizeof(err)) != 0) {
-        fprintf(stderr, "screening_bench: baseline: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
 /* Runs n units split over clients processes; returns units per second, or -1. */
 static double run(long n, int clients, const struct job *j)
 {
@@ -116,7 +107,8 @@ static double run(long n, int clients, const struct job *j)
             if (c == NULL)
                 _exit(1);
             for (long i = k; i < n; i += clients)
-                if ((j ? submit_one(c, j, j->case_id + i, NULL) : baseline_one(c)) != 0)
+                if ((j ? submit_one(c, j, j->case_id + i, NULL)
+                       : bench_baseline_insert(c, "screening_bench")) != 0)
                     _exit(1);
             PQfinish(c);
             _exit(0);
@@ -164,6 +156,8 @@ int main(int argc, char **argv)
     long n;
     int64_t next_case;
     int clients_list[2] = {1, 4};
+    int rt;
+    char name[256];
     if (argc != 8) {
         fprintf(stderr, "usage: screening_bench INSTRUMENT_DIR N CLIENTS USER FIRST_CASE "
                         "DESTINATIONS ROUTING\n");
@@ -183,9 +177,11 @@ int main(int argc, char **argv)
 
     j.routing = NULL;
     j.case_id = next_case++;
+    rt = round_trips_of_submit(&j);
     printf("screening submit: %zu-item instrument '%s', %d round trip(s) for the submit itself\n",
-           j.inst->n_items, j.inst->id, round_trips_of_submit(&j));
-    for (int k = 0; k < 2; k++) {
+           j.inst->n_items, j.inst->id, rt);
+    bench_figure("screening submit, round trips for the submit itself", "-", "%d", rt);
+    for (int k = 0; k < (clients_list[1] > 1 ? 2 : 1); k++) {
         int clients = clients_list[k];
         double base = run(n, clients, NULL), subm, routed;
         j.routing = NULL;
@@ -203,6 +199,14 @@ int main(int argc, char **argv)
         printf("%d client%s: baseline INSERT %6.0f tx/s | screening submit %5.0f/s, ratio %.2f | "
                "submit + route + outbox %5.0f/s, ratio %.2f\n",
                clients, clients == 1 ? " " : "s", base, subm, subm / base, routed, routed / base);
+        snprintf(name, sizeof(name), "screening submit (%zu answers) / bare INSERT, %d client%s",
+                 j.inst->n_items, clients, clients == 1 ? "" : "s");
+        bench_figure(name, "-", "%.3f (%.0f/s vs %.0f tx/s)", subm / base, subm, base);
+        snprintf(name, sizeof(name),
+                 "screening submit + score + route + referrals + outbox / bare INSERT, "
+                 "%d client%s",
+                 clients, clients == 1 ? "" : "s");
+        bench_figure(name, ">= 0.8", "%.3f (%.0f/s vs %.0f tx/s)", routed / base, routed, base);
     }
     free(j.answers);
     routing_config_free(routing); /* it read the instruments' evidence classes */

@@ -8,7 +8,9 @@
 # times, as USER, whole commands (exec, connect, plugin load, query, commit):
 # `screen due`, `referral list --case`, `referral attention`, and the
 # screening submit ratio of screening_bench at 1 client. Each time is the
-# median of 7 runs. Prints figures; asserts nothing.
+# median of 7 runs. Prints figures, each also as a FIGURE line (as
+# bench/figure.h prints them), and how much each grew from the first size to
+# the last; asserts nothing.
 set -euo pipefail
 
 build=$1
@@ -18,6 +20,16 @@ root=$(pwd)
 sizes=${BENCH_GROWTH_SIZES:-10000 100000 1000000}
 
 run() { CASEHOST_DB="$CASEHOST_DB user=$user" "$build/casehost" -c "$cfg" "$@" >/dev/null; }
+
+# fig NAME GOAL VALUE: a figure line for bench.sh's summary table.
+fig() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
+
+# 10000 -> 10k, 1000000 -> 1M: sizes as the issue names them.
+short() {
+    if [ $(($1 % 1000000)) = 0 ]; then echo "$(($1 / 1000000))M"
+    elif [ $(($1 % 1000)) = 0 ]; then echo "$(($1 / 1000))k"
+    else echo "$1"; fi
+}
 
 # The median wall time of 7 runs of the command, in milliseconds.
 median_ms() {
@@ -63,6 +75,7 @@ SQL
 
 printf '%-9s %14s %20s %20s %16s\n' "cases" "screen due ms" "referral list ms" "attention ms" \
     "submit/INSERT"
+first_n="" at_first=() at_last=()
 for n in $sizes; do
     grow_to "$n"
     case_id=$(psql "$CASEHOST_DB" -qtAX -c "SELECT max(case_id) FROM trafficking.referrals")
@@ -74,13 +87,33 @@ for n in $sizes; do
         WITH p AS (
             INSERT INTO casehost.people (agency_id, given_name, estimated_age, estimated_age_high,
                                          estimated_on)
-            SELECT 1, 'growth submit ' || g, 16, 16, current_date FROM generate_series(1, 801) g
+            SELECT 1, 'growth submit ' || g, 16, 16, current_date FROM generate_series(1, 401) g
             RETURNING id),
         c AS (INSERT INTO casehost.cases (agency_id, title, subject_id, state)
               SELECT 1, 'growth submit', p.id, 'CA' FROM p RETURNING id)
         SELECT min(id) FROM c" | tail -1)
+    # At 1 client it screens 2 * 200 + 1 fresh cases; its routed figure line is the one kept.
     ratio=$("$build/bench/screening_bench" "$BENCH_INSTRUMENTS" 200 1 "$user" "$first" \
         "$root/conf/trafficking/destinations.cfg" "$root/conf/trafficking/routing.cfg" 2>/dev/null |
-        sed -nE 's/.*submit \+ route.*ratio ([0-9.]+).*/\1/p' | head -1)
+        awk -F'\t' '$1 == "FIGURE" && $2 ~ /^screening submit \+ .*, 1 client$/ { print $4 }' |
+        cut -d' ' -f1 | head -1)
     printf '%-9s %14s %20s %20s %16s\n' "$n" "$due" "$list" "$attention" "${ratio:--}"
+    at="$(short "$n") stored cases"
+    fig "screen due (whole command), $at" "flat" "$due ms"
+    fig "referral list --case (whole command), $at" "flat" "$list ms"
+    fig "referral attention (whole command), $at" "flat" "$attention ms"
+    fig "screening submit + route + outbox / bare INSERT, 1 client, $at" ">= 0.8, flat" \
+        "${ratio:-not measured}"
+    [ -n "$first_n" ] || { first_n=$n; at_first=("$due" "$list" "$attention" "${ratio:-}"); }
+    last_n=$n at_last=("$due" "$list" "$attention" "${ratio:-}")
 done
+
+# Growth from the first size to the last: 1.00x is flat.
+if [ -n "$first_n" ] && [ "$first_n" != "$last_n" ]; then
+    names=("screen due" "referral list --case" "referral attention" "screening submit ratio")
+    for i in 0 1 2 3; do
+        g=$(awk -v a="${at_first[$i]}" -v b="${at_last[$i]}" \
+            'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a; else print "-" }')
+        fig "${names[$i]}, $(short "$last_n") / $(short "$first_n") stored cases" "~1.00x (flat)" "$g"
+    done
+fi

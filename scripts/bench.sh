@@ -2,7 +2,10 @@
 # bench.sh BUILD: performance figures on a private PostgreSQL started for
 # the run (durable settings, socket only). Every figure is a ratio against a
 # baseline measured in the same run on the same server, or an instruction
-# count under callgrind; none is a pass/fail threshold.
+# count under callgrind; none is a pass/fail threshold. Each figure also
+# comes as a line "FIGURE<tab>name<tab>goal<tab>value" (bench/figure.h; the
+# scripts use printf); the whole output is kept in the run's temp dir and,
+# at the end, those lines become one summary table, from this one run.
 set -euo pipefail
 
 build=$(cd "${1:-build}" && pwd)
@@ -12,6 +15,13 @@ chmod 755 "$tmp"
 trap '"$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM
 N=${BENCH_N:-2000}
 
+# fig NAME GOAL VALUE: a figure line as the C programs print it (bench/figure.h).
+fig() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
+
+# The whole run; its output goes through tee into $tmp/bench.log. It stops at
+# the first failing step (set -e again: it runs in a pipeline's subshell).
+run_bench() {
+set -e
 "$root/scripts/pg.sh" start "$tmp/pg"
 admin=$("$root/scripts/pg.sh" conninfo "$tmp/pg" postgres)
 psql "$admin" -qX -c "CREATE DATABASE bench" >/dev/null
@@ -76,9 +86,9 @@ psql "$CASEHOST_DB" -qX -c "CREATE SCHEMA bench; CREATE TABLE bench.baseline (id
 echo "== host core (PostgreSQL $(psql "$admin" -qtAX -c 'SHOW server_version'), $(nproc) cores, durable commits)"
 "$build/bench/host_bench" load "$tmp/testplug.cfg" 2000
 "$build/bench/host_bench" load "$tmp/trafficking.cfg" 200
-"$build/bench/host_bench" cases "$tmp/core.cfg" "$N" ch_bench
-"$build/bench/host_bench" cases "$tmp/testplug.cfg" "$N" ch_bench
-"$build/bench/host_bench" cases "$tmp/trafficking.cfg" "$N" ch_bench
+"$build/bench/host_bench" cases "$tmp/core.cfg" "$N" ch_bench 4
+"$build/bench/host_bench" cases "$tmp/testplug.cfg" "$N" ch_bench 4
+"$build/bench/host_bench" cases "$tmp/trafficking.cfg" "$N" ch_bench 4
 
 t0=$(date +%s%N)
 for i in $(seq 1 100); do
@@ -86,6 +96,8 @@ for i in $(seq 1 100); do
 done
 t1=$(date +%s%N)
 echo "casehost case new, whole process (exec, config, connect, commit): $(( (t1 - t0) / 100000 )) us per command"
+fig "casehost case new, whole process (exec, config, connect, commit)" - \
+    "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 100 / 1e6 }') ms per command"
 
 as ch_bench core person add --given Sam --age-estimate 16
 # Fresh cases for every screening, so each routed one makes its referrals and
@@ -148,9 +160,23 @@ if command -v valgrind >/dev/null; then
         valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$mode" --toggle-collect=rule_eval \
             "$build/bench/rule_bench" --$mode "$evals" >/dev/null 2>"$tmp/cg.log"
         ir=$(sed -nE 's/^summary: ([0-9]+).*/\1/p' "$tmp/cg.$mode")
+        # Calls into the allocator while rule_eval runs (callgrind records only those).
+        allocs=$(awk '
+            /^c?fn=\(/ { id = $1; sub(/^c?fn=/, "", id); if (NF > 1) name[id] = $2 }
+            /^cfn=\(/ { callee = name[id] }
+            /^calls=/ { split($1, c, "=")
+                        if (callee ~ /^(malloc|calloc|realloc|strdup|strndup|posix_memalign)$/)
+                            n += c[2] }
+            END { print n + 0 }' "$tmp/cg.$mode")
         echo "callgrind: rule_eval $mode: $((ir / evals)) instructions per evaluation of the" \
-             "16-node routing rule ($ir for $evals)"
+             "16-node routing rule ($ir for $evals); $allocs allocations"
+        fig "rule evaluation, 16-node routing rule, $mode (callgrind)" \
+            "<= 160 instructions, zero allocation" \
+            "$((ir / evals)) instructions, $allocs allocations in $evals evaluations"
     done
+else
+    fig "rule evaluation, 16-node routing rule (callgrind)" "<= 160 instructions" \
+        "not measured (no valgrind)"
 fi
 
 echo
@@ -158,4 +184,33 @@ echo "== cost growth (agency 'Bench' grown by SQL; whole commands as a caseworke
 as ch_bench core user add growth --agency Bench --role caseworker --password-file "$tmp/pw"
 BENCH_INSTRUMENTS="$tmp/instruments" "$root/scripts/bench-growth.sh" "$build" \
     "$tmp/trafficking.cfg" ch_growth
-exit 0
+
+if [ -x "$root/scripts/bench-rt.sh" ]; then echo; echo "== RT bridge"; "$root/scripts/bench-rt.sh" "$build" "$tmp" || echo "RT bridge bench failed"; fi
+}
+
+# The figure lines are for the table; the screen shows the human lines as they come.
+set +e
+run_bench 2>&1 | tee "$tmp/bench.log" | grep --line-buffered -v '^FIGURE'$'\t'
+rc=${PIPESTATUS[0]}
+set -e
+
+echo
+echo "== summary (one run, same server)"
+awk -F'\t' '
+    $1 == "FIGURE" { n++; name[n] = $2; goal[n] = $3; value[n] = $4
+                     if (length($2) > w1) w1 = length($2)
+                     if (length($3) > w2) w2 = length($3) }
+    END {
+        if (w1 < 6) w1 = 6
+        if (w2 < 4) w2 = 4
+        printf "%-" w1 "s | %-" w2 "s | %s\n", "figure", "goal", "measured"
+        line1 = sprintf("%" w1 "s", ""); gsub(/ /, "-", line1)
+        line2 = sprintf("%" w2 "s", ""); gsub(/ /, "-", line2)
+        printf "%s-+-%s-+-%s\n", line1, line2, "--------"
+        for (i = 1; i <= n; i++)
+            printf "%-" w1 "s | %-" w2 "s | %s\n", name[i], goal[i], value[i]
+    }' "$tmp/bench.log"
+if [ "$rc" != 0 ]; then
+    echo "bench: a step failed (exit $rc); the table holds the figures measured before it" >&2
+    exit "$rc"
+fi
