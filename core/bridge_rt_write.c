@@ -335,6 +335,15 @@ static int rest(struct brt_run *r, const char *method, const char *path, const c
 
 /* ----------------------------------------------------------- delivery --- */
 
+/*
+ * Writes one claim takes, and how long they stay this process's. The lease
+ * is what brings a crashed bridge's claims back; the one bridge of an
+ * agency sends its batch in order and claims again only when it is done,
+ * so a lease that runs out under a slow RT makes no second sender.
+ */
+#define BRT_CLAIM_BATCH "50"
+#define BRT_LEASE_SECONDS "120"
+
 static const char claim_sql[] = "SELECT id, ticket_id, case_id, status, comment, attempts"
                                 " FROM casehost.bridge_rt_claim_v1($1, $2, $3, $4, $5)";
 
@@ -496,12 +505,11 @@ int brt_deliver(struct brt_run *r)
 {
     struct ch_ctx *ctx = &r->cli->ctx;
     const struct brt_writeback *wb = &r->cfg->wb;
-    char limit[16], per_minute[16], per_ticket[16];
-    const char *p[5] = {r->cfg->name, limit, "120", per_minute, per_ticket};
+    char per_minute[16], per_ticket[16];
+    const char *p[5] = {r->cfg->name, BRT_CLAIM_BATCH, BRT_LEASE_SECONDS, per_minute, per_ticket};
     int claimed;
     long long failed0 = r->write_failed;
 
-    snprintf(limit, sizeof(limit), "%d", 50);
     snprintf(per_minute, sizeof(per_minute), "%d", wb->per_minute);
     snprintf(per_ticket, sizeof(per_ticket), "%d", wb->per_ticket_hour);
     r->writer->unreachable = 0;

@@ -433,8 +433,15 @@ static int screen_due(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
     if (r == NULL)
         return CH_ERROR;
     if (PQntuples(r) == atoi(limit)) {
-        PGresult *more = PQexecParams(t->api->conn(ctx), more_sql, 2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(more) == PGRES_TUPLES_OK && strcmp(PQgetvalue(more, 0, 0), "t") == 0)
+        char err[512];
+        PGresult *more = trf_query(t->api->conn(ctx), more_sql, 2, params, err, sizeof(err),
+                                   "cannot tell whether more screenings are due");
+        if (more == NULL) {
+            PQclear(r);
+            t->api->fail(ctx, "%s", err);
+            return CH_ERROR;
+        }
+        if (strcmp(PQgetvalue(more, 0, 0), "t") == 0)
             t->api->out_message(ctx,
                                 "More screenings are due than the %s shown (the soonest first): "
                                 "raise --limit or narrow --hours.",
