@@ -369,13 +369,14 @@ static int trf_init(struct ch_plugin *self, const struct ch_host_api *api, void 
     t->cfg = trf_config_load(t);
     if (trf_retention_load(t) != 0 || t->cfg == NULL)
         return CH_ERROR;
-    /* Triggers first (100), then routing (110), both in the change's transaction. */
+    /*
+     * Triggers, then routing (of a created or updated case), in one hook and
+     * the change's transaction: both from one reading of the case's facts.
+     */
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
         if (api->hook(self, events[i], 100, trf_on_case_event, t) != 0)
             return CH_ERROR;
-    if (api->hook(self, CH_EV_CASE_CREATED, 110, route_on_case_event, t) != 0 ||
-        api->hook(self, CH_EV_CASE_UPDATED, 110, route_on_case_event, t) != 0 ||
-        api->hook(self, CH_EV_TICK, 100, route_on_tick, t) != 0 ||
+    if (api->hook(self, CH_EV_TICK, 100, route_on_tick, t) != 0 ||
         api->hook(self, CH_EV_TICK, 120, trf_retention_on_tick, t) != 0)
         return CH_ERROR;
     if (CH_API_HAS(api, deploy_check) && api->deploy_check(self, trf_deploy_check, t) != 0)

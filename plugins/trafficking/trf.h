@@ -46,7 +46,7 @@ int trf_register_determination_commands(struct trf *t);
 /* `case show` part: the determination and exploitation episodes (cmd_determination.c). */
 int trf_render_determination(struct ch_ctx *ctx, int64_t case_id, void *ud);
 
-/* Case-event hook: suggests screenings from the triggers (screening.c). */
+/* Case-event hook: suggests screenings from the triggers, then routes the case (screening.c). */
 int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);
 
 /* `case show` section: the case's screenings (screening.c) and reports (db/ledger.c). */

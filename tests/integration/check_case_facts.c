@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -160,6 +161,72 @@ START_TEST(fields_no_rule_reads_route_nothing_again_and_a_flag_does)
 }
 END_TEST
 
+/* ------------------------------------------------ one reading per event --- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char calls_sql[] = "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions"
+                                " WHERE schemaname = '%s' AND funcname = '%s'";
+
+/*
+ * Calls of schema.fn counted in this database. A backend reports its
+ * function counts as it exits, together: a command has left once want calls
+ * of one of its functions (wait_schema.wait_fn) are counted.
+ */
+static long long calls_after(const char *wait_schema, const char *wait_fn, long long want,
+                             const char *schema, const char *fn)
+{
+    for (int i = 0; i < 200 && tl_db_valuef(db, calls_sql, wait_schema, wait_fn) < want; i++)
+        sleep_ms(50);
+    ck_assert_int_eq(tl_db_valuef(db, calls_sql, wait_schema, wait_fn), want);
+    sleep_ms(200); /* the rest of that report, had it come in two parts */
+    return tl_db_valuef(db, calls_sql, schema, fn);
+}
+
+/*
+ * A case event reads the case's facts once for the triggers and routing
+ * together, and not at all when neither can act on it: a new case that
+ * routes reads them once; a title change (no trigger or rule reads it)
+ * reads nothing; a state the rules read routes the case again from one
+ * reading, and a flag that also suggests a screening from two (the
+ * screening is written between).
+ */
+START_TEST(a_case_event_reads_the_case_facts_once)
+{
+    char cid[24];
+    long long c, before;
+    tl_db_execf(db, "DO $$BEGIN EXECUTE format('ALTER DATABASE %%I SET track_functions = ''all''',"
+                    " current_database()); END$$");
+    before = tl_db_valuef(db, calls_sql, "trafficking", "case_facts_v1");
+    c = new_case("--dob", "1990-01-01", "imminent_danger");
+    ck_assert_int_eq(decisions(c), 1); /* imminent danger: routed at creation */
+    ck_assert_int_eq(calls_after("casehost", "case_new", 1, "trafficking", "case_facts_v1"),
+                     before + 1);
+    snprintf(cid, sizeof(cid), "%lld", c);
+    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--title", "Facts, renamed");
+    ck_assert_int_eq(calls_after("casehost", "case_update", 1, "trafficking", "case_facts_v1"),
+                     before + 1);
+    ck_assert_int_eq(decisions(c), 1);
+    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--state", "NV");
+    ck_assert_int_eq(decisions(c), 2);
+    ck_assert_int_eq(calls_after("casehost", "case_update", 2, "trafficking", "case_facts_v1"),
+                     before + 2);
+    /* a trigger that suggests a screening has written since: routing reads again */
+    ck_assert_int_eq(value("SELECT count(*) FROM trafficking.screenings WHERE case_id = %lld", c),
+                     0);
+    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--flags", "imminent_danger,control");
+    ck_assert_int_eq(value("SELECT count(*) FROM trafficking.screenings WHERE case_id = %lld", c),
+                     1);
+    ck_assert_int_eq(decisions(c), 3);
+    ck_assert_int_eq(calls_after("casehost", "case_update", 3, "trafficking", "case_facts_v1"),
+                     before + 4);
+}
+END_TEST
+
 /* ---------------------------------------- screening and routing agree --- */
 
 #define MAX_ANSWERS 8
@@ -288,6 +355,7 @@ static Suite *case_facts_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, runaway_start_routes_a_case_again_when_a_rule_reads_it);
     tcase_add_test(tc, fields_no_rule_reads_route_nothing_again_and_a_flag_does);
+    tcase_add_test(tc, a_case_event_reads_the_case_facts_once);
     suite_add_tcase(s, tc);
     tc = tcase_create("one_reading");
     tcase_add_checked_fixture(tc, setup, teardown);

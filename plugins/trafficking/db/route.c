@@ -113,12 +113,31 @@ static int any_rule_matched(const struct routing_decision *d)
     return 0;
 }
 
+/* Decides from in (borrowed) and stores the decision: route_decide_store after its reading. */
+static int decide_store_from(PGconn *conn, const struct routing_config *cfg,
+                             const struct routing_input *in, int64_t screening_id,
+                             const char *cause, int always, struct routing_decision *d, char *err,
+                             size_t errlen)
+{
+    PGresult *r;
+    if (routing_decide(cfg, in, d) != 0) {
+        snprintf(err, errlen, "case %lld: routing ran out of memory", (long long)in->case_id);
+        return -1;
+    }
+    if (!always && !any_rule_matched(d))
+        return 0;
+    r = store(conn, cfg, d, in, screening_id, cause, err, errlen);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
 int route_decide_store(PGconn *conn, const struct routing_config *cfg, int64_t case_id,
                        int64_t screening_id, const char *cause, int always,
                        struct routing_decision *d, char *err, size_t errlen)
 {
     struct routing_input in;
-    PGresult *r = NULL;
     int rc = -1, lr;
 
     routing_decision_init(d);
@@ -126,33 +145,32 @@ int route_decide_store(PGconn *conn, const struct routing_config *cfg, int64_t c
     lr = casefacts_query(conn, case_id, NULL, &in, err, errlen);
     if (lr > 0)
         snprintf(err, errlen, "case %lld not found", (long long)case_id);
-    if (lr != 0)
-        goto out;
-    if (routing_decide(cfg, &in, d) != 0) {
-        snprintf(err, errlen, "case %lld: routing ran out of memory", (long long)case_id);
-        goto out;
-    }
-    if (!always && !any_rule_matched(d)) {
-        rc = 0;
-        goto out;
-    }
-    r = store(conn, cfg, d, &in, screening_id, cause, err, errlen);
-    rc = r != NULL ? 0 : -1;
-out:
-    PQclear(r);
+    if (lr == 0)
+        rc = decide_store_from(conn, cfg, &in, screening_id, cause, always, d, err, errlen);
     routing_input_release(&in);
     return rc;
 }
 
-int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t screening_id,
-               const char *cause, int always)
+/*
+ * route_case, from the case's facts already read into in (borrowed; NULL:
+ * read them here).
+ */
+static int route_case_from(struct trf *t, struct ch_ctx *ctx, const struct routing_input *in,
+                           int64_t case_id, int64_t screening_id, const char *cause, int always)
 {
     struct routing_decision d;
     char err[1024];
-    int rc = CH_ERROR;
+    int rc = CH_ERROR, stored;
 
-    if (route_decide_store(t->api->conn(ctx), t->cfg->routing, case_id, screening_id, cause, always,
-                           &d, err, sizeof(err)) != 0) {
+    if (in != NULL) {
+        routing_decision_init(&d);
+        stored = decide_store_from(t->api->conn(ctx), t->cfg->routing, in, screening_id, cause,
+                                   always, &d, err, sizeof(err));
+    } else {
+        stored = route_decide_store(t->api->conn(ctx), t->cfg->routing, case_id, screening_id,
+                                    cause, always, &d, err, sizeof(err));
+    }
+    if (stored != 0) {
         t->api->fail(ctx, "%s", err);
         goto out;
     }
@@ -199,6 +217,12 @@ int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t scree
 out:
     routing_decision_release(&d);
     return rc;
+}
+
+int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t screening_id,
+               const char *cause, int always)
+{
+    return route_case_from(t, ctx, NULL, case_id, screening_id, cause, always);
 }
 
 /* ---------------------------------------------------------- escalation --- */
@@ -367,11 +391,15 @@ static int routing_relevant(const struct routing_config *cfg, const struct ch_ev
     return 0;
 }
 
-int route_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+int route_wanted(const struct trf *t, const struct ch_event_data *ev)
 {
-    struct trf *t = ud;
-    if (ev->kind == CH_EV_CASE_UPDATED && !routing_relevant(t->cfg->routing, ev))
-        return CH_OK;
-    return route_case(t, ctx, ev->case_id, 0,
-                      ev->kind == CH_EV_CASE_CREATED ? "case_created" : "case_updated", 0);
+    return ev->kind == CH_EV_CASE_CREATED ||
+           (ev->kind == CH_EV_CASE_UPDATED && routing_relevant(t->cfg->routing, ev));
+}
+
+int route_case_event(struct trf *t, struct ch_ctx *ctx, const struct ch_event_data *ev,
+                     const struct routing_input *in)
+{
+    return route_case_from(t, ctx, in, ev->case_id, 0,
+                           ev->kind == CH_EV_CASE_CREATED ? "case_created" : "case_updated", 0);
 }

@@ -35,8 +35,19 @@ int route_case(struct trf *t, struct ch_ctx *ctx, int64_t case_id, int64_t scree
 /* Re-routes the open cases of a person whose consent changed. */
 int trf_consent_changed(struct trf *t, struct ch_ctx *ctx, int64_t person_id);
 
-/* Case hook: routes again when a field routing reads changed (or on creation). */
-int route_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);
+/*
+ * 1 when case event ev can change the case's decision: a case created, or
+ * an update of a field routing reads (directly or through the person).
+ */
+int route_wanted(const struct trf *t, const struct ch_event_data *ev);
+
+/*
+ * Routes the case of event ev (route_case, cause case_created or
+ * case_updated) from its facts in (borrowed), read by casefacts_query in
+ * this transaction with nothing written since; NULL reads them here.
+ */
+int route_case_event(struct trf *t, struct ch_ctx *ctx, const struct ch_event_data *ev,
+                     const struct routing_input *in);
 
 /* Tick hook: escalates referrals not acknowledged within their SLA, once. */
 int route_on_tick(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud);

@@ -13,6 +13,7 @@
 #include "db/draft.h"
 #include "db/ledger.h"
 #include "db/query.h"
+#include "db/route.h"
 #include "db/screening.h"
 
 static const char suggest_sql[] =
@@ -186,25 +187,34 @@ static int reads_changed_field(const struct trigger *t, const struct ch_event_da
     return 0;
 }
 
-int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+/*
+ * 1 when some trigger can fire on event ev: one listens to the event and,
+ * on an update, reads a changed field.
+ */
+static int triggers_wanted(const struct trigger_set *set, const struct ch_event_data *ev)
 {
-    struct trf *t = ud;
-    struct casefacts cf;
+    enum facts_event fe = event_of(ev->kind);
+    for (size_t i = 0; i < set->n; i++)
+        if ((set->v[i].events & (1u << fe)) &&
+            (ev->kind != CH_EV_CASE_UPDATED || reads_changed_field(&set->v[i], ev)))
+            return 1;
+    return 0;
+}
+
+/*
+ * Suggests the screenings the triggers ask for, from the case facts cf.
+ * Returns how many were suggested (rows written), or -1 after api->fail.
+ */
+static int suggest(struct trf *t, struct ch_ctx *ctx, const struct ch_event_data *ev,
+                   const struct casefacts *cf)
+{
     struct rule_value facts[FACTS__COUNT];
     const struct trigger *matched[32];
     char err[512];
+    int suggested = 0;
     size_t n;
-    int rc;
 
-    rc = casefacts_load(t->api->conn(ctx), ev->case_id, &cf, err, sizeof(err));
-    if (rc != 0) {
-        if (rc > 0)
-            t->api->fail(ctx, "case %lld not found", (long long)ev->case_id);
-        else
-            t->api->fail(ctx, "%s", err);
-        return CH_ERROR;
-    }
-    casefacts_fill(&cf, facts);
+    casefacts_fill(cf, facts);
     n = trigger_match(t->cfg->triggers, event_of(ev->kind), facts, matched, 32);
     for (size_t i = 0; i < n && i < 32; i++) {
         int64_t id;
@@ -214,8 +224,10 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
         id = screening_suggest(t->api->conn(ctx), ev->case_id, matched[i], &due, err, sizeof(err));
         if (id < 0) {
             t->api->fail(ctx, "%s", err);
-            return CH_ERROR;
+            return -1;
         }
+        if (id > 0)
+            suggested++;
         if (id > 0 && due.overdue)
             /* Late news of an event is no reason to wait: say it is overdue, and since when. */
             t->api->out_alert(ctx, CH_SEV_WARNING,
@@ -225,7 +237,43 @@ int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *
             t->api->out_message(ctx, "screening suggested: %s (%s), due %s", matched[i]->instrument,
                                 matched[i]->reason, due.at);
     }
-    return CH_OK;
+    return suggested;
+}
+
+/*
+ * Triggers, then routing, from one reading of the case's facts: an event
+ * that can neither fire a trigger nor change the decision reads nothing,
+ * and routing reads again only when a trigger wrote a screening meanwhile.
+ */
+int trf_on_case_event(struct ch_ctx *ctx, const struct ch_event_data *ev, void *ud)
+{
+    struct trf *t = ud;
+    struct casefacts cf;
+    struct routing_input in;
+    char err[512];
+    int triggers = triggers_wanted(t->cfg->triggers, ev), route = route_wanted(t, ev);
+    int rc, suggested = 0;
+
+    if (!triggers && !route)
+        return CH_OK;
+    rc = casefacts_query(t->api->conn(ctx), ev->case_id, &cf, route ? &in : NULL, err, sizeof(err));
+    if (rc != 0) {
+        if (rc > 0)
+            t->api->fail(ctx, "case %lld not found", (long long)ev->case_id);
+        else
+            t->api->fail(ctx, "%s", err);
+        rc = CH_ERROR;
+        goto out;
+    }
+    if (triggers && (suggested = suggest(t, ctx, ev, &cf)) < 0) {
+        rc = CH_ERROR;
+        goto out;
+    }
+    rc = route ? route_case_event(t, ctx, ev, suggested > 0 ? NULL : &in) : CH_OK;
+out:
+    if (route)
+        routing_input_release(&in);
+    return rc;
 }
 
 /* 1 when a row of r (the screenings of a case) is still to be done, else 0. */
