@@ -8,16 +8,100 @@
  * DEFINER functions of sql/core/013_config_candidates.sql; nothing here
  * makes configuration live.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "candidate.h"
 #include "cli.h"
 #include "generation.h"
+
+/* The file whose lock says a private directory's process is alive. */
+#define OWNER_FILE ".casehost-owner"
+
+/* The owner lock each private directory of this process holds. */
+static pthread_mutex_t owned_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct owned {
+    char *dir;
+    int fd;
+} * owned;
+static size_t n_owned, cap_owned;
+static int swept;
+
+/*
+ * Removes tmp's private directories of this user whose owner file nobody
+ * holds a lock on: their process has ended. A lock this process holds is
+ * held through another open file, so its own are never taken.
+ */
+static void sweep_orphans(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char full[4096], owner[4200];
+        struct stat st;
+        int fd;
+        if (strncmp(e->d_name, "casehost-", 9) != 0)
+            continue;
+        snprintf(full, sizeof(full), "%s/%s", tmp, e->d_name);
+        if (lstat(full, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        snprintf(owner, sizeof(owner), "%s/" OWNER_FILE, full);
+        if ((fd = open(owner, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+            continue; /* being made (the owner file comes last), or not one of ours */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            dir_remove_tree(full);
+        close(fd);
+    }
+    closedir(d);
+}
+
+/*
+ * Locks dir's owner file for the life of this process: made under another
+ * name, locked, then renamed, so a sweep never finds it unlocked. 0, or -1
+ * (dir then has no owner file and is never swept).
+ */
+static int own(const char *dir)
+{
+    char made[4200], owner[4200];
+    struct owned *grown;
+    int fd;
+    snprintf(made, sizeof(made), "%s/.casehost-owner-new", dir);
+    snprintf(owner, sizeof(owner), "%s/" OWNER_FILE, dir);
+    fd = open(made, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 || rename(made, owner) != 0) {
+        unlink(made);
+        close(fd);
+        return -1;
+    }
+    if (n_owned == cap_owned) {
+        size_t cap = cap_owned ? 2 * cap_owned : 8;
+        if ((grown = realloc(owned, cap * sizeof(*owned))) == NULL) {
+            close(fd); /* the lock goes with it: a sweep may take dir from now on */
+            return -1;
+        }
+        owned = grown;
+        cap_owned = cap;
+    }
+    if ((owned[n_owned].dir = strdup(dir)) == NULL) {
+        close(fd);
+        return -1;
+    }
+    owned[n_owned++].fd = fd;
+    return 0;
+}
 
 char *candidate_private_dir(const char *what, char *err, size_t errlen)
 {
@@ -32,12 +116,45 @@ char *candidate_private_dir(const char *what, char *err, size_t errlen)
         return NULL;
     }
     snprintf(dir, n, "%s/casehost-%s-XXXXXX", tmp, what); /* mkdtemp's template */
+    pthread_mutex_lock(&owned_mutex);
+    if (!swept) {
+        sweep_orphans(tmp);
+        swept = 1;
+    }
     if (mkdtemp(dir) == NULL) {
+        pthread_mutex_unlock(&owned_mutex);
         snprintf(err, errlen, "cannot make a private directory in %s: %s", tmp, strerror(errno));
         free(dir);
         return NULL;
     }
+    if (own(dir) != 0) {
+        pthread_mutex_unlock(&owned_mutex);
+        snprintf(err, errlen, "cannot lock private directory %s: %s", dir, strerror(errno));
+        dir_remove_tree(dir);
+        free(dir);
+        return NULL;
+    }
+    pthread_mutex_unlock(&owned_mutex);
     return dir;
+}
+
+void candidate_private_remove(const char *dir)
+{
+    dir_remove_tree(dir);
+    pthread_mutex_lock(&owned_mutex);
+    for (size_t i = 0; i < n_owned; i++)
+        if (strcmp(owned[i].dir, dir) == 0) {
+            close(owned[i].fd);
+            free(owned[i].dir);
+            owned[i] = owned[--n_owned];
+            break;
+        }
+    if (n_owned == 0) { /* nothing held: nothing left allocated at exit */
+        free(owned);
+        owned = NULL;
+        cap_owned = 0;
+    }
+    pthread_mutex_unlock(&owned_mutex);
 }
 
 int candidate_materialize(struct cli *cli, const char *id, char **dir)
@@ -67,7 +184,7 @@ int candidate_materialize(struct cli *cli, const char *id, char **dir)
     }
     PQclear(r);
     if (rc != 0 && *dir != NULL) {
-        dir_remove_tree(*dir);
+        candidate_private_remove(*dir);
         free(*dir);
         *dir = NULL;
     }

@@ -13,13 +13,25 @@
 
 struct cli;
 
-/* A new private directory under TMPDIR (mode 0700); caller removes it and frees. NULL with err. */
+/*
+ * A new private directory under TMPDIR (mode 0700), named casehost-WHAT-*;
+ * the caller removes it with candidate_private_remove and frees. NULL with
+ * err. The process holds a lock in it (flock on its owner file) while it
+ * lives, which the kernel lets go however the process ends: the first call
+ * in a process removes the private directories of this user whose owner is
+ * gone (a process killed with SIGKILL cannot remove its own copy of the
+ * configuration). A directory without an owner file is left alone.
+ * Thread-safe.
+ */
 char *candidate_private_dir(const char *what, char *err, size_t errlen);
+
+/* Removes private directory dir (candidate_private_dir's) and lets its lock go. */
+void candidate_private_remove(const char *dir);
 
 /*
  * In the session cli has open: writes candidate id (digits, as typed) to a
  * new private directory, every plugin's folder under it, and returns it in
- * *dir (caller removes it with dir_remove_tree and frees). 0, or an exit
+ * *dir (caller removes it with candidate_private_remove and frees). 0, or an exit
  * code after cli_fail (the transaction is then rolled back): not a config
  * admin, no such candidate, or the disk refused.
  */

@@ -99,7 +99,7 @@ int live_prepare(struct cli *cli)
 static void keep_old_copy(struct cli *cli, char *old_dir)
 {
     if (cli->live_dir != NULL) {
-        dir_remove_tree(cli->live_dir);
+        candidate_private_remove(cli->live_dir);
         free(cli->live_dir);
     }
     cli->live_dir = old_dir;
@@ -124,7 +124,7 @@ int live_refresh(struct cli *cli)
     }
     loader_reload(&cli->loader);
     if (old_dir != NULL) {
-        dir_remove_tree(old_dir);
+        candidate_private_remove(old_dir);
         free(old_dir);
     }
     return 1;
@@ -133,7 +133,7 @@ int live_refresh(struct cli *cli)
 void live_release(struct cli *cli)
 {
     if (cli->live_dir != NULL) {
-        dir_remove_tree(cli->live_dir);
+        candidate_private_remove(cli->live_dir);
         free(cli->live_dir);
         cli->live_dir = NULL;
     }
@@ -462,7 +462,7 @@ out:
     PQclear(g);
     PQclear(r);
     if (dir != NULL) {
-        dir_remove_tree(dir);
+        candidate_private_remove(dir);
         free(dir);
     }
     return rc;
@@ -503,7 +503,7 @@ static int config_on_folder(struct cli *cli, const struct ch_value *v, int deplo
         rc = deploy ? config_deploy(cli, dir, dir, shown, v[C_NOTE].text, id)
                     : config_check(cli, dir, dir, shown);
     }
-    dir_remove_tree(dir);
+    candidate_private_remove(dir);
     free(dir);
     return rc;
 }

@@ -584,7 +584,7 @@ static int run_plugin_typed(struct cli *cli, const struct ch_command_spec *spec,
     rc = plugin_command_done(cli, ce, rc, usage);
 out:
     if (dir != NULL) {
-        dir_remove_tree(dir);
+        candidate_private_remove(dir);
         free(dir);
     }
     free(folder);

@@ -435,7 +435,7 @@ out:
     webform_argv_free(argv);
     web_fields_release(&posted);
     if (upload_dir != NULL) {
-        dir_remove_tree(upload_dir);
+        candidate_private_remove(upload_dir);
         free(upload_dir);
     }
 }

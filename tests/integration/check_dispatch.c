@@ -981,6 +981,71 @@ START_TEST(killing_a_dispatcher_mid_run_loses_and_doubles_nothing)
 }
 END_TEST
 
+/* The private folders (casehost-*) in folder tmp, into names (n at most); how many. */
+static int private_folders(const char *tmp, char names[][256], int n)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    int found = 0;
+    ck_assert_msg(d != NULL, "%s: %s", tmp, strerror(errno));
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "casehost-", 9) == 0 && found < n)
+            snprintf(names[found++], 256, "%s", e->d_name);
+    closedir(d);
+    return found;
+}
+
+/* Polls until tmp holds want private folders, or fails after 10 s. */
+static void wait_private_folders(const char *tmp, int want)
+{
+    char names[8][256];
+    for (int i = 0; i < 200 && private_folders(tmp, names, 8) != want; i++)
+        sleep_ms(50);
+    ck_assert_int_eq(private_folders(tmp, names, 8), want);
+}
+
+/*
+ * A process killed with SIGKILL cannot remove its private copy of the live
+ * configuration (destinations, webhook targets); the next process removes
+ * it, and never the copy of a process still running.
+ */
+START_TEST(a_killed_process_s_copy_of_the_configuration_is_removed_by_the_next)
+{
+    struct tl_proc d1, d2;
+    char tmp[1200], names[8][256], killed[256], running[256];
+    snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    setenv("TMPDIR", tmp, 1); /* the test's own child: every casehost it starts inherits it */
+    configure_webhook();
+    spawn_dispatcher(&d1, "d1", "50");
+    wait_private_folders(tmp, 1);
+    private_folders(tmp, names, 8);
+    snprintf(killed, sizeof(killed), "%s", names[0]);
+    ck_assert_msg(strncmp(killed, "casehost-live-", 14) == 0, "%s", killed);
+    kill(d1.pid, SIGKILL);
+    ck_assert_int_eq(tl_reap(&d1), 128 + SIGKILL);
+    ck_assert_int_eq(private_folders(tmp, names, 8), 1); /* left behind */
+
+    spawn_dispatcher(&d2, "d2", "50");
+    for (int i = 0;
+         i < 200 && (private_folders(tmp, names, 8) != 1 || strcmp(names[0], killed) == 0); i++)
+        sleep_ms(50);
+    /* the killed one's is gone, the new one's made */
+    ck_assert_int_eq(private_folders(tmp, names, 8), 1);
+    ck_assert_str_ne(names[0], killed);
+    snprintf(running, sizeof(running), "%s", names[0]);
+
+    /* a command run meanwhile leaves the running dispatcher's copy alone, and none of its own */
+    ck_assert_int_eq(tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--once", NULL), 0);
+    ck_assert_int_eq(private_folders(tmp, names, 8), 1);
+    ck_assert_str_eq(names[0], running);
+
+    kill(d2.pid, SIGTERM);
+    ck_assert_int_eq(tl_reap(&d2), 0);
+    ck_assert_int_eq(private_folders(tmp, names, 8), 0);
+}
+END_TEST
+
 START_TEST(a_lost_connection_is_reconnected)
 {
     struct tl_proc d;
@@ -1171,6 +1236,7 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, bad_dispatch_targets_are_reported_with_their_line);
     tcase_add_test(kill, killing_a_dispatcher_mid_run_loses_and_doubles_nothing);
     tcase_add_test(kill, a_lost_connection_is_reconnected);
+    tcase_add_test(kill, a_killed_process_s_copy_of_the_configuration_is_removed_by_the_next);
     tcase_add_test(kill, a_running_dispatcher_ends_cleanly_when_a_new_configuration_is_deployed);
     tcase_add_test(kill, sighup_finishes_the_cycle_under_way_and_exits_0);
     suite_add_tcase(s, tc);
