@@ -14,6 +14,7 @@
 
 -- Records every field that differs between two versions of a case. The
 -- RETURNING columns are qualified: the OUT parameters share their names.
+-- The actor is read once per call, not once per changed field.
 -- It gains the pinned search_path every other function has; its callers
 -- (definer functions with the same path) resolve the same names with it.
 CREATE OR REPLACE FUNCTION casehost.case_record_changes(old casehost.cases, new casehost.cases)
@@ -23,7 +24,7 @@ BEGIN
     RETURN QUERY
     INSERT INTO casehost.case_history AS h (agency_id, case_id, actor_id, field, old_value,
                                              new_value)
-    SELECT new.agency_id, new.id, casehost.current_actor(), n.key,
+    SELECT new.agency_id, new.id, (SELECT casehost.current_actor()), n.key,
            o.value #>> '{}', n.value #>> '{}'
       FROM jsonb_each(to_jsonb(new)) n
       LEFT JOIN jsonb_each(to_jsonb(old)) o ON o.key = n.key
