@@ -949,6 +949,21 @@ START_TEST(other_agency_cannot_see_screenings)
     ck_assert_int_eq(tl_value(a, "SELECT count(*) FROM trafficking.answers_of_v1(1)"), 6);
     ck_assert_int_ge(tl_value(a, "SELECT count(*) FROM trafficking.screening_history"), 2);
     PQfinish(a);
+    {
+        /*
+         * Not even a role above row-level security can file an answer of A's
+         * screening under B: an answer's agency is its screening's (one key).
+         */
+        PGconn *su = tl_connect(db);
+        PGresult *res = PQexec(su, "INSERT INTO trafficking.answers (screening_id, agency_id,"
+                                   " item_index, item_id, answer)"
+                                   " SELECT 1, id, 99, 'x', 'yes' FROM casehost.agencies"
+                                   " WHERE name = 'B'");
+        ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+        ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "23503");
+        PQclear(res);
+        PQfinish(su);
+    }
 }
 END_TEST
 
