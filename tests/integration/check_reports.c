@@ -341,6 +341,80 @@ START_TEST(referral_times_are_medians_and_90th_percentiles_from_the_screening)
 }
 END_TEST
 
+/*
+ * A referral's figures as the owner computes them over agency A's rows only: its first
+ * queued and acknowledged move in A's history, and its decision's screening when finished.
+ */
+#define A_MOVES                                                                                    \
+    " FROM trafficking.referrals r"                                                                \
+    " LEFT JOIN (SELECT d.id, s.finished_at FROM trafficking.decisions d"                          \
+    "   JOIN trafficking.screenings s ON s.id = d.screening_id AND s.state IN ('completed',"       \
+    "   'stopped') AND s.agency_id = d.agency_id WHERE d.agency_id = " AG(                         \
+        "A") ") s"                                                                                 \
+             "   ON s.id = r.decision_id"                                                          \
+             " LEFT JOIN LATERAL (SELECT (SELECT min(h.at) FROM trafficking.referral_history h"    \
+             "   WHERE h.referral_id = r.id AND h.agency_id = r.agency_id AND h.to_state = "       \
+             "'queued') q,"                                                                        \
+             "   (SELECT min(h.at) FROM trafficking.referral_history h WHERE h.referral_id = r.id" \
+             "   AND h.agency_id = r.agency_id AND h.to_state = 'acknowledged') a) h ON true"      \
+             " WHERE r.agency_id = " AG("A")
+
+/* Hours from the screening to col (q: queued, a: acknowledged) at percentile p, as text. */
+static const char *moved_hours(const char *col, const char *p)
+{
+    return tl_db_textf(db,
+                       "SELECT round(percentile_cont(%s) WITHIN GROUP (ORDER BY extract(epoch"
+                       " FROM h.%s - s.finished_at)::float8 / 3600)::numeric, 1)::text" A_MOVES,
+                       p, col);
+}
+
+START_TEST(referrals_without_history_or_decision_and_with_repeated_moves_count_once)
+{
+    json_t *t;
+    /* by agency A's referral ids: no history; moves repeated later; no decision; and a
+       move of another agency's, earlier, that A's people may not see */
+    tl_db_execf(db, "WITH r AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
+                    "  FROM trafficking.referrals WHERE agency_id = " AG(
+                        "A") ")"
+                             " DELETE FROM trafficking.referral_history h USING r"
+                             "  WHERE h.referral_id = r.id AND r.n %% 5 = 1");
+    tl_db_execf(db,
+                "INSERT INTO trafficking.referral_history (referral_id, agency_id, at,"
+                "     to_state, detail)"
+                " SELECT h.referral_id, h.agency_id, h.at + interval '7 hours', h.to_state,"
+                "        'again' FROM trafficking.referral_history h"
+                "  WHERE h.agency_id = " AG(
+                    "A") " AND h.referral_id %% 3 = 0"
+                         " UNION ALL"
+                         " SELECT h.referral_id, " AG(
+                             "B") ", h.at - interval '9 hours', h.to_state,"
+                                  "        'foreign' FROM trafficking.referral_history h"
+                                  "  WHERE h.agency_id = " AG("A") " AND h.referral_id %% 4 = 0");
+    tl_db_execf(db, "UPDATE trafficking.referrals SET decision_id = NULL"
+                    " WHERE agency_id = " AG("A") " AND id %% 7 = 0");
+    ck_assert_int_gt(
+        tl_db_valuef(db, "SELECT count(*) FROM trafficking.referrals r"
+                         " WHERE r.agency_id = " AG("A") " AND NOT EXISTS (SELECT 1"
+                                                         " FROM trafficking.referral_history h"
+                                                         " WHERE h.referral_id = r.id)"),
+        0);
+    REPORT("a_admin", "referrals", "--by", "state");
+    t = totals();
+    FIGURE_EQ(t, "referrals", A_REFERRALS);
+    FIGURE_EQ(t, "queued", "SELECT count(h.q)" A_MOVES);
+    FIGURE_EQ(t, "acknowledged", "SELECT count(h.a)" A_MOVES);
+    ck_assert_str_eq(jstr(t, "queued_median_hours"), moved_hours("q", "0.5"));
+    ck_assert_str_eq(jstr(t, "queued_p90_hours"), moved_hours("q", "0.9"));
+    ck_assert_str_eq(jstr(t, "acknowledged_median_hours"), moved_hours("a", "0.5"));
+    ck_assert_str_eq(jstr(t, "acknowledged_p90_hours"), moved_hours("a", "0.9"));
+    ck_assert_int_eq(column_sum("referrals", "queued"), jint(t, "queued"));
+    REPORT("a_admin", "deadlines");
+    FIGURE_EQ(totals(), "acks_met",
+              "SELECT count(*)" A_MOVES " AND h.a <= r.sent_at + make_interval(hours =>"
+              " r.ack_sla_hours)");
+}
+END_TEST
+
 START_TEST(deadlines_met_and_missed_and_runaway_return_screenings)
 {
     json_t *t, *run;
@@ -598,6 +672,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, screening_figures_match_the_owners_counts_and_only_the_agency_counts);
     tcase_add_test(tc, a_caseworker_counts_their_own_work_and_a_supervisor_the_agencys);
     tcase_add_test(tc, referral_times_are_medians_and_90th_percentiles_from_the_screening);
+    tcase_add_test(tc, referrals_without_history_or_decision_and_with_repeated_moves_count_once);
     tcase_add_test(tc, deadlines_met_and_missed_and_runaway_return_screenings);
     tcase_add_test(tc, equity_counts_people_screened_by_each_trait);
     tcase_add_test(tc, consent_granted_declined_revoked_expired_by_purpose_and_recipient_kind);
