@@ -108,12 +108,17 @@ static int seed(const char *role, long n)
     return rc;
 }
 
-/* The baseline: lock one ready row, mark it sent, commit; until none is left. */
+/*
+ * The baseline: lock one ready row, mark it sent, commit; until none is
+ * left. In the order of the ready index (agency, due time, id), as the
+ * dispatcher's claim reads it: the owner sees every agency, so the order
+ * names the agency too.
+ */
 static int claim_and_mark(PGconn *c)
 {
     static const char take[] =
         "SELECT id FROM trafficking.outbox WHERE state = 'pending' AND next_attempt_at <= now()"
-        " ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+        " ORDER BY agency_id, next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED";
     static const char mark[] =
         "UPDATE trafficking.outbox SET state = 'sent', sent_at = now() WHERE id = $1";
     char err[512], id[24];
