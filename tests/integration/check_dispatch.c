@@ -646,6 +646,79 @@ START_TEST(a_failed_delivery_is_listed_retried_and_delivered_under_its_key)
 }
 END_TEST
 
+/* The ids `referral attention` lists for user, in its order, as "1,2,3" (static storage). */
+static const char *attention_ids(const char *user)
+{
+    static char ids[512];
+    json_t *list, *o;
+    size_t i, used = 0;
+    ck_assert_msg(tl_run(&r, db, cfg, TL_AS, user, "--json", "referral", "attention", NULL) == 0,
+                  "%s", r.err);
+    json_decref(doc);
+    doc = json_loads(r.out, 0, NULL);
+    ck_assert_msg(doc != NULL, "not JSON: %s", r.out);
+    list = json_object_get(doc, "attention");
+    ids[0] = '\0';
+    json_array_foreach(list, i, o)
+    {
+        used += (size_t)snprintf(ids + used, sizeof(ids) - used, "%s%lld", i ? "," : "",
+                                 (long long)json_integer_value(json_object_get(o, "id")));
+        ck_assert(used < sizeof(ids));
+    }
+    return ids;
+}
+
+/*
+ * `referral attention` lists each kind of problem, most urgent first, and
+ * nothing else: a failed delivery, one held before it left, one not sent
+ * by its due time, one sent and not acknowledged within its SLA; not one
+ * sent an hour ago, nor one whose longer SLA has not run out, until its SLA
+ * is shortened (the acknowledgement's due time follows it). Another agency
+ * sees none of them.
+ */
+START_TEST(referral_attention_lists_each_problem_once_most_urgent_first)
+{
+    char want[200], sql[1200], id[6][24];
+    seed(6, "hotline", "mandatory_report", NULL);
+    for (int i = 0; i < 6; i++)
+        snprintf(id[i], sizeof(id[i]), "%s", referral_id(i));
+    snprintf(sql, sizeof(sql),
+             "UPDATE trafficking.referrals SET state = 'delivery_failed', reason = 'gone'"
+             " WHERE id = %s;"
+             "UPDATE trafficking.outbox SET state = 'failed' WHERE referral_id = %s;"
+             "UPDATE trafficking.outbox SET state = 'held', last_error = 'safe contact'"
+             " WHERE referral_id = %s;"
+             "UPDATE trafficking.referrals SET due_at = now() - interval '1 hour' WHERE id = %s;"
+             "UPDATE trafficking.referrals SET state = 'sent', ack_sla_hours = 24,"
+             " sent_at = now() - interval '48 hours' WHERE id = %s;"
+             "UPDATE trafficking.referrals SET state = 'sent', ack_sla_hours = 24,"
+             " sent_at = now() - interval '1 hour' WHERE id = %s;"
+             "UPDATE trafficking.referrals SET state = 'sent', ack_sla_hours = 72,"
+             " sent_at = now() - interval '30 hours' WHERE id = %s;"
+             "UPDATE trafficking.outbox SET state = 'sent', sent_at = now()"
+             " WHERE referral_id IN (%s, %s, %s)",
+             id[0], id[0], id[1], id[2], id[3], id[4], id[5], id[3], id[4], id[5]);
+    {
+        PGresult *res = PQexec(app, sql);
+        ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+    /* failed, held, then by since: sent 48 h ago with 24 h (24 h ago), due an hour ago */
+    snprintf(want, sizeof(want), "%s,%s,%s,%s", id[0], id[1], id[3], id[2]);
+    ck_assert_str_eq(attention_ids("a_worker"), want);
+    HAS(r.out, "not acknowledged within 24 h");
+    HAS(r.out, "not sent by due time");
+    HAS(r.out, "held: safe contact");
+    /* a shorter SLA brings the third sent one in: its 24 h ran out 6 h ago */
+    snprintf(sql, sizeof(sql), "UPDATE trafficking.referrals SET ack_sla_hours = 24 WHERE id = %s",
+             id[5]);
+    tl_sql_ok(app, sql, 0, NULL);
+    snprintf(want, sizeof(want), "%s,%s,%s,%s,%s", id[0], id[1], id[3], id[5], id[2]);
+    ck_assert_str_eq(attention_ids("a_worker"), want);
+    ck_assert_str_eq(attention_ids("b_worker"), "");
+}
+END_TEST
+
 /*
  * Another session holds a lock on the oldest referral: it is passed over,
  * every other referral is sent, and `dispatch --once` returns at once.
@@ -1226,6 +1299,7 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, answer_500_retries_with_doubling_backoff_then_succeeds);
     tcase_add_test(tc, max_attempts_leaves_the_row_failed_and_visible);
     tcase_add_test(tc, a_failed_delivery_is_listed_retried_and_delivered_under_its_key);
+    tcase_add_test(tc, referral_attention_lists_each_problem_once_most_urgent_first);
     tcase_add_test(tc, a_locked_referral_is_passed_over_and_the_rest_is_sent);
     tcase_add_loop_test(tc, a_safe_contact_change_after_queueing_is_honoured_when_sent, 0,
                         (int)(sizeof(safety_cases) / sizeof(safety_cases[0])));

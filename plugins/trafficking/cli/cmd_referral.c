@@ -479,8 +479,23 @@ static int referral_overdue(struct ch_ctx *ctx, const struct ch_value *v, void *
  */
 static int referral_attention(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
 {
+    /*
+     * The candidates branch by branch, each read from an index of its own
+     * (025_attention.sql), so the list costs what needs attention, not the
+     * agency's every referral; then each candidate by its key (OFFSET 0
+     * keeps the lookups where they are: under row-level security the
+     * planner cannot tell how few there are) and the condition itself, as
+     * it always read.
+     */
     static const char attention_sql[] =
-        "SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.basis, r.state,"
+        "WITH ids AS ("
+        " SELECT x.id FROM trafficking.referrals x WHERE x.state = 'delivery_failed'"
+        " UNION SELECT y.referral_id FROM trafficking.outbox y WHERE y.state = 'held'"
+        " UNION SELECT x.id FROM trafficking.referrals x"
+        "  WHERE x.state IN ('pending_consent', 'queued') AND x.due_at < now()"
+        " UNION SELECT x.id FROM trafficking.referrals x"
+        "  WHERE x.state = 'sent' AND x.ack_due_at < now())"
+        " SELECT r.id, r.case_id AS case, r.destination_id AS destination, r.basis, r.state,"
         "       CASE WHEN r.state = 'delivery_failed'"
         "                 THEN 'delivery failed: ' || coalesce(r.reason, o.last_error, '')"
         "            WHEN o.state = 'held' THEN 'held: ' || coalesce(o.last_error, '')"
@@ -495,8 +510,12 @@ static int referral_attention(struct ch_ctx *ctx, const struct ch_value *v, void
         "       to_char(r.escalated_at, 'YYYY-MM-DD HH24:MI') AS escalated,"
         "       CASE WHEN r.state = 'delivery_failed' OR o.state = 'held'"
         "            THEN 'casehost referral retry ' || r.id END AS action"
-        "  FROM trafficking.referrals r"
-        "  LEFT JOIN trafficking.outbox o ON o.referral_id = r.id"
+        "  FROM ids CROSS JOIN LATERAL"
+        "       (SELECT x.id, x.case_id, x.destination_id, x.basis, x.state, x.reason, x.due_at,"
+        "               x.sent_at, x.ack_sla_hours, x.escalated_at FROM trafficking.referrals x"
+        "         WHERE x.id = ids.id OFFSET 0) r"
+        "  LEFT JOIN LATERAL (SELECT y.state, y.last_error FROM trafficking.outbox y"
+        "                      WHERE y.referral_id = r.id OFFSET 0) o ON true"
         " WHERE r.state = 'delivery_failed' OR (r.state = 'queued' AND o.state = 'held')"
         "    OR (r.state IN ('pending_consent', 'queued') AND r.due_at < now())"
         "    OR (r.state = 'sent' AND r.sent_at + make_interval(hours => r.ack_sla_hours) < now())"
