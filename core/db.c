@@ -117,11 +117,16 @@ static int start(PGconn *c, const char *begin, const char *role, struct db_user 
      * SET LOCAL ROLE (the value a parameter) when acting as someone, then
      * the agency's time zone as the person the session is (UTC for one who
      * is nobody's, such as the database owner): dates typed and times shown
-     * are the agency's on the command line as on the web.
+     * are the agency's on the command line as on the web. And JIT off: a
+     * command's plan that crosses the JIT cost thresholds at an agency's
+     * size (a million cases) spent 0.6-1 s compiling it with LLVM for a query
+     * that runs in 9 ms (`referral attention`); no query of the host's
+     * commands is long enough to win it back (reports turn it off too).
      */
     static const char role_sql[] = "SELECT pg_catalog.set_config('role', $1, true)";
     static const char zone_sql[] =
-        "SELECT pg_catalog.set_config('TimeZone', casehost.agency_time_zone_v1(), true)";
+        "SELECT pg_catalog.set_config('TimeZone', casehost.agency_time_zone_v1(), true),"
+        "       pg_catalog.set_config('jit', 'off', true)";
     const char *act[1] = {role};
     int rc = -1;
     PGresult *r;
