@@ -89,18 +89,7 @@ int cli_report_begin(struct cli *cli)
                             "config",
                             name, why);
     }
-    /*
-     * A report is an aggregate over many rows, whose plan costs enough for
-     * PostgreSQL to compile it with LLVM: at 1M screenings that took 2.1 s
-     * of a 7.3 s report, and every report ran faster without it (make
-     * bench). Off for this transaction only.
-     */
-    if (db_run(read_on, "SELECT pg_catalog.set_config('jit', 'off', true)", 0, NULL, ctx->err,
-               sizeof(ctx->err)) != 0) {
-        if (read_on != ctx->conn)
-            PQclear(PQexec(read_on, "ROLLBACK"));
-        return cli_db_fail(cli, "cannot prepare the report's transaction");
-    }
+    /* JIT is off already: every transaction the host starts turns it off (db.c). */
     if (db_data_as_of(read_on, asof, sizeof(asof), ctx->err, sizeof(ctx->err)) != 0) {
         if (read_on != ctx->conn)
             PQclear(PQexec(read_on, "ROLLBACK"));
