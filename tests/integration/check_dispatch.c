@@ -759,6 +759,156 @@ START_TEST(a_locked_referral_is_passed_over_and_the_rest_is_sent)
 END_TEST
 
 /*
+ * A claim takes up to a batch (026_claim_batches.sql): the oldest ready rows
+ * in order, each leased under a claim of its own, so one row's claim records
+ * nothing for another; a second worker's claim passes over them and takes
+ * the rest. The size is bounded; one row is claimed as a batch of one.
+ */
+START_TEST(a_batch_claim_takes_the_oldest_rows_each_under_its_own_lease)
+{
+    PGconn *w1, *w2;
+    PGresult *a, *b, *c, *res;
+    const char *params[4];
+    seed(5, "hotline", "mandatory_report", NULL);
+    w1 = tl_as_app(db, "a_svc");
+    w2 = tl_as_app(db, "a_svc");
+    a = PQexec(w1, "SELECT id, claim, action FROM trafficking.outbox_claim_v2(60000, 3)");
+    ck_assert_msg(PQresultStatus(a) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(a));
+    ck_assert_int_eq(PQntuples(a), 3);
+    for (int i = 0; i < 3; i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT id FROM trafficking.outbox ORDER BY next_attempt_at, id OFFSET %d LIMIT 1",
+                 i);
+        ck_assert_str_eq(PQgetvalue(a, i, 0), db_text(sql));
+        ck_assert_str_eq(PQgetvalue(a, i, 2), "send");
+        ck_assert_int_eq(PQgetlength(a, i, 1), 36);
+    }
+    ck_assert_str_ne(PQgetvalue(a, 0, 1), PQgetvalue(a, 1, 1));
+    ck_assert_str_ne(PQgetvalue(a, 1, 1), PQgetvalue(a, 2, 1));
+    /* the next worker gets the other two, then nothing */
+    b = PQexec(w2, "SELECT id FROM trafficking.outbox_claim_v2(60000, 3)");
+    ck_assert_msg(PQresultStatus(b) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(b));
+    ck_assert_int_eq(PQntuples(b), 2);
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 3; k++)
+            ck_assert_str_ne(PQgetvalue(b, i, 0), PQgetvalue(a, k, 0));
+    c = PQexec(w2, "SELECT id FROM trafficking.outbox_claim_v1(60000)");
+    ck_assert_msg(PQresultStatus(c) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(c));
+    ck_assert_int_eq(PQntuples(c), 0);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox"
+                              " WHERE claimed_until > now() AND claim_token IS NOT NULL"),
+                     5);
+    /* the first row's outcome under the second row's claim is not recorded */
+    params[0] = PQgetvalue(a, 0, 0);
+    params[1] = PQgetvalue(a, 1, 1);
+    params[2] = "sent by hand";
+    params[3] = NULL;
+    res = PQexecParams(w1, "SELECT trafficking.outbox_sent_v2($1, $2, $3, $4)", 4, NULL, params,
+                       NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "f");
+    PQclear(res);
+    params[1] = PQgetvalue(a, 0, 1);
+    res = PQexecParams(w1, "SELECT trafficking.outbox_sent_v2($1, $2, $3, $4)", 4, NULL, params,
+                       NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'"), 1);
+    /* a batch is 1 to 100 rows */
+    res = PQexec(w1, "SELECT * FROM trafficking.outbox_claim_v2(60000, 0)");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    HAS(PQresultErrorMessage(res), "a claim takes 1 to 100 rows, not 0");
+    PQclear(res);
+    res = PQexec(w1, "SELECT * FROM trafficking.outbox_claim_v2(60000, 101)");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    HAS(PQresultErrorMessage(res), "a claim takes 1 to 100 rows, not 101");
+    PQclear(res);
+    PQclear(a);
+    PQclear(b);
+    PQclear(c);
+    PQfinish(w1);
+    PQfinish(w2);
+}
+END_TEST
+
+/*
+ * A dispatcher's batches leave in claim order, each row recorded as sent;
+ * --batch bounds a claim (1 to 100, a usage error beyond).
+ */
+START_TEST(batches_leave_in_claim_order)
+{
+    int n;
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed(7, "hotline", "mandatory_report", NULL);
+    DISPATCH("--timeout-ms", "5000", "--batch", "3", NULL);
+    COUNTS(7, 0, 0, 0);
+    n = load_records();
+    ck_assert_int_eq(n, 7);
+    for (int i = 0; i < n; i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT idempotency_key FROM trafficking.outbox ORDER BY id OFFSET %d LIMIT 1", i);
+        ck_assert_str_eq(recs[i].key, db_text(sql));
+    }
+    ck_assert_int_eq(check_every_key_accepted_once(7), 0);
+    ck_assert_int_eq(
+        tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--once", "--batch", "101", NULL), 2);
+    HAS(r.err, "--batch");
+}
+END_TEST
+
+/*
+ * An error in the middle of a batch (here the database refuses to record the
+ * second row as sent, after it left): the run ends with the error, that row
+ * keeps its lease (it may have arrived: it is sent again, under the same key,
+ * only once the lease ran out), and the rows of the batch not tried yet are
+ * released at once, unsent and with no attempt counted.
+ */
+START_TEST(an_error_mid_batch_releases_the_rows_not_yet_tried)
+{
+    char sql[400];
+    int st;
+    start_sink(0, 0, 0);
+    configure_webhook();
+    seed(4, "hotline", "mandatory_report", NULL);
+    snprintf(sql, sizeof(sql),
+             "CREATE FUNCTION public.refuse_sent() RETURNS trigger LANGUAGE plpgsql AS $$"
+             " BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+             " CREATE TRIGGER refuse_sent BEFORE UPDATE ON trafficking.outbox FOR EACH ROW"
+             " WHEN (NEW.state = 'sent' AND NEW.referral_id = %s)"
+             " EXECUTE FUNCTION public.refuse_sent()",
+             referral_id(1));
+    db_exec(sql);
+    st = tl_run(&r, db, cfg, TL_AS, "a_svc", "--json", "dispatch", "--once", "--lease-ms", "1000",
+                "--timeout-ms", "400", "--batch", "10", NULL);
+    ck_assert_msg(st != 0 && st != 3, "exit %d\nstdout: %s\nstderr: %s", st, r.out, r.err);
+    HAS(r.err, "refused by the test");
+    HAS(r.err, "its batch stopped at an error; outbox row");
+    ck_assert_int_eq(load_records(), 2);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'"), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM trafficking.outbox WHERE referral_id = %s"
+             " AND state = 'pending' AND claim_token IS NOT NULL",
+             referral_id(1));
+    ck_assert_int_eq(db_value(sql), 1);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'pending'"
+                              " AND claim_token IS NULL AND attempts = 0"),
+                     2);
+    db_exec("DROP TRIGGER refuse_sent ON trafficking.outbox");
+    /* the released rows leave at once; the one that kept its lease once it ran out */
+    DISPATCH("--timeout-ms", "400", NULL);
+    COUNTS(2, 0, 0, 0);
+    sleep_ms(1100);
+    DISPATCH("--timeout-ms", "400", NULL);
+    COUNTS(1, 0, 0, 0);
+    ck_assert_int_eq(check_every_key_accepted_once(4), 1);
+}
+END_TEST
+
+/*
  * Safe contact changed after a referral to a destination that contacts the
  * person was queued: the payload is built when it is sent, so it carries
  * only the channels still safe, or the referral is held with the reason
@@ -1234,8 +1384,9 @@ static long elapsed_ms(const struct timespec *t0)
 /*
  * SIGHUP: the host config is read only when the process starts, so the
  * dispatcher finishes the cycle under way (the send in flight is recorded as
- * sent, not released) and exits 0, to be started again on the new host
- * config (INSTALL 8.1). Idle, it ends at once, not after --idle-ms.
+ * sent, not released; the rows claimed with it and not sent are released)
+ * and exits 0, to be started again on the new host config (INSTALL 8.1).
+ * Idle, it ends at once, not after --idle-ms.
  */
 START_TEST(sighup_finishes_the_cycle_under_way_and_exits_0)
 {
@@ -1266,7 +1417,8 @@ START_TEST(sighup_finishes_the_cycle_under_way_and_exits_0)
     sent = count("sent");
     ck_assert_int_ge(sent, 1);
     ck_assert_int_lt(sent, 5);
-    ck_assert_ptr_null(json_object_get(doc, "released"));
+    /* the rest of its batch (a claim takes up to 16) was given back unsent */
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "released")), 5 - sent);
     ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox WHERE state = 'sent'"),
                      sent);
     /* what did not leave waits, unclaimed and with no attempt counted */
@@ -1292,6 +1444,9 @@ static Suite *dispatch_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_set_timeout(kill, 180);
     tcase_add_test(tc, webhook_delivers_signed_json_with_its_key);
+    tcase_add_test(tc, a_batch_claim_takes_the_oldest_rows_each_under_its_own_lease);
+    tcase_add_test(tc, batches_leave_in_claim_order);
+    tcase_add_test(tc, an_error_mid_batch_releases_the_rows_not_yet_tried);
     tcase_add_test(tc, spool_writes_one_file_per_referral_and_never_twice);
     tcase_add_test(tc, a_safety_change_after_queueing_reaches_the_payload_sent);
     tcase_add_loop_test(tc, command_gets_the_json_on_stdin, 0,

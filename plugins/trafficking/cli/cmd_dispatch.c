@@ -220,6 +220,7 @@ enum {
     D_TIMEOUT_MS,
     D_IDLE_MS,
     D_LEASE_MS,
+    D_BATCH,
     D_WORKER,
     D_HEALTH,
     D_STALE_AFTER_S
@@ -244,6 +245,10 @@ static const struct ch_arg dispatch_args[] = {
                     "how long a claimed referral is this dispatcher's before another may send it "
                     "(default: twice the timeout and 1 s)",
                     NULL, NULL, 1000, 86400L * 1000},
+    [D_BATCH] = {"--batch", CH_ARG_INT, 0,
+                 "ready referrals claimed at once, sent one by one, their outcomes recorded "
+                 "together (default 16; 1: one at a time)",
+                 NULL, "N", 1, 100},
     [D_WORKER] = {"--worker", CH_ARG_TEXT, 0,
                   "the name its health is recorded under (default: the host name)", NULL, "NAME", 0,
                   0},
@@ -283,6 +288,8 @@ static int cmd_dispatch(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         opt.idle_ms = (long)v[D_IDLE_MS].num;
     if (v[D_LEASE_MS].given)
         opt.lease_ms = (long)v[D_LEASE_MS].num;
+    if (v[D_BATCH].given)
+        opt.batch = (int)v[D_BATCH].num;
     if (strcmp(api->user(ctx)->role, "service") != 0 &&
         strcmp(api->user(ctx)->role, "admin") != 0) {
         api->fail(ctx, "dispatch needs the role service or admin; '%s' is a %s",

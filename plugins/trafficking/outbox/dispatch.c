@@ -1,13 +1,15 @@
 /*
  * dispatch.c: the outbox dispatcher. A claim (one short transaction) takes
- * the oldest ready row with FOR UPDATE SKIP LOCKED on the row and its
- * referral, checks consent, declines and safe contact again, builds the
- * payload from the live facts and leases the row; the send runs with no
- * lock held; a second short transaction records the outcome if the lease is
- * still ours. A worker that dies leaves the lease to run out and another
- * sends the row again under the same idempotency key: a delivery may repeat
- * but is never lost. It must never send a referral that is not 'queued' or
- * whose consent is revoked or expired, and never let a failure pass silently.
+ * the oldest ready rows, up to a batch, with FOR UPDATE SKIP LOCKED on each
+ * row and its referral, checks consent, declines and safe contact again,
+ * builds each payload from the live facts and leases each row; the sends run
+ * one by one with no lock held; after each, a short transaction records its
+ * outcome if the lease is still ours. A worker that dies leaves its leases
+ * to run out and another sends the row it had in flight again under the same
+ * idempotency key: a delivery may repeat (that one row) but is never lost;
+ * the rows it had claimed and not sent wait for their leases, unsent. It must
+ * never send a referral that is not 'queued' or whose consent is revoked or
+ * expired, and never let a failure pass silently.
  */
 #include <errno.h>
 #include <poll.h>
@@ -37,15 +39,15 @@
  * payload is read nowhere else. Each runs as its own transaction: no row
  * lock is held while a payload is on its way.
  *
- * The oldest ready row with its referral, both locked with SKIP LOCKED (a
- * row another session holds is passed over, never waited for), checked
- * again as it is now (referral state, consent, declines, safe contact) and
- * either held with the reason or leased to this worker for $1 ms with the
- * payload built now.
+ * The oldest ready rows ($2 at most) with their referrals, locked with SKIP
+ * LOCKED (a row another session holds is passed over, never waited for),
+ * each checked again as it is now (referral state, consent, declines, safe
+ * contact) and either held with the reason or leased to this worker for $1 ms
+ * with the payload built now (026_claim_batches.sql).
  */
 static const char sql_claim[] =
     "SELECT id, referral_id, destination_id, payload, idempotency_key, attempts, action, reason,"
-    "       claim FROM trafficking.outbox_claim_v1($1::bigint)";
+    "       claim FROM trafficking.outbox_claim_v2($1::bigint, $2::integer)";
 
 /* The outcomes, recorded only while the lease ($2) is still this worker's: true, else false. */
 static const char sql_sent[] = "SELECT trafficking.outbox_sent_v2($1, $2, $3, $4)";
@@ -86,8 +88,8 @@ static const char *const hot[] = {sql_claim, sql_sent, sql_retry, sql_notice_cla
 #define N_HOT (sizeof(hot) / sizeof(hot[0]))
 #define HOT_NAME "trafficking_dispatch_%zu"
 
-/* What became of a row. */
-enum outcome { OUT_SENT, OUT_HELD, OUT_RETRIED, OUT_FAILED, OUT_LEASE_LOST, OUT_RELEASED };
+/* What a sent row becomes once its outcome is recorded. */
+enum outcome { OUT_SENT, OUT_RETRIED, OUT_FAILED };
 
 /* Claimed-row columns, in sql_claim order. */
 enum { C_ID, C_REFERRAL, C_DEST, C_PAYLOAD, C_KEY, C_ATTEMPTS, C_ACTION, C_REASON, C_CLAIM };
@@ -150,6 +152,7 @@ void dispatch_options_init(struct dispatch_options *opt)
     opt->timeout_ms = 30000;
     opt->idle_ms = 30000; /* a safety net: NOTIFY wakes the dispatcher */
     opt->lease_ms = 0;
+    opt->batch = 16;
 }
 
 long dispatch_backoff_ms(long base_ms, int failures, long cap_ms)
@@ -240,98 +243,159 @@ static int record(struct run *run, const char *text, int n, const char *const *p
         return -1;
     rc = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : 1;
     PQclear(r);
-    if (rc == 1)
-        note(run, DISPATCH_LOG_WARNING,
-             "outbox %s: the lease ran out before the outcome was recorded; another "
-             "worker has the row",
-             params[0]);
     return rc;
 }
 
+/* Why a claimed row is given back unsent (release). */
+#define WHY_STOP "stopping"
+#define WHY_LEASE "its lease no longer covers a send"
+#define WHY_ERROR "its batch stopped at an error"
+
 /*
- * Gives the claimed row back (what: "outbox" or "notice") because a stop was
- * asked for before or while it was sent: its lease is cleared, so another
- * worker takes it at once, and the attempt is not counted. 0, or -1 (the
- * lease then runs out by itself).
+ * Gives the claimed row back (what: "outbox" or "notice") unsent, for why:
+ * a stop was asked for before or while it was sent, or it is a later row of
+ * a batch (WHY_LEASE, WHY_ERROR). Its lease is cleared, so another worker
+ * takes it at once, and the attempt is not counted. 0, or -1 (the lease then
+ * runs out by itself).
  */
 static int release(struct run *run, const char *what, const char *id, const char *claim,
-                   const char *referral)
+                   const char *referral, const char *why)
 {
     const char *params[3] = {what, id, claim};
     PGresult *r = sql(run, sql_release, 3, params, PGRES_TUPLES_OK);
     if (r == NULL) {
         note(run, DISPATCH_LOG_WARNING,
-             "referral %s: cannot release the %s row while stopping (%s); its lease runs out",
-             referral, what, run->err);
+             "referral %s: cannot release the %s row (%s: %s); its lease runs out", referral, what,
+             why, run->err);
         return -1;
     }
     PQclear(r);
     run->stats->released++;
-    note(run, DISPATCH_LOG_INFO, "referral %s: stopping; %s row %s released unsent", referral, what,
+    note(run, DISPATCH_LOG_INFO, "referral %s: %s; %s row %s released unsent", referral, why, what,
          id);
     return 0;
 }
 
 /*
- * Sends the claimed row (no transaction open, no row locked) and records the
- * outcome under its lease: sent, retry later, or failed for good. A send
- * that fails while a stop is asked for (a command killed with the service,
- * say) is not counted: the row is released for another worker.
+ * The outcome of a send, to be recorded: the statement (sql_sent, sql_retry
+ * or sql_failed), its parameters (borrowed from the claim's result and the
+ * buffers here) and what the row becomes once it is recorded.
  */
-static int deliver(struct run *run, const PGresult *row, enum outcome *outcome)
+struct outcome_rec {
+    const char *text;
+    const char *params[4];
+    enum outcome recorded; /* OUT_SENT, OUT_RETRIED or OUT_FAILED */
+    const char *referral, *dest;
+    int failures;
+    char detail[300], why[ERR_MAX + 1], delay[24];
+};
+
+/*
+ * Sends claimed row i of rows (no transaction open, no row locked) and fills
+ * *rec with the outcome to record: sent, retry later, or failed for good. A
+ * send that fails while a stop is asked for (a command killed with the
+ * service, say) is not counted: the row is released for another worker.
+ * 0 with *rec filled, 1 when the row was released, -1 on error.
+ */
+static int send_row(struct run *run, const PGresult *rows, int i, struct outcome_rec *rec)
 {
-    const char *id = PQgetvalue(row, 0, C_ID), *dest = PQgetvalue(row, 0, C_DEST);
-    const char *referral = PQgetvalue(row, 0, C_REFERRAL), *claim = PQgetvalue(row, 0, C_CLAIM);
-    const char *payload = PQgetvalue(row, 0, C_PAYLOAD);
-    int failures = (int)strtol(PQgetvalue(row, 0, C_ATTEMPTS), NULL, 10) + 1, rc;
-    const struct dispatch_target *target = run->lookup(run->ud, dest);
-    char why[ERR_MAX + 1] = "", detail[300], delay[24];
+    const char *id = PQgetvalue(rows, i, C_ID), *claim = PQgetvalue(rows, i, C_CLAIM);
+    const char *payload = PQgetvalue(rows, i, C_PAYLOAD);
+    const struct dispatch_target *target;
+
+    rec->dest = PQgetvalue(rows, i, C_DEST);
+    rec->referral = PQgetvalue(rows, i, C_REFERRAL);
+    rec->failures = (int)strtol(PQgetvalue(rows, i, C_ATTEMPTS), NULL, 10) + 1;
+    rec->why[0] = '\0';
+    rec->params[0] = id;
+    rec->params[1] = claim;
+    target = run->lookup(run->ud, rec->dest);
     if (target == NULL)
-        snprintf(why, sizeof(why), "no dispatch target is configured for destination '%s'", dest);
-    else if (transport_send(run->tp, target, PQgetvalue(row, 0, C_KEY), payload,
-                            (size_t)PQgetlength(row, 0, C_PAYLOAD), run->opt->timeout_ms, why,
-                            sizeof(why)) == 0) {
-        const char *p_sent[4] = {id, claim, detail, payload};
-        snprintf(detail, sizeof(detail), "sent to %s by %s (attempt %d)", dest,
-                 channel_name(target), failures);
-        if ((rc = record(run, sql_sent, 4, p_sent)) < 0)
-            return -1;
-        *outcome = rc == 0 ? OUT_SENT : OUT_LEASE_LOST;
-        if (rc == 0) {
-            run->unbeaten_sent++;
-            note(run, DISPATCH_LOG_INFO, "referral %s: %s", referral, detail);
-        }
+        snprintf(rec->why, sizeof(rec->why),
+                 "no dispatch target is configured for destination '%s'", rec->dest);
+    else if (transport_send(run->tp, target, PQgetvalue(rows, i, C_KEY), payload,
+                            (size_t)PQgetlength(rows, i, C_PAYLOAD), run->opt->timeout_ms, rec->why,
+                            sizeof(rec->why)) == 0) {
+        snprintf(rec->detail, sizeof(rec->detail), "sent to %s by %s (attempt %d)", rec->dest,
+                 channel_name(target), rec->failures);
+        rec->text = sql_sent;
+        rec->recorded = OUT_SENT;
+        rec->params[2] = rec->detail;
+        rec->params[3] = payload;
         return 0;
     }
-    if (stop_requested && target != NULL) {
-        *outcome = OUT_RELEASED;
-        return release(run, "outbox", id, claim, referral) == 0 ? 0 : -1;
+    if (stop_requested && target != NULL)
+        return release(run, "outbox", id, claim, rec->referral, WHY_STOP) == 0 ? 1 : -1;
+    if (rec->why[0] == '\0')
+        snprintf(rec->why, sizeof(rec->why), "delivery failed");
+    rec->params[2] = rec->why;
+    if (rec->failures >= run->opt->max_attempts) {
+        snprintf(rec->detail, sizeof(rec->detail),
+                 "dispatch to %s failed after %d attempts: %.200s", rec->dest, rec->failures,
+                 rec->why);
+        rec->text = sql_failed;
+        rec->recorded = OUT_FAILED;
+        rec->params[3] = rec->detail;
+        return 0;
     }
-    if (why[0] == '\0')
-        snprintf(why, sizeof(why), "delivery failed");
-    if (failures >= run->opt->max_attempts) {
-        const char *p_out[4] = {id, claim, why, detail};
-        snprintf(detail, sizeof(detail), "dispatch to %s failed after %d attempts: %.200s", dest,
-                 failures, why);
-        if ((rc = record(run, sql_failed, 4, p_out)) < 0)
-            return -1;
-        *outcome = rc == 0 ? OUT_FAILED : OUT_LEASE_LOST;
+    snprintf(rec->delay, sizeof(rec->delay), "%ld",
+             dispatch_backoff_ms(run->opt->backoff_ms, rec->failures, run->opt->backoff_cap_ms));
+    rec->text = sql_retry;
+    rec->recorded = OUT_RETRIED;
+    rec->params[3] = rec->delay;
+    return 0;
+}
+
+/* Counts and logs an outcome once its statement ran: rc 0 recorded, 1 the lease was lost. */
+static void tally(struct run *run, const struct outcome_rec *rec, int rc)
+{
+    if (rc != 0) {
+        run->stats->lost_leases++;
+        note(run, DISPATCH_LOG_WARNING,
+             "outbox %s: the lease ran out before the outcome was recorded; another worker has "
+             "the row",
+             rec->params[0]);
+    }
+    switch (rec->recorded) {
+    case OUT_SENT:
+        if (rc != 0)
+            break;
+        run->stats->sent++;
+        run->unbeaten_sent++;
+        note(run, DISPATCH_LOG_INFO, "referral %s: %s", rec->referral, rec->detail);
+        break;
+    case OUT_FAILED:
+        if (rc != 0)
+            break;
+        run->stats->failed++;
         /* Once, with the referral a person looks up: `referral retry` takes this id. */
+        note(run, DISPATCH_LOG_ERROR, "referral %s: delivery failed for good: %s", rec->referral,
+             rec->detail);
+        break;
+    case OUT_RETRIED:
         if (rc == 0)
-            note(run, DISPATCH_LOG_ERROR, "referral %s: delivery failed for good: %s", referral,
-                 detail);
-        return 0;
+            run->stats->retried++;
+        note(run, DISPATCH_LOG_INFO, "referral %s: attempt %d to %s failed (%s); next in %s ms",
+             rec->referral, rec->failures, rec->dest, rec->why, rec->delay);
+        break;
+    default:
+        break;
     }
-    snprintf(delay, sizeof(delay), "%ld",
-             dispatch_backoff_ms(run->opt->backoff_ms, failures, run->opt->backoff_cap_ms));
-    {
-        const char *p_out[4] = {id, claim, why, delay};
-        if ((rc = record(run, sql_retry, 4, p_out)) < 0)
-            return -1;
-    }
-    *outcome = rc == 0 ? OUT_RETRIED : OUT_LEASE_LOST;
-    note(run, DISPATCH_LOG_INFO, "referral %s: attempt %d to %s failed (%s); next in %s ms",
-         referral, failures, dest, why, delay);
+}
+
+/*
+ * Records the outcome of a send at once, in a transaction of its own: a row
+ * that has left is never left unrecorded behind another row's send, so a
+ * worker that dies sends again at most the one row it had in flight. Counted
+ * and logged. 0, or -1 when it could not be recorded (run->err; its lease
+ * runs out and the row is sent again, under the same key).
+ */
+static int record_outcome(struct run *run, const struct outcome_rec *rec)
+{
+    int rc = record(run, rec->text, 4, rec->params);
+    if (rc < 0)
+        return -1;
+    tally(run, rec, rc);
     return 0;
 }
 
@@ -381,70 +445,101 @@ static void unprepare(struct run *run)
     run->prepared = 0;
 }
 
+/* Milliseconds since t0 (CLOCK_MONOTONIC). */
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - t0->tv_sec) * 1000L + (now.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
 /* The lease a claim takes: what a send may last, twice over, and a second. */
 static long lease_ms(const struct dispatch_options *opt)
 {
     return opt->lease_ms > 0 ? opt->lease_ms : 2 * opt->timeout_ms + 1000;
 }
 
-/* 1 when a row was handled, 0 when none is ready, -1 on error (run->err, run->sqlstate). */
-static int dispatch_one(struct run *run)
+/*
+ * Rows one claim takes: opt->batch, or one at a time when the lease does not
+ * cover two whole sends (a batch's later rows would only be released).
+ */
+static int claim_size(const struct dispatch_options *opt)
 {
-    PGresult *row = NULL;
-    char lease[24];
-    const char *params[1] = {lease};
-    int rc = -1;
-    enum outcome outcome = OUT_HELD;
+    return lease_ms(opt) >= 2 * opt->timeout_ms ? opt->batch : 1;
+}
+
+/*
+ * Claims up to a batch of ready rows in one short transaction (one commit
+ * and one identity check for the batch, not per row), then sends them one by
+ * one with no lock held, recording each outcome as soon as its send ends. A
+ * row after the first is sent only while its lease still covers a whole
+ * send; the rest, and those not sent when a stop or hangup is asked for, are
+ * released for another worker (or the next run) at once: the send in flight
+ * is finished and recorded. 1 when a row was handled, 0 when none is ready, -1 on error
+ * (run->err, run->sqlstate; the rows of the batch not yet tried are then
+ * released while the connection lasts, else they wait for their leases).
+ */
+static int dispatch_batch(struct run *run)
+{
+    PGresult *rows = NULL;
+    char lease[24], size[12];
+    const char *params[2] = {lease, size};
+    struct timespec claimed;
+    struct outcome_rec rec;
+    long lease_len = lease_ms(run->opt);
+    int n = 0, i = 0, tried = 0, rc = -1;
 
     run->sqlstate[0] = '\0';
     if (!run->prepared && prepare(run) != 0)
+        return -1;
+    snprintf(lease, sizeof(lease), "%ld", lease_len);
+    snprintf(size, sizeof(size), "%d", claim_size(run->opt));
+    /* The claim commits on its own: the sends below hold no row lock. */
+    if ((rows = sql(run, sql_claim, 2, params, PGRES_TUPLES_OK)) == NULL)
         goto out;
-    snprintf(lease, sizeof(lease), "%ld", lease_ms(run->opt));
-    /* The claim commits on its own: the send below holds no row lock. */
-    if ((row = sql(run, sql_claim, 1, params, PGRES_TUPLES_OK)) == NULL)
-        goto out;
-    if (PQntuples(row) == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (strcmp(PQgetvalue(row, 0, C_ACTION), "held") == 0)
-        note(run, DISPATCH_LOG_WARNING, "referral %s held: %s", PQgetvalue(row, 0, C_REFERRAL),
-             PQgetvalue(row, 0, C_REASON));
-    else if (stop_requested) {
-        /* Stopping: nothing has left yet, so another worker sends it now. */
-        rc = release(run, "outbox", PQgetvalue(row, 0, C_ID), PQgetvalue(row, 0, C_CLAIM),
-                     PQgetvalue(row, 0, C_REFERRAL)) == 0
-                 ? 1
-                 : -1;
-        goto out;
-    } else if (deliver(run, row, &outcome) != 0)
+    clock_gettime(CLOCK_MONOTONIC, &claimed);
+    n = PQntuples(rows);
+    for (i = 0; i < n; i++) {
+        const char *referral = PQgetvalue(rows, i, C_REFERRAL);
+        int sent;
+        if (strcmp(PQgetvalue(rows, i, C_ACTION), "held") == 0) {
+            note(run, DISPATCH_LOG_WARNING, "referral %s held: %s", referral,
+                 PQgetvalue(rows, i, C_REASON));
+            run->stats->held++;
+            continue;
+        }
+        if (ending() || (tried && ms_since(&claimed) + run->opt->timeout_ms >= lease_len)) {
+            /* Nothing of it has left: another worker sends it now. */
+            if (release(run, "outbox", PQgetvalue(rows, i, C_ID), PQgetvalue(rows, i, C_CLAIM),
+                        referral, ending() ? WHY_STOP : WHY_LEASE) != 0)
+                goto out;
+            continue;
+        }
+        tried = 1;
+        if ((sent = send_row(run, rows, i, &rec)) < 0)
+            goto out;
         /* Not recorded: the lease runs out and the row is sent again, with the same key. */
-        goto out;
-    switch (outcome) {
-    case OUT_SENT:
-        run->stats->sent++;
-        break;
-    case OUT_HELD:
-        run->stats->held++;
-        break;
-    case OUT_RETRIED:
-        run->stats->retried++;
-        break;
-    case OUT_FAILED:
-        run->stats->failed++;
-        break;
-    case OUT_LEASE_LOST:
-        run->stats->lost_leases++;
-        break;
-    case OUT_RELEASED:
-        break; /* counted by release() */
+        if (sent == 0 && record_outcome(run, &rec) != 0)
+            goto out;
     }
-    rc = 1;
+    rc = n > 0;
 out:
     if (rc < 0 && PQstatus(run->conn) == CONNECTION_OK &&
         PQtransactionStatus(run->conn) != PQTRANS_IDLE)
         PQclear(PQexec(run->conn, "ROLLBACK"));
-    PQclear(row);
+    if (rc < 0 && rows != NULL) {
+        /* Row i failed (sent or not, it keeps its lease); the rest never left. */
+        char keep[ERR_MAX + 1], state[6];
+        snprintf(keep, sizeof(keep), "%s", run->err);
+        snprintf(state, sizeof(state), "%s", run->sqlstate);
+        for (int j = i + 1; j < n && PQstatus(run->conn) == CONNECTION_OK; j++)
+            if (strcmp(PQgetvalue(rows, j, C_ACTION), "send") == 0)
+                release(run, "outbox", PQgetvalue(rows, j, C_ID), PQgetvalue(rows, j, C_CLAIM),
+                        PQgetvalue(rows, j, C_REFERRAL), WHY_ERROR);
+        snprintf(run->err, run->errlen, "%s", keep);
+        snprintf(run->sqlstate, sizeof(run->sqlstate), "%s", state);
+    }
+    PQclear(rows);
     return rc;
 }
 
@@ -483,7 +578,7 @@ static int notice_one(struct run *run)
                        sizeof(why)) == 0)
         outcome = "sent";
     else if (stop_requested) {
-        rc = release(run, "notice", id, claim, referral) == 0 ? 1 : -1;
+        rc = release(run, "notice", id, claim, referral, WHY_STOP) == 0 ? 1 : -1;
         goto out;
     } else if (failures >= run->opt->max_attempts)
         outcome = "failed";
@@ -526,13 +621,6 @@ out:
     PQclear(done);
     PQclear(row);
     return rc;
-}
-
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(now.tv_sec - t0->tv_sec) * 1000L + (now.tv_nsec - t0->tv_nsec) / 1000000L;
 }
 
 /*
@@ -698,6 +786,11 @@ int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
         snprintf(err, errlen, "dispatch: max_attempts, timeout and idle must be positive");
         return -1;
     }
+    if (opt->batch < 1 || opt->batch > DISPATCH_BATCH_MAX) {
+        snprintf(err, errlen, "dispatch: a batch is 1 to %d rows, not %d", DISPATCH_BATCH_MAX,
+                 opt->batch);
+        return -1;
+    }
     if ((run.tp = transport_new(err, errlen)) == NULL)
         return -1;
     /* No SA_RESTART: the signal cuts an idle sleep short. SIGPIPE: a command that
@@ -725,7 +818,7 @@ int dispatch_run(PGconn *conn, dispatch_lookup_fn lookup, void *ud,
             break;
         }
         /* A referral, then a notice: neither queue waits for the other to drain. */
-        r = dispatch_one(&run);
+        r = dispatch_batch(&run);
         if (r >= 0) {
             int n = notice_one(&run);
             r = n < 0 ? n : (r > 0 || n > 0);

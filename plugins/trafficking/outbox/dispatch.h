@@ -1,8 +1,9 @@
 /*
  * dispatch.h: the dispatcher, the only way a referral leaves: it claims ready
- * outbox rows one at a time (FOR UPDATE SKIP LOCKED, then a lease), re-checks
- * that the referral may still leave, sends it with its idempotency key with
- * no lock held and records the outcome under the lease. It never sends a referral whose consent is
+ * outbox rows a batch at a time (FOR UPDATE SKIP LOCKED, then a lease per
+ * row), re-checks that each referral may still leave, sends them one by one
+ * with their idempotency keys with no lock held and records the outcomes under
+ * the leases. It never sends a referral whose consent is
  * revoked or expired, and never decides where a destination is: targets come from a lookup.
  */
 #ifndef TRF_DISPATCH_H
@@ -35,6 +36,7 @@ struct dispatch_options {
     long timeout_ms;     /* per send: webhook request or command run */
     long idle_ms;        /* long-running mode: longest wait for a NOTIFY when nothing is ready */
     long lease_ms;       /* how long a claimed row is this worker's; 0: 2 * timeout_ms + 1 s */
+    int batch;           /* rows one claim takes, 1 to DISPATCH_BATCH_MAX */
     dispatch_log_fn log; /* may be NULL */
     void *log_ud;
     /*
@@ -61,12 +63,17 @@ struct dispatch_stats {
     long lost_leases; /* outcomes not recorded: the lease ran out and another worker took it */
     long wakeups;     /* long-running mode: woken by a NOTIFY */
     long reconnects;
-    long released; /* leases given back unsent because a stop was asked for */
+    long released; /* leases given back unsent: a stop or hangup, or a batch cut short */
     int hangup;    /* the run ended on SIGHUP, after the cycle under way */
     long notices_sent, notices_retried, notices_failed; /* notices to people */
 };
 
-/* Defaults: 8 attempts, 1 s doubling to at most 1 h, 30 s timeout, 30 s idle, lease from timeout.
+/* The most rows one claim takes (outbox_claim_v2). */
+#define DISPATCH_BATCH_MAX 100
+
+/*
+ * Defaults: 8 attempts, 1 s doubling to at most 1 h, 30 s timeout, 30 s idle, lease from timeout,
+ * claims of 16 rows.
  */
 void dispatch_options_init(struct dispatch_options *opt);
 
@@ -79,7 +86,8 @@ void dispatch_options_init(struct dispatch_options *opt);
  * previous handlers are restored on return): a send under way is finished and
  * recorded, a row claimed but not yet sent (or whose send the stop cut short)
  * is released at once for another worker. SIGHUP (also with opt->once) ends
- * the run with 0 once the cycle under way is done, its send recorded. It reconnects conn with
+ * the run with 0 once the send under way is done and recorded; the rest of
+ * its batch is released unsent. It reconnects conn with
  * backoff when the server goes away. Notices to people are claimed and sent the same way when
  * opt->notice_target is set. With opt->worker it records its health (start, good cycles, sends,
  * errors, stop) in the database. Counts go to *stats (zeroed first). Returns 0, or -1 with the
