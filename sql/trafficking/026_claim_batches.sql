@@ -6,20 +6,57 @@
 -- trip). A batch claim takes the first p_max ready rows of the caller's
 -- agency in claim order, each checked and leased exactly as a single claim
 -- checks and leases it (each with a claim token of its own, so an outcome is
--- recorded only under that row's lease); the dispatcher sends them one by
--- one and records their outcomes together. A worker that dies leaves each
--- row's lease to run out, as before, and another sends it again under the
--- same idempotency key.
+-- recorded only under that row's lease). The dispatcher sends them one by
+-- one, each later row only after outbox_confirm_v1 checked it again and
+-- built its payload anew (a consent revoked while an earlier row was on its
+-- way stops it), and records each outcome as its send ends. A worker that
+-- dies leaves each row's lease to run out, as before, and another sends the
+-- one it had in flight again under the same idempotency key.
+
+-- Vets the outbox row o of referral r as it is now (consent, declines, safe
+-- contact, the referral's state: outbox_unsafe) and either holds it (action
+-- 'held' with the reason; a referral whose consent no longer allows it is
+-- revoked, any other hold is written to the referral's history) or builds
+-- the payload it must leave with, from the live facts (action 'send').
+-- Internal: no grants; it runs inside outbox_claim_v2 and outbox_confirm_v1.
+CREATE FUNCTION trafficking.outbox_vet(o trafficking.outbox, r trafficking.referrals,
+                                       OUT action text, OUT reason text, OUT payload text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    u record;
+BEGIN
+    SELECT * INTO u FROM trafficking.outbox_unsafe(o, r);
+    IF u.why IS NULL THEN
+        action := 'send';
+        payload := trafficking.outbox_payload(o)::text;
+        RETURN;
+    END IF;
+    IF u.must_revoke THEN
+        PERFORM trafficking.referral_move(r.id, 'revoked', u.why);
+    ELSIF r.state = 'queued' THEN
+        -- The caseworker sees it in the referral's history and in `referral attention`.
+        INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,
+                                                  to_state, detail)
+        VALUES (r.id, r.agency_id, casehost.current_actor(), r.state, r.state, u.why);
+    END IF;
+    UPDATE trafficking.outbox x SET state = 'held', last_error = u.why, claimed_until = NULL,
+                                    claim_token = NULL
+     WHERE x.id = o.id;
+    action := 'held';
+    reason := u.why;
+END
+$$;
 
 -- Claims up to p_max (1 to 100) of the oldest ready outbox rows of the
 -- caller's agency: each row and its referral locked with SKIP LOCKED (a row
--- someone else holds is passed over, never waited for), checked again as it
--- is now, and then either held (action 'held', with the reason) or leased to
--- the caller for p_lease_ms with the payload built now from the live facts
--- and the referral's fields (action 'send'). Rows come in claim order
--- (next_attempt_at, id). The caller sends after this statement committed and
--- records each outcome with the row's claim; when a lease ran out and another
--- worker took the row, its outcome is not recorded.
+-- someone else holds is passed over, never waited for), vetted as it is now
+-- (outbox_vet), and then either held (action 'held', with the reason) or
+-- leased to the caller for p_lease_ms with the payload built now (action
+-- 'send'). Rows come in claim order (next_attempt_at, id). The caller sends
+-- the first row after this statement committed, and each later row only once
+-- outbox_confirm_v1 vetted it again just before its send; it records each
+-- outcome with the row's claim; when a lease ran out and another worker took
+-- the row, its outcome is not recorded.
 CREATE FUNCTION trafficking.outbox_claim_v2(p_lease_ms bigint, p_max integer)
 RETURNS TABLE (id bigint, referral_id bigint, destination_id text, payload text,
                idempotency_key text, attempts integer, action text, reason text, claim text)
@@ -27,7 +64,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     o trafficking.outbox;
     r trafficking.referrals;
-    u record;
+    v record;
     token uuid;
 BEGIN
     PERFORM trafficking.require_service();
@@ -43,21 +80,10 @@ BEGIN
                 FOR UPDATE OF x, y SKIP LOCKED
     LOOP
         SELECT * INTO r FROM trafficking.referrals y WHERE y.id = o.referral_id;
-        SELECT * INTO u FROM trafficking.outbox_unsafe(o, r);
-        IF u.why IS NOT NULL THEN
-            IF u.must_revoke THEN
-                PERFORM trafficking.referral_move(r.id, 'revoked', u.why);
-            ELSIF r.state = 'queued' THEN
-                -- The caseworker sees it in the referral's history and in `referral attention`.
-                INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id,
-                                                          from_state, to_state, detail)
-                VALUES (r.id, r.agency_id, casehost.current_actor(), r.state, r.state, u.why);
-            END IF;
-            UPDATE trafficking.outbox x SET state = 'held', last_error = u.why,
-                                            claimed_until = NULL, claim_token = NULL
-             WHERE x.id = o.id;
+        SELECT * INTO v FROM trafficking.outbox_vet(o, r);
+        IF v.action = 'held' THEN
             RETURN QUERY SELECT o.id, o.referral_id, o.destination_id, NULL::text,
-                                o.idempotency_key, o.attempts, 'held'::text, u.why, NULL::text;
+                                o.idempotency_key, o.attempts, 'held'::text, v.reason, NULL::text;
             CONTINUE;
         END IF;
         token := gen_random_uuid();
@@ -66,23 +92,53 @@ BEGIN
                                + greatest(1000, least(p_lease_ms, 86400000)) * interval '1 millisecond',
                claim_token = token
          WHERE x.id = o.id;
-        RETURN QUERY SELECT o.id, o.referral_id, o.destination_id,
-                            trafficking.outbox_payload(o)::text, o.idempotency_key, o.attempts,
-                            'send'::text, NULL::text, token::text;
+        RETURN QUERY SELECT o.id, o.referral_id, o.destination_id, v.payload, o.idempotency_key,
+                            o.attempts, 'send'::text, NULL::text, token::text;
     END LOOP;
 END
 $$;
 
--- The single-row claim is a batch of one: one body decides what may leave.
-CREATE OR REPLACE FUNCTION trafficking.outbox_claim_v1(p_lease_ms bigint)
-RETURNS TABLE (id bigint, referral_id bigint, destination_id text, payload text,
-               idempotency_key text, attempts integer, action text, reason text, claim text)
+-- Vets the claimed row p_outbox again just before it is sent, when it was
+-- claimed some sends ago in a batch: 'send' with the payload built now;
+-- 'held' with the reason when it may not leave now (held by this call, as a
+-- claim holds it); 'lost' with the reason when it is no longer the caller's
+-- to send (held by someone since the claim, a consent revoked say, or the
+-- claim p_claim is no longer its lease). It takes no lock and writes nothing
+-- unless it holds the row, so that it costs no commit of its own: a change
+-- committed after it is found when the outcome is recorded, as for a row
+-- sent right after its claim.
+CREATE FUNCTION trafficking.outbox_confirm_v1(p_outbox bigint, p_claim text,
+                                              OUT action text, OUT reason text, OUT payload text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o trafficking.outbox;
+    r trafficking.referrals;
 BEGIN
-    RETURN QUERY SELECT * FROM trafficking.outbox_claim_v2(p_lease_ms, 1);
+    PERFORM trafficking.require_service();
+    SELECT * INTO o FROM trafficking.outbox x WHERE x.id = p_outbox;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox row % not found', p_outbox USING ERRCODE = 'no_data_found';
+    END IF;
+    IF o.state <> 'pending' THEN
+        action := 'lost';
+        reason := format('it became %s since it was claimed%s', o.state,
+                         coalesce(' (' || o.last_error || ')', ''));
+        RETURN;
+    END IF;
+    IF o.claim_token IS NULL OR o.claim_token::text <> p_claim
+       OR o.claimed_until <= clock_timestamp() THEN
+        action := 'lost';
+        reason := 'its lease ran out';
+        RETURN;
+    END IF;
+    SELECT * INTO r FROM trafficking.referrals y WHERE y.id = o.referral_id;
+    SELECT * INTO action, reason, payload FROM trafficking.outbox_vet(o, r);
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION trafficking.outbox_claim_v2(bigint, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION trafficking.outbox_claim_v2(bigint, integer)
+REVOKE EXECUTE ON FUNCTION trafficking.outbox_vet(trafficking.outbox, trafficking.referrals),
+    trafficking.outbox_claim_v2(bigint, integer), trafficking.outbox_confirm_v1(bigint, text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION trafficking.outbox_claim_v2(bigint, integer),
+    trafficking.outbox_confirm_v1(bigint, text)
     TO casehost_service, casehost_app;

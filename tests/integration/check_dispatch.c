@@ -834,8 +834,9 @@ START_TEST(a_batch_claim_takes_the_oldest_rows_each_under_its_own_lease)
 END_TEST
 
 /*
- * A dispatcher's batches leave in claim order, each row recorded as sent;
- * --batch bounds a claim (1 to 100, a usage error beyond).
+ * A dispatcher claims --batch rows at a time (7 rows: claims of 3, 3 and 1)
+ * and they leave in claim order, each recorded as sent; --batch 1 claims
+ * each row alone; --batch is 1 to 100, a usage error beyond.
  */
 START_TEST(batches_leave_in_claim_order)
 {
@@ -845,6 +846,7 @@ START_TEST(batches_leave_in_claim_order)
     seed(7, "hotline", "mandatory_report", NULL);
     DISPATCH("--timeout-ms", "5000", "--batch", "3", NULL);
     COUNTS(7, 0, 0, 0);
+    ck_assert_int_eq(count("claims"), 3);
     n = load_records();
     ck_assert_int_eq(n, 7);
     for (int i = 0; i < n; i++) {
@@ -854,6 +856,10 @@ START_TEST(batches_leave_in_claim_order)
         ck_assert_str_eq(recs[i].key, db_text(sql));
     }
     ck_assert_int_eq(check_every_key_accepted_once(7), 0);
+    seed(2, "hotline", "mandatory_report", NULL);
+    DISPATCH("--timeout-ms", "5000", "--batch", "1", NULL);
+    COUNTS(2, 0, 0, 0);
+    ck_assert_int_eq(count("claims"), 2);
     ck_assert_int_eq(
         tl_run(&r, db, cfg, TL_AS, "a_svc", "dispatch", "--once", "--batch", "101", NULL), 2);
     HAS(r.err, "--batch");
@@ -882,7 +888,7 @@ START_TEST(an_error_mid_batch_releases_the_rows_not_yet_tried)
              " EXECUTE FUNCTION public.refuse_sent()",
              referral_id(1));
     db_exec(sql);
-    st = tl_run(&r, db, cfg, TL_AS, "a_svc", "--json", "dispatch", "--once", "--lease-ms", "1000",
+    st = tl_run(&r, db, cfg, TL_AS, "a_svc", "--json", "dispatch", "--once", "--lease-ms", "3000",
                 "--timeout-ms", "400", "--batch", "10", NULL);
     ck_assert_msg(st != 0 && st != 3, "exit %d\nstdout: %s\nstderr: %s", st, r.out, r.err);
     HAS(r.err, "refused by the test");
@@ -901,7 +907,7 @@ START_TEST(an_error_mid_batch_releases_the_rows_not_yet_tried)
     /* the released rows leave at once; the one that kept its lease once it ran out */
     DISPATCH("--timeout-ms", "400", NULL);
     COUNTS(2, 0, 0, 0);
-    sleep_ms(1100);
+    sleep_ms(3100);
     DISPATCH("--timeout-ms", "400", NULL);
     COUNTS(1, 0, 0, 0);
     ck_assert_int_eq(check_every_key_accepted_once(4), 1);
@@ -1382,6 +1388,89 @@ static long elapsed_ms(const struct timespec *t0)
 }
 
 /*
+ * A batch's later rows are vetted again just before they leave: the person
+ * withdraws consent while the first referral of the batch is on its way (the
+ * receiver holds that request 2 s), and the second, claimed with it under
+ * the same consent, never leaves: its referral is revoked and its row held.
+ * Withdrawn behind the program's back (the consent row changed), the check
+ * before the second send finds it and holds the row; withdrawn with `consent
+ * revoke` (both referrals revoked and held at once), the first, already on
+ * its way, is logged as an error (it left, and its send cannot be recorded
+ * against a revoked referral), and the second is not sent.
+ */
+static const struct revoke_case {
+    const char *name;
+    int by_command;      /* `consent revoke`, else an UPDATE of the consent */
+    const char *logs[2]; /* what the dispatcher's log must say */
+} revoke_cases[] = {
+    {"consent changed behind the program", 0, {"held: not sent: consent ", "was revoked at"}},
+    {"consent revoke",
+     1,
+     {"but the send was not recorded: outbox row ",
+      "not sent: it became held since it was claimed (referral revoked)"}},
+};
+
+START_TEST(consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows)
+{
+    const struct revoke_case *c = &revoke_cases[_i];
+    struct tl_proc d;
+    char consent_id[24], sql[300], *err;
+    start_sink_stalling(0, 0, 0, 1);
+    configure_webhook();
+    snprintf(consent_id, sizeof(consent_id), "%s", make_consent());
+    seed(2, "hotline", "consent", consent_id);
+    spawn_dispatcher(&d, "revoke", "30000");
+    for (int i = 0; i < 500 && db_value("SELECT count(*) FROM trafficking.outbox"
+                                        " WHERE claim_token IS NOT NULL") < 2;
+         i++)
+        sleep_ms(10);
+    ck_assert_int_eq(db_value("SELECT count(*) FROM trafficking.outbox"
+                              " WHERE claim_token IS NOT NULL"),
+                     2);
+    sleep_ms(300); /* the first request is held by the receiver */
+    if (c->by_command) {
+        ck_assert_msg(tl_run(&r, db, cfg, TL_AS, "a_worker", "consent", "revoke", consent_id,
+                             "--reason", "person withdrew", NULL) == 0,
+                      "%s: consent revoke: %s", c->name, r.err);
+    } else {
+        snprintf(sql, sizeof(sql),
+                 "UPDATE trafficking.consents SET revoked_at = now(),"
+                 " revoke_reason = 'person withdrew' WHERE id = %s",
+                 consent_id);
+        db_exec(sql);
+    }
+    /* the first is answered after the receiver's pause; then the second is looked at */
+    for (int i = 0; i < 1000; i++) {
+        int seen;
+        err = tl_read_file(d.err);
+        seen = err != NULL && strstr(err, c->logs[1]) != NULL;
+        free(err);
+        if (seen)
+            break;
+        sleep_ms(10);
+    }
+    kill(d.pid, SIGTERM);
+    /* 3: this run held a referral */
+    ck_assert_int_eq(tl_reap(&d), c->by_command ? 0 : 3);
+    ck_assert_int_eq(load_records(), 1);
+    snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.outbox WHERE referral_id = %s",
+             referral_id(1));
+    ck_assert_str_eq(db_text(sql), "held");
+    snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.referrals WHERE id = %s",
+             referral_id(1));
+    ck_assert_str_eq(db_text(sql), "revoked");
+    snprintf(sql, sizeof(sql),
+             "SELECT idempotency_key FROM trafficking.outbox WHERE referral_id = %s",
+             referral_id(0));
+    ck_assert_str_eq(recs[0].key, db_text(sql));
+    err = tl_read_file(d.err);
+    HAS(err, c->logs[0]);
+    HAS(err, c->logs[1]);
+    free(err);
+}
+END_TEST
+
+/*
  * SIGHUP: the host config is read only when the process starts, so the
  * dispatcher finishes the cycle under way (the send in flight is recorded as
  * sent, not released; the rows claimed with it and not sent are released)
@@ -1447,6 +1536,8 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, a_batch_claim_takes_the_oldest_rows_each_under_its_own_lease);
     tcase_add_test(tc, batches_leave_in_claim_order);
     tcase_add_test(tc, an_error_mid_batch_releases_the_rows_not_yet_tried);
+    tcase_add_loop_test(kill, consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows, 0,
+                        (int)(sizeof(revoke_cases) / sizeof(revoke_cases[0])));
     tcase_add_test(tc, spool_writes_one_file_per_referral_and_never_twice);
     tcase_add_test(tc, a_safety_change_after_queueing_reaches_the_payload_sent);
     tcase_add_loop_test(tc, command_gets_the_json_on_stdin, 0,

@@ -246,8 +246,8 @@ static const struct ch_arg dispatch_args[] = {
                     "(default: twice the timeout and 1 s)",
                     NULL, NULL, 1000, 86400L * 1000},
     [D_BATCH] = {"--batch", CH_ARG_INT, 0,
-                 "ready referrals claimed at once, sent one by one, their outcomes recorded "
-                 "together (default 16; 1: one at a time)",
+                 "ready referrals claimed at once, then each checked again and sent in turn, "
+                 "its outcome recorded as its send ends (default 16; 1: one at a time)",
                  NULL, "N", 1, 100},
     [D_WORKER] = {"--worker", CH_ARG_TEXT, 0,
                   "the name its health is recorded under (default: the host name)", NULL, "NAME", 0,
@@ -330,6 +330,8 @@ static int cmd_dispatch(struct ch_ctx *ctx, const struct ch_value *v, void *ud)
         api->out_int(ctx, "reconnects", st.reconnects);
     if (st.released > 0)
         api->out_int(ctx, "released", st.released);
+    if (st.claims > 0)
+        api->out_int(ctx, "claims", st.claims);
     if (watch.changed)
         api->out_bool(ctx, "deployed", 1);
     if (st.hangup)

@@ -49,6 +49,14 @@ static const char sql_claim[] =
     "SELECT id, referral_id, destination_id, payload, idempotency_key, attempts, action, reason,"
     "       claim FROM trafficking.outbox_claim_v2($1::bigint, $2::integer)";
 
+/*
+ * A row claimed some sends ago in a batch, vetted again just before its send
+ * ($1 the row, $2 its claim): 'send' with the payload built now, 'held' (by
+ * this call) or 'lost' (no longer this worker's to send), with the reason.
+ */
+static const char sql_confirm[] =
+    "SELECT action, reason, payload FROM trafficking.outbox_confirm_v1($1::bigint, $2)";
+
 /* The outcomes, recorded only while the lease ($2) is still this worker's: true, else false. */
 static const char sql_sent[] = "SELECT trafficking.outbox_sent_v2($1, $2, $3, $4)";
 static const char sql_retry[] = "SELECT trafficking.outbox_retry_v2($1, $2, $3, $4::bigint)";
@@ -83,8 +91,8 @@ static const char sql_listen[] = "LISTEN trafficking_outbox";
  * Statements run for every row, prepared once per connection: planning the
  * join under row-level security costs more than running it.
  */
-static const char *const hot[] = {sql_claim, sql_sent, sql_retry, sql_notice_claim,
-                                  sql_notice_done};
+static const char *const hot[] = {sql_claim, sql_confirm,      sql_sent,
+                                  sql_retry, sql_notice_claim, sql_notice_done};
 #define N_HOT (sizeof(hot) / sizeof(hot[0]))
 #define HOT_NAME "trafficking_dispatch_%zu"
 
@@ -263,13 +271,22 @@ static int release(struct run *run, const char *what, const char *id, const char
 {
     const char *params[3] = {what, id, claim};
     PGresult *r = sql(run, sql_release, 3, params, PGRES_TUPLES_OK);
+    int ours;
     if (r == NULL) {
         note(run, DISPATCH_LOG_WARNING,
              "referral %s: cannot release the %s row (%s: %s); its lease runs out", referral, what,
              why, run->err);
         return -1;
     }
+    ours = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
+    if (!ours) {
+        note(run, DISPATCH_LOG_INFO,
+             "referral %s: %s; %s row %s was no longer this worker's (held or taken since its "
+             "claim): nothing to release",
+             referral, why, what, id);
+        return 0;
+    }
     run->stats->released++;
     note(run, DISPATCH_LOG_INFO, "referral %s: %s; %s row %s released unsent", referral, why, what,
          id);
@@ -291,16 +308,17 @@ struct outcome_rec {
 };
 
 /*
- * Sends claimed row i of rows (no transaction open, no row locked) and fills
- * *rec with the outcome to record: sent, retry later, or failed for good. A
- * send that fails while a stop is asked for (a command killed with the
- * service, say) is not counted: the row is released for another worker.
- * 0 with *rec filled, 1 when the row was released, -1 on error.
+ * Sends claimed row i of rows with payload (len bytes, borrowed until the
+ * outcome is recorded; no transaction open, no row locked) and fills *rec
+ * with the outcome to record: sent, retry later, or failed for good. A send
+ * that fails while a stop is asked for (a command killed with the service,
+ * say) is not counted: the row is released for another worker. 0 with *rec
+ * filled, 1 when the row was released, -1 on error.
  */
-static int send_row(struct run *run, const PGresult *rows, int i, struct outcome_rec *rec)
+static int send_row(struct run *run, const PGresult *rows, int i, const char *payload, size_t len,
+                    struct outcome_rec *rec)
 {
     const char *id = PQgetvalue(rows, i, C_ID), *claim = PQgetvalue(rows, i, C_CLAIM);
-    const char *payload = PQgetvalue(rows, i, C_PAYLOAD);
     const struct dispatch_target *target;
 
     rec->dest = PQgetvalue(rows, i, C_DEST);
@@ -313,9 +331,8 @@ static int send_row(struct run *run, const PGresult *rows, int i, struct outcome
     if (target == NULL)
         snprintf(rec->why, sizeof(rec->why),
                  "no dispatch target is configured for destination '%s'", rec->dest);
-    else if (transport_send(run->tp, target, PQgetvalue(rows, i, C_KEY), payload,
-                            (size_t)PQgetlength(rows, i, C_PAYLOAD), run->opt->timeout_ms, rec->why,
-                            sizeof(rec->why)) == 0) {
+    else if (transport_send(run->tp, target, PQgetvalue(rows, i, C_KEY), payload, len,
+                            run->opt->timeout_ms, rec->why, sizeof(rec->why)) == 0) {
         snprintf(rec->detail, sizeof(rec->detail), "sent to %s by %s (attempt %d)", rec->dest,
                  channel_name(target), rec->failures);
         rec->text = sql_sent;
@@ -349,11 +366,19 @@ static int send_row(struct run *run, const PGresult *rows, int i, struct outcome
 /* Counts and logs an outcome once its statement ran: rc 0 recorded, 1 the lease was lost. */
 static void tally(struct run *run, const struct outcome_rec *rec, int rc)
 {
-    if (rc != 0) {
+    if (rc != 0 && rec->recorded == OUT_SENT) {
+        /* It left: whoever holds the row now must learn that from the log. */
+        run->stats->lost_leases++;
+        note(run, DISPATCH_LOG_ERROR,
+             "referral %s: %s, but the send was not recorded: outbox row %s is no longer this "
+             "worker's (its lease ran out and another worker took it, or it was held or revoked "
+             "while on its way)",
+             rec->referral, rec->detail, rec->params[0]);
+    } else if (rc != 0) {
         run->stats->lost_leases++;
         note(run, DISPATCH_LOG_WARNING,
-             "outbox %s: the lease ran out before the outcome was recorded; another worker has "
-             "the row",
+             "outbox %s: the outcome was not recorded: the row is no longer this worker's (its "
+             "lease ran out and another worker took it, or it was held or revoked meanwhile)",
              rec->params[0]);
     }
     switch (rec->recorded) {
@@ -460,28 +485,67 @@ static long lease_ms(const struct dispatch_options *opt)
 }
 
 /*
+ * What a lease keeps beyond a whole send for recording its outcome: a later
+ * row of a batch is sent only while its lease still covers a send and this.
+ */
+#define LEASE_MARGIN_MS 1000L
+
+/*
  * Rows one claim takes: opt->batch, or one at a time when the lease does not
- * cover two whole sends (a batch's later rows would only be released).
+ * cover two whole sends and the margin (a batch's later rows would only be
+ * released).
  */
 static int claim_size(const struct dispatch_options *opt)
 {
-    return lease_ms(opt) >= 2 * opt->timeout_ms ? opt->batch : 1;
+    return lease_ms(opt) >= 2 * opt->timeout_ms + LEASE_MARGIN_MS ? opt->batch : 1;
+}
+
+/*
+ * Row i of a batch, claimed some sends ago, vetted again just before its send
+ * (outbox_confirm_v1): the result, whose payload (column 2) is the one to
+ * send, when it may leave; NULL with *skip 1 when it was held or is no longer
+ * this worker's (logged), with *skip 0 on error.
+ */
+static PGresult *confirm(struct run *run, const PGresult *rows, int i, int *skip)
+{
+    const char *params[2] = {PQgetvalue(rows, i, C_ID), PQgetvalue(rows, i, C_CLAIM)};
+    const char *referral = PQgetvalue(rows, i, C_REFERRAL), *action;
+    PGresult *r = sql(run, sql_confirm, 2, params, PGRES_TUPLES_OK);
+    *skip = 0;
+    if (r == NULL)
+        return NULL;
+    action = PQgetvalue(r, 0, 0);
+    if (strcmp(action, "send") == 0)
+        return r;
+    *skip = 1;
+    if (strcmp(action, "held") == 0) {
+        note(run, DISPATCH_LOG_WARNING, "referral %s held: %s", referral, PQgetvalue(r, 0, 1));
+        run->stats->held++;
+    } else {
+        note(run, DISPATCH_LOG_WARNING, "referral %s: outbox row %s not sent: %s", referral,
+             params[0], PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return NULL;
 }
 
 /*
  * Claims up to a batch of ready rows in one short transaction (one commit
- * and one identity check for the batch, not per row), then sends them one by
- * one with no lock held, recording each outcome as soon as its send ends. A
- * row after the first is sent only while its lease still covers a whole
- * send; the rest, and those not sent when a stop or hangup is asked for, are
- * released for another worker (or the next run) at once: the send in flight
- * is finished and recorded. 1 when a row was handled, 0 when none is ready, -1 on error
- * (run->err, run->sqlstate; the rows of the batch not yet tried are then
- * released while the connection lasts, else they wait for their leases).
+ * and one identity check for the batch, not one per row), then sends them
+ * one by one with no lock held, recording each outcome as soon as its send
+ * ends. The first row leaves as a single claim's would; each later one only
+ * once vetted again with its payload built anew (confirm), so that what was
+ * true when it was claimed some sends ago is not what decides, and only
+ * while its lease still covers a whole send and the margin. A stop releases
+ * the rows not yet sent; a hangup lets the send under way finish and
+ * releases the rest. 1 when a row was handled, 0 when none is ready, -1 on
+ * error (run->err, run->sqlstate; the rows of the batch not yet tried are
+ * then released while the connection lasts, else they wait for their
+ * leases).
  */
 static int dispatch_batch(struct run *run)
 {
-    PGresult *rows = NULL;
+    PGresult *rows = NULL, *fresh = NULL;
     char lease[24], size[12];
     const char *params[2] = {lease, size};
     struct timespec claimed;
@@ -494,36 +558,56 @@ static int dispatch_batch(struct run *run)
         return -1;
     snprintf(lease, sizeof(lease), "%ld", lease_len);
     snprintf(size, sizeof(size), "%d", claim_size(run->opt));
+    /* Before the claim: each lease starts inside it. */
+    clock_gettime(CLOCK_MONOTONIC, &claimed);
     /* The claim commits on its own: the sends below hold no row lock. */
     if ((rows = sql(run, sql_claim, 2, params, PGRES_TUPLES_OK)) == NULL)
         goto out;
-    clock_gettime(CLOCK_MONOTONIC, &claimed);
     n = PQntuples(rows);
+    if (n > 0)
+        run->stats->claims++;
     for (i = 0; i < n; i++) {
-        const char *referral = PQgetvalue(rows, i, C_REFERRAL);
-        int sent;
+        const char *referral = PQgetvalue(rows, i, C_REFERRAL), *payload;
+        size_t len;
+        int sent, skip;
         if (strcmp(PQgetvalue(rows, i, C_ACTION), "held") == 0) {
             note(run, DISPATCH_LOG_WARNING, "referral %s held: %s", referral,
                  PQgetvalue(rows, i, C_REASON));
             run->stats->held++;
             continue;
         }
-        if (ending() || (tried && ms_since(&claimed) + run->opt->timeout_ms >= lease_len)) {
-            /* Nothing of it has left: another worker sends it now. */
+        if (stop_requested ||
+            (tried && (hangup_requested ||
+                       ms_since(&claimed) + run->opt->timeout_ms + LEASE_MARGIN_MS >= lease_len))) {
+            /* Nothing of it has left: another worker (or the next run) sends it now. */
             if (release(run, "outbox", PQgetvalue(rows, i, C_ID), PQgetvalue(rows, i, C_CLAIM),
                         referral, ending() ? WHY_STOP : WHY_LEASE) != 0)
                 goto out;
             continue;
         }
+        payload = PQgetvalue(rows, i, C_PAYLOAD);
+        len = (size_t)PQgetlength(rows, i, C_PAYLOAD);
+        if (tried) {
+            if ((fresh = confirm(run, rows, i, &skip)) == NULL) {
+                if (!skip)
+                    goto out;
+                continue;
+            }
+            payload = PQgetvalue(fresh, 0, 2);
+            len = (size_t)PQgetlength(fresh, 0, 2);
+        }
         tried = 1;
-        if ((sent = send_row(run, rows, i, &rec)) < 0)
+        if ((sent = send_row(run, rows, i, payload, len, &rec)) < 0)
             goto out;
         /* Not recorded: the lease runs out and the row is sent again, with the same key. */
         if (sent == 0 && record_outcome(run, &rec) != 0)
             goto out;
+        PQclear(fresh);
+        fresh = NULL;
     }
     rc = n > 0;
 out:
+    PQclear(fresh);
     if (rc < 0 && PQstatus(run->conn) == CONNECTION_OK &&
         PQtransactionStatus(run->conn) != PQTRANS_IDLE)
         PQclear(PQexec(run->conn, "ROLLBACK"));

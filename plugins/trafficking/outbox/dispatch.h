@@ -56,6 +56,7 @@ struct dispatch_options {
 };
 
 struct dispatch_stats {
+    long claims; /* claims that took at least one row (a claim takes up to opt->batch) */
     long sent;
     long held;        /* not sent: the referral may no longer leave */
     long retried;     /* failed attempts that will be tried again */
