@@ -1393,29 +1393,50 @@ static long elapsed_ms(const struct timespec *t0)
  * receiver holds that request 2 s), and the second, claimed with it under
  * the same consent, never leaves: its referral is revoked and its row held.
  * Withdrawn behind the program's back (the consent row changed), the check
- * before the second send finds it and holds the row; withdrawn with `consent
- * revoke` (both referrals revoked and held at once), the first, already on
- * its way, is logged as an error (it left, and its send cannot be recorded
- * against a revoked referral), and the second is not sent.
+ * before the second send finds it and holds the row, and the first is
+ * recorded as sent. Withdrawn with `consent revoke` (both referrals revoked
+ * and their rows held at once), the second is found held and not sent, and
+ * the first, which reached the receiver, is still recorded as having left
+ * (027): sent, "although it became revoked while on its way". When that
+ * first send fails instead, nothing is tried again: its row stays held.
  */
 static const struct revoke_case {
     const char *name;
-    int by_command;      /* `consent revoke`, else an UPDATE of the consent */
-    const char *logs[2]; /* what the dispatcher's log must say */
+    int by_command;       /* `consent revoke`, else an UPDATE of the consent */
+    int fail_first;       /* the receiver answers the first request 500 */
+    const char *logs[2];  /* what the dispatcher's log must say (the second about row 2) */
+    const char *first[3]; /* the first row: outbox state, referral state, history detail */
+    int exit;             /* 3: this run held a referral */
 } revoke_cases[] = {
-    {"consent changed behind the program", 0, {"held: not sent: consent ", "was revoked at"}},
+    {"consent changed behind the program",
+     0,
+     0,
+     {"sent to hotline by webhook (attempt 1)", "held: not sent: consent "},
+     {"sent", "sent", "sent to hotline by webhook (attempt 1)"},
+     3},
     {"consent revoke",
      1,
-     {"but the send was not recorded: outbox row ",
-      "not sent: it became held since it was claimed (referral revoked)"}},
+     0,
+     {"sent to hotline by webhook (attempt 1)",
+      "not sent: it became held since it was claimed (referral revoked)"},
+     {"sent", "revoked",
+      "sent to hotline by webhook (attempt 1), although it became revoked while on its way"},
+     0},
+    {"consent revoke while the first send fails",
+     1,
+     1,
+     {"the outcome was not recorded: the row is no longer this worker's",
+      "not sent: it became held since it was claimed (referral revoked)"},
+     {"held", "revoked", "person withdrew"},
+     0},
 };
 
 START_TEST(consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows)
 {
     const struct revoke_case *c = &revoke_cases[_i];
     struct tl_proc d;
-    char consent_id[24], sql[300], *err;
-    start_sink_stalling(0, 0, 0, 1);
+    char consent_id[24], sql[400], *err;
+    start_sink_stalling(c->fail_first, 0, 0, 1);
     configure_webhook();
     snprintf(consent_id, sizeof(consent_id), "%s", make_consent());
     seed(2, "hotline", "consent", consent_id);
@@ -1450,19 +1471,43 @@ START_TEST(consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows)
         sleep_ms(10);
     }
     kill(d.pid, SIGTERM);
-    /* 3: this run held a referral */
-    ck_assert_int_eq(tl_reap(&d), c->by_command ? 0 : 3);
+    ck_assert_int_eq(tl_reap(&d), c->exit);
     ck_assert_int_eq(load_records(), 1);
-    snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.outbox WHERE referral_id = %s",
-             referral_id(1));
-    ck_assert_str_eq(db_text(sql), "held");
-    snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.referrals WHERE id = %s",
-             referral_id(1));
-    ck_assert_str_eq(db_text(sql), "revoked");
     snprintf(sql, sizeof(sql),
              "SELECT idempotency_key FROM trafficking.outbox WHERE referral_id = %s",
              referral_id(0));
     ck_assert_str_eq(recs[0].key, db_text(sql));
+    /* the second never left */
+    snprintf(sql, sizeof(sql),
+             "SELECT state || ' ' || (sent_at IS NULL) || ' ' || attempts"
+             "  FROM trafficking.outbox WHERE referral_id = %s",
+             referral_id(1));
+    ck_assert_str_eq(db_text(sql), "held true 0");
+    snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.referrals WHERE id = %s",
+             referral_id(1));
+    ck_assert_str_eq(db_text(sql), "revoked");
+    /* the first: what the database says of it */
+    snprintf(sql, sizeof(sql),
+             "SELECT o.state || ' ' || r.state || ' ' || (o.sent_at IS NOT NULL)"
+             "  FROM trafficking.outbox o JOIN trafficking.referrals r ON r.id = o.referral_id"
+             " WHERE r.id = %s",
+             referral_id(0));
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "%s %s %s", c->first[0], c->first[1],
+                 strcmp(c->first[0], "sent") == 0 ? "true" : "false");
+        ck_assert_str_eq(db_text(sql), want);
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM trafficking.referral_history WHERE referral_id = %s"
+             "   AND strpos(detail, '%s') > 0",
+             referral_id(0), c->first[2]);
+    ck_assert_int_eq(db_value(sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM trafficking.outbox WHERE referral_id = %s"
+             "   AND claim_token IS NOT NULL",
+             referral_id(0));
+    ck_assert_int_eq(db_value(sql), 0);
     err = tl_read_file(d.err);
     HAS(err, c->logs[0]);
     HAS(err, c->logs[1]);

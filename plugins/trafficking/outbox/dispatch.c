@@ -377,9 +377,10 @@ static void tally(struct run *run, const struct outcome_rec *rec, int rc)
     } else if (rc != 0) {
         run->stats->lost_leases++;
         note(run, DISPATCH_LOG_WARNING,
-             "outbox %s: the outcome was not recorded: the row is no longer this worker's (its "
-             "lease ran out and another worker took it, or it was held or revoked meanwhile)",
-             rec->params[0]);
+             "referral %s: attempt %d to %s failed (%s); the outcome was not recorded: the row is "
+             "no longer this worker's (its lease ran out and another worker took it, or it was "
+             "held or revoked meanwhile)",
+             rec->referral, rec->failures, rec->dest, rec->why);
     }
     switch (rec->recorded) {
     case OUT_SENT:
@@ -398,8 +399,9 @@ static void tally(struct run *run, const struct outcome_rec *rec, int rc)
              rec->detail);
         break;
     case OUT_RETRIED:
-        if (rc == 0)
-            run->stats->retried++;
+        if (rc != 0)
+            break;
+        run->stats->retried++;
         note(run, DISPATCH_LOG_INFO, "referral %s: attempt %d to %s failed (%s); next in %s ms",
              rec->referral, rec->failures, rec->dest, rec->why, rec->delay);
         break;

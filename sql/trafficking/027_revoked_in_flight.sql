@@ -1,0 +1,96 @@
+-- 027_revoked_in_flight.sql: a referral revoked while its bytes are on their
+-- way is recorded as having left.
+--
+-- `consent revoke` (and every move to 'revoked') holds the referral's outbox
+-- row and cleared its claim. When the dispatcher had the row on its way (a
+-- send runs up to --timeout-ms), the send could not be recorded any more:
+-- outbox_sent_v2 found no claim to match and recorded nothing, so the
+-- database said the referral never left although the receiver had it.
+-- Now a row whose lease is still running keeps its claim when it is held:
+-- outbox_sent_v2's existing branch records the send ("..., although it
+-- became revoked while on its way", the bytes and their sha-256 kept), and a
+-- failed send changes nothing (outbox_retry_v2 and outbox_failed_v2 touch
+-- only pending rows). Nothing else reads a held row's claim: no claim takes
+-- a held row, and outbox_confirm_v1 finds it held and sends nothing.
+
+-- As 013's, but a row on its way keeps its claim when it is held.
+CREATE OR REPLACE FUNCTION trafficking.referral_move(p_id bigint, p_to text, p_detail text)
+RETURNS trafficking.referrals
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r trafficking.referrals;
+    prev text;
+    allowed text[];
+BEGIN
+    SELECT * INTO r FROM trafficking.referrals WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'referral % not found', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    prev := r.state;
+    allowed := trafficking.referral_moves(r.state);
+    IF NOT (p_to = ANY (allowed)) THEN
+        RAISE EXCEPTION 'referral % is %: it cannot become %', p_id, r.state, p_to
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN cardinality(allowed) = 0
+                              THEN 'a ' || r.state || ' referral is final'
+                              ELSE 'allowed from ' || r.state || ': '
+                                   || array_to_string(allowed, ', ') END;
+    END IF;
+    UPDATE trafficking.referrals
+       SET state = p_to, updated_at = now(),
+           reason = CASE WHEN p_to IN ('rejected', 'revoked', 'delivery_failed') THEN p_detail
+                         WHEN p_to = 'queued' AND prev = 'delivery_failed' THEN NULL
+                         ELSE reason END,
+           outcome = CASE WHEN p_to = 'closed' THEN p_detail ELSE outcome END,
+           sent_at = CASE WHEN p_to = 'sent' THEN now() ELSE sent_at END,
+           -- a failure is escalated once per attempt series
+           escalated_at = CASE WHEN prev = 'delivery_failed' AND p_to = 'queued' THEN NULL
+                               ELSE escalated_at END
+     WHERE id = p_id RETURNING * INTO r;
+    INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,
+                                              to_state, detail)
+    VALUES (p_id, r.agency_id, casehost.current_actor(), prev, p_to, p_detail);
+    -- A referral that will not be sent holds its outbox row. A row whose
+    -- lease is running may be on its way: its claim stays, so that the
+    -- dispatcher can still record that it left (outbox_sent_v2: sent,
+    -- "although it became revoked while on its way"); no claim takes a held
+    -- row, and a later check of the batch finds it held and sends nothing.
+    IF p_to = 'revoked' THEN
+        UPDATE trafficking.outbox
+           SET state = 'held', last_error = 'referral revoked', claimed_until = NULL,
+               claim_token = CASE WHEN claimed_until > clock_timestamp() THEN claim_token END
+         WHERE referral_id = p_id AND state IN ('pending', 'failed');
+    END IF;
+    PERFORM casehost.audit(p_to, 'referral', p_id, p_detail);
+    RETURN r;
+END
+$$;
+
+-- As 013's, but a failed attempt at a row held while it was on its way is
+-- not "tried again": the row stays held, its claim is cleared, and false
+-- tells the dispatcher that nothing was recorded (it logs why).
+CREATE OR REPLACE FUNCTION trafficking.outbox_retry_v2(p_outbox bigint, p_claim text,
+                                                       p_error text, p_delay_ms bigint)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o trafficking.outbox;
+BEGIN
+    PERFORM trafficking.require_service();
+    o := trafficking.outbox_leased(p_outbox, p_claim);
+    IF o.id IS NULL THEN
+        RETURN false;
+    END IF;
+    IF o.state <> 'pending' THEN
+        UPDATE trafficking.outbox x SET claim_token = NULL WHERE x.id = o.id;
+        RETURN false;
+    END IF;
+    UPDATE trafficking.outbox x
+       SET attempts = x.attempts + 1, last_error = p_error, claimed_until = NULL,
+           claim_token = NULL,
+           next_attempt_at = clock_timestamp()
+                             + greatest(0, least(p_delay_ms, 86400000)) * interval '1 millisecond'
+     WHERE x.id = o.id;
+    RETURN true;
+END
+$$;
