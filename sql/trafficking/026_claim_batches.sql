@@ -104,7 +104,8 @@ $$;
 -- claim holds it); 'lost' with the reason when it is no longer the caller's
 -- to send (held by someone since the claim, a consent revoked say, or the
 -- claim p_claim is no longer its lease). It takes no lock and writes nothing
--- unless it holds the row, so that it costs no commit of its own: a change
+-- unless it holds the row or spends the claim of a row held meanwhile, so
+-- that it usually costs no commit of its own: a change
 -- committed after it is found when the outcome is recorded, as for a row
 -- sent right after its claim.
 CREATE FUNCTION trafficking.outbox_confirm_v1(p_outbox bigint, p_claim text,
@@ -120,6 +121,10 @@ BEGIN
         RAISE EXCEPTION 'outbox row % not found', p_outbox USING ERRCODE = 'no_data_found';
     END IF;
     IF o.state <> 'pending' THEN
+        -- Held since the claim: the claim is spent (the only write besides a hold).
+        IF o.claim_token::text = p_claim THEN
+            UPDATE trafficking.outbox x SET claim_token = NULL WHERE x.id = o.id;
+        END IF;
         action := 'lost';
         reason := format('it became %s since it was claimed%s', o.state,
                          coalesce(' (' || o.last_error || ')', ''));

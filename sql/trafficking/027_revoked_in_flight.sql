@@ -8,10 +8,13 @@
 -- database said the referral never left although the receiver had it.
 -- Now a row whose lease is still running keeps its claim when it is held:
 -- outbox_sent_v2's existing branch records the send ("..., although it
--- became revoked while on its way", the bytes and their sha-256 kept), and a
--- failed send changes nothing (outbox_retry_v2 and outbox_failed_v2 touch
--- only pending rows). Nothing else reads a held row's claim: no claim takes
--- a held row, and outbox_confirm_v1 finds it held and sends nothing.
+-- became revoked while on its way", the bytes and their sha-256 kept). Every
+-- other use of the claim of a row that is no longer pending clears it and
+-- answers false, recording nothing: a failed attempt (outbox_retry_v2,
+-- outbox_failed_v2: the row stays held, nothing is "tried again" or "failed
+-- for good"), a release (dispatch_release_v1: there is nothing to give back)
+-- and the check before a batch's later send (outbox_confirm_v1: 'lost', not
+-- sent). No claim takes a held row.
 
 -- As 013's, but a row on its way keeps its claim when it is held.
 CREATE OR REPLACE FUNCTION trafficking.referral_move(p_id bigint, p_to text, p_detail text)
@@ -91,6 +94,74 @@ BEGIN
            next_attempt_at = clock_timestamp()
                              + greatest(0, least(p_delay_ms, 86400000)) * interval '1 millisecond'
      WHERE x.id = o.id;
+    RETURN true;
+END
+$$;
+
+-- As 013's, but the last failed attempt at a row held while it was on its
+-- way does not make its referral 'delivery_failed' or write that it failed
+-- for good: the row stays held, its claim is cleared, false.
+CREATE OR REPLACE FUNCTION trafficking.outbox_failed_v2(p_outbox bigint, p_claim text,
+                                                        p_error text, p_detail text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o trafficking.outbox;
+    r trafficking.referrals;
+BEGIN
+    PERFORM trafficking.require_service();
+    o := trafficking.outbox_leased(p_outbox, p_claim);
+    IF o.id IS NULL THEN
+        RETURN false;
+    END IF;
+    IF o.state <> 'pending' THEN
+        UPDATE trafficking.outbox x SET claim_token = NULL WHERE x.id = o.id;
+        RETURN false;
+    END IF;
+    UPDATE trafficking.outbox x
+       SET state = 'failed', attempts = x.attempts + 1, last_error = p_error,
+           claimed_until = NULL, claim_token = NULL
+     WHERE x.id = o.id;
+    SELECT * INTO r FROM trafficking.referrals y WHERE y.id = o.referral_id FOR UPDATE;
+    IF r.state = 'queued' THEN
+        PERFORM trafficking.referral_move(r.id, 'delivery_failed', p_detail);
+    ELSE
+        INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,
+                                                  to_state, detail)
+        VALUES (r.id, r.agency_id, casehost.current_actor(), r.state, r.state, p_detail);
+    END IF;
+    RETURN true;
+END
+$$;
+
+-- As 014's, but a claimed outbox row that is no longer pending (held while
+-- it was claimed) has nothing to give back: its claim is cleared, false.
+CREATE OR REPLACE FUNCTION trafficking.dispatch_release_v1(p_what text, p_id bigint,
+                                                           p_claim text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o trafficking.outbox;
+    n trafficking.notices;
+BEGIN
+    PERFORM trafficking.require_service();
+    IF p_what = 'outbox' THEN
+        o := trafficking.outbox_leased(p_id, p_claim);
+        IF o.id IS NULL THEN
+            RETURN false;
+        END IF;
+        UPDATE trafficking.outbox x SET claimed_until = NULL, claim_token = NULL WHERE x.id = o.id;
+        RETURN o.state = 'pending';
+    ELSIF p_what = 'notice' THEN
+        n := trafficking.notice_leased(p_id, p_claim);
+        IF n.id IS NULL THEN
+            RETURN false;
+        END IF;
+        UPDATE trafficking.notices x SET claimed_until = NULL, claim_token = NULL WHERE x.id = n.id;
+    ELSE
+        RAISE EXCEPTION 'unknown row kind "%"', p_what
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'outbox or notice';
+    END IF;
     RETURN true;
 END
 $$;

@@ -1398,12 +1398,14 @@ static long elapsed_ms(const struct timespec *t0)
  * and their rows held at once), the second is found held and not sent, and
  * the first, which reached the receiver, is still recorded as having left
  * (027): sent, "although it became revoked while on its way". When that
- * first send fails instead, nothing is tried again: its row stays held.
+ * first send fails instead, it is neither tried again nor, on its last
+ * attempt, failed for good: its row stays held.
  */
 static const struct revoke_case {
     const char *name;
     int by_command;       /* `consent revoke`, else an UPDATE of the consent */
     int fail_first;       /* the receiver answers the first request 500 */
+    const char *attempts; /* --max-attempts */
     const char *logs[2];  /* what the dispatcher's log must say (the second about row 2) */
     const char *first[3]; /* the first row: outbox state, referral state, history detail */
     int exit;             /* 3: this run held a referral */
@@ -1411,12 +1413,14 @@ static const struct revoke_case {
     {"consent changed behind the program",
      0,
      0,
+     "8",
      {"sent to hotline by webhook (attempt 1)", "held: not sent: consent "},
      {"sent", "sent", "sent to hotline by webhook (attempt 1)"},
      3},
     {"consent revoke",
      1,
      0,
+     "8",
      {"sent to hotline by webhook (attempt 1)",
       "not sent: it became held since it was claimed (referral revoked)"},
      {"sent", "revoked",
@@ -1425,6 +1429,15 @@ static const struct revoke_case {
     {"consent revoke while the first send fails",
      1,
      1,
+     "8",
+     {"the outcome was not recorded: the row is no longer this worker's",
+      "not sent: it became held since it was claimed (referral revoked)"},
+     {"held", "revoked", "person withdrew"},
+     0},
+    {"consent revoke while the last attempt fails: not 'failed for good'",
+     1,
+     1,
+     "1",
      {"the outcome was not recorded: the row is no longer this worker's",
       "not sent: it became held since it was claimed (referral revoked)"},
      {"held", "revoked", "person withdrew"},
@@ -1434,13 +1447,16 @@ static const struct revoke_case {
 START_TEST(consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows)
 {
     const struct revoke_case *c = &revoke_cases[_i];
+    const char *const args[] = {
+        "--json", "dispatch",       "--idle-ms", "30000", "--backoff-ms", "50", "--timeout-ms",
+        "5000",   "--max-attempts", c->attempts, NULL};
     struct tl_proc d;
     char consent_id[24], sql[400], *err;
     start_sink_stalling(c->fail_first, 0, 0, 1);
     configure_webhook();
     snprintf(consent_id, sizeof(consent_id), "%s", make_consent());
     seed(2, "hotline", "consent", consent_id);
-    spawn_dispatcher(&d, "revoke", "30000");
+    tl_spawn(&d, db, cfg, "a_svc", "revoke", 170, args);
     for (int i = 0; i < 500 && db_value("SELECT count(*) FROM trafficking.outbox"
                                         " WHERE claim_token IS NOT NULL") < 2;
          i++)
@@ -1477,12 +1493,13 @@ START_TEST(consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows)
              "SELECT idempotency_key FROM trafficking.outbox WHERE referral_id = %s",
              referral_id(0));
     ck_assert_str_eq(recs[0].key, db_text(sql));
-    /* the second never left */
+    /* the second never left, and no claim is left on it */
     snprintf(sql, sizeof(sql),
-             "SELECT state || ' ' || (sent_at IS NULL) || ' ' || attempts"
+             "SELECT state || ' ' || (sent_at IS NULL) || ' ' || attempts || ' '"
+             "       || (claim_token IS NULL)"
              "  FROM trafficking.outbox WHERE referral_id = %s",
              referral_id(1));
-    ck_assert_str_eq(db_text(sql), "held true 0");
+    ck_assert_str_eq(db_text(sql), "held true 0 true");
     snprintf(sql, sizeof(sql), "SELECT state FROM trafficking.referrals WHERE id = %s",
              referral_id(1));
     ck_assert_str_eq(db_text(sql), "revoked");
@@ -1511,7 +1528,14 @@ START_TEST(consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows)
     err = tl_read_file(d.err);
     HAS(err, c->logs[0]);
     HAS(err, c->logs[1]);
+    ck_assert_msg(strstr(err, "failed for good") == NULL && strstr(err, "next in") == NULL,
+                  "%s: a held row was tried again or failed for good:\n%s", c->name, err);
     free(err);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM trafficking.referral_history WHERE referral_id = %s"
+             "   AND strpos(detail, 'failed after') > 0",
+             referral_id(0));
+    ck_assert_int_eq(db_value(sql), 0);
 }
 END_TEST
 
