@@ -69,6 +69,25 @@ BEGIN
 END
 $$;
 
+-- The row p_outbox if p_claim is its lease and it is still pending. A row
+-- held since it was claimed has that claim spent here (it records nothing
+-- more); NULL then, as for a claim that is not its lease. Internal: no
+-- grants; the outcome functions below run it.
+CREATE FUNCTION trafficking.outbox_pending_leased(p_outbox bigint, p_claim text)
+RETURNS trafficking.outbox
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o trafficking.outbox := trafficking.outbox_leased(p_outbox, p_claim);
+BEGIN
+    IF o.id IS NOT NULL AND o.state <> 'pending' THEN
+        UPDATE trafficking.outbox x SET claim_token = NULL WHERE x.id = o.id;
+        RETURN NULL;
+    END IF;
+    RETURN o;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION trafficking.outbox_pending_leased(bigint, text) FROM PUBLIC;
+
 -- As 013's, but a failed attempt at a row held while it was on its way is
 -- not "tried again": the row stays held, its claim is cleared, and false
 -- tells the dispatcher that nothing was recorded (it logs why).
@@ -80,12 +99,8 @@ DECLARE
     o trafficking.outbox;
 BEGIN
     PERFORM trafficking.require_service();
-    o := trafficking.outbox_leased(p_outbox, p_claim);
+    o := trafficking.outbox_pending_leased(p_outbox, p_claim);
     IF o.id IS NULL THEN
-        RETURN false;
-    END IF;
-    IF o.state <> 'pending' THEN
-        UPDATE trafficking.outbox x SET claim_token = NULL WHERE x.id = o.id;
         RETURN false;
     END IF;
     UPDATE trafficking.outbox x
@@ -110,12 +125,8 @@ DECLARE
     r trafficking.referrals;
 BEGIN
     PERFORM trafficking.require_service();
-    o := trafficking.outbox_leased(p_outbox, p_claim);
+    o := trafficking.outbox_pending_leased(p_outbox, p_claim);
     IF o.id IS NULL THEN
-        RETURN false;
-    END IF;
-    IF o.state <> 'pending' THEN
-        UPDATE trafficking.outbox x SET claim_token = NULL WHERE x.id = o.id;
         RETURN false;
     END IF;
     UPDATE trafficking.outbox x
@@ -146,12 +157,11 @@ DECLARE
 BEGIN
     PERFORM trafficking.require_service();
     IF p_what = 'outbox' THEN
-        o := trafficking.outbox_leased(p_id, p_claim);
+        o := trafficking.outbox_pending_leased(p_id, p_claim);
         IF o.id IS NULL THEN
             RETURN false;
         END IF;
         UPDATE trafficking.outbox x SET claimed_until = NULL, claim_token = NULL WHERE x.id = o.id;
-        RETURN o.state = 'pending';
     ELSIF p_what = 'notice' THEN
         n := trafficking.notice_leased(p_id, p_claim);
         IF n.id IS NULL THEN
