@@ -14,7 +14,9 @@
 -- outbox_failed_v2: the row stays held, nothing is "tried again" or "failed
 -- for good"), a release (dispatch_release_v1: there is nothing to give back)
 -- and the check before a batch's later send (outbox_confirm_v1: 'lost', not
--- sent). No claim takes a held row.
+-- sent). No claim takes a held row. Recording a send or a final failure
+-- locks the referral before the outbox row, as a revoke does, so the two
+-- no longer deadlock.
 
 -- As 013's, but a row on its way keeps its claim when it is held.
 CREATE OR REPLACE FUNCTION trafficking.referral_move(p_id bigint, p_to text, p_detail text)
@@ -69,6 +71,56 @@ BEGIN
 END
 $$;
 
+-- Locks the referral of outbox row p_outbox, before the row itself: the
+-- order referral_move takes them in (the referral, then its outbox row).
+-- Recording a send took them the other way round, so a revoke and the
+-- outcome of a send could deadlock, and PostgreSQL aborted one of them: a
+-- caseworker's revoke, or the record that the referral left. Internal: no
+-- grants.
+CREATE FUNCTION trafficking.outbox_lock_referral(p_outbox bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM trafficking.referrals y
+     WHERE y.id = (SELECT x.referral_id FROM trafficking.outbox x WHERE x.id = p_outbox)
+       FOR UPDATE;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION trafficking.outbox_lock_referral(bigint) FROM PUBLIC;
+
+-- As 013's, but the referral is locked before the outbox row.
+CREATE OR REPLACE FUNCTION trafficking.outbox_sent_v2(p_outbox bigint, p_claim text,
+                                                     p_detail text, p_sent text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o trafficking.outbox;
+    r trafficking.referrals;
+BEGIN
+    PERFORM trafficking.require_service();
+    PERFORM trafficking.outbox_lock_referral(p_outbox);
+    o := trafficking.outbox_leased(p_outbox, p_claim);
+    IF o.id IS NULL THEN
+        RETURN false;
+    END IF;
+    UPDATE trafficking.outbox x
+       SET state = 'sent', sent_at = now(), attempts = x.attempts + 1, last_error = NULL,
+           payload = coalesce(p_sent::jsonb, x.payload),
+           payload_sha256 = encode(sha256(convert_to(p_sent, 'UTF8')), 'hex'),
+           claimed_until = NULL, claim_token = NULL
+     WHERE x.id = o.id;
+    SELECT * INTO r FROM trafficking.referrals y WHERE y.id = o.referral_id FOR UPDATE;
+    IF r.state = 'queued' THEN
+        PERFORM trafficking.referral_move(r.id, 'sent', p_detail);
+    ELSE
+        INSERT INTO trafficking.referral_history (referral_id, agency_id, actor_id, from_state,
+                                                  to_state, detail)
+        VALUES (r.id, r.agency_id, casehost.current_actor(), r.state, r.state,
+                p_detail || ', although it became ' || r.state || ' while on its way');
+    END IF;
+    RETURN true;
+END
+$$;
+
 -- The row p_outbox if p_claim is its lease and it is still pending. A row
 -- held since it was claimed has that claim spent here (it records nothing
 -- more); NULL then, as for a claim that is not its lease. Internal: no
@@ -115,7 +167,8 @@ $$;
 
 -- As 013's, but the last failed attempt at a row held while it was on its
 -- way does not make its referral 'delivery_failed' or write that it failed
--- for good: the row stays held, its claim is cleared, false.
+-- for good: the row stays held, its claim is cleared, false. The referral
+-- is locked before the outbox row.
 CREATE OR REPLACE FUNCTION trafficking.outbox_failed_v2(p_outbox bigint, p_claim text,
                                                         p_error text, p_detail text)
 RETURNS boolean
@@ -125,6 +178,7 @@ DECLARE
     r trafficking.referrals;
 BEGIN
     PERFORM trafficking.require_service();
+    PERFORM trafficking.outbox_lock_referral(p_outbox);
     o := trafficking.outbox_pending_leased(p_outbox, p_claim);
     IF o.id IS NULL THEN
         RETURN false;

@@ -834,6 +834,64 @@ START_TEST(a_batch_claim_takes_the_oldest_rows_each_under_its_own_lease)
 END_TEST
 
 /*
+ * A revoke and the record of a send at the same moment (027): the revoke
+ * locks the referral, then holds its outbox row; recording the send locks
+ * the referral before the outbox row too, so it waits for the revoke
+ * instead of deadlocking with it (PostgreSQL would abort one of the two:
+ * the caseworker's revoke, or the record that the referral left).
+ */
+START_TEST(recording_a_send_waits_for_a_revoke_instead_of_deadlocking)
+{
+    PGconn *w = tl_as_app(db, "a_svc"), *t = tl_connect(db);
+    PGresult *a, *res;
+    const char *params[4];
+    char sql[300];
+    seed(1, "hotline", "mandatory_report", NULL);
+    a = PQexec(w, "SELECT id, claim, payload FROM trafficking.outbox_claim_v2(60000, 1)");
+    ck_assert_msg(PQresultStatus(a) == PGRES_TUPLES_OK && PQntuples(a) == 1, "%s",
+                  PQresultErrorMessage(a));
+    /* the revoke's first step: the referral locked */
+    PQclear(PQexec(t, "BEGIN"));
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM trafficking.referrals WHERE id = %s FOR UPDATE",
+             referral_id(0));
+    res = PQexec(t, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    /* the send's record starts meanwhile, and must wait */
+    params[0] = PQgetvalue(a, 0, 0);
+    params[1] = PQgetvalue(a, 0, 1);
+    params[2] = "sent to hotline by webhook (attempt 1)";
+    params[3] = PQgetvalue(a, 0, 2);
+    ck_assert_int_eq(PQsendQueryParams(w, "SELECT trafficking.outbox_sent_v2($1, $2, $3, $4)", 4,
+                                       NULL, params, NULL, NULL, 0),
+                     1);
+    sleep_ms(300);
+    /* the revoke's second step: its outbox row held; it must not wait for the send's record */
+    snprintf(sql, sizeof(sql),
+             "UPDATE trafficking.outbox SET last_error = 'revoke under way' WHERE referral_id = %s",
+             referral_id(0));
+    res = PQexec(t, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "the revoke: %s",
+                  PQresultErrorMessage(res));
+    PQclear(res);
+    res = PQexec(t, "COMMIT");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    res = PQgetResult(w);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "the send's record: %s",
+                  PQresultErrorMessage(res));
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    while ((res = PQgetResult(w)) != NULL)
+        PQclear(res);
+    ck_assert_str_eq(db_text("SELECT state FROM trafficking.outbox"), "sent");
+    PQclear(a);
+    PQfinish(w);
+    PQfinish(t);
+}
+END_TEST
+
+/*
  * A dispatcher claims --batch rows at a time (7 rows: claims of 3, 3 and 1)
  * and they leave in claim order, each recorded as sent; --batch 1 claims
  * each row alone; --batch is 1 to 100, a usage error beyond.
@@ -1604,6 +1662,7 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, webhook_delivers_signed_json_with_its_key);
     tcase_add_test(tc, a_batch_claim_takes_the_oldest_rows_each_under_its_own_lease);
     tcase_add_test(tc, batches_leave_in_claim_order);
+    tcase_add_test(tc, recording_a_send_waits_for_a_revoke_instead_of_deadlocking);
     tcase_add_test(tc, an_error_mid_batch_releases_the_rows_not_yet_tried);
     tcase_add_loop_test(kill, consent_revoked_while_a_batch_is_on_its_way_stops_its_later_rows, 0,
                         (int)(sizeof(revoke_cases) / sizeof(revoke_cases[0])));
