@@ -49,14 +49,17 @@ $$;
 
 -- Claims up to p_max (1 to 100) of the oldest ready outbox rows of the
 -- caller's agency: each row and its referral locked with SKIP LOCKED (a row
--- someone else holds is passed over, never waited for), vetted as it is now
--- (outbox_vet), and then either held (action 'held', with the reason) or
--- leased to the caller for p_lease_ms with the payload built now (action
--- 'send'). Rows come in claim order (next_attempt_at, id). The caller sends
--- the first row after this statement committed, and each later row only once
--- outbox_confirm_v1 vetted it again just before its send; it records each
--- outcome with the row's claim; when a lease ran out and another worker took
--- the row, its outcome is not recorded.
+-- someone else holds is passed over, never waited for) and leased to the
+-- caller for p_lease_ms. Rows come in claim order (next_attempt_at, id).
+-- Rows are vetted as they are now (outbox_vet) until one may leave: each
+-- held comes back as 'held' with the reason, the first that may leave as
+-- 'send' with the payload built now, to be sent once this statement
+-- committed. The rows after it come as 'send' with no payload and are not
+-- vetted here: the caller gets each one's payload only from
+-- outbox_confirm_v1, which vets it just before its send (vetting them here
+-- too, some sends earlier, would be work thrown away). The caller records
+-- each outcome with the row's claim; when a lease ran out and another worker
+-- took the row, its outcome is not recorded.
 CREATE FUNCTION trafficking.outbox_claim_v2(p_lease_ms bigint, p_max integer)
 RETURNS TABLE (id bigint, referral_id bigint, destination_id text, payload text,
                idempotency_key text, attempts integer, action text, reason text, claim text)
@@ -66,6 +69,8 @@ DECLARE
     r trafficking.referrals;
     v record;
     token uuid;
+    pay text;
+    vetted boolean := false; -- a row that may leave was found: the rest wait for their check
 BEGIN
     PERFORM trafficking.require_service();
     IF p_max IS NULL OR p_max < 1 OR p_max > 100 THEN
@@ -79,12 +84,18 @@ BEGIN
               ORDER BY x.next_attempt_at, x.id LIMIT p_max
                 FOR UPDATE OF x, y SKIP LOCKED
     LOOP
-        SELECT * INTO r FROM trafficking.referrals y WHERE y.id = o.referral_id;
-        SELECT * INTO v FROM trafficking.outbox_vet(o, r);
-        IF v.action = 'held' THEN
-            RETURN QUERY SELECT o.id, o.referral_id, o.destination_id, NULL::text,
-                                o.idempotency_key, o.attempts, 'held'::text, v.reason, NULL::text;
-            CONTINUE;
+        pay := NULL;
+        IF NOT vetted THEN
+            SELECT * INTO r FROM trafficking.referrals y WHERE y.id = o.referral_id;
+            SELECT * INTO v FROM trafficking.outbox_vet(o, r);
+            IF v.action = 'held' THEN
+                RETURN QUERY SELECT o.id, o.referral_id, o.destination_id, NULL::text,
+                                    o.idempotency_key, o.attempts, 'held'::text, v.reason,
+                                    NULL::text;
+                CONTINUE;
+            END IF;
+            vetted := true;
+            pay := v.payload;
         END IF;
         token := gen_random_uuid();
         UPDATE trafficking.outbox x
@@ -92,7 +103,7 @@ BEGIN
                                + greatest(1000, least(p_lease_ms, 86400000)) * interval '1 millisecond',
                claim_token = token
          WHERE x.id = o.id;
-        RETURN QUERY SELECT o.id, o.referral_id, o.destination_id, v.payload, o.idempotency_key,
+        RETURN QUERY SELECT o.id, o.referral_id, o.destination_id, pay, o.idempotency_key,
                             o.attempts, 'send'::text, NULL::text, token::text;
     END LOOP;
 END

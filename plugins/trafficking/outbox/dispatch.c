@@ -239,19 +239,20 @@ static const char *channel_name(const struct dispatch_target *t)
 }
 
 /*
- * Records an outcome with statement text (params[1] is the claim). 0 when
- * recorded, 1 when the lease was lost (another worker took the row after it
- * ran out: its outcome counts, not this one), -1 on error.
+ * Runs a statement that records something under a claim (params[1]) and
+ * answers whether it did: 1 recorded, 0 not (the claim is no longer the
+ * row's lease: another worker took it after it ran out, or it was held
+ * meanwhile), -1 on error (run->err).
  */
-static int record(struct run *run, const char *text, int n, const char *const *params)
+static int under_claim(struct run *run, const char *text, int n, const char *const *params)
 {
     PGresult *r = sql(run, text, n, params, PGRES_TUPLES_OK);
-    int rc;
+    int yes;
     if (r == NULL)
         return -1;
-    rc = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : 1;
+    yes = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    return rc;
+    return yes;
 }
 
 /* Why a claimed row is given back unsent (release). */
@@ -270,16 +271,13 @@ static int release(struct run *run, const char *what, const char *id, const char
                    const char *referral, const char *why)
 {
     const char *params[3] = {what, id, claim};
-    PGresult *r = sql(run, sql_release, 3, params, PGRES_TUPLES_OK);
-    int ours;
-    if (r == NULL) {
+    int ours = under_claim(run, sql_release, 3, params);
+    if (ours < 0) {
         note(run, DISPATCH_LOG_WARNING,
              "referral %s: cannot release the %s row (%s: %s); its lease runs out", referral, what,
              why, run->err);
         return -1;
     }
-    ours = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
     if (!ours) {
         note(run, DISPATCH_LOG_INFO,
              "referral %s: %s; %s row %s was no longer this worker's (held or taken since its "
@@ -363,49 +361,41 @@ static int send_row(struct run *run, const PGresult *rows, int i, const char *pa
     return 0;
 }
 
-/* Counts and logs an outcome once its statement ran: rc 0 recorded, 1 the lease was lost. */
-static void tally(struct run *run, const struct outcome_rec *rec, int rc)
+/* Counts and logs an outcome once its statement ran, recorded or not. */
+static void tally(struct run *run, const struct outcome_rec *rec, int recorded)
 {
-    if (rc != 0 && rec->recorded == OUT_SENT) {
-        /* It left: whoever holds the row now must learn that from the log. */
+    if (!recorded) {
         run->stats->lost_leases++;
-        note(run, DISPATCH_LOG_ERROR,
-             "referral %s: %s, but the send was not recorded: outbox row %s is no longer this "
-             "worker's (its lease ran out and another worker took it, or it was held or revoked "
-             "while on its way)",
-             rec->referral, rec->detail, rec->params[0]);
-    } else if (rc != 0) {
-        run->stats->lost_leases++;
-        note(run, DISPATCH_LOG_WARNING,
-             "referral %s: attempt %d to %s failed (%s); the outcome was not recorded: the row is "
-             "no longer this worker's (its lease ran out and another worker took it, or it was "
-             "held or revoked meanwhile)",
-             rec->referral, rec->failures, rec->dest, rec->why);
+        if (rec->recorded == OUT_SENT) /* It left: whoever holds the row now must learn it here. */
+            note(run, DISPATCH_LOG_ERROR,
+                 "referral %s: %s, but the send was not recorded: outbox row %s is no longer "
+                 "this worker's (its lease ran out and another worker took it, or it was held "
+                 "or revoked while on its way)",
+                 rec->referral, rec->detail, rec->params[0]);
+        else
+            note(run, DISPATCH_LOG_WARNING,
+                 "referral %s: attempt %d to %s failed (%s); the outcome was not recorded: the "
+                 "row is no longer this worker's (its lease ran out and another worker took it, "
+                 "or it was held or revoked meanwhile)",
+                 rec->referral, rec->failures, rec->dest, rec->why);
+        return;
     }
     switch (rec->recorded) {
     case OUT_SENT:
-        if (rc != 0)
-            break;
         run->stats->sent++;
         run->unbeaten_sent++;
         note(run, DISPATCH_LOG_INFO, "referral %s: %s", rec->referral, rec->detail);
         break;
     case OUT_FAILED:
-        if (rc != 0)
-            break;
         run->stats->failed++;
         /* Once, with the referral a person looks up: `referral retry` takes this id. */
         note(run, DISPATCH_LOG_ERROR, "referral %s: delivery failed for good: %s", rec->referral,
              rec->detail);
         break;
     case OUT_RETRIED:
-        if (rc != 0)
-            break;
         run->stats->retried++;
         note(run, DISPATCH_LOG_INFO, "referral %s: attempt %d to %s failed (%s); next in %s ms",
              rec->referral, rec->failures, rec->dest, rec->why, rec->delay);
-        break;
-    default:
         break;
     }
 }
@@ -419,10 +409,10 @@ static void tally(struct run *run, const struct outcome_rec *rec, int rc)
  */
 static int record_outcome(struct run *run, const struct outcome_rec *rec)
 {
-    int rc = record(run, rec->text, 4, rec->params);
-    if (rc < 0)
+    int recorded = under_claim(run, rec->text, 4, rec->params);
+    if (recorded < 0)
         return -1;
-    tally(run, rec, rc);
+    tally(run, rec, recorded);
     return 0;
 }
 
@@ -535,10 +525,11 @@ static PGresult *confirm(struct run *run, const PGresult *rows, int i, int *skip
  * Claims up to a batch of ready rows in one short transaction (one commit
  * and one identity check for the batch, not one per row), then sends them
  * one by one with no lock held, recording each outcome as soon as its send
- * ends. The first row leaves as a single claim's would; each later one only
- * once vetted again with its payload built anew (confirm), so that what was
- * true when it was claimed some sends ago is not what decides, and only
- * while its lease still covers a whole send and the margin. A stop releases
+ * ends. The first row that may leave comes vetted with its payload and
+ * leaves as a single claim's would; each later one is vetted, its payload
+ * built, only just before its send (confirm), so that what was true some
+ * sends ago is not what decides, and it is sent only while its lease still
+ * covers a whole send and the margin. A stop releases
  * the rows not yet sent; a hangup lets the send under way finish and
  * releases the rest. 1 when a row was handled, 0 when none is ready, -1 on
  * error (run->err, run->sqlstate; the rows of the batch not yet tried are
@@ -589,7 +580,8 @@ static int dispatch_batch(struct run *run)
         }
         payload = PQgetvalue(rows, i, C_PAYLOAD);
         len = (size_t)PQgetlength(rows, i, C_PAYLOAD);
-        if (tried) {
+        /* The claim vets only up to the first row that may leave; the rest come without payload. */
+        if (PQgetisnull(rows, i, C_PAYLOAD)) {
             if ((fresh = confirm(run, rows, i, &skip)) == NULL) {
                 if (!skip)
                     goto out;
@@ -637,11 +629,11 @@ out:
 static int notice_one(struct run *run)
 {
     const struct dispatch_target *target = run->opt->notice_target;
-    PGresult *row = NULL, *done = NULL;
+    PGresult *row = NULL;
     char lease[24], delay[24] = "0", why[ERR_MAX + 1] = "";
     const char *params[5] = {lease, NULL, NULL, NULL, NULL};
     const char *id, *claim, *referral, *kind, *outcome;
-    int rc = -1, failures;
+    int rc = -1, failures, recorded;
 
     if (target == NULL || stop_requested)
         return 0;
@@ -677,11 +669,11 @@ static int notice_one(struct run *run)
         snprintf(why, sizeof(why), "delivery failed");
     {
         const char *p_done[5] = {id, claim, outcome, why[0] ? why : NULL, delay};
-        if ((done = sql(run, sql_notice_done, 5, p_done, PGRES_TUPLES_OK)) == NULL)
+        if ((recorded = under_claim(run, sql_notice_done, 5, p_done)) < 0)
             goto out;
     }
     rc = 1;
-    if (PQntuples(done) != 1 || strcmp(PQgetvalue(done, 0, 0), "t") != 0) {
+    if (!recorded) {
         run->stats->lost_leases++;
         note(run, DISPATCH_LOG_WARNING,
              "referral %s: notice %s: the lease ran out before the outcome was recorded", referral,
@@ -704,7 +696,6 @@ static int notice_one(struct run *run)
              failures, why, delay);
     }
 out:
-    PQclear(done);
     PQclear(row);
     return rc;
 }
