@@ -161,7 +161,7 @@ $(BUILD)/casehost: $(MAIN_OBJ) $(BUILD)/libcore.a
 # host's include flags, so a database call or a host callback there does
 # not compile. The entry file and the other folders see the public header
 # only (-Icore/include, never -Icore).
-PURE_DIRS_trafficking := cfg rules screening routing
+PURE_DIRS_trafficking := cfg rules screening routing cache
 PURE_PKGS := libconfig libcrypto jansson
 PURE_PKG_CFLAGS := $(call pkg_cflags,$(PURE_PKGS))
 PLUGIN_CFLAGS := -fPIC -fvisibility=hidden

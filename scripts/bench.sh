@@ -43,6 +43,10 @@ plugins = ( { name = "trafficking"; settings = {
     destinations = "$root/conf/trafficking/destinations.cfg";
     routing = "$root/conf/trafficking/routing.cfg"; }; } );
 CFG
+mkdir -m 700 "$tmp/cfgcache"
+sed "s|routing.cfg\"; }; } );|routing.cfg\"; cache_dir = \"$tmp/cfgcache\"; }; } );|" \
+    "$tmp/trafficking.cfg" > "$tmp/trafficking-cached.cfg"
+grep -q cache_dir "$tmp/trafficking-cached.cfg"
 ch() { "$build/casehost" -c "$tmp/$1.cfg" "${@:2}" >/dev/null; }
 # as ROLE CONFIG ARGS...: a person or service runs the CLI as their own role.
 as() { CASEHOST_DB="$CASEHOST_DB user=$1" "$build/casehost" -c "$tmp/$2.cfg" "${@:3}" >/dev/null; }
@@ -85,7 +89,10 @@ psql "$CASEHOST_DB" -qX -c "CREATE SCHEMA bench; CREATE TABLE bench.baseline (id
 
 echo "== host core (PostgreSQL $(psql "$admin" -qtAX -c 'SHOW server_version'), $(nproc) cores, durable commits)"
 "$build/bench/host_bench" load "$tmp/testplug.cfg" 2000
-"$build/bench/host_bench" load "$tmp/trafficking.cfg" 200
+"$build/bench/host_bench" load "$tmp/trafficking.cfg" 200 "files parsed" -
+# The same files through the compiled copy (cache_dir): the first load writes it.
+"$build/bench/host_bench" load "$tmp/trafficking-cached.cfg" 1 >/dev/null
+"$build/bench/host_bench" load "$tmp/trafficking-cached.cfg" 1000 "compiled copy" "< 1 ms"
 "$build/bench/host_bench" cases "$tmp/core.cfg" "$N" ch_bench 4
 "$build/bench/host_bench" cases "$tmp/testplug.cfg" "$N" ch_bench 4
 "$build/bench/host_bench" cases "$tmp/trafficking.cfg" "$N" ch_bench 4
@@ -98,6 +105,23 @@ t1=$(date +%s%N)
 echo "casehost case new, whole process (exec, config, connect, commit): $(( (t1 - t0) / 100000 )) us per command"
 fig "casehost case new, whole process (exec, config, connect, commit)" - \
     "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 100 / 1e6 }') ms per command"
+
+# The same with the trafficking plugin, which loads the live generation from a
+# private copy each command: files parsed, then through the compiled copy.
+whole_case_new() {
+    local t0 t1
+    t0=$(date +%s%N)
+    for i in $(seq 1 50); do
+        as ch_bench "$1" case new --title "cli bench"
+    done
+    t1=$(date +%s%N)
+    echo "casehost case new with the trafficking plugin, whole process, $2: $(( (t1 - t0) / 50000 )) us per command"
+    fig "casehost case new with the trafficking plugin, whole process, $2" - \
+        "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 50 / 1e6 }') ms per command"
+}
+whole_case_new trafficking "files parsed"
+as ch_bench trafficking-cached case new --title "cli bench"
+whole_case_new trafficking-cached "compiled copy"
 
 as ch_bench core person add --given Sam --age-estimate 16
 # Fresh cases for every screening, so each routed one makes its referrals and

@@ -13,7 +13,7 @@ vg=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error
 failed=0
 for t in core/check_loader core/check_hostcfg core/check_args trafficking/screening/check_instrument \
          trafficking/screening/check_trigger trafficking/routing/check_routing_config \
-         trafficking/check_trafficking_plugin; do
+         trafficking/check_trafficking_plugin trafficking/cache/check_cfgcache; do
     log="$tmp/$(basename "$t").log"
     "${vg[@]}" "$build/tests/unit/$t" >"$log" 2>&1
     rc=$?

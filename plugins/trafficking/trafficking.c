@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/cfgcache.h"
 #include "cli/cmd_dispatch.h"
 #include "cli/cmd_report.h"
 #include "cli/cmd_report_taskforce.h"
@@ -27,6 +28,7 @@
 void trf_report(void *ud, const char *file, int line, int col, const char *msg)
 {
     struct trf *t = ud;
+    t->reports++;
     t->api->config_error(t->self, file, line, col, "%s", msg);
 }
 
@@ -219,11 +221,105 @@ static int check_secret_files(struct trf *t, const struct routing_config *rc)
     return ok;
 }
 
+/*
+ * The optional cache_dir setting: where the compiled configuration is kept
+ * (cache/cfgcache.h), relative to this machine's configuration folder. A
+ * folder that is missing is an error (a typo would silently cost every
+ * load); one this user may not use is not (another user's commands load the
+ * files). 1 with *dir (NULL when unset; caller frees), or 0 after a report.
+ */
+static int cache_dir_setting(struct trf *t, char **dir)
+{
+    const config_setting_t *set = t->api->config(t->self);
+    const config_setting_t *s = set ? config_setting_get_member(set, "cache_dir") : NULL;
+    const char *rel, *base = t->api->config_dir(t->self);
+    struct stat st;
+    size_t n;
+    *dir = NULL;
+    if (s == NULL)
+        return 1;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING || *config_setting_get_string(s) == '\0') {
+        t->api->config_error(t->self, config_setting_source_file(s),
+                             (int)config_setting_source_line(s), 0,
+                             "'cache_dir' must be a string (a folder)");
+        return 0;
+    }
+    rel = config_setting_get_string(s);
+    n = strlen(base) + strlen(rel) + 2;
+    if ((*dir = malloc(n)) == NULL)
+        return 0;
+    snprintf(*dir, n, "%s%s%s", rel[0] == '/' ? "" : base, rel[0] == '/' ? "" : "/", rel);
+    if (stat(*dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        t->api->config_error(
+            t->self, config_setting_source_file(s), (int)config_setting_source_line(s), 0,
+            "cache_dir: there is no folder '%s' (create it: mkdir -m 700 '%s')", *dir, *dir);
+        return 0;
+    }
+    if (stat(*dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        t->api->config_error(t->self, config_setting_source_file(s),
+                             (int)config_setting_source_line(s), 0,
+                             "cache_dir: '%s' is not a folder", *dir);
+        return 0;
+    }
+    return 1;
+}
+
+/* The compiled configuration from cdir when it may be used; 1 when c has it. */
+static int load_compiled(struct trf *t, const char *cdir, const char *idir, const char *spath,
+                         const char *dpath, const char *rpath, struct trf_config *c)
+{
+    struct cfgcache_key key = {config_root(t), idir, spath, dpath, rpath};
+    struct cfgcache_config cc;
+    char why[600];
+    if (cdir == NULL)
+        return 0;
+    if (cfgcache_read(cdir, &key, &cc, why, sizeof(why)) != 0) {
+        t->api->log(t->self, CH_LOG_DEBUG, "compiled configuration not used: %s", why);
+        return 0;
+    }
+    c->instruments = cc.instruments;
+    c->triggers = cc.triggers;
+    c->routing = cc.routing;
+    return 1;
+}
+
+/*
+ * Loads and checks the files (every one, even after a failure, so one run
+ * reports every error); with a cache folder, keeps the result compiled when
+ * the load reported nothing at all. 1 when loaded, 0 after reports.
+ */
+static int load_files(struct trf *t, const char *cdir, const char *idir, const char *spath,
+                      const char *dpath, const char *rpath, struct trf_config *c)
+{
+    struct cfgread_deps deps = {0};
+    int ok = 1, reports = t->reports;
+    char why[600];
+    cfgread_deps_record(cdir != NULL ? &deps : NULL);
+    if (instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
+        ok = 0;
+    if (trigger_set_load(spath, c->instruments, trf_report, t, &c->triggers) != 0)
+        ok = 0;
+    if (routing_config_load_checked(dpath, rpath, c->instruments, trf_report, t, &c->routing) != 0)
+        ok = 0;
+    cfgread_deps_record(NULL);
+    if (ok && cdir != NULL && t->reports == reports) {
+        struct cfgcache_key key = {config_root(t), idir, spath, dpath, rpath};
+        struct cfgcache_config cc = {c->instruments, c->triggers, c->routing};
+        int rc = cfgcache_write(cdir, &key, &deps, &cc, why, sizeof(why));
+        /* A folder this user may not use is a choice of the installation, not a failure. */
+        if (rc != 0)
+            t->api->log(t->self, rc == -1 ? CH_LOG_DEBUG : CH_LOG_WARN,
+                        "cannot keep the compiled configuration: %s", why);
+    }
+    cfgread_deps_release(&deps);
+    return ok;
+}
+
 struct trf_config *trf_config_load(struct trf *t)
 {
-    static const char *const known[] = {"instruments", "screening",           "destinations",
-                                        "routing",     "routing_tests",       "dispatch_targets",
-                                        "notify",      "sent_retention_days", NULL};
+    static const char *const known[] = {
+        "instruments",      "screening", "destinations",        "routing",   "routing_tests",
+        "dispatch_targets", "notify",    "sent_retention_days", "cache_dir", NULL};
     const config_setting_t *set = t->api->config(t->self);
     struct trf_config *c = calloc(1, sizeof(*c));
     char *idir = setting_path(t, "instruments", "trafficking/instruments");
@@ -231,6 +327,7 @@ struct trf_config *trf_config_load(struct trf *t)
     char *dpath = setting_path(t, "destinations", "trafficking/destinations.cfg");
     char *rpath = setting_path(t, "routing", "trafficking/routing.cfg");
     int fixtures_given = 0;
+    char *cdir = NULL;
     char *fpath =
         setting_path_given(t, "routing_tests", "trafficking/routing-tests.cfg", &fixtures_given);
     int ok = c != NULL && idir != NULL && spath != NULL && dpath != NULL && rpath != NULL &&
@@ -246,19 +343,17 @@ struct trf_config *trf_config_load(struct trf *t)
                                  (int)config_setting_source_line(m), 0,
                                  "unknown setting '%s' (known: instruments, screening, "
                                  "destinations, routing, routing_tests, dispatch_targets, notify, "
-                                 "sent_retention_days)",
+                                 "sent_retention_days, cache_dir)",
                                  config_setting_name(m));
             ok = 0;
         }
     }
-    /* Load both files even when one fails, so one run reports every error. */
-    if (c != NULL && idir != NULL && instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
+    if (!cache_dir_setting(t, &cdir))
         ok = 0;
-    if (c != NULL && spath != NULL &&
-        trigger_set_load(spath, c->instruments, trf_report, t, &c->triggers) != 0)
-        ok = 0;
-    if (c != NULL && dpath != NULL && rpath != NULL &&
-        routing_config_load_checked(dpath, rpath, c->instruments, trf_report, t, &c->routing) != 0)
+    /* Load every file even when a setting is wrong, so one run reports every error. */
+    if (c != NULL && idir != NULL && spath != NULL && dpath != NULL && rpath != NULL &&
+        !(ok && load_compiled(t, cdir, idir, spath, dpath, rpath, c)) &&
+        !load_files(t, ok ? cdir : NULL, idir, spath, dpath, rpath, c))
         ok = 0;
     if (ok) {
         rebase_machine_paths(t, c->routing);
@@ -279,6 +374,7 @@ struct trf_config *trf_config_load(struct trf *t)
         }
     }
     free(fpath);
+    free(cdir);
     free(idir);
     free(spath);
     free(dpath);

@@ -25,6 +25,7 @@ struct trf {
     struct ch_plugin *self;
     struct trf_config *cfg;
     int sent_retention_days; /* how long the bytes sent are kept (db/retention.c) */
+    int reports;             /* configuration problems reported so far (trf_report) */
 };
 
 /* Reports a configuration problem through the host (ud: the struct trf). */

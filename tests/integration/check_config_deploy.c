@@ -3,8 +3,10 @@
  * broken candidate is refused and the live generation keeps serving, also
  * for a host whose files on disk are broken; fixtures and inline secrets
  * refuse a deploy; only the owner and admins holding the config_admin grant
- * deploy; history and rollback; and the write functions hold a caller to
- * what the live configuration allows, whoever calls them by hand.
+ * deploy; history and rollback; the write functions hold a caller to
+ * what the live configuration allows, whoever calls them by hand; and a
+ * compiled configuration (cache_dir) serves every command of a generation,
+ * each from its own private copy, until another generation goes live.
  */
 #include <check.h>
 #include <errno.h>
@@ -652,6 +654,68 @@ START_TEST(a_candidate_file_is_removed_and_a_candidate_discarded)
 }
 END_TEST
 
+/* The inode of this user's compiled copy in dir/cache, or 0 when there is none. */
+static ino_t compiled_copy(void)
+{
+    char path[1300];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/cache/user-%lu/trafficking.cfgcache", dir,
+             (unsigned long)geteuid());
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* The host config again, with the plugin settings given. */
+static void host_settings(const char *settings)
+{
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "paths = { plugin_dir = \"%s/plugins\"; sql_dir = \"%s/sql\"; };\n"
+            "plugins = ( { name = \"trafficking\"; required = true; settings = { %s }; } );\n",
+            tl_env("CASEHOST_TEST_BUILD"), tl_env("CASEHOST_TEST_ROOT"), settings);
+    fclose(f);
+}
+
+/* A routed what-if with its trace: every rule, condition and value. */
+#define WHAT_IF                                                                                    \
+    TL_AS, "a_worker", "--json", "route", "what-if", "--trace", "--age", "15", "--state", "CA",    \
+        "--instrument", "youth_quick", "--result", "positive", "--indicator", "exchanged_sex"
+
+START_TEST(a_compiled_configuration_serves_each_command_until_another_generation_is_live)
+{
+    static char list[65536], parsed[65536];
+    char cmd[1300];
+    ino_t first;
+    snprintf(cmd, sizeof(cmd), "mkdir -m 700 '%s/cache'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+
+    /* Without a cache folder: what the files decide. */
+    RUN_OK(WHAT_IF);
+    snprintf(parsed, sizeof(parsed), "%s", r.out);
+    ck_assert_uint_eq(compiled_copy(), 0);
+
+    host_settings("cache_dir = \"cache\";");
+    RUN_OK(TL_AS, "a_worker", "--json", "instrument", "list");
+    snprintf(list, sizeof(list), "%s", r.out);
+    first = compiled_copy();
+    ck_assert_msg(first != 0, "no compiled copy after a command");
+    /* Each command runs the generation from a new private copy; the compiled one serves them. */
+    RUN_OK(TL_AS, "a_worker", "--json", "instrument", "list");
+    ck_assert_str_eq(r.out, list);
+    RUN_OK(WHAT_IF);
+    ck_assert_str_eq(r.out, parsed);
+    ck_assert_uint_eq(compiled_copy(), first);
+
+    /* A new generation: its files decide, and the compiled copy follows. */
+    edit("trafficking/instruments/youth_quick.cfg", "title = \"Youth quick screen\"",
+         "title = \"Youth quick screen, as deployed\"");
+    RUN_OK("config", "deploy");
+    RUN_OK(TL_AS, "a_worker", "--json", "instrument", "list");
+    HAS(r.out, "Youth quick screen, as deployed");
+    ck_assert_uint_ne(compiled_copy(), first);
+}
+END_TEST
+
 static Suite *deploy_suite(void)
 {
     Suite *s = suite_create("config_deploy");
@@ -673,6 +737,8 @@ static Suite *deploy_suite(void)
     tcase_add_test(tc, a_screening_must_use_a_live_instrument_and_its_items);
     tcase_add_test(tc, a_stored_candidate_is_changed_checked_replayed_and_deployed);
     tcase_add_test(tc, a_candidate_file_is_removed_and_a_candidate_discarded);
+    tcase_add_test(tc,
+                   a_compiled_configuration_serves_each_command_until_another_generation_is_live);
     suite_add_tcase(s, tc);
     return s;
 }

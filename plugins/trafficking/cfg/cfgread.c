@@ -8,6 +8,7 @@
  */
 #include "cfg/cfgread.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -106,6 +107,203 @@ static void sha256_hex(const char *text, size_t len, char hash[CFGREAD_HASH_LEN 
     hash[CFGREAD_HASH_LEN] = '\0';
 }
 
+/* ---------------------------------------------------------- dependencies --- */
+
+static _Thread_local struct cfgread_deps *recording;
+
+void cfgread_deps_record(struct cfgread_deps *d)
+{
+    recording = d;
+}
+
+void cfgread_deps_release(struct cfgread_deps *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->v[i].path);
+    free(d->v);
+    memset(d, 0, sizeof(*d));
+}
+
+static void note(enum cfgread_dep_kind kind, const char *path, const char *hash)
+{
+    struct cfgread_deps *d = recording;
+    if (d == NULL || d->failed)
+        return;
+    if (hash[0] == '\0' && kind != CFGREAD_DEP_NO_DIR) {
+        d->failed = 1;
+        return;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 32;
+        struct cfgread_dep *v = realloc(d->v, cap * sizeof(*v));
+        if (v == NULL) {
+            d->failed = 1;
+            return;
+        }
+        d->v = v;
+        d->cap = cap;
+    }
+    struct cfgread_dep *e = &d->v[d->n];
+    memset(e, 0, sizeof(*e)); /* every byte is written into the compiled copy */
+    e->kind = kind;
+    e->path = strdup(path);
+    snprintf(e->hash, sizeof(e->hash), "%s", hash);
+    if (e->path == NULL)
+        d->failed = 1;
+    else
+        d->n++;
+}
+
+/* The file name of a path cfgread_list_cfg_files made. */
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/*
+ * SHA-256 of a listing: each file name and its NUL, in order; "" without
+ * memory. Names, not paths: the same folder copied elsewhere lists the same.
+ */
+static void listing_hash(char *const *paths, size_t n, char hash[CFGREAD_HASH_LEN + 1])
+{
+    size_t total = 0, at = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(base_name(paths[i])) + 1;
+    char *buf = malloc(total + 1);
+    hash[0] = '\0';
+    if (buf == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(base_name(paths[i])) + 1;
+        memcpy(buf + at, base_name(paths[i]), l);
+        at += l;
+    }
+    sha256_hex(buf, total, hash);
+    free(buf);
+}
+
+static void note_listing(const char *dir, char *const *paths, size_t n)
+{
+    char hash[CFGREAD_HASH_LEN + 1];
+    if (recording == NULL)
+        return;
+    listing_hash(paths, n, hash);
+    note(CFGREAD_DEP_DIR, dir, hash);
+}
+
+int cfgread_is_dir(const char *path)
+{
+    struct stat st;
+    int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!dir)
+        note(CFGREAD_DEP_NO_DIR, path, "");
+    return dir;
+}
+
+/* 1 when the dependency reads as recorded now. */
+static int dep_same(const struct cfgread_dep *e)
+{
+    char hash[CFGREAD_HASH_LEN + 1] = "", err[200];
+    char *text = NULL, **paths = NULL;
+    size_t len = 0, n = 0;
+    switch (e->kind) {
+    case CFGREAD_DEP_FILE:
+        if (cfgread_read_file(e->path, &text, &len, err, sizeof(err)) != 0)
+            return 0;
+        sha256_hex(text, len, hash);
+        free(text);
+        break;
+    case CFGREAD_DEP_DIR:
+        if (!cfgread_is_dir(e->path) ||
+            cfgread_list_cfg_files(e->path, &paths, &n, err, sizeof(err)) != 0)
+            return 0;
+        listing_hash(paths, n, hash);
+        cfgread_free_names(paths, n);
+        break;
+    case CFGREAD_DEP_NO_DIR:
+        return !cfgread_is_dir(e->path);
+    default:
+        return 0;
+    }
+    return hash[0] != '\0' && strcmp(hash, e->hash) == 0;
+}
+
+int cfgread_deps_same(const struct cfgread_deps *d)
+{
+    struct cfgread_deps *was = recording;
+    int same = d->n > 0 && !d->failed;
+    recording = NULL; /* checking is not loading */
+    for (size_t i = 0; i < d->n && same; i++)
+        same = dep_same(&d->v[i]);
+    recording = was;
+    return same;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void cfgread_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int cfgread_list_cfg_files(const char *dir, char ***paths, size_t *n, char *err, size_t errlen)
+{
+    int rc = -1;
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        snprintf(err, errlen, "cannot open directory: %s", strerror(errno));
+        goto out;
+    }
+    snprintf(err, errlen, "out of memory"); /* the only failure from here on */
+    const char *sep = dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/";
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        size_t nl = strlen(e->d_name);
+        if (e->d_name[0] == '.' || nl < 5 || strcmp(e->d_name + nl - 4, ".cfg") != 0)
+            continue;
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, ncap * sizeof(*nv));
+            if (nv == NULL)
+                goto out;
+            v = nv;
+            cap = ncap;
+        }
+        size_t plen = strlen(dir) + strlen(sep) + nl + 1;
+        char *p = malloc(plen);
+        if (p == NULL)
+            goto out;
+        snprintf(p, plen, "%s%s%s", dir, sep, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(p);
+            continue;
+        }
+        v[len++] = p;
+    }
+    if (len > 1)
+        qsort(v, len, sizeof(*v), cmp_names);
+    note_listing(dir, v, len);
+    *paths = v;
+    *n = len;
+    v = NULL;
+    err[0] = '\0';
+    rc = 0;
+out:
+    if (v != NULL)
+        cfgread_free_names(v, len);
+    if (d != NULL)
+        closedir(d);
+    return rc;
+}
+
 static void too_large(char *err, size_t errlen)
 {
     snprintf(err, errlen, "larger than %d MiB, refused before parsing", CFGREAD_MAX_MIB);
@@ -197,6 +395,7 @@ static int slurp(const char *path, char **text, size_t *len, char hash[CFGREAD_H
         *len = 0;
         return -1;
     }
+    note(CFGREAD_DEP_FILE, path, hash);
     return 0;
 }
 

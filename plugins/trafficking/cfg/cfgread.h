@@ -136,6 +136,48 @@ const config_setting_t *cfgread_aggregate(struct cfgread *r, const config_settin
 const config_setting_t *cfgread_strings(struct cfgread *r, const config_setting_t *group,
                                         const char *ctx, const char *name, int min);
 
+/*
+ * Paths of the *.cfg regular files in dir (names not starting with '.'),
+ * sorted by file name in byte order whatever the locale. Returns 0 and
+ * *paths (caller frees with cfgread_free_names), or -1 with a message in err.
+ */
+int cfgread_list_cfg_files(const char *dir, char ***paths, size_t *n, char *err, size_t errlen);
+void cfgread_free_names(char **names, size_t n);
+
+/* 1 when path is a directory (followed through links), else 0. */
+int cfgread_is_dir(const char *path);
+
+/*
+ * What a configuration load depended on: every file cfgread_load read (with
+ * the SHA-256 of the text it parsed), every folder cfgread_list_cfg_files
+ * listed (with the SHA-256 of the listing) and every folder cfgread_is_dir
+ * found absent. The compiled-configuration cache keeps this list and uses a
+ * compiled configuration only while every entry reads the same again.
+ */
+enum cfgread_dep_kind { CFGREAD_DEP_FILE = 1, CFGREAD_DEP_DIR, CFGREAD_DEP_NO_DIR };
+
+struct cfgread_dep {
+    enum cfgread_dep_kind kind;
+    char *path;
+    char hash[CFGREAD_HASH_LEN + 1]; /* "" for CFGREAD_DEP_NO_DIR */
+};
+
+struct cfgread_deps {
+    struct cfgread_dep *v;
+    size_t n, cap;
+    int failed; /* out of memory while recording: the list is incomplete */
+};
+
+/*
+ * Starts recording into d (borrowed until cfgread_deps_record(NULL)), for
+ * this thread only; loads started meanwhile add to it.
+ */
+void cfgread_deps_record(struct cfgread_deps *d);
+void cfgread_deps_release(struct cfgread_deps *d);
+
+/* 1 when every recorded file and folder reads exactly as recorded now, else 0. */
+int cfgread_deps_same(const struct cfgread_deps *d);
+
 /* Non-zero when s is a lowercase identifier as cfgread_ident accepts. */
 int cfgread_is_ident(const char *s);
 

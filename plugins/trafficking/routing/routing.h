@@ -228,12 +228,26 @@ json_t *routing_fields_to_json(routing_fields mask);
 
 /* --------------------------------------------------------- configuration --- */
 
+/*
+ * A new field in the structures of this section is packed in
+ * cache/cfgcache.c too: a compiled configuration must decide exactly as the
+ * files do.
+ */
+
 struct routing_jurisdiction {
     int any;       /* serves every state */
     char **states; /* two-letter codes, upper case */
     size_t n_states;
     char **counties; /* optional: only these counties of those states; 0 = all */
     size_t n_counties;
+};
+
+/* A path of a channel that its file wrote relative (to the destinations folder). */
+enum routing_path_bit {
+    ROUTING_PATH_SECRET_FILE = 1u,
+    ROUTING_PATH_CLIENT_CERT = 2u,
+    ROUTING_PATH_CLIENT_KEY = 4u,
+    ROUTING_PATH_SPOOL_DIR = 8u,
 };
 
 struct routing_channel {
@@ -245,6 +259,7 @@ struct routing_channel {
     char *client_key;  /* webhook: its PEM private key path (resolved); set with client_cert */
     char *command;     /* command */
     char *spool_dir;   /* spool: path resolved against the destinations folder */
+    unsigned written_relative; /* enum routing_path_bit: which paths were written relative */
 };
 
 struct routing_destination {

@@ -214,14 +214,19 @@ static void parse_jurisdiction(struct cfgread *r, const config_setting_t *s, con
     }
 }
 
-/* dir of the destinations file + rel, unless rel is absolute; caller frees. */
-static char *resolve_path(struct cfgread *r, const char *rel)
+/*
+ * dir of the destinations file + rel, unless rel is absolute; caller frees.
+ * A relative one sets bit in ch->written_relative.
+ */
+static char *resolve_path(struct cfgread *r, const char *rel, struct routing_channel *ch,
+                          unsigned bit)
 {
     const char *slash = strrchr(r->file, '/');
     size_t dlen = slash ? (size_t)(slash - r->file) : 1;
     const char *dir = slash ? r->file : ".";
     if (rel[0] == '/')
         return cfgread_strdup(r, rel);
+    ch->written_relative |= bit;
     size_t n = dlen + strlen(rel) + 2;
     char *p = malloc(n);
     if (p == NULL) {
@@ -262,14 +267,14 @@ static void parse_webhook(struct cfgread *r, const config_setting_t *g, const ch
                           "a 'secret_file' of mode 0600 or 0640 instead");
         ch->secret = cfgread_strdup(r, str);
     } else if (has_file && cfgread_string(r, g, cctx, "secret_file", 1, &str) == 1)
-        ch->secret_file = resolve_path(r, str);
+        ch->secret_file = resolve_path(r, str, ch, ROUTING_PATH_SECRET_FILE);
     if (has_cert != has_key)
         cfgread_error(r, cfgread_line(g), 0, cctx,
                       "mutual TLS needs both 'client_cert' and 'client_key'");
     if (has_cert && cfgread_string(r, g, cctx, "client_cert", 1, &str) == 1)
-        ch->client_cert = resolve_path(r, str);
+        ch->client_cert = resolve_path(r, str, ch, ROUTING_PATH_CLIENT_CERT);
     if (has_key && cfgread_string(r, g, cctx, "client_key", 1, &str) == 1)
-        ch->client_key = resolve_path(r, str);
+        ch->client_key = resolve_path(r, str, ch, ROUTING_PATH_CLIENT_KEY);
 }
 
 static void parse_channel(struct cfgread *r, const config_setting_t *s, const char *ctx,
@@ -313,7 +318,7 @@ static void parse_channel(struct cfgread *r, const config_setting_t *s, const ch
         break;
     default:
         if (cfgread_string(r, g, cctx, "spool_dir", 1, &str) == 1)
-            ch->spool_dir = resolve_path(r, str);
+            ch->spool_dir = resolve_path(r, str, ch, ROUTING_PATH_SPOOL_DIR);
         break;
     }
 }

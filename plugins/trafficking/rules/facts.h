@@ -219,7 +219,8 @@ struct facts_call {
  * Resolves names and calls for rule_compile. Fixed facts keep their slots;
  * each distinct call gets the next slot from FACTS__COUNT on, so two rules
  * naming indicator("x") share one slot. Initialise with facts_resolver_init,
- * release with facts_resolver_release.
+ * release with facts_resolver_release. A new field here or in facts_call is
+ * packed in cache/cfgcache.c too.
  */
 struct facts_resolver {
     unsigned groups;            /* enum facts_group bits allowed */

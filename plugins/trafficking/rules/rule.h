@@ -69,6 +69,15 @@ struct rule_prog *rule_compile(const char *src, const struct rule_schema *schema
                                struct rule_error *err);
 void rule_free(struct rule_prog *prog);
 
+struct pack;
+/*
+ * Writes *prog into a cache pack, or reads a program back into *prog (the
+ * caller frees it with rule_free, also after a failed read). A string
+ * literal must point into the program's own text; one that does not fails
+ * the pack rather than be written as an address (rule_pack.c).
+ */
+void rule_pack(struct pack *p, struct rule_prog **prog);
+
 /* Number of nodes: the size of a trace buffer. */
 size_t rule_node_count(const struct rule_prog *prog);
 

@@ -90,6 +90,7 @@ struct rule__op {
     struct rule_value k; /* the literal compared with */
 };
 
+/* A new field here is packed in rules/rule_pack.c too (the compiled-configuration cache). */
 struct rule_prog {
     struct rule__op *code;
     int n_code;

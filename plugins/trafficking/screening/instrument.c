@@ -7,13 +7,11 @@
  */
 #include "screening/instrument.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "screening/instrument_classes.h"
 #include "screening/instrument_item.h"
@@ -286,73 +284,6 @@ const struct instrument *instrument_set_find(const struct instrument_set *set, c
     return best;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **names, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-/*
- * Paths of the *.cfg regular files in dir, sorted by file name (byte order,
- * whatever the locale). Returns 0, or -1 with a message in err.
- */
-static int list_cfg_files(const char *dir, char ***paths, size_t *n, char *err, size_t errlen)
-{
-    int rc = -1;
-    char **v = NULL;
-    size_t len = 0, cap = 0;
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        snprintf(err, errlen, "cannot open directory: %s", strerror(errno));
-        goto out;
-    }
-    snprintf(err, errlen, "out of memory"); /* the only failure from here on */
-    const char *sep = dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/";
-    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
-        size_t nl = strlen(e->d_name);
-        if (e->d_name[0] == '.' || nl < 5 || strcmp(e->d_name + nl - 4, ".cfg") != 0)
-            continue;
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, ncap * sizeof(*nv));
-            if (nv == NULL)
-                goto out;
-            v = nv;
-            cap = ncap;
-        }
-        size_t plen = strlen(dir) + strlen(sep) + nl + 1;
-        char *p = malloc(plen);
-        if (p == NULL)
-            goto out;
-        snprintf(p, plen, "%s%s%s", dir, sep, e->d_name);
-        struct stat st;
-        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(p);
-            continue;
-        }
-        v[len++] = p;
-    }
-    if (len > 1)
-        qsort(v, len, sizeof(*v), cmp_names);
-    *paths = v;
-    *n = len;
-    v = NULL;
-    err[0] = '\0';
-    rc = 0;
-out:
-    if (v != NULL)
-        free_names(v, len);
-    if (d != NULL)
-        closedir(d);
-    return rc;
-}
-
 /* Reports, in the later file, every id + version an earlier file already defined. */
 static int check_duplicates(const struct instrument_set *set, trf_report_fn report, void *ud)
 {
@@ -386,14 +317,13 @@ static int load_classes(struct instrument_set *set, const char *dir, trf_report_
     char **paths = NULL;
     size_t n = 0;
     int errors = 0;
-    struct stat st;
     struct cfgread dr = {.report = report, .ud = ud};
 
     snprintf(sub, sizeof(sub), "%s%s" INSTRUMENT_CLASSES_DIR, dir,
              dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/");
     dr.file = sub;
-    if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (list_cfg_files(sub, &paths, &n, err, sizeof(err)) != 0) {
+    if (cfgread_is_dir(sub)) {
+        if (cfgread_list_cfg_files(sub, &paths, &n, err, sizeof(err)) != 0) {
             cfgread_error(&dr, 0, 0, NULL, "%s", err);
             errors++;
         }
@@ -402,7 +332,7 @@ static int load_classes(struct instrument_set *set, const char *dir, trf_report_
     }
     cfgread_flush(&dr);
     if (paths != NULL)
-        free_names(paths, n);
+        cfgread_free_names(paths, n);
     for (size_t i = 0; i < set->n; i++) {
         const struct instrument *inst = set->v[i];
         if (inst->classes_declared)
@@ -434,7 +364,7 @@ int instrument_set_load(const char *dir, trf_report_fn report, void *ud,
         cfgread_error(&dr, 0, 0, NULL, "out of memory");
         goto out;
     }
-    if (list_cfg_files(dir, &paths, &n_paths, err, sizeof(err)) != 0) {
+    if (cfgread_list_cfg_files(dir, &paths, &n_paths, err, sizeof(err)) != 0) {
         cfgread_error(&dr, 0, 0, NULL, "%s", err);
         goto out;
     }
@@ -461,7 +391,7 @@ int instrument_set_load(const char *dir, trf_report_fn report, void *ud,
 out:
     cfgread_flush(&dr);
     if (paths != NULL)
-        free_names(paths, n_paths);
+        cfgread_free_names(paths, n_paths);
     if (errors > 0 || dr.errors > 0) {
         instrument_set_free(set);
         return -1;

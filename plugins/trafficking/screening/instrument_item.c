@@ -363,7 +363,7 @@ static int check_domain(void *ud, const char *arg, char *err, size_t errlen)
     return -1;
 }
 
-static const struct facts_fn show_if_fns[INSTRUMENT_FN__COUNT] = {
+const struct facts_fn instrument__show_if_fns[INSTRUMENT_FN__COUNT] = {
     [INSTRUMENT_FN_INDICATOR] = {"indicator", RULE_BOOL, check_item},
     [INSTRUMENT_FN_ANSWERED] = {"answered", RULE_BOOL, check_item},
     [INSTRUMENT_FN_DOMAIN_SCORE] = {"domain_score", RULE_NUM, check_domain},
@@ -373,7 +373,8 @@ void instrument__compile_show_if(struct instrument_loader *l)
 {
     struct instrument *inst = l->inst;
     /* Case facts only: a screening's own result cannot decide what it asks. */
-    facts_resolver_init(&inst->resolver, FACTS_GROUP_CASE, show_if_fns, INSTRUMENT_FN__COUNT, l);
+    facts_resolver_init(&inst->resolver, FACTS_GROUP_CASE, instrument__show_if_fns,
+                        INSTRUMENT_FN__COUNT, l);
     for (size_t i = 0; l->show_if != NULL && i < inst->n_items; i++) {
         if (l->show_if[i] == NULL)
             continue;

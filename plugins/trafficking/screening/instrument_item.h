@@ -36,6 +36,9 @@ void instrument__parse_items(struct instrument_loader *l, const config_setting_t
 /* Compiles every show_if read by instrument__parse_items; all items must be read first. */
 void instrument__compile_show_if(struct instrument_loader *l);
 
+/* The functions show_if may call: every instrument's resolver borrows this table. */
+extern const struct facts_fn instrument__show_if_fns[INSTRUMENT_FN__COUNT];
+
 /* Frees what an item owns (not the item itself). */
 void instrument__item_release(struct instrument_item *item);
 

@@ -43,6 +43,10 @@ enum instrument_fn {
     INSTRUMENT_FN__COUNT
 };
 
+/*
+ * A new field in these structures is packed in cache/cfgcache.c too: a
+ * compiled configuration must decide exactly as the files do.
+ */
 struct instrument_item {
     char *id;
     char *prompt;

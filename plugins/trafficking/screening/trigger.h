@@ -29,6 +29,7 @@
 
 #define TRIGGER_MAX_DUE_HOURS 720
 
+/* A new field here or in trigger_set is packed in cache/cfgcache.c too. */
 struct trigger {
     char *name;
     unsigned events; /* bit (1u << enum facts_event) per event it listens to */

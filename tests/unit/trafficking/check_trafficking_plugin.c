@@ -1,14 +1,17 @@
 /*
  * check_trafficking_plugin.c: trafficking.so loaded through the host's real
  * loader: it exports one symbol, registers its verbs, refuses to start on a
- * broken configuration with file:line messages, and a reload that fails
- * keeps the previous configuration working.
+ * broken configuration with file:line messages, a reload that fails keeps
+ * the previous configuration working, and a compiled configuration in a
+ * cache_dir is used only while the files it came from are unchanged.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "check_main.h"
 #include "loader.h"
@@ -21,15 +24,10 @@ static void sh(const char *cmd)
     ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
 }
 
-/* A private copy of the shipped plugin configuration and a host config naming it. */
-static void setup(void)
+/* The host config naming the private copy, with more plugin settings (line 5 on). */
+static void write_host_cfg(const char *more)
 {
-    char cmd[4096];
     FILE *f;
-    snprintf(dir, sizeof(dir), "%s/trf_%d", getenv("CASEHOST_TEST_TMP"), (int)getpid());
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cp -R '%s/conf/trafficking' '%s/'",
-             dir, dir, getenv("CASEHOST_TEST_ROOT"), dir);
-    sh(cmd);
     snprintf(cfgpath, sizeof(cfgpath), "%s/host.cfg", dir);
     f = fopen(cfgpath, "w");
     ck_assert_ptr_nonnull(f);
@@ -37,9 +35,21 @@ static void setup(void)
             "paths = { plugin_dir = \"%s/plugins\"; };\n"
             "plugins = ( { name = \"trafficking\"; required = true; settings = {\n"
             "    instruments = \"trafficking/instruments\";\n"
-            "    screening = \"trafficking/screening.cfg\"; }; } );\n",
-            getenv("CASEHOST_TEST_BUILD"));
+            "    screening = \"trafficking/screening.cfg\";\n"
+            "    %s }; } );\n",
+            getenv("CASEHOST_TEST_BUILD"), more);
     fclose(f);
+}
+
+/* A private copy of the shipped plugin configuration and a host config naming it. */
+static void setup(void)
+{
+    char cmd[4096];
+    snprintf(dir, sizeof(dir), "%s/trf_%d", getenv("CASEHOST_TEST_TMP"), (int)getpid());
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cp -R '%s/conf/trafficking' '%s/'",
+             dir, dir, getenv("CASEHOST_TEST_ROOT"), dir);
+    sh(cmd);
+    write_host_cfg("");
 }
 
 /* Loads the host config; the diag messages land in msgs. */
@@ -171,6 +181,121 @@ START_TEST(failed_reload_keeps_the_previous_configuration)
 }
 END_TEST
 
+/* The inode of this user's compiled copy in DIR/cache, or 0 when there is none. */
+static ino_t copy_inode(void)
+{
+    char path[1400];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/cache/user-%lu/trafficking.cfgcache", dir,
+             (unsigned long)geteuid());
+    if (stat(path, &st) != 0)
+        return 0;
+    ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    return st.st_ino;
+}
+
+/* Loads, expecting no problem; returns `instrument list` as JSON (caller frees). */
+static char *load_and_list(void)
+{
+    struct hostcfg hc;
+    struct loader l;
+    struct diag d;
+    char msgs[8192] = "", *json;
+    FILE *mem;
+    ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), 0);
+    fclose(mem);
+    ck_assert_msg(d.errors == 0, "%s", msgs);
+    json = instrument_list(&l);
+    loader_release(&l);
+    hostcfg_release(&hc);
+    return json;
+}
+
+START_TEST(compiled_configuration_is_used_until_a_file_changes)
+{
+    char cmd[4096], *first, *again, *changed;
+    ino_t written, kept;
+    snprintf(cmd, sizeof(cmd), "mkdir -m 700 '%s/cache'", dir);
+    sh(cmd);
+    write_host_cfg("cache_dir = \"cache\";");
+
+    first = load_and_list();
+    written = copy_inode();
+    ck_assert_msg(written != 0, "the first load kept no compiled copy");
+    /* A second load reads the copy: a load that parsed would have written a new file. */
+    again = load_and_list();
+    kept = copy_inode();
+    ck_assert_uint_eq(kept, written);
+    ck_assert_str_eq(again, first);
+
+    /* One changed title: the copy is not used, and the change is seen. */
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/^  title = .*/  title = \"Youth quick, changed\";/' "
+             "'%s/trafficking/instruments/youth_quick.cfg'",
+             dir);
+    sh(cmd);
+    changed = load_and_list();
+    ck_assert_msg(strstr(changed, "Youth quick, changed") != NULL, "%s", changed);
+    ck_assert_msg(strstr(first, "Youth quick, changed") == NULL, "%s", first);
+    ck_assert_uint_ne(copy_inode(), written);
+    free(first);
+    free(again);
+    free(changed);
+}
+END_TEST
+
+START_TEST(cache_dir_missing_or_not_a_folder_is_an_error_with_file_and_line)
+{
+    static const struct {
+        const char *make; /* shell, in dir */
+        const char *want;
+    } cases[] = {
+        {"true", ": trafficking: cache_dir: there is no folder '"},
+        {"echo x > cache", ": trafficking: cache_dir: '"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hostcfg hc;
+        struct loader l;
+        struct diag d;
+        char msgs[8192] = "", cmd[4096], want[1400];
+        FILE *mem;
+        snprintf(cmd, sizeof(cmd), "cd '%s' && rm -rf cache && %s", dir, cases[i].make);
+        sh(cmd);
+        write_host_cfg("cache_dir = \"cache\";");
+        ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), -2);
+        fclose(mem);
+        snprintf(want, sizeof(want), "host.cfg:5%s", cases[i].want);
+        ck_assert_msg(strstr(msgs, want) != NULL, "case %zu: want '%s' in: %s", i, want, msgs);
+        ck_assert_msg(i == 0 || strstr(msgs, "is not a folder") != NULL, "%s", msgs);
+        loader_release(&l);
+        hostcfg_release(&hc);
+    }
+}
+END_TEST
+
+START_TEST(cache_dir_others_may_write_is_used_only_when_sticky)
+{
+    char cmd[4096], *json;
+    /* Anyone could swap files in it: not used, and no error. */
+    snprintf(cmd, sizeof(cmd), "mkdir '%s/cache' && chmod 777 '%s/cache'", dir, dir);
+    sh(cmd);
+    write_host_cfg("cache_dir = \"cache\";");
+    json = load_and_list();
+    ck_assert_msg(strstr(json, "\"youth_quick\"") != NULL, "%s", json);
+    ck_assert_uint_eq(copy_inode(), 0);
+    free(json);
+    /* Sticky, as /tmp: each user keeps to a folder of their own, mode 0700. */
+    snprintf(cmd, sizeof(cmd), "chmod 1777 '%s/cache' && test ! -e '%s/cache/user-%lu'", dir, dir,
+             (unsigned long)geteuid());
+    sh(cmd);
+    free(load_and_list());
+    ck_assert_uint_ne(copy_inode(), 0);
+    snprintf(cmd, sizeof(cmd), "test \"$(stat -c %%a '%s/cache/user-%lu')\" = 700", dir,
+             (unsigned long)geteuid());
+    sh(cmd);
+}
+END_TEST
+
 static Suite *trafficking_plugin_suite(void)
 {
     Suite *s = suite_create("trafficking_plugin");
@@ -180,6 +305,9 @@ static Suite *trafficking_plugin_suite(void)
     tcase_add_test(tc, exports_one_symbol_and_registers_its_verbs);
     tcase_add_test(tc, broken_configuration_stops_a_required_plugin_with_file_and_line);
     tcase_add_test(tc, failed_reload_keeps_the_previous_configuration);
+    tcase_add_test(tc, compiled_configuration_is_used_until_a_file_changes);
+    tcase_add_test(tc, cache_dir_missing_or_not_a_folder_is_an_error_with_file_and_line);
+    tcase_add_test(tc, cache_dir_others_may_write_is_used_only_when_sticky);
     suite_add_tcase(s, tc);
     return s;
 }
