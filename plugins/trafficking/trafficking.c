@@ -246,16 +246,22 @@ static int cache_dir_setting(struct trf *t, char **dir)
     }
     rel = config_setting_get_string(s);
     n = strlen(base) + strlen(rel) + 2;
-    if ((*dir = malloc(n)) == NULL)
-        return 0;
-    snprintf(*dir, n, "%s%s%s", rel[0] == '/' ? "" : base, rel[0] == '/' ? "" : "/", rel);
-    if (stat(*dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
-        t->api->config_error(
-            t->self, config_setting_source_file(s), (int)config_setting_source_line(s), 0,
-            "cache_dir: there is no folder '%s' (create it: mkdir -m 700 '%s')", *dir, *dir);
+    if ((*dir = malloc(n)) == NULL) {
+        t->api->config_error(t->self, config_setting_source_file(s),
+                             (int)config_setting_source_line(s), 0, "cache_dir: out of memory");
         return 0;
     }
-    if (stat(*dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    snprintf(*dir, n, "%s%s%s", rel[0] == '/' ? "" : base, rel[0] == '/' ? "" : "/", rel);
+    int found = stat(*dir, &st) == 0;
+    if (!found && (errno == ENOENT || errno == ENOTDIR)) {
+        t->api->config_error(
+            t->self, config_setting_source_file(s), (int)config_setting_source_line(s), 0,
+            "cache_dir: there is no folder '%s' (create it as INSTALL, section 6, says: mode "
+            "1777 for every account, or 0700 owned by the one account that runs casehost)",
+            *dir);
+        return 0;
+    }
+    if (found && !S_ISDIR(st.st_mode)) {
         t->api->config_error(t->self, config_setting_source_file(s),
                              (int)config_setting_source_line(s), 0,
                              "cache_dir: '%s' is not a folder", *dir);
@@ -271,7 +277,7 @@ static int load_compiled(struct trf *t, const char *cdir, const char *idir, cons
     struct cfgcache_key key = {config_root(t), idir, spath, dpath, rpath};
     struct cfgcache_config cc;
     char why[600];
-    if (cdir == NULL)
+    if (cdir == NULL || idir == NULL || spath == NULL || dpath == NULL || rpath == NULL)
         return 0;
     if (cfgcache_read(cdir, &key, &cc, why, sizeof(why)) != 0) {
         t->api->log(t->self, CH_LOG_DEBUG, "compiled configuration not used: %s", why);
@@ -295,11 +301,13 @@ static int load_files(struct trf *t, const char *cdir, const char *idir, const c
     int ok = 1, reports = t->reports;
     char why[600];
     cfgread_deps_record(cdir != NULL ? &deps : NULL);
-    if (instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
+    /* A path that could not be made was reported; each file that can be loaded still is. */
+    if (idir == NULL || instrument_set_load(idir, trf_report, t, &c->instruments) != 0)
         ok = 0;
-    if (trigger_set_load(spath, c->instruments, trf_report, t, &c->triggers) != 0)
+    if (spath == NULL || trigger_set_load(spath, c->instruments, trf_report, t, &c->triggers) != 0)
         ok = 0;
-    if (routing_config_load_checked(dpath, rpath, c->instruments, trf_report, t, &c->routing) != 0)
+    if (dpath == NULL || rpath == NULL ||
+        routing_config_load_checked(dpath, rpath, c->instruments, trf_report, t, &c->routing) != 0)
         ok = 0;
     cfgread_deps_record(NULL);
     if (ok && cdir != NULL && t->reports == reports) {
@@ -351,8 +359,7 @@ struct trf_config *trf_config_load(struct trf *t)
     if (!cache_dir_setting(t, &cdir))
         ok = 0;
     /* Load every file even when a setting is wrong, so one run reports every error. */
-    if (c != NULL && idir != NULL && spath != NULL && dpath != NULL && rpath != NULL &&
-        !(ok && load_compiled(t, cdir, idir, spath, dpath, rpath, c)) &&
+    if (c != NULL && !(ok && load_compiled(t, cdir, idir, spath, dpath, rpath, c)) &&
         !load_files(t, ok ? cdir : NULL, idir, spath, dpath, rpath, c))
         ok = 0;
     if (ok) {

@@ -328,18 +328,37 @@ static int find_build_note(struct dl_phdr_info *info, size_t size, void *ud)
     return mine; /* the object is found: stop, with or without a note */
 }
 
-/* This build's id (borrowed, static), or NULL when it has none: then nothing is cached. */
+/* The build id of the object holding addr, into f (f->len 0 when it has none). */
+static void build_of(const void *addr, struct find_build *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->addr = (uintptr_t)addr;
+    dl_iterate_phdr(find_build_note, f);
+}
+
+/*
+ * What compiled the copy: this build of the plugin, and the libconfig that
+ * parsed its files (an upgrade may parse differently). Written into id
+ * (static); NULL when either has no build id: then nothing is cached.
+ */
 static const unsigned char *build_id(size_t *len)
 {
-    static struct find_build f;
+    static struct find_build mine, parser;
+    static unsigned char id[2 * sizeof(mine.id) + 2];
     static int done;
     if (!done) {
-        f.addr = (uintptr_t)(const void *)&f;
-        dl_iterate_phdr(find_build_note, &f);
+        build_of(&mine, &mine);
+        build_of((const void *)(uintptr_t)&config_read_string, &parser);
         done = 1;
     }
-    *len = f.len;
-    return f.len > 0 ? f.id : NULL;
+    if (mine.len == 0 || parser.len == 0)
+        return NULL;
+    id[0] = (unsigned char)mine.len;
+    memcpy(id + 1, mine.id, mine.len);
+    id[1 + mine.len] = (unsigned char)parser.len;
+    memcpy(id + 2 + mine.len, parser.id, parser.len);
+    *len = 2 + mine.len + parser.len;
+    return id;
 }
 
 /* --------------------------------------------------------------- the file --- */
@@ -419,6 +438,11 @@ char *cfgcache_user_dir(const char *dir, int make, char *why, size_t whylen)
     }
     if (!S_ISDIR(st.st_mode)) {
         snprintf(why, whylen, "cache folder '%s' is not a folder", dir);
+        return NULL;
+    }
+    /* Its owner could swap the user folders in it: root or this user only. */
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        snprintf(why, whylen, "cache folder '%s' belongs to another user", dir);
         return NULL;
     }
     if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
@@ -519,7 +543,7 @@ int cfgcache_read(const char *dir, const struct cfgcache_key *key, struct cfgcac
     memset(out, 0, sizeof(*out));
     pack_reader(&p, NULL, 0);
     if (key_digest(key, want) != 0) {
-        snprintf(why, whylen, "this build of the plugin has no build id");
+        snprintf(why, whylen, "this build of the plugin or of libconfig has no build id");
         goto out;
     }
     if ((mine = cfgcache_user_dir(dir, 0, why, whylen)) == NULL)
@@ -603,7 +627,7 @@ int cfgcache_write(const char *dir, const struct cfgcache_key *key, const struct
         goto out;
     }
     if (key_digest(key, head + 8) != 0) {
-        snprintf(why, whylen, "this build of the plugin has no build id");
+        snprintf(why, whylen, "this build of the plugin or of libconfig has no build id");
         goto out;
     }
     p.root = key->root;

@@ -296,6 +296,30 @@ START_TEST(cache_dir_others_may_write_is_used_only_when_sticky)
 }
 END_TEST
 
+START_TEST(a_wrong_path_setting_still_reports_the_other_files_errors)
+{
+    struct hostcfg hc;
+    struct loader l;
+    struct diag d;
+    char msgs[8192] = "", cmd[4096];
+    FILE *mem;
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/instrument = \"youth_quick\"/instrument = \"no_such\"/' "
+             "'%s/trafficking/screening.cfg'",
+             dir);
+    sh(cmd);
+    write_host_cfg("routing = 5;");
+    ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), -2);
+    fclose(mem);
+    ck_assert_msg(strstr(msgs, "host.cfg:5: trafficking: 'routing' must be a string") != NULL, "%s",
+                  msgs);
+    ck_assert_msg(strstr(msgs, "screening.cfg:") != NULL && strstr(msgs, "no_such") != NULL, "%s",
+                  msgs);
+    loader_release(&l);
+    hostcfg_release(&hc);
+}
+END_TEST
+
 static Suite *trafficking_plugin_suite(void)
 {
     Suite *s = suite_create("trafficking_plugin");
@@ -308,6 +332,7 @@ static Suite *trafficking_plugin_suite(void)
     tcase_add_test(tc, compiled_configuration_is_used_until_a_file_changes);
     tcase_add_test(tc, cache_dir_missing_or_not_a_folder_is_an_error_with_file_and_line);
     tcase_add_test(tc, cache_dir_others_may_write_is_used_only_when_sticky);
+    tcase_add_test(tc, a_wrong_path_setting_still_reports_the_other_files_errors);
     suite_add_tcase(s, tc);
     return s;
 }

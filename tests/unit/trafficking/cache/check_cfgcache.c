@@ -1408,8 +1408,10 @@ START_TEST(copy_of_another_user_is_not_used)
     ck_assert_int_eq(chown(t.user, 65534, 65534), 0);
     read_miss(&t, &t.key, "belongs to another user");
     ck_assert_int_eq(chown(t.user, 0, 0), 0);
-    /* The cache folder may be anybody's: only this user's folder in it must be theirs. */
+    /* The cache folder's owner could swap the folders in it: root's or this user's only. */
     ck_assert_int_eq(chown(t.cache, 65534, 65534), 0);
+    read_miss(&t, &t.key, "belongs to another user");
+    ck_assert_int_eq(chown(t.cache, 0, 0), 0);
     read_hit(&t, &t.key, &b);
     cfgcache_config_release(&b);
 }
