@@ -39,6 +39,16 @@ static const char *config_root(const struct trf *t)
                                            : t->api->config_dir(t->self);
 }
 
+/* base/rel, or rel when it is absolute; caller frees; NULL without memory. */
+static char *join_path(const char *base, const char *rel)
+{
+    size_t n = strlen(base) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s%s%s", rel[0] == '/' ? "" : base, rel[0] == '/' ? "" : "/", rel);
+    return p;
+}
+
 /*
  * A path setting relative to the configuration root; caller frees. *given
  * (when not NULL) says whether the setting was written or is the default.
@@ -46,10 +56,8 @@ static const char *config_root(const struct trf *t)
 static char *setting_path_given(struct trf *t, const char *name, const char *dflt, int *given)
 {
     const config_setting_t *set = t->api->config(t->self);
-    const char *rel = dflt, *dir = config_root(t);
+    const char *rel = dflt;
     const config_setting_t *s = set ? config_setting_get_member(set, name) : NULL;
-    char *p;
-    size_t n;
     if (s != NULL) {
         if (config_setting_type(s) != CONFIG_TYPE_STRING) {
             t->api->config_error(t->self, config_setting_source_file(s),
@@ -61,11 +69,7 @@ static char *setting_path_given(struct trf *t, const char *name, const char *dfl
     }
     if (given != NULL)
         *given = s != NULL;
-    n = strlen(dir) + strlen(rel) + 2;
-    p = malloc(n);
-    if (p != NULL)
-        snprintf(p, n, "%s%s%s", rel[0] == '/' ? "" : dir, rel[0] == '/' ? "" : "/", rel);
-    return p;
+    return join_path(config_root(t), rel);
 }
 
 static char *setting_path(struct trf *t, const char *name, const char *dflt)
@@ -232,9 +236,7 @@ static int cache_dir_setting(struct trf *t, char **dir)
 {
     const config_setting_t *set = t->api->config(t->self);
     const config_setting_t *s = set ? config_setting_get_member(set, "cache_dir") : NULL;
-    const char *rel, *base = t->api->config_dir(t->self);
     struct stat st;
-    size_t n;
     *dir = NULL;
     if (s == NULL)
         return 1;
@@ -244,14 +246,12 @@ static int cache_dir_setting(struct trf *t, char **dir)
                              "'cache_dir' must be a string (a folder)");
         return 0;
     }
-    rel = config_setting_get_string(s);
-    n = strlen(base) + strlen(rel) + 2;
-    if ((*dir = malloc(n)) == NULL) {
+    *dir = join_path(t->api->config_dir(t->self), config_setting_get_string(s));
+    if (*dir == NULL) {
         t->api->config_error(t->self, config_setting_source_file(s),
                              (int)config_setting_source_line(s), 0, "cache_dir: out of memory");
         return 0;
     }
-    snprintf(*dir, n, "%s%s%s", rel[0] == '/' ? "" : base, rel[0] == '/' ? "" : "/", rel);
     int found = stat(*dir, &st) == 0;
     if (!found && (errno == ENOENT || errno == ENOTDIR)) {
         t->api->config_error(
@@ -271,15 +271,15 @@ static int cache_dir_setting(struct trf *t, char **dir)
 }
 
 /* The compiled configuration from cdir when it may be used; 1 when c has it. */
-static int load_compiled(struct trf *t, const char *cdir, const char *idir, const char *spath,
-                         const char *dpath, const char *rpath, struct trf_config *c)
+static int load_compiled(struct trf *t, const char *cdir, const struct cfgcache_key *key,
+                         struct trf_config *c)
 {
-    struct cfgcache_key key = {config_root(t), idir, spath, dpath, rpath};
     struct cfgcache_config cc;
     char why[600];
-    if (cdir == NULL || idir == NULL || spath == NULL || dpath == NULL || rpath == NULL)
+    if (cdir == NULL || key->instruments == NULL || key->screening == NULL ||
+        key->destinations == NULL || key->routing == NULL)
         return 0;
-    if (cfgcache_read(cdir, &key, &cc, why, sizeof(why)) != 0) {
+    if (cfgcache_read(cdir, key, &cc, why, sizeof(why)) != 0) {
         t->api->log(t->self, CH_LOG_DEBUG, "compiled configuration not used: %s", why);
         return 0;
     }
@@ -294,9 +294,11 @@ static int load_compiled(struct trf *t, const char *cdir, const char *idir, cons
  * reports every error); with a cache folder, keeps the result compiled when
  * the load reported nothing at all. 1 when loaded, 0 after reports.
  */
-static int load_files(struct trf *t, const char *cdir, const char *idir, const char *spath,
-                      const char *dpath, const char *rpath, struct trf_config *c)
+static int load_files(struct trf *t, const char *cdir, const struct cfgcache_key *key,
+                      struct trf_config *c)
 {
+    const char *idir = key->instruments, *spath = key->screening, *dpath = key->destinations,
+               *rpath = key->routing;
     struct cfgread_deps deps = {0};
     int ok = 1, reports = t->reports;
     char why[600];
@@ -311,9 +313,8 @@ static int load_files(struct trf *t, const char *cdir, const char *idir, const c
         ok = 0;
     cfgread_deps_record(NULL);
     if (ok && cdir != NULL && t->reports == reports) {
-        struct cfgcache_key key = {config_root(t), idir, spath, dpath, rpath};
         struct cfgcache_config cc = {c->instruments, c->triggers, c->routing};
-        int rc = cfgcache_write(cdir, &key, &deps, &cc, why, sizeof(why));
+        int rc = cfgcache_write(cdir, key, &deps, &cc, why, sizeof(why));
         /* A folder this user may not use is a choice of the installation, not a failure. */
         if (rc != 0)
             t->api->log(t->self, rc == -1 ? CH_LOG_DEBUG : CH_LOG_WARN,
@@ -359,8 +360,9 @@ struct trf_config *trf_config_load(struct trf *t)
     if (!cache_dir_setting(t, &cdir))
         ok = 0;
     /* Load every file even when a setting is wrong, so one run reports every error. */
-    if (c != NULL && !(ok && load_compiled(t, cdir, idir, spath, dpath, rpath, c)) &&
-        !load_files(t, ok ? cdir : NULL, idir, spath, dpath, rpath, c))
+    struct cfgcache_key paths = {config_root(t), idir, spath, dpath, rpath};
+    if (c != NULL && !(ok && load_compiled(t, cdir, &paths, c)) &&
+        !load_files(t, ok ? cdir : NULL, &paths, c))
         ok = 0;
     if (ok) {
         rebase_machine_paths(t, c->routing);

@@ -62,6 +62,21 @@ static int load(struct hostcfg *hc, struct loader *l, struct diag *d, char *msgs
     return loader_load_all(l, hc, d);
 }
 
+/* Loads a configuration the required plugin must refuse; its messages land in msgs. */
+static void load_refused(char *msgs, size_t len)
+{
+    struct hostcfg hc;
+    struct loader l;
+    struct diag d;
+    FILE *mem;
+    ck_assert_int_eq(load(&hc, &l, &d, msgs, len, &mem), -2);
+    fclose(mem);
+    ck_assert_msg(strstr(msgs, "it is required, stopping") != NULL, "%s", msgs);
+    ck_assert_uint_eq(l.n_plugins, 0);
+    loader_release(&l);
+    hostcfg_release(&hc);
+}
+
 /* Runs `instrument list` through the plugin's typed command; returns its JSON text. */
 static char *instrument_list(struct loader *l)
 {
@@ -115,26 +130,17 @@ END_TEST
 
 START_TEST(broken_configuration_stops_a_required_plugin_with_file_and_line)
 {
-    struct hostcfg hc;
-    struct loader l;
-    struct diag d;
     char msgs[8192] = "", cmd[2048];
-    FILE *mem;
     /* an unknown domain on line 28 of youth_quick.cfg, and an unknown trigger instrument */
     snprintf(cmd, sizeof(cmd),
              "sed -i 's/domain = \"recruitment\"/domain = \"recruting\"/' "
              "'%s/trafficking/instruments/youth_quick.cfg'",
              dir);
     sh(cmd);
-    ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), -2);
-    fclose(mem);
+    load_refused(msgs, sizeof(msgs));
     ck_assert_msg(strstr(msgs, "youth_quick.cfg:28: trafficking: item 'offer_not_as_promised': "
                                "unknown domain 'recruting'") != NULL,
                   "%s", msgs);
-    ck_assert_msg(strstr(msgs, "it is required, stopping") != NULL, "%s", msgs);
-    ck_assert_uint_eq(l.n_plugins, 0);
-    loader_release(&l);
-    hostcfg_release(&hc);
 }
 END_TEST
 
@@ -254,21 +260,14 @@ START_TEST(cache_dir_missing_or_not_a_folder_is_an_error_with_file_and_line)
         {"echo x > cache", ": trafficking: cache_dir: '"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct hostcfg hc;
-        struct loader l;
-        struct diag d;
         char msgs[8192] = "", cmd[4096], want[1400];
-        FILE *mem;
         snprintf(cmd, sizeof(cmd), "cd '%s' && rm -rf cache && %s", dir, cases[i].make);
         sh(cmd);
         write_host_cfg("cache_dir = \"cache\";");
-        ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), -2);
-        fclose(mem);
+        load_refused(msgs, sizeof(msgs));
         snprintf(want, sizeof(want), "host.cfg:5%s", cases[i].want);
         ck_assert_msg(strstr(msgs, want) != NULL, "case %zu: want '%s' in: %s", i, want, msgs);
         ck_assert_msg(i == 0 || strstr(msgs, "is not a folder") != NULL, "%s", msgs);
-        loader_release(&l);
-        hostcfg_release(&hc);
     }
 }
 END_TEST
@@ -298,25 +297,18 @@ END_TEST
 
 START_TEST(a_wrong_path_setting_still_reports_the_other_files_errors)
 {
-    struct hostcfg hc;
-    struct loader l;
-    struct diag d;
     char msgs[8192] = "", cmd[4096];
-    FILE *mem;
     snprintf(cmd, sizeof(cmd),
              "sed -i 's/instrument = \"youth_quick\"/instrument = \"no_such\"/' "
              "'%s/trafficking/screening.cfg'",
              dir);
     sh(cmd);
     write_host_cfg("routing = 5;");
-    ck_assert_int_eq(load(&hc, &l, &d, msgs, sizeof(msgs), &mem), -2);
-    fclose(mem);
+    load_refused(msgs, sizeof(msgs));
     ck_assert_msg(strstr(msgs, "host.cfg:5: trafficking: 'routing' must be a string") != NULL, "%s",
                   msgs);
     ck_assert_msg(strstr(msgs, "screening.cfg:") != NULL && strstr(msgs, "no_such") != NULL, "%s",
                   msgs);
-    loader_release(&l);
-    hostcfg_release(&hc);
 }
 END_TEST
 
