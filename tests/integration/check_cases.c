@@ -132,6 +132,41 @@ START_TEST(flags_come_from_the_declared_vocabulary)
 }
 END_TEST
 
+/*
+ * The history a case change leaves, row by row in id order: on creation
+ * every field that is set (a title that reads "false" or a county "[]" is
+ * set; a false boolean and an empty flag list are not), on update each field
+ * that changed, old and new; times in ISO 8601 with the agency's offset,
+ * flags as a JSON list. `case update` prints the same rows.
+ */
+START_TEST(history_records_each_set_or_changed_field)
+{
+    static const char rows[] =
+        "SELECT string_agg(field || '=' || coalesce(old_value, '-') || '>' ||"
+        "                  coalesce(new_value, '-'), ' ' ORDER BY id)"
+        "  FROM casehost.case_history";
+    RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "false", "--county", "[]", "--state", "CA",
+           "--flags", "recruitment", "--cw-history", "--runaway-start", "2026-11-20 10:00");
+    ck_assert_str_eq(tl_db_text(db, rows),
+                     "flags=->[\"recruitment\"] state=->CA title=->false county=->[] "
+                     "status=->open cw_history=->true runaway_start=->2026-11-20T10:00:00+00:00");
+    RUN_OK(TL_AS, "a_worker", "--json", "case", "update", "1", "--title", "Found", "--county",
+           "none", "--flags", "control,recruitment", "--jj-history", "--cw-history", "no");
+    ck_assert_msg(strstr(r.out, "\"cw_history\"") != NULL && strstr(r.out, "\"Found\"") != NULL,
+                  "%s", r.out);
+    ck_assert_str_eq(tl_db_text(db, "SELECT string_agg(field, ' ' ORDER BY id) FROM "
+                                    "casehost.case_history WHERE id > 7"),
+                     "flags title county cw_history jj_history");
+    ck_assert_str_eq(
+        tl_db_text(db, "SELECT string_agg(coalesce(old_value, '-') || '>' || coalesce(new_value, "
+                       "'-'), ' ' ORDER BY id) FROM casehost.case_history WHERE id > 7"),
+        "[\"recruitment\"]>[\"control\", \"recruitment\"] false>Found []>- true>false false>true");
+    RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "Found");
+    ck_assert_msg(strstr(r.out, "nothing changed") != NULL, "%s", r.out);
+    ck_assert_int_eq(atoi(tl_db_text(db, "SELECT count(*) FROM casehost.case_history")), 12);
+}
+END_TEST
+
 START_TEST(hooks_run_in_priority_order_with_changed_fields)
 {
     RUN_OK(TL_AS, "a_worker", "case", "new", "--title", "T");
@@ -349,6 +384,7 @@ static Suite *cases_suite(void)
     tcase_add_test(tc, caseworker_walkthrough);
     tcase_add_test(tc, hooks_run_in_priority_order_with_changed_fields);
     tcase_add_test(tc, flags_come_from_the_declared_vocabulary);
+    tcase_add_test(tc, history_records_each_set_or_changed_field);
     tcase_add_test(tc, failing_hook_rolls_back_the_case_change);
     tcase_add_test(tc, agencies_are_separated_by_row_level_security);
     tcase_add_test(tc, audit_log_is_append_only_for_the_app_role);
