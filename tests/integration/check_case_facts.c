@@ -270,6 +270,83 @@ static const struct {
  * after it was stored) saw one case: the same age and pathway, and the
  * routing input stored is exactly what case_facts_v1 gives now.
  */
+/* The facts of case id as user reads them through case_facts_v1 ("" for SQL NULL). */
+static const char *facts_as(const char *user, long long id)
+{
+    static char text[16384];
+    char cid[24];
+    const char *params[1] = {cid};
+    PGconn *c = tl_as_app(db, user);
+    PGresult *res;
+    snprintf(cid, sizeof(cid), "%lld", id);
+    res = PQexecParams(c, "SELECT trafficking.case_facts_v1($1)::text", 1, NULL, params, NULL, NULL,
+                       0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    snprintf(text, sizeof(text), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return text;
+}
+
+/*
+ * A case opened before anyone is linked to it reads as nobody's: no age, no
+ * consents, no safe contact, no declines, nothing in the ledger; every key
+ * there, in the order routing and stored decisions have always had them.
+ * Linked to a person, the same case reads the person's age and safe
+ * contact. Another agency's caseworker reads nothing at all.
+ */
+START_TEST(facts_of_a_case_before_and_after_a_person_is_linked)
+{
+    static const char *const keys[] = {
+        "case_id",   "closed",       "age",           "age_known", "age_estimated",
+        "age_high",  "age_disputed", "exploitation",  "missing",   "agency_kind",
+        "gender",    "state",        "county",        "flags",     "runaway_episodes",
+        "screening", "indicators",   "domain_scores", "consents",  "safe_contact",
+        "now",       "declines",     "ledger",        "episode",   "screenings"};
+    long long c, pid;
+    char cid[24], person[24];
+    const char *text, *pos;
+    json_t *f;
+
+    RUN_JSON("case", "new", "--title", "Intake", "--state", "CA");
+    c = jint(doc, "case");
+    text = facts_as("a_worker", c);
+    pos = text;
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        char quoted[64];
+        snprintf(quoted, sizeof(quoted), "\"%s\" :", keys[k]);
+        pos = strstr(pos, quoted);
+        ck_assert_msg(pos != NULL, "key %s missing or out of order in:\n%s", keys[k], text);
+    }
+    f = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(f);
+    ck_assert(json_is_null(json_object_get(f, "age")));
+    ck_assert(json_is_false(json_object_get(f, "age_known")));
+    ck_assert(json_is_null(json_object_get(f, "exploitation")));
+    ck_assert_uint_eq(json_array_size(json_object_get(f, "consents")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(f, "declines")), 0);
+    ck_assert(json_is_false(json_object_get(json_object_get(f, "safe_contact"), "do_not_contact")));
+    ck_assert_uint_eq(
+        json_array_size(json_object_get(json_object_get(f, "safe_contact"), "safe_channels")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "state")), "CA");
+    json_decref(f);
+
+    RUN_JSON("person", "add", "--given", "Jo", "--age-estimate", "15");
+    pid = jint(doc, "person");
+    snprintf(cid, sizeof(cid), "%lld", c);
+    snprintf(person, sizeof(person), "%lld", pid);
+    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--person", person);
+    f = json_loads(facts_as("a_worker", c), 0, NULL);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "age")), 15);
+    ck_assert(json_is_true(json_object_get(f, "age_estimated")));
+    ck_assert(json_is_false(json_object_get(f, "age_known")));
+    json_decref(f);
+
+    ck_assert_str_eq(facts_as("b_worker", c), "");
+}
+END_TEST
+
 START_TEST(screening_and_routing_read_a_case_alike)
 {
     const char *a[MAX_ANSWERS];
@@ -356,6 +433,7 @@ static Suite *case_facts_suite(void)
     tcase_add_test(tc, runaway_start_routes_a_case_again_when_a_rule_reads_it);
     tcase_add_test(tc, fields_no_rule_reads_route_nothing_again_and_a_flag_does);
     tcase_add_test(tc, a_case_event_reads_the_case_facts_once);
+    tcase_add_test(tc, facts_of_a_case_before_and_after_a_person_is_linked);
     suite_add_tcase(s, tc);
     tc = tcase_create("one_reading");
     tcase_add_checked_fixture(tc, setup, teardown);
