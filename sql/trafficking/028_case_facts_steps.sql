@@ -39,9 +39,10 @@ BEGIN
         RETURN NULL;
     END IF;
     -- The cases whose ledger counts: this one, and the person's other cases.
-    case_ids := CASE WHEN c.subject_id IS NULL THEN ARRAY[c.id]
-                     ELSE trafficking.ledger_cases(c.id, c.subject_id) END;
-    IF c.subject_id IS NOT NULL THEN
+    IF c.subject_id IS NULL THEN
+        case_ids := ARRAY[c.id];
+    ELSE
+        case_ids := trafficking.ledger_cases(c.id, c.subject_id);
         SELECT p.age, p.date_of_birth IS NOT NULL,
                p.date_of_birth IS NULL AND p.estimated_age IS NOT NULL, p.age_high,
                p.age_disputed, p.gender_identity,

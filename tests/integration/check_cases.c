@@ -163,7 +163,7 @@ START_TEST(history_records_each_set_or_changed_field)
         "[\"recruitment\"]>[\"control\", \"recruitment\"] false>Found []>- true>false false>true");
     RUN_OK(TL_AS, "a_worker", "case", "update", "1", "--title", "Found");
     ck_assert_msg(strstr(r.out, "nothing changed") != NULL, "%s", r.out);
-    ck_assert_int_eq(atoi(tl_db_text(db, "SELECT count(*) FROM casehost.case_history")), 12);
+    ck_assert_int_eq(tl_db_value(db, "SELECT count(*) FROM casehost.case_history"), 12);
 }
 END_TEST
 
