@@ -65,6 +65,30 @@ class StepFailed(Exception):
     """A step cannot go on; its message says what the page showed instead."""
 
 
+def replaced(e):
+    """
+    Whether a WebDriver error says the element belongs to a page that has
+    since been replaced. ChromeDriver reports that as "stale element", or,
+    while the new document is still being swapped in, as an unknown error
+    "Node with given id does not belong to the document".
+    """
+    text = str(e)
+    return "stale element" in text or "does not belong to the document" in text
+
+
+def gone(old):
+    """A wait condition: old (an element of the page left) is no longer in the page shown."""
+    def check(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException as e:
+            if replaced(e):
+                return True
+            raise
+    return check
+
+
 class Walk:
     """The browser, the server's base URL, the screenshots so far and the results."""
 
@@ -125,8 +149,14 @@ class Walk:
     def leave_by(self, action, what):
         """Does action (a click, a submit) and waits until another page has loaded."""
         old = self.driver.find_element(By.TAG_NAME, "html")
-        action()
-        self.wait(EC.staleness_of(old), f"a new page after {what}")
+        try:
+            action()
+        except WebDriverException as e:
+            # ChromeDriver looked for the clicked node in the page being swapped
+            # in: the navigation has started. Had it not, the wait below fails.
+            if not replaced(e):
+                raise
+        self.wait(gone(old), f"a new page after {what}")
         self._loaded()
 
     def click(self, element, what):
@@ -440,9 +470,7 @@ class Walk:
                            if b.text.strip() == "Save and continue"]
                 return forms[0], item, answer, buttons
             except WebDriverException as e:
-                stale = ("does not belong to the document" in str(e)
-                         or "stale element" in str(e))
-                if not stale or attempt == 2:
+                if not replaced(e) or attempt == 2:
                     raise
                 self._loaded()
         return None
