@@ -347,6 +347,66 @@ START_TEST(facts_of_a_case_before_and_after_a_person_is_linked)
 }
 END_TEST
 
+/* A case of worker's agency with a person of the given age linked, made by worker. */
+static long long case_with_person(const char *worker, const char *age)
+{
+    char cid[24], person[24];
+    long long c;
+    RUN_OK(TL_AS, worker, "--json", "case", "new", "--title", "Intake", "--state", "CA");
+    parse_doc();
+    c = jint(doc, "case");
+    RUN_OK(TL_AS, worker, "--json", "person", "add", "--given", "Jo", "--age-estimate", age);
+    parse_doc();
+    snprintf(cid, sizeof(cid), "%lld", c);
+    snprintf(person, sizeof(person), "%lld", jint(doc, "person"));
+    RUN_OK(TL_AS, worker, "case", "update", cid, "--person", person);
+    return c;
+}
+
+/* The age case_facts_v1 reads for case id in c's transaction; -1 when it reads nothing. */
+static long long age_read(PGconn *c, long long id)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce((trafficking.case_facts_v1(%lld)->>'age')::int, -1)", id);
+    return tl_value(c, sql);
+}
+
+/*
+ * case_facts_v1 keeps one plan per statement for the session (029), and the
+ * web server's pooled connection serves one person after another, each in a
+ * transaction set to their role. Through one connection, the two agencies'
+ * caseworkers in turn, many times over (well past the calls after which a
+ * plan is kept): each reads their own case's person, and the other's case
+ * reads as nothing.
+ */
+START_TEST(one_connection_serving_two_agencies_in_turn_reads_each_its_own)
+{
+    long long ca = case_with_person("a_worker", "15"), cb = case_with_person("b_worker", "12");
+    char role_a[128], role_b[128], sql[400];
+    PGconn *c = tl_connect(db);
+    snprintf(role_a, sizeof(role_a), "%s", tl_role(db, "a_worker"));
+    snprintf(role_b, sizeof(role_b), "%s", tl_role(db, "b_worker"));
+    for (int i = 0; i < 12; i++) {
+        int a_turn = i % 2 == 0;
+        PGresult *res = PQexec(c, "BEGIN");
+        ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        snprintf(sql, sizeof(sql), "SELECT pg_catalog.set_config('role', '%s', true)",
+                 a_turn ? role_a : role_b);
+        res = PQexec(c, sql);
+        ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        ck_assert_int_eq(age_read(c, a_turn ? ca : cb), a_turn ? 15 : 12);
+        ck_assert_int_eq(age_read(c, a_turn ? cb : ca), -1);
+        res = PQexec(c, "COMMIT");
+        ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+    }
+    PQfinish(c);
+}
+END_TEST
+
 START_TEST(screening_and_routing_read_a_case_alike)
 {
     const char *a[MAX_ANSWERS];
@@ -434,6 +494,7 @@ static Suite *case_facts_suite(void)
     tcase_add_test(tc, fields_no_rule_reads_route_nothing_again_and_a_flag_does);
     tcase_add_test(tc, a_case_event_reads_the_case_facts_once);
     tcase_add_test(tc, facts_of_a_case_before_and_after_a_person_is_linked);
+    tcase_add_test(tc, one_connection_serving_two_agencies_in_turn_reads_each_its_own);
     suite_add_tcase(s, tc);
     tc = tcase_create("one_reading");
     tcase_add_checked_fixture(tc, setup, teardown);
