@@ -4,13 +4,15 @@
 # (CASEHOST_DB, PGPASSFILE set) after the bench agency (id 1) exists. Grows
 # that agency by SQL to each size (default 10k, 100k and 1M cases; override
 # with BENCH_GROWTH_SIZES), with a suggested screening on one case in ten
-# (half of them overdue) and a sent referral on another one in ten, then
-# times, as USER, whole commands (exec, connect, plugin load, query, commit):
-# `screen due`, `referral list --case`, `referral attention`, and the
-# screening submit ratio of screening_bench at 1 client, with its routed
-# submits per second (the ratio's baseline, a commit-bound single-row
-# INSERT, swings with the disk more than the submit does: the rate is the
-# steadier reading of growth). Each time is the median of 7 runs. Prints figures, each also as a FIGURE line (as
+# (half of them overdue) and a sent referral (with its outbox row) on
+# another one in ten, then times, as USER, whole commands (exec, connect,
+# plugin load, query, commit): `screen due`, `referral list --case`,
+# `referral attention`, `case show` (what the case page shows, with the
+# case's report ledger), and the screening submit ratio of screening_bench
+# at 1 client, with its routed submits per second (the ratio's baseline, a
+# commit-bound single-row INSERT, swings with the disk more than the submit
+# does: the rate is the steadier reading of growth). Each time is the
+# median of 7 runs. Prints figures, each also as a FIGURE line (as
 # bench/figure.h prints them), and how much each grew from the first size to
 # the last; asserts nothing.
 set -euo pipefail
@@ -63,25 +65,30 @@ s AS (
     SELECT 1, c.id, 'youth_quick', 'suggested', 'runaway_return',
            now() + ((c.id % 48) - 24) * interval '1 hour'
       FROM c WHERE c.id % 10 = 0
-    RETURNING 1)
-INSERT INTO trafficking.referrals (agency_id, case_id, destination_id, destination_kind, rule,
-                                   basis, urgency, due_at, ack_sla_hours, state, fields,
-                                   idempotency_key, sent_at)
-SELECT 1, c.id, 'nhth', 'hotline', 'growth', 'mandatory_report', 'routine',
-       now() + interval '72 hours', 72, 'sent', '{case_id}', 'growth-' || c.id,
-       now() - interval '1 hour'
-  FROM c WHERE c.id % 10 = 5;
+    RETURNING 1),
+r AS (
+    INSERT INTO trafficking.referrals (agency_id, case_id, destination_id, destination_kind,
+                                       rule, basis, urgency, due_at, ack_sla_hours, state, fields,
+                                       idempotency_key, sent_at)
+    SELECT 1, c.id, 'nhth', 'hotline', 'growth', 'mandatory_report', 'routine',
+           now() + interval '72 hours', 72, 'sent', '{case_id}', 'growth-' || c.id,
+           now() - interval '1 hour'
+      FROM c WHERE c.id % 10 = 5
+    RETURNING id, case_id, idempotency_key, sent_at)
+INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, idempotency_key, state,
+                                sent_at, extra)
+SELECT 1, r.id, 'nhth', r.idempotency_key, 'sent', r.sent_at, '{}' FROM r;
 SQL
     # Vacuumed and analysed before anything is timed: the bulk insert would
     # otherwise set autovacuum to work on the new rows during the timings,
     # which measures the load's aftermath, not the size (a table grows a
     # case at a time in life).
     psql "$CASEHOST_DB" -qtAX -v ON_ERROR_STOP=1 \
-        -c "VACUUM (ANALYZE) casehost.people, casehost.cases, trafficking.screenings, trafficking.referrals" >/dev/null
+        -c "VACUUM (ANALYZE) casehost.people, casehost.cases, trafficking.screenings, trafficking.referrals, trafficking.outbox" >/dev/null
 }
 
-printf '%-9s %14s %20s %20s %16s %12s\n' "cases" "screen due ms" "referral list ms" \
-    "attention ms" "submit/INSERT" "submits/s"
+printf '%-9s %14s %20s %20s %14s %16s %12s\n' "cases" "screen due ms" "referral list ms" \
+    "attention ms" "case show ms" "submit/INSERT" "submits/s"
 first_n="" at_first=() at_last=()
 for n in $sizes; do
     grow_to "$n"
@@ -89,6 +96,7 @@ for n in $sizes; do
     due=$(median_ms run screen due)
     list=$(median_ms run referral list --case "$case_id")
     attention=$(median_ms run referral attention)
+    shown=$(median_ms run case show "$case_id")
     # Fresh cases for the submits, as bench.sh makes them (each run screens new ones).
     first=$(psql "$CASEHOST_DB" -qtAX -c "
         WITH p AS (
@@ -107,27 +115,28 @@ for n in $sizes; do
         head -1)
     ratio=$(echo "$routed" | cut -d' ' -f1)
     rate=$(echo "$routed" | cut -d' ' -f2 | tr -d '(' | sed 's,/s$,,')
-    printf '%-9s %14s %20s %20s %16s %12s\n' "$n" "$due" "$list" "$attention" "${ratio:--}" \
-        "${rate:--}"
+    printf '%-9s %14s %20s %20s %14s %16s %12s\n' "$n" "$due" "$list" "$attention" "$shown" \
+        "${ratio:--}" "${rate:--}"
     at="$(short "$n") stored cases"
     fig "screen due (whole command), $at" "flat" "$due ms"
     fig "referral list --case (whole command), $at" "flat" "$list ms"
     fig "referral attention (whole command), $at" "flat" "$attention ms"
+    fig "case show, a case with a sent referral (whole command), $at" "flat" "$shown ms"
     fig "screening submit + route + outbox / bare INSERT, 1 client, $at" ">= 0.8, flat" \
         "${ratio:-not measured}"
     fig "screening submit + route + outbox, 1 client, $at" "flat" "${rate:-not measured}/s"
     [ -n "$first_n" ] || {
         first_n=$n
-        at_first=("$due" "$list" "$attention" "${ratio:-}" "${rate:-}")
+        at_first=("$due" "$list" "$attention" "$shown" "${ratio:-}" "${rate:-}")
     }
-    last_n=$n at_last=("$due" "$list" "$attention" "${ratio:-}" "${rate:-}")
+    last_n=$n at_last=("$due" "$list" "$attention" "$shown" "${ratio:-}" "${rate:-}")
 done
 
 # Growth from the first size to the last: 1.00x is flat.
 if [ -n "$first_n" ] && [ "$first_n" != "$last_n" ]; then
-    names=("screen due" "referral list --case" "referral attention" "screening submit ratio"
-           "screening submits per second")
-    for i in 0 1 2 3 4; do
+    names=("screen due" "referral list --case" "referral attention" "case show"
+           "screening submit ratio" "screening submits per second")
+    for i in 0 1 2 3 4 5; do
         g=$(awk -v a="${at_first[$i]}" -v b="${at_last[$i]}" \
             'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a; else print "-" }')
         fig "${names[$i]}, $(short "$last_n") / $(short "$first_n") stored cases" "~1.00x (flat)" "$g"
