@@ -4,17 +4,18 @@
 # (CASEHOST_DB, PGPASSFILE set) after the bench agency (id 1) exists. Grows
 # that agency by SQL to each size (default 10k, 100k and 1M cases; override
 # with BENCH_GROWTH_SIZES), with a suggested screening on one case in ten
-# (half of them overdue) and a sent referral (with its outbox row) on
-# another one in ten, then times, as USER, whole commands (exec, connect,
-# plugin load, query, commit): `screen due`, `referral list --case`,
-# `referral attention`, `case show` (what the case page shows, with the
-# case's report ledger), and the screening submit ratio of screening_bench
-# at 1 client, with its routed submits per second (the ratio's baseline, a
-# commit-bound single-row INSERT, swings with the disk more than the submit
-# does: the rate is the steadier reading of growth). Each time is the
-# median of 7 runs. Prints figures, each also as a FIGURE line (as
-# bench/figure.h prints them), and how much each grew from the first size to
-# the last; asserts nothing.
+# (half of them overdue), a sent referral (with its outbox row) on another
+# one in ten, and one case in a hundred assigned to USER. Then times, as
+# USER, whole commands (exec, connect, plugin load, query, commit): `screen
+# due`, `referral list --case`, `referral attention`, `case show` (what the
+# case page shows, with the case's report ledger), `case list` and `case
+# list --mine` (the Cases and My work pages), and the screening submit ratio
+# of screening_bench at 1 client, with its routed submits per second (the
+# ratio's baseline, a commit-bound single-row INSERT, swings with the disk
+# more than the submit does: the rate is the steadier reading of growth).
+# Each time is the median of 7 runs. Prints figures, each also as a FIGURE
+# line (as bench/figure.h prints them), and how much each grew from the
+# first size to the last; asserts nothing.
 set -euo pipefail
 
 build=$1
@@ -58,8 +59,10 @@ p AS (
       FROM have, generate_series(1, greatest($1 - have.n, 0)) g
     RETURNING id),
 c AS (
-    INSERT INTO casehost.cases (agency_id, title, subject_id, state)
-    SELECT 1, 'growth', p.id, 'CA' FROM p RETURNING id),
+    INSERT INTO casehost.cases (agency_id, title, subject_id, state, assignee_id)
+    SELECT 1, 'growth', p.id, 'CA',
+           CASE WHEN p.id % 100 = 7 THEN (SELECT id FROM casehost.users WHERE db_role = '$user') END
+      FROM p RETURNING id),
 s AS (
     INSERT INTO trafficking.screenings (agency_id, case_id, instrument_id, state, trigger, due_at)
     SELECT 1, c.id, 'youth_quick', 'suggested', 'runaway_return',
@@ -87,8 +90,9 @@ SQL
         -c "VACUUM (ANALYZE) casehost.people, casehost.cases, trafficking.screenings, trafficking.referrals, trafficking.outbox" >/dev/null
 }
 
-printf '%-9s %14s %20s %20s %14s %16s %12s\n' "cases" "screen due ms" "referral list ms" \
-    "attention ms" "case show ms" "submit/INSERT" "submits/s"
+printf '%-9s %14s %17s %13s %13s %13s %13s %14s %10s\n' "cases" "screen due ms" \
+    "referral list ms" "attention ms" "case show ms" "case list ms" "my cases ms" "submit/INSERT" \
+    "submits/s"
 first_n="" at_first=() at_last=()
 for n in $sizes; do
     grow_to "$n"
@@ -97,6 +101,8 @@ for n in $sizes; do
     list=$(median_ms run referral list --case "$case_id")
     attention=$(median_ms run referral attention)
     shown=$(median_ms run case show "$case_id")
+    listed=$(median_ms run case list)
+    mine=$(median_ms run case list --mine)
     # Fresh cases for the submits, as bench.sh makes them (each run screens new ones).
     first=$(psql "$CASEHOST_DB" -qtAX -c "
         WITH p AS (
@@ -115,28 +121,31 @@ for n in $sizes; do
         head -1)
     ratio=$(echo "$routed" | cut -d' ' -f1)
     rate=$(echo "$routed" | cut -d' ' -f2 | tr -d '(' | sed 's,/s$,,')
-    printf '%-9s %14s %20s %20s %14s %16s %12s\n' "$n" "$due" "$list" "$attention" "$shown" \
-        "${ratio:--}" "${rate:--}"
+    printf '%-9s %14s %17s %13s %13s %13s %13s %14s %10s\n' "$n" "$due" "$list" "$attention" \
+        "$shown" "$listed" "$mine" "${ratio:--}" "${rate:--}"
     at="$(short "$n") stored cases"
     fig "screen due (whole command), $at" "flat" "$due ms"
     fig "referral list --case (whole command), $at" "flat" "$list ms"
     fig "referral attention (whole command), $at" "flat" "$attention ms"
     fig "case show, a case with a sent referral (whole command), $at" "flat" "$shown ms"
+    fig "case list (whole command), $at" "flat" "$listed ms"
+    fig "case list --mine (whole command), $at" "flat" "$mine ms"
     fig "screening submit + route + outbox / bare INSERT, 1 client, $at" ">= 0.8, flat" \
         "${ratio:-not measured}"
     fig "screening submit + route + outbox, 1 client, $at" "flat" "${rate:-not measured}/s"
     [ -n "$first_n" ] || {
         first_n=$n
-        at_first=("$due" "$list" "$attention" "$shown" "${ratio:-}" "${rate:-}")
+        at_first=("$due" "$list" "$attention" "$shown" "$listed" "$mine" "${ratio:-}" "${rate:-}")
     }
-    last_n=$n at_last=("$due" "$list" "$attention" "$shown" "${ratio:-}" "${rate:-}")
+    last_n=$n at_last=("$due" "$list" "$attention" "$shown" "$listed" "$mine" "${ratio:-}"
+        "${rate:-}")
 done
 
 # Growth from the first size to the last: 1.00x is flat.
 if [ -n "$first_n" ] && [ "$first_n" != "$last_n" ]; then
-    names=("screen due" "referral list --case" "referral attention" "case show"
-           "screening submit ratio" "screening submits per second")
-    for i in 0 1 2 3 4 5; do
+    names=("screen due" "referral list --case" "referral attention" "case show" "case list"
+           "case list --mine" "screening submit ratio" "screening submits per second")
+    for i in 0 1 2 3 4 5 6 7; do
         g=$(awk -v a="${at_first[$i]}" -v b="${at_last[$i]}" \
             'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a; else print "-" }')
         fig "${names[$i]}, $(short "$last_n") / $(short "$first_n") stored cases" "~1.00x (flat)" "$g"
