@@ -583,6 +583,68 @@ START_TEST(person_age_comes_from_date_of_birth_or_estimate_or_is_unknown)
 END_TEST
 
 /*
+ * person find matches a name anywhere in "given family", in "family given"
+ * (a search with a space may run across the two), or in an alias, in any
+ * case; a date of birth narrows it or searches alone. Another agency's
+ * people are never found.
+ */
+static const struct {
+    const char *name, *dob;
+    const char *found; /* the names found, in the order shown, ", " between */
+} finds[] = {
+    {"jo", NULL, "Jo Smith"},
+    {"SMITH", NULL, "Jo Smith"},
+    {"mith", NULL, "Jo Smith"},
+    {"jo smith", NULL, "Jo Smith"},
+    {"smith jo", NULL, "Jo Smith"},
+    {"h j", NULL, "Jo Smith"},
+    {"ann o'n", NULL, "Mary Ann O'Neil"},
+    {"o'neil mary", NULL, "Mary Ann O'Neil"},
+    {"lulu", NULL, "Mary Ann O'Neil"},
+    {"LU", NULL, "Mary Ann O'Neil"},
+    {"o", NULL, "Mary Ann O'Neil, Jo Smith"},
+    {"sam", NULL, "Sam"},
+    {"zzz", NULL, ""},
+    {"smithers", NULL, ""},
+    {NULL, "2010-05-06", "Jo Smith"},
+    {"sam", "2010-05-06", ""},
+};
+
+START_TEST(person_find_matches_names_either_way_and_aliases)
+{
+    json_t *doc, *people;
+    char found[256] = "";
+    tl_seed_agencies(db, cfg);
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Jo", "--family", "Smith", "--dob",
+           "2010-05-06");
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Mary Ann", "--family", "O'Neil");
+    RUN_OK(TL_AS, "a_worker", "person", "alias", "2", "Lulu");
+    RUN_OK(TL_AS, "a_worker", "person", "add", "--given", "Sam");
+    RUN_OK(TL_AS, "b_worker", "person", "add", "--given", "Jo", "--family", "Smithers", "--dob",
+           "2010-05-06");
+    if (finds[_i].name != NULL && finds[_i].dob != NULL)
+        RUN_OK(TL_AS, "a_worker", "--json", "person", "find", finds[_i].name, "--dob",
+               finds[_i].dob);
+    else if (finds[_i].name != NULL)
+        RUN_OK(TL_AS, "a_worker", "--json", "person", "find", finds[_i].name);
+    else
+        RUN_OK(TL_AS, "a_worker", "--json", "person", "find", "--dob", finds[_i].dob);
+    doc = json_out();
+    people = json_object_get(doc, "people");
+    ck_assert_msg(json_is_array(people), "%s", r.out);
+    for (size_t k = 0; k < json_array_size(people); k++) {
+        size_t n = strlen(found);
+        snprintf(found + n, sizeof(found) - n, "%s%s", k > 0 ? ", " : "",
+                 json_string_value(json_object_get(json_array_get(people, k), "name")));
+    }
+    ck_assert_msg(strcmp(found, finds[_i].found) == 0, "person find '%s' %s: found '%s', want '%s'",
+                  finds[_i].name ? finds[_i].name : "", finds[_i].dob ? finds[_i].dob : "", found,
+                  finds[_i].found);
+    json_decref(doc);
+}
+END_TEST
+
+/*
  * `--json help` lists every verb and `--json help VERB` its tables, for the
  * host's verbs as for the test plugin's typed one: what a tool needs to
  * build (or break) every command.
@@ -659,6 +721,8 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(cmd, json_output_parses_and_has_the_expected_keys, 0,
                         (int)(sizeof(json_docs) / sizeof(json_docs[0])));
     tcase_add_test(cmd, json_person_show_keeps_column_types);
+    tcase_add_loop_test(cmd, person_find_matches_names_either_way_and_aliases, 0,
+                        sizeof(finds) / sizeof(finds[0]));
     tcase_add_test(cmd, json_help_describes_every_typed_verb_from_its_table);
     tcase_add_loop_test(cmd, as_option_anywhere_is_a_usage_error_and_changes_nothing, 0,
                         (int)(sizeof(as_placements) / sizeof(as_placements[0])));
