@@ -17,6 +17,7 @@
 # line (as bench/figure.h prints them), and how much each grew from the
 # first size to the last; asserts nothing.
 set -euo pipefail
+shopt -s inherit_errexit # a command that fails inside $(...) (a timed run) stops the bench
 
 build=$1
 cfg=$2
@@ -61,7 +62,7 @@ p AS (
 c AS (
     INSERT INTO casehost.cases (agency_id, title, subject_id, state, assignee_id)
     SELECT 1, 'growth', p.id, 'CA',
-           CASE WHEN p.id % 100 = 7 THEN (SELECT id FROM casehost.users WHERE db_role = '$user') END
+           CASE WHEN p.id % 100 = 7 THEN $user_id END
       FROM p RETURNING id),
 s AS (
     INSERT INTO trafficking.screenings (agency_id, case_id, instrument_id, state, trigger, due_at)
@@ -89,6 +90,14 @@ SQL
     psql "$CASEHOST_DB" -qtAX -v ON_ERROR_STOP=1 \
         -c "VACUUM (ANALYZE) casehost.people, casehost.cases, trafficking.screenings, trafficking.referrals, trafficking.outbox" >/dev/null
 }
+
+# USER's id, for the cases assigned to them (My work must not time an empty list).
+user_id=$(psql "$CASEHOST_DB" -qtAX -v ON_ERROR_STOP=1 -v role="$user" \
+    <<< "SELECT id FROM casehost.users WHERE db_role = :'role'")
+if [ -z "$user_id" ]; then
+    echo "bench-growth: no user with the role $user" >&2
+    exit 1
+fi
 
 printf '%-9s %14s %17s %13s %13s %13s %13s %14s %10s\n' "cases" "screen due ms" \
     "referral list ms" "attention ms" "case show ms" "case list ms" "my cases ms" "submit/INSERT" \

@@ -9,8 +9,11 @@
 -- and their order are unchanged; row-level security still decides which
 -- rows a person sees.
 --
--- The price: a case update changes updated_at, an indexed column, so it
--- writes these two index entries too.
+-- The price: updated_at is now indexed, and every case update changes it,
+-- so no case update is a HOT update any more: each writes an entry into
+-- every index of cases (six with these), not only these two. The indexes
+-- are built in the migration's transaction, which holds writes to cases
+-- while they are built (0.4 s for both with 200,000 cases here).
 CREATE INDEX cases_agency_updated ON casehost.cases (agency_id, updated_at DESC, id DESC);
 CREATE INDEX cases_assignee_updated ON casehost.cases (assignee_id, updated_at DESC, id DESC)
     WHERE assignee_id IS NOT NULL;

@@ -76,17 +76,17 @@ def replaced(e):
     return "stale element" in text or "does not belong to the document" in text
 
 
-def gone(old):
-    """A wait condition: old (an element of the page left) is no longer in the page shown."""
-    def check(_driver):
-        try:
-            old.is_enabled()
-            return False
-        except WebDriverException as e:
-            if replaced(e):
-                return True
-            raise
-    return check
+def left(driver):
+    """
+    A wait condition: the page marked by leave_by has been replaced. The mark
+    is a property of the page's window, which a new document does not have,
+    whatever ChromeDriver says of the old page's nodes meanwhile. While the
+    new document is being swapped in, a script may not run: not yet.
+    """
+    try:
+        return driver.execute_script("return window.__walkthroughLeft === undefined")
+    except WebDriverException:
+        return False
 
 
 class Walk:
@@ -148,15 +148,17 @@ class Walk:
 
     def leave_by(self, action, what):
         """Does action (a click, a submit) and waits until another page has loaded."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.execute_script("window.__walkthroughLeft = true")
         try:
             action()
         except WebDriverException as e:
             # ChromeDriver looked for the clicked node in the page being swapped
             # in: the navigation has started. Had it not, the wait below fails.
-            if not replaced(e):
+            # A stale element was never clicked: that is raised.
+            if "does not belong to the document" not in str(e):
                 raise
-        self.wait(gone(old), f"a new page after {what}")
+            self.note(f"ChromeDriver during {what}: the node no longer belonged to the document")
+        self.wait(left, f"a new page after {what}")
         self._loaded()
 
     def click(self, element, what):

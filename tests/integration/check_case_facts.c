@@ -407,6 +407,29 @@ START_TEST(one_connection_serving_two_agencies_in_turn_reads_each_its_own)
 }
 END_TEST
 
+/*
+ * The hot functions keep one plan per statement for the session
+ * (trafficking 020 and 029, core 019): planned afresh on every call, the
+ * person's part of the case facts alone cost more to plan than to run. A later CREATE OR REPLACE of
+ * one of them without SET plan_cache_mode would drop the setting silently.
+ */
+START_TEST(hot_functions_keep_one_plan_per_session)
+{
+    static const char *const hot[] = {
+        "trafficking.case_facts_v1(bigint)", "trafficking.decision_store_body(jsonb)",
+        "trafficking.outbox_claim_v2(bigint,integer)",
+        "trafficking.ledger_entries(bigint[],bigint)", "casehost.case_flags_check_v1(text[])"};
+    for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++) {
+        char sql[300];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM pg_proc WHERE oid = '%s'::regprocedure"
+                 " AND proconfig @> ARRAY['plan_cache_mode=force_generic_plan']",
+                 hot[i]);
+        ck_assert_msg(tl_db_value(db, sql) == 1, "%s plans each call afresh", hot[i]);
+    }
+}
+END_TEST
+
 START_TEST(screening_and_routing_read_a_case_alike)
 {
     const char *a[MAX_ANSWERS];
@@ -495,6 +518,7 @@ static Suite *case_facts_suite(void)
     tcase_add_test(tc, a_case_event_reads_the_case_facts_once);
     tcase_add_test(tc, facts_of_a_case_before_and_after_a_person_is_linked);
     tcase_add_test(tc, one_connection_serving_two_agencies_in_turn_reads_each_its_own);
+    tcase_add_test(tc, hot_functions_keep_one_plan_per_session);
     suite_add_tcase(s, tc);
     tc = tcase_create("one_reading");
     tcase_add_checked_fixture(tc, setup, teardown);
