@@ -5,12 +5,14 @@
 # that agency by SQL to each size (default 10k, 100k and 1M cases; override
 # with BENCH_GROWTH_SIZES), with a suggested screening on one case in ten
 # (half of them overdue), a sent referral (with its outbox row) on another
-# one in ten, and one case in a hundred assigned to USER. Then times, as
-# USER, whole commands (exec, connect, plugin load, query, commit): `screen
-# due`, `referral list --case`, `referral attention`, `case show` (what the
-# case page shows, with the case's report ledger), `case list` and `case
-# list --mine` (the Cases and My work pages), and the screening submit ratio
-# of screening_bench at 1 client, with its routed submits per second (the
+# one in ten, and one case in a hundred assigned to USER, each with a sent
+# referral (`referral list --case` and `case show` read one of those: a
+# caseworker may see only their own cases). Then times, as USER, whole
+# commands (exec, connect, plugin load, query, commit): `screen due`,
+# `referral list --case`, `referral attention`, `case show` (what the case
+# page shows, with the case's report ledger), `case list` and `case list
+# --mine` (the Cases and My work pages), and the screening submit ratio of
+# screening_bench at 1 client, with its routed submits per second (the
 # ratio's baseline, a commit-bound single-row INSERT, swings with the disk
 # more than the submit does: the rate is the steadier reading of growth).
 # Each time is the median of 7 runs. Prints figures, each also as a FIGURE
@@ -49,21 +51,20 @@ median_ms() {
     printf '%s\n' "${t[@]}" | sort -n | sed -n 4p | awk '{ printf "%.1f", $1 / 1000 }'
 }
 
-# Adds people, cases, screenings and referrals until agency 1 has $1 cases.
-grow_to() {
-    psql "$CASEHOST_DB" -qtAX -v ON_ERROR_STOP=1 <<SQL
-WITH have AS (SELECT count(*) AS n FROM casehost.cases WHERE agency_id = 1),
-p AS (
+# Adds $1 people, each with a case; one case in $2 is USER's. One case in
+# ten gets a suggested screening; another one in ten, and each of USER's, a
+# sent referral with its outbox row.
+add_cases() {
+    psql "$CASEHOST_DB" -qtAX -v ON_ERROR_STOP=1 <<SQL >/dev/null
+WITH p AS (
     INSERT INTO casehost.people (agency_id, given_name, estimated_age, estimated_age_high,
                                  estimated_on)
-    SELECT 1, 'growth ' || g, 15, 15, current_date
-      FROM have, generate_series(1, greatest($1 - have.n, 0)) g
+    SELECT 1, 'growth ' || g, 15, 15, current_date FROM generate_series(1, $1) g
     RETURNING id),
 c AS (
     INSERT INTO casehost.cases (agency_id, title, subject_id, state, assignee_id)
-    SELECT 1, 'growth', p.id, 'CA',
-           CASE WHEN p.id % 100 = 7 THEN $user_id END
-      FROM p RETURNING id),
+    SELECT 1, 'growth', p.id, 'CA', CASE WHEN p.id % $2 = 0 THEN $user_id END
+      FROM p RETURNING id, assignee_id),
 s AS (
     INSERT INTO trafficking.screenings (agency_id, case_id, instrument_id, state, trigger, due_at)
     SELECT 1, c.id, 'youth_quick', 'suggested', 'runaway_return',
@@ -77,12 +78,19 @@ r AS (
     SELECT 1, c.id, 'nhth', 'hotline', 'growth', 'mandatory_report', 'routine',
            now() + interval '72 hours', 72, 'sent', '{case_id}', 'growth-' || c.id,
            now() - interval '1 hour'
-      FROM c WHERE c.id % 10 = 5
+      FROM c WHERE c.id % 10 = 5 OR c.assignee_id IS NOT NULL
     RETURNING id, case_id, idempotency_key, sent_at)
 INSERT INTO trafficking.outbox (agency_id, referral_id, destination_id, idempotency_key, state,
                                 sent_at, extra)
 SELECT 1, r.id, 'nhth', r.idempotency_key, 'sent', r.sent_at, '{}' FROM r;
 SQL
+}
+
+# Adds cases (add_cases, one in a hundred USER's) until agency 1 has $1.
+grow_to() {
+    local have
+    have=$(psql "$CASEHOST_DB" -qtAX -c "SELECT count(*) FROM casehost.cases WHERE agency_id = 1")
+    if [ "$1" -gt "$have" ]; then add_cases $(($1 - have)) 100; fi
     # Vacuumed and analysed before anything is timed: the bulk insert would
     # otherwise set autovacuum to work on the new rows during the timings,
     # which measures the load's aftermath, not the size (a table grows a
@@ -98,6 +106,8 @@ if [ -z "$user_id" ]; then
     echo "bench-growth: no user with the role $user" >&2
     exit 1
 fi
+# One case of USER's with a referral even when the agency is already past the first size.
+add_cases 1 1
 
 printf '%-9s %14s %17s %13s %13s %13s %13s %14s %10s\n' "cases" "screen due ms" \
     "referral list ms" "attention ms" "case show ms" "case list ms" "my cases ms" "submit/INSERT" \
@@ -105,7 +115,10 @@ printf '%-9s %14s %17s %13s %13s %13s %13s %14s %10s\n' "cases" "screen due ms" 
 first_n="" at_first=() at_last=()
 for n in $sizes; do
     grow_to "$n"
-    case_id=$(psql "$CASEHOST_DB" -qtAX -c "SELECT max(case_id) FROM trafficking.referrals")
+    # A case of USER's with a sent referral: a caseworker may see only their own.
+    case_id=$(psql "$CASEHOST_DB" -qtAX -c "SELECT max(r.case_id) FROM trafficking.referrals r
+        JOIN casehost.cases c ON c.id = r.case_id WHERE c.assignee_id = $user_id")
+    [ -n "$case_id" ] || { echo "bench-growth: no case of $user with a referral" >&2; exit 1; }
     due=$(median_ms run screen due)
     list=$(median_ms run referral list --case "$case_id")
     attention=$(median_ms run referral attention)

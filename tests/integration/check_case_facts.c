@@ -383,25 +383,18 @@ static long long age_read(PGconn *c, long long id)
 START_TEST(one_connection_serving_two_agencies_in_turn_reads_each_its_own)
 {
     long long ca = case_with_person("a_worker", "15"), cb = case_with_person("b_worker", "12");
-    char role_a[128], role_b[128], sql[400];
+    char role_a[128], role_b[128];
     PGconn *c = tl_connect(db);
     snprintf(role_a, sizeof(role_a), "%s", tl_role(db, "a_worker"));
     snprintf(role_b, sizeof(role_b), "%s", tl_role(db, "b_worker"));
     for (int i = 0; i < 12; i++) {
         int a_turn = i % 2 == 0;
-        PGresult *res = PQexec(c, "BEGIN");
-        ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
-        PQclear(res);
-        snprintf(sql, sizeof(sql), "SELECT pg_catalog.set_config('role', '%s', true)",
-                 a_turn ? role_a : role_b);
-        res = PQexec(c, sql);
-        ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
-        PQclear(res);
+        const char *role[1] = {a_turn ? role_a : role_b};
+        tl_sql_ok(c, "BEGIN", 0, NULL);
+        tl_sql_ok(c, "SELECT pg_catalog.set_config('role', $1, true)", 1, role);
         ck_assert_int_eq(age_read(c, a_turn ? ca : cb), a_turn ? 15 : 12);
         ck_assert_int_eq(age_read(c, a_turn ? cb : ca), -1);
-        res = PQexec(c, "COMMIT");
-        ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
-        PQclear(res);
+        tl_sql_ok(c, "COMMIT", 0, NULL);
     }
     PQfinish(c);
 }
@@ -410,8 +403,9 @@ END_TEST
 /*
  * The hot functions keep one plan per statement for the session
  * (trafficking 020 and 029, core 019): planned afresh on every call, the
- * person's part of the case facts alone cost more to plan than to run. A later CREATE OR REPLACE of
- * one of them without SET plan_cache_mode would drop the setting silently.
+ * person's part of the case facts alone cost more to plan than to run. A
+ * later CREATE OR REPLACE of one of them without SET plan_cache_mode would
+ * drop the setting silently.
  */
 START_TEST(hot_functions_keep_one_plan_per_session)
 {
