@@ -288,6 +288,18 @@ static const char *facts_as(const char *user, long long id)
     return text;
 }
 
+/* worker adds a person of the given age (estimated) and links them to case c; returns c. */
+static long long link_new_person(const char *worker, long long c, const char *age)
+{
+    char cid[24], person[24];
+    RUN_OK(TL_AS, worker, "--json", "person", "add", "--given", "Jo", "--age-estimate", age);
+    parse_doc();
+    snprintf(cid, sizeof(cid), "%lld", c);
+    snprintf(person, sizeof(person), "%lld", jint(doc, "person"));
+    RUN_OK(TL_AS, worker, "case", "update", cid, "--person", person);
+    return c;
+}
+
 /*
  * A case opened before anyone is linked to it reads as nobody's: no age, no
  * consents, no safe contact, no declines, nothing in the ledger; every key
@@ -303,8 +315,7 @@ START_TEST(facts_of_a_case_before_and_after_a_person_is_linked)
         "gender",    "state",        "county",        "flags",     "runaway_episodes",
         "screening", "indicators",   "domain_scores", "consents",  "safe_contact",
         "now",       "declines",     "ledger",        "episode",   "screenings"};
-    long long c, pid;
-    char cid[24], person[24];
+    long long c;
     const char *text, *pos;
     json_t *f;
 
@@ -331,11 +342,7 @@ START_TEST(facts_of_a_case_before_and_after_a_person_is_linked)
     ck_assert_str_eq(json_string_value(json_object_get(f, "state")), "CA");
     json_decref(f);
 
-    RUN_JSON("person", "add", "--given", "Jo", "--age-estimate", "15");
-    pid = jint(doc, "person");
-    snprintf(cid, sizeof(cid), "%lld", c);
-    snprintf(person, sizeof(person), "%lld", pid);
-    RUN_OK(TL_AS, "a_worker", "case", "update", cid, "--person", person);
+    link_new_person("a_worker", c, "15");
     f = json_loads(facts_as("a_worker", c), 0, NULL);
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(json_integer_value(json_object_get(f, "age")), 15);
@@ -350,17 +357,9 @@ END_TEST
 /* A case of worker's agency with a person of the given age linked, made by worker. */
 static long long case_with_person(const char *worker, const char *age)
 {
-    char cid[24], person[24];
-    long long c;
     RUN_OK(TL_AS, worker, "--json", "case", "new", "--title", "Intake", "--state", "CA");
     parse_doc();
-    c = jint(doc, "case");
-    RUN_OK(TL_AS, worker, "--json", "person", "add", "--given", "Jo", "--age-estimate", age);
-    parse_doc();
-    snprintf(cid, sizeof(cid), "%lld", c);
-    snprintf(person, sizeof(person), "%lld", jint(doc, "person"));
-    RUN_OK(TL_AS, worker, "case", "update", cid, "--person", person);
-    return c;
+    return link_new_person(worker, jint(doc, "case"), age);
 }
 
 /* The age case_facts_v1 reads for case id in c's transaction; -1 when it reads nothing. */
